@@ -1,0 +1,3 @@
+from spectm.cli import main
+
+main()

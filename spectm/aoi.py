@@ -1,0 +1,137 @@
+"""Areas of interest: parsing ``--bbox`` (region name, ``W,S,E,N`` or GeoJSON).
+
+Every command takes the same ``--bbox`` forms, so parsing lives here once. The
+result, :class:`AOI`, carries what later stages need: the lon/lat box, the
+geometry to intersect footprints with, the projected CRS and grid resolution,
+and the water polygon when the region has one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from shapely.geometry import box, mapping, shape
+from shapely.geometry.base import BaseGeometry
+
+from spectm.errors import RegionError
+
+BBox = tuple[float, float, float, float]
+
+_FORMS = "pass a region name (see 'spectm catalogs'), W,S,E,N in degrees, or a GeoJSON file"
+
+
+def validate_bbox(b: tuple[float, ...] | list[float]) -> BBox:
+    """Check a W,S,E,N box in degrees; raise :class:`RegionError` naming the problem."""
+    if len(b) != 4:
+        raise RegionError(f"a bounding box needs 4 numbers W,S,E,N, got {len(b)}", _FORMS)
+    w, s, e, n = (float(x) for x in b)
+    for label, v in (("W", w), ("S", s), ("E", e), ("N", n)):
+        if not math.isfinite(v):
+            raise RegionError(f"bounding box {label} is not a finite number ({v})", _FORMS)
+    if not (-180 <= w <= 180 and -180 <= e <= 180):
+        raise RegionError(f"longitude outside ±180 in bbox {w},{s},{e},{n}", "longitudes are W and E, in degrees east")
+    if not (-90 <= s <= 90 and -90 <= n <= 90):
+        raise RegionError(f"latitude outside ±90 in bbox {w},{s},{e},{n}", "latitudes are S and N; did you swap lon and lat?")
+    if w >= e:
+        raise RegionError(f"bbox W ({w}) must be less than E ({e})", "order is W,S,E,N; boxes across the antimeridian are not supported")
+    if s >= n:
+        raise RegionError(f"bbox S ({s}) must be less than N ({n})", "order is W,S,E,N")
+    return (w, s, e, n)
+
+
+def utm_crs_for(lon: float, lat: float) -> str:
+    """The UTM zone CRS (WGS 84) that contains a point."""
+    zone = min(60, int((lon + 180) // 6) + 1)
+    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
+
+
+@dataclass
+class AOI:
+    """A resolved area of interest."""
+
+    name: str
+    bbox: BBox
+    geometry: BaseGeometry
+    crs: str
+    resolution: dict[str, float] = field(default_factory=lambda: {"pace": 1000.0, "s2": 20.0})
+    water: BaseGeometry | None = None
+    s2_tiles: list[str] = field(default_factory=list)
+    stations: str | None = None
+
+    @property
+    def water_or_geometry(self) -> BaseGeometry:
+        return self.water if self.water is not None else self.geometry
+
+    def to_geojson(self) -> dict:
+        return {"type": "Feature", "properties": {"name": self.name}, "geometry": mapping(self.geometry)}
+
+
+def _from_geojson(path: Path) -> AOI:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RegionError(f"cannot read GeoJSON {path}: {exc}", "pass a valid GeoJSON file") from None
+    geoms = []
+    try:
+        if data.get("type") == "FeatureCollection":
+            geoms = [shape(f["geometry"]) for f in data["features"]]
+        elif data.get("type") == "Feature":
+            geoms = [shape(data["geometry"])]
+        else:
+            geoms = [shape(data)]
+    except Exception as exc:  # shapely raises several types for bad geometry
+        raise RegionError(f"GeoJSON {path} has no usable geometry: {exc}", "pass a Polygon or MultiPolygon") from None
+    if not geoms:
+        raise RegionError(f"GeoJSON {path} has no features", "pass a Polygon or MultiPolygon")
+    from shapely.ops import unary_union
+
+    geom = unary_union(geoms)
+    if geom.is_empty or geom.area == 0:
+        raise RegionError(f"GeoJSON {path} has an empty or zero-area geometry", "pass a Polygon or MultiPolygon")
+    bbox = validate_bbox(geom.bounds)
+    c = geom.centroid
+    return AOI(name=path.stem, bbox=bbox, geometry=geom, crs=utm_crs_for(c.x, c.y), water=geom)
+
+
+def parse_bbox(value: str | BBox | AOI, data_dir: Path | None = None) -> AOI:
+    """Resolve a ``--bbox`` value: a region name, ``W,S,E,N``, or a GeoJSON file path."""
+    if isinstance(value, AOI):
+        return value
+    if isinstance(value, tuple | list):
+        b = validate_bbox(value)
+        return AOI(name="bbox", bbox=b, geometry=box(*b), crs=utm_crs_for((b[0] + b[2]) / 2, (b[1] + b[3]) / 2))
+    text = str(value).strip()
+    if not text:
+        raise RegionError("--bbox is empty", _FORMS)
+    if text.lower().endswith((".geojson", ".json")):
+        path = Path(text)
+        if not path.is_file():
+            raise RegionError(f"GeoJSON file {path} does not exist", _FORMS)
+        return _from_geojson(path)
+    if "," in text:
+        parts = text.split(",")
+        try:
+            nums = [float(p) for p in parts]
+        except ValueError:
+            raise RegionError(f"cannot read --bbox {text!r} as W,S,E,N numbers", _FORMS) from None
+        return parse_bbox(tuple(nums), data_dir)  # type: ignore[arg-type]
+    from spectm.catalogs import get_region, region_water_path
+
+    region = get_region(text, data_dir)
+    water = None
+    wpath = region_water_path(region)
+    if wpath is not None:
+        water = _from_geojson(wpath).geometry.intersection(box(*region.bbox))
+    return AOI(
+        name=region.name,
+        bbox=region.bbox,
+        geometry=box(*region.bbox),
+        crs=region.crs,
+        resolution=dict(region.resolution),
+        water=water,
+        s2_tiles=list(region.s2_tiles),
+        stations=region.stations,
+    )

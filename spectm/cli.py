@@ -1,0 +1,125 @@
+"""The ``spectm`` command line: thin — parse, call the Python API, render the result.
+
+Errors raised on purpose (:class:`spectm.errors.SpectmError`) become one line on
+stderr with the remedy and the error's exit code (2 for bad input); a traceback is
+shown only with ``-vv``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from importlib import import_module
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from spectm import __version__
+from spectm.cli_common import state
+from spectm.console import configure, console, err_console, print_table
+from spectm.errors import SpectmError
+
+app = typer.Typer(
+    name="spectm",
+    help="Prepare PACE OCI / Sentinel-2 data and lake samples, and train HAB models.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"spectm {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
+    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="More output: -v info, -vv debug (and tracebacks).")] = 0,
+    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only errors and final summaries; no progress bars.")] = False,
+    data_dir: Annotated[
+        Path | None,
+        typer.Option("--data-dir", envvar="SPECTM_DATA", help="Data directory holding raw/, insitu/, cubes/, features/, runs/ [default: ./spectm-data]."),
+    ] = None,
+) -> None:
+    """spectm: satellite data and lake samples to microcystin models."""
+    state.verbosity = verbose
+    state.quiet = quiet
+    if data_dir is not None:
+        state.data_dir = data_dir
+    configure(verbose, quiet)
+
+
+@app.command("catalogs")
+def catalogs_cmd(
+    kind: Annotated[str, typer.Argument(help="What to list: regions, sources, stations or all.")] = "all",
+) -> None:
+    """List the regions, data sources and station tables spectm knows."""
+    from spectm import catalogs
+
+    if kind not in {"all", "regions", "sources", "stations"}:
+        raise typer.BadParameter(f"'{kind}' is not one of: all, regions, sources, stations")
+    dd = state.data_dir
+    if kind in ("all", "regions"):
+        rows = []
+        for name, r in catalogs.list_regions(dd).items():
+            res = ", ".join(f"{k} {v:g} m" for k, v in r.resolution.items())
+            rows.append((name, r.title, ",".join(f"{v:g}" for v in r.bbox), r.crs, res, "yes" if r.water else "no"))
+        print_table("Regions", ["name", "title", "bbox W,S,E,N", "CRS", "grid", "water polygon"], rows)
+    if kind in ("all", "sources"):
+        rows = []
+        for name, s in catalogs.list_sources(dd).items():
+            if s.kind == "earthaccess":
+                what = f"{s.short_name} v{s.version} @ {s.provider}"
+            else:
+                what = f"{s.collection} @ {s.url}"
+            rows.append((name, s.kind, s.sensor, what))
+        print_table("Sources", ["name", "via", "sensor", "collection"], rows)
+    if kind in ("all", "stations"):
+        rows = []
+        for name, path in catalogs.list_station_tables(dd).items():
+            df = catalogs.load_stations(name, dd)
+            rows.append((name, len(df), ", ".join(df["station"].astype(str))))
+        print_table("Station tables", ["name", "stations", "ids"], rows)
+
+
+@app.command("run")
+def run_cmd(
+    pipeline_file: Annotated[Path, typer.Argument(help="Pipeline YAML (see pipelines/).", exists=True, dir_okay=False, readable=True)],
+) -> None:
+    """Run every stage a pipeline file names, in order, skipping work that is complete."""
+    from spectm.config import load_pipeline
+    from spectm.pipeline import run_pipeline
+
+    pipeline = load_pipeline(pipeline_file)
+    dd = Path(pipeline.data_dir) if pipeline.data_dir and "SPECTM_DATA" not in os.environ and state.data_dir == Path("spectm-data") else state.data_dir
+    run_pipeline(pipeline, dd)
+
+
+# Each stage registers its commands on ``app`` from its own module.
+_COMMAND_MODULES = [
+    "spectm.samples.cli",
+]
+for _mod in _COMMAND_MODULES:
+    import_module(_mod)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the app, mapping spectm errors to exit codes."""
+    try:
+        app(args=argv, prog_name="spectm", standalone_mode=True)
+    except SpectmError as exc:
+        if state.verbosity >= 2 or os.environ.get("SPECTM_TRACEBACK"):
+            err_console.print_exception()
+        err_console.print(f"[bold red]error:[/] {escape(exc.message)}", markup=True, highlight=False)
+        if exc.remedy:
+            err_console.print(f"  remedy: {exc.remedy}", markup=False, highlight=False)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)

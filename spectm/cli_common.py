@@ -1,0 +1,59 @@
+"""Shared CLI state and option types, used by every command module.
+
+Commands live next to their stage (``spectm/<stage>/cli.py``) and register on the
+one Typer app in :mod:`spectm.cli`; this module holds what they share so the
+global options (``--data-dir``, ``-v``, ``-q``) and ``--bbox``/``--dates`` parsing
+behave the same everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from spectm.aoi import AOI, parse_bbox
+from spectm.dates import DateRange, parse_dates
+
+DEFAULT_DATA_DIR = "spectm-data"
+
+
+@dataclass
+class State:
+    data_dir: Path = field(default_factory=lambda: Path(os.environ.get("SPECTM_DATA", DEFAULT_DATA_DIR)))
+    verbosity: int = 0
+    quiet: bool = False
+
+
+state = State()
+
+
+def data_dir() -> Path:
+    return state.data_dir
+
+
+BBoxOpt = Annotated[
+    str,
+    typer.Option(
+        "--bbox",
+        help="Region name from catalogs/ (e.g. lake_erie), W,S,E,N in degrees, or a GeoJSON file.",
+    ),
+]
+DatesOpt = Annotated[
+    str,
+    typer.Option(
+        "--dates",
+        help="2024-06:2024-10 (whole months), 2024-06-01:2024-06-15, or one day 2024-06-01.",
+    ),
+]
+
+
+def resolve_aoi(value: str) -> AOI:
+    return parse_bbox(value, data_dir())
+
+
+def resolve_dates(value: str) -> DateRange:
+    return parse_dates(value)

@@ -1,0 +1,1 @@
+"""In-situ samples (stub until implemented)."""
