@@ -82,7 +82,7 @@ def catalogs_cmd(
         print_table("Sources", ["name", "via", "sensor", "collection"], rows)
     if kind in ("all", "stations"):
         rows = []
-        for name, path in catalogs.list_station_tables(dd).items():
+        for name, _path in catalogs.list_station_tables(dd).items():
             df = catalogs.load_stations(name, dd)
             rows.append((name, len(df), ", ".join(df["station"].astype(str))))
         print_table("Station tables", ["name", "stations", "ids"], rows)

@@ -45,8 +45,12 @@ class Region(Strict):
     @classmethod
     def _check_bbox(cls, v: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
         from spectm.aoi import validate_bbox
+        from spectm.errors import SpectmError
 
-        return validate_bbox(v)
+        try:
+            return validate_bbox(v)
+        except SpectmError as exc:
+            raise ValueError(exc.message) from None
 
     @field_validator("resolution")
     @classmethod
@@ -132,11 +136,25 @@ class Pipeline(Strict):
     twin: TwinSection = Field(default_factory=TwinSection)
     samples: SamplesSection = Field(default_factory=SamplesSection)
 
+    @field_validator("dates", mode="before")
+    @classmethod
+    def _dates_as_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) else v
+
+    @field_validator("dates")
+    @classmethod
+    def _check_dates(cls, v: str) -> str:
+        from spectm.dates import parse_dates
+        from spectm.errors import SpectmError
+
+        try:
+            parse_dates(v)
+        except SpectmError as exc:
+            raise ValueError(exc.message) from None
+        return v
+
     @model_validator(mode="after")
     def _check(self) -> Pipeline:
-        from spectm.dates import parse_dates
-
-        parse_dates(self.dates)
         known = {"samples", "twin", "fetch", "cube", "join", "pretrain", "regress", "evaluate", "predict"}
         bad = [s for s in self.stages if s not in known]
         if bad:

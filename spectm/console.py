@@ -39,7 +39,8 @@ class OutputSettings:
 
 
 settings = OutputSettings()
-console = Console(stderr=False, highlight=False, soft_wrap=True)
+# Not a terminal (pipes, CI logs): use a wide console so tables are not truncated.
+console = Console(stderr=False, highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -84,7 +85,7 @@ def print_table(title: str, columns: list[str], rows: Iterable[Iterable[object]]
     """Print a summary table to stdout (also when quiet: the summary is the result)."""
     table = Table(title=title, title_justify="left")
     for i, c in enumerate(columns):
-        table.add_column(c, justify="left" if i == 0 else "right")
+        table.add_column(c, justify="left" if i == 0 else "right", overflow="fold")
     for r in rows:
         table.add_row(*[_fmt(v) for v in r])
     console.print(table)

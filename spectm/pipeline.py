@@ -48,7 +48,10 @@ def resolve_stage(name: str) -> StageFn:
 
 def run_pipeline(pipeline: Pipeline, data_dir: Path) -> list[StageResult]:
     """Run every stage of ``pipeline`` in order; raise on the first failure."""
-    fns = [(s, resolve_stage(s)) for s in pipeline.stages]  # fail fast on unknown stages
+    from spectm.aoi import parse_bbox
+
+    parse_bbox(pipeline.region, data_dir)  # fail fast on an unknown region
+    fns = [(s, resolve_stage(s)) for s in pipeline.stages]  # ... and on unknown stages
     results = []
     for name, fn in fns:
         log.info("stage %s: starting", name)

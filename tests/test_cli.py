@@ -1,0 +1,60 @@
+"""The CLI end to end: exit codes, messages, global options."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from spectm import __version__
+from spectm.cli import main
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_main(args: list[str]) -> int:
+    with pytest.raises(SystemExit) as exc:
+        main(args)
+    return int(exc.value.code or 0)
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_main(["--version"]) == 0
+    assert __version__ in capsys.readouterr().out
+
+
+def test_catalogs_lists_everything(capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_main(["catalogs"]) == 0
+    out = capsys.readouterr().out
+    for word in ("lake_erie_western_basin", "pace_oci_l2_aop", "s2_earth_search", "glerl_western_lake_erie"):
+        assert word in out
+
+
+def test_catalogs_bad_kind() -> None:
+    assert run_main(["catalogs", "planets"]) == 2
+
+
+def test_bad_pipeline_is_exit_2_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    f = tmp_path / "p.yaml"
+    f.write_text("name: x\nregion: lake_erie\ndates: 2024-06\nbogus: 1\n")
+    assert run_main(["run", str(f)]) == 2
+    err = capsys.readouterr().err
+    assert "unknown key 'bogus'" in err and "Traceback" not in err
+
+
+def test_python_m_spectm_subprocess(tmp_path: Path) -> None:
+    """`python -m spectm` works and a user error exits 2 with a one-line message."""
+    f = tmp_path / "p.yaml"
+    f.write_text("name: x\nregion: nowhere_lake\ndates: 2024-06\nstages: [samples]\n")
+    r = subprocess.run(
+        [sys.executable, "-m", "spectm", "--data-dir", str(tmp_path / "d"), "run", str(f)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 2
+    assert "unknown region 'nowhere_lake'" in r.stderr and "Traceback" not in r.stderr
+    r = subprocess.run([sys.executable, "-m", "spectm", "--version"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and __version__ in r.stdout
