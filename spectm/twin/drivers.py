@@ -1,0 +1,112 @@
+"""Station drivers: the measured water the twin's constituent fields must honour.
+
+The twin's lake is driven by the surface samples at fixed stations (GLERL
+``station_kind == "station"``, ``depth_category == "surface"``) of the simulated
+season: chlorophyll-a, phycocyanin, a_CDOM(400) and TSS at each visit's own
+position. A season with no such samples (or fewer than two sampling days) falls
+back to *climatology*: weekly visits to the catalogued stations with values drawn as
+DOMAIN §6.2 "Lake Erie draws" describes, and the result says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from spectm.dates import DateRange
+
+VARS = ("chl", "pc", "ag400", "tss")
+_COLUMNS = {"chl": "chla_ugL", "pc": "pc_ugL", "ag400": "cdom_a400_m1", "tss": "tss_mgL"}
+# Physical floors/ceilings (DOMAIN §5.4 / §6.2): the log-space interpolation needs > 0.
+LIMITS = {"chl": (0.5, 500.0), "pc": (0.02, 500.0), "ag400": (0.05, 8.0), "tss": (0.5, 150.0)}
+MAUMEE_MOUTH = (-83.46, 41.69)  # lon, lat of the Maumee River mouth (Toledo)
+
+
+@dataclass
+class Drivers:
+    """One row per station visit (date, station, lon, lat, chl, pc, ag400, tss; NaN = not measured)."""
+
+    table: pd.DataFrame
+    source: str  # "samples" or "climatology"
+    n_samples_used: int
+    note: str = ""
+
+    @property
+    def dates(self) -> list[date]:
+        return sorted(set(self.table["date"]))
+
+
+def drivers_from_samples(samples: pd.DataFrame, dates: DateRange, margin_days: int = 21) -> pd.DataFrame:
+    """Surface station samples within the season (± ``margin_days`` so its ends interpolate)."""
+    need = {"station", "date", "lat", "lon"}
+    if samples is None or len(samples) == 0 or not need.issubset(samples.columns):
+        return pd.DataFrame(columns=["date", "station", "lon", "lat", *VARS])
+    df = samples
+    if "station_kind" in df.columns:
+        df = df[df["station_kind"] == "station"]
+    if "depth_category" in df.columns:
+        df = df[df["depth_category"] == "surface"]
+    d = pd.to_datetime(df["date"]).dt.date
+    lo, hi = dates.start - timedelta(days=margin_days), dates.end + timedelta(days=margin_days)
+    df = df[(d >= lo) & (d <= hi)].copy()
+    df["date"] = pd.to_datetime(df["date"]).dt.date
+    out = pd.DataFrame({"date": df["date"], "station": df["station"].astype(str), "lon": df["lon"], "lat": df["lat"]})
+    for v, col in _COLUMNS.items():
+        vals = pd.to_numeric(df[col], errors="coerce") if col in df.columns else np.nan
+        out[v] = vals
+    for v, (lo_v, hi_v) in LIMITS.items():
+        out[v] = out[v].where(out[v] > 0).clip(lo_v, hi_v)
+    out = out.dropna(subset=["lon", "lat"])
+    # Duplicate visits (same station, same day): geometric mean, one position.
+    agg = {v: (lambda s: float(np.exp(np.log(s.dropna()).mean())) if s.notna().any() else np.nan) for v in VARS}
+    agg.update({"lon": "mean", "lat": "mean"})
+    out = out.groupby(["date", "station"], as_index=False).agg(agg)
+    return out.sort_values(["date", "station"]).reset_index(drop=True)
+
+
+def season_weight(doy: np.ndarray | float) -> np.ndarray:
+    """0…1 bloom-season shape peaking in mid-August (DOMAIN §5.4: PMC and Chl peak in August)."""
+    return np.exp(-(((np.asarray(doy, float) - 225.0) / 35.0) ** 2))
+
+
+def climatology_drivers(stations: pd.DataFrame, dates: DateRange, rng: np.random.Generator) -> pd.DataFrame:
+    """Weekly visits to ``stations`` with values drawn from DOMAIN §6.2's Lake Erie draws.
+
+    Chl is log-normal (median 17 µg/L, log10 SD 0.45, clipped 1–500) with the median
+    raised toward the August peak and in the south-west (near the Maumee mouth); PC
+    comes from a PC:Chl ratio log-uniform in 0.03–1 (0.2–1 in July–September);
+    a_g(400) median 0.9 m⁻¹ (0.2–5); TSS median 10 mg/L (2–50), doubled at WE6/WE9.
+    """
+    rows = []
+    day = dates.start
+    while day <= dates.end:
+        s = float(season_weight(day.timetuple().tm_yday))
+        for st in stations.itertuples():
+            dist = np.hypot((st.lon - MAUMEE_MOUTH[0]) * 83.0, (st.lat - MAUMEE_MOUTH[1]) * 111.0)
+            sw = float(np.clip(1 - dist / 40.0, 0, 1))
+            log_med = np.log10(17.0) + 0.45 * (s - 0.5) + 0.25 * (sw - 0.5)
+            chl = float(np.clip(10 ** rng.normal(log_med, 0.35), 1.0, 500.0))
+            lo = 0.2 if 7 <= day.month <= 9 else 0.03
+            pc = chl * 10 ** rng.uniform(np.log10(lo), 0.0)
+            ag = float(np.clip(10 ** rng.normal(np.log10(0.9) + 0.3 * sw, 0.3), 0.2, 5.0))
+            tss = float(np.clip(10 ** rng.normal(np.log10(10.0), 0.3), 2.0, 50.0))
+            if str(st.station) in ("WE6", "WE9"):
+                tss = min(2 * tss, 50.0)
+            rows.append((day, str(st.station), float(st.lon), float(st.lat), chl, pc, ag, tss))
+        day += timedelta(days=7)
+    return pd.DataFrame(rows, columns=["date", "station", "lon", "lat", *VARS])
+
+
+def build_drivers(
+    samples: pd.DataFrame | None, dates: DateRange, stations: pd.DataFrame, rng: np.random.Generator
+) -> Drivers:
+    """Samples of the season when there are enough (≥ 2 sampling days with Chl), else climatology."""
+    table = drivers_from_samples(samples, dates) if samples is not None else None
+    if table is not None and table.dropna(subset=["chl"])["date"].nunique() >= 2:
+        return Drivers(table, "samples", len(table))
+    why = "no samples table given" if samples is None else "fewer than 2 sampling days with chlorophyll in the season"
+    clim = climatology_drivers(stations, dates, rng)
+    return Drivers(clim, "climatology", 0, note=f"constituents from climatology (DOMAIN §6.2 draws): {why}")

@@ -1,0 +1,216 @@
+"""``generate_twin``: write, offline, what ``fetch`` + ``samples ingest`` would have written.
+
+One PACE OCI L2 AOP granule a day, Sentinel-2 scenes every few days on the region's
+MGRS tiles, the local STAC catalog, ``raw/manifest.json`` and ``insitu/samples.parquet``
+(the real GLERL samples, through :func:`spectm.samples.ingest_samples`). Everything is
+a deterministic function of the parameters and ``seed``; the parameters are hashed into
+the manifest so a second call with the same parameters is a no-op ("skipped").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from spectm.aoi import AOI, parse_bbox
+from spectm.catalogs import load_stations
+from spectm.console import log, progress
+from spectm.dates import DateRange, parse_dates
+from spectm.errors import BadInputError
+from spectm.twin.catalog import write_catalog, write_manifest
+from spectm.twin.drivers import Drivers, build_drivers
+from spectm.twin.fields import FieldModel, Grid
+from spectm.twin.pace import TWIN_MODEL, Granule, simulate_day, write_granule
+from spectm.twin.s2 import Scene, day_inputs, parse_tile, scene_dates, simulate_scene
+
+GENERATOR_VERSION = 1
+
+
+@dataclass
+class TwinResult:
+    """What a twin generation did (or found already done)."""
+
+    data_dir: Path
+    status: str  # "done" or "skipped"
+    params_hash: str
+    n_granules: int = 0
+    n_scenes: int = 0
+    bytes_written: int = 0
+    seconds: float = 0.0
+    drivers_source: str = ""
+    notes: list[str] = field(default_factory=list)
+    granules: list[Path] = field(default_factory=list)
+    scenes: list[str] = field(default_factory=list)
+    samples_path: Path | None = None
+    phase_seconds: dict[str, float] = field(default_factory=dict)  # fields, pace, s2, catalog
+
+    def summary(self) -> str:
+        if self.status == "skipped":
+            return f"skipped: raw/ is complete for the same parameters (hash {self.params_hash})"
+        mb = self.bytes_written / 1e6
+        s = (f"{self.status}: {self.n_granules} PACE granules, {self.n_scenes} Sentinel-2 scenes, "
+             f"{mb:.1f} MB in {self.seconds:.1f} s; constituents from {self.drivers_source}")
+        return s + ("; " + "; ".join(self.notes) if self.notes else "")
+
+
+def params_hash(params: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def _load_samples(data_dir: Path, notes: list[str]) -> tuple[pd.DataFrame | None, Path | None]:
+    """The real GLERL samples via the samples stage, or None (→ climatology) if it is unavailable."""
+    try:
+        from spectm.samples import ingest_samples  # type: ignore[attr-defined]
+    except ImportError:
+        notes.append("samples stage not available: no insitu/samples.parquet written")
+        return None, None
+    ingest_samples(files=None, data_dir=data_dir)
+    path = data_dir / "insitu" / "samples.parquet"
+    if not path.is_file():
+        notes.append("samples stage wrote no insitu/samples.parquet")
+        return None, None
+    return pd.DataFrame(pd.read_parquet(path).drop(columns=["geometry"], errors="ignore")), path
+
+
+def _complete(data_dir: Path, phash: str) -> bool:
+    man = data_dir / "raw" / "manifest.json"
+    if not man.is_file():
+        return False
+    try:
+        m = json.loads(man.read_text(encoding="utf-8"))
+    except ValueError:
+        return False
+    if m.get("generator") != "twin" or m.get("twin", {}).get("params_hash") != phash:
+        return False
+    return all((data_dir / it["path"]).is_file() and (data_dir / it["path"]).stat().st_size == it["bytes"]
+               for it in m.get("items", []))
+
+
+def generate_twin(
+    region: str | AOI,
+    dates: str | DateRange,
+    *,
+    data_dir: Path,
+    seed: int = 0,
+    pace_resolution_m: float = 1200.0,
+    s2_resolution_m: float = 60.0,
+    s2_revisit_days: int = 5,
+    include_s2: bool = True,
+    samples: pd.DataFrame | None = None,
+    use_samples_stage: bool = True,
+    physics_step_deg: float = 0.005,
+    force: bool = False,
+) -> TwinResult:
+    """Generate the Lake Erie twin for ``region`` and ``dates`` into ``data_dir``.
+
+    ``samples`` (a samples table as in docs/data-layout.md) drives the constituent
+    fields; if None and ``use_samples_stage``, the real GLERL samples are ingested with
+    :func:`spectm.samples.ingest_samples` (writing insitu/samples.parquet). Without
+    enough samples in the season, climatology drives the fields (the summary says so).
+    """
+    t0 = time.perf_counter()
+    data_dir = Path(data_dir)
+    aoi = parse_bbox(region, data_dir) if not isinstance(region, AOI) else region
+    dr = parse_dates(dates)
+    for name, val in (("pace_resolution_m", pace_resolution_m), ("s2_resolution_m", s2_resolution_m)):
+        if not (val > 0 and np.isfinite(val)):
+            raise BadInputError(f"{name} must be a positive number of metres, got {val}", f"pass e.g. {name}=1200")
+    if pace_resolution_m < 250 or s2_resolution_m < 10:
+        raise BadInputError(
+            f"resolution too fine (PACE {pace_resolution_m} m, S2 {s2_resolution_m} m)",
+            "PACE OCI is ≥ 250 m (nominal 1.2 km); Sentinel-2's finest band is 10 m",
+        )
+    if dr.n_days > 400:
+        raise BadInputError(f"date range {dr} is {dr.n_days} days", "generate at most one year at a time")
+    params = {"generator": GENERATOR_VERSION, "region": aoi.name, "bbox": list(aoi.bbox), "dates": str(dr),
+              "seed": seed, "pace_resolution_m": pace_resolution_m, "s2_resolution_m": s2_resolution_m,
+              "s2_revisit_days": s2_revisit_days, "include_s2": include_s2, "physics_step_deg": physics_step_deg,
+              "samples": "given" if samples is not None else ("stage" if use_samples_stage else "none")}
+    phash = params_hash(params)
+    raw = data_dir / "raw"
+    if not force and _complete(data_dir, phash):
+        return TwinResult(data_dir, "skipped", phash, drivers_source="(unchanged)",
+                          notes=["output complete for the same parameters"])
+    if raw.exists() and any(raw.iterdir()) and not force:
+        raise BadInputError(
+            f"{raw} already holds raw data from other parameters or from fetch",
+            "pass --force to replace it, or choose another --data-dir",
+        )
+    if raw.exists():
+        shutil.rmtree(raw)
+    (raw / "pace").mkdir(parents=True)
+    (raw / "s2").mkdir(parents=True)
+
+    notes: list[str] = []
+    samples_path = None
+    if samples is None and use_samples_stage:
+        samples, samples_path = _load_samples(data_dir, notes)
+    stations = load_stations(aoi.stations or "glerl_western_lake_erie", data_dir)
+    drivers: Drivers = build_drivers(samples, dr, stations, np.random.default_rng([seed, 1]))
+    if drivers.note:
+        notes.append(drivers.note)
+    phases: dict[str, float] = {}
+    tp = time.perf_counter()
+    grid = Grid.covering(aoi.bbox, physics_step_deg)
+    fields = FieldModel(drivers, grid, seed)
+    water = aoi.water_or_geometry
+
+    phases["fields"] = time.perf_counter() - tp
+    tp = time.perf_counter()
+    granules: list[Granule] = []
+    days = list(dr.days())
+    with progress() as p:
+        task = p.add_task("PACE OCI granules", total=len(days))
+        for day in days:
+            sim = simulate_day(day, fields=fields, grid=grid, water=water, bbox=aoi.bbox, seed=seed,
+                               resolution_m=pace_resolution_m)
+            granules.append(write_granule(sim, raw / "pace", seed))
+            p.advance(task)
+    phases["pace"] = time.perf_counter() - tp
+    tp = time.perf_counter()
+    scenes: list[Scene] = []
+    if include_s2:
+        tiles = [parse_tile(c, (aoi.bbox[1] + aoi.bbox[3]) / 2) for c in aoi.s2_tiles]
+        if not tiles:
+            notes.append("region lists no s2_tiles: no Sentinel-2 scenes")
+        sdays = scene_dates(dr.start, dr.end, s2_revisit_days, seed)
+        with progress() as p:
+            task = p.add_task("Sentinel-2 scenes", total=len(sdays) * len(tiles))
+            for i, day in enumerate(sdays):
+                shared = day_inputs(day, fields, grid, seed, TWIN_MODEL, water)
+                for tile in tiles:
+                    sc = simulate_scene(tile, day, index=i, fields=fields, grid=grid, water_lonlat=water,
+                                        bbox=aoi.bbox, seed=seed, base_res=s2_resolution_m, out_root=raw / "s2",
+                                        model=TWIN_MODEL, inputs=shared)
+                    if sc is not None:
+                        scenes.append(sc)
+                    p.advance(task)
+    phases["s2"] = time.perf_counter() - tp
+    tp = time.perf_counter()
+    write_catalog(raw, granules, scenes)
+    twin_info = {"params": params, "params_hash": phash, "drivers": drivers.source,
+                 "drivers_samples_used": drivers.n_samples_used, "notes": notes}
+    write_manifest(data_dir, region={"name": aoi.name, "bbox": list(aoi.bbox)},
+                   dates={"start": dr.start.isoformat(), "end": dr.end.isoformat()},
+                   granules=granules, scenes=scenes, twin_info=twin_info)
+    phases["catalog"] = time.perf_counter() - tp
+    total = sum(f.stat().st_size for f in raw.rglob("*") if f.is_file())
+    res = TwinResult(data_dir, "done", phash, len(granules), len(scenes), total, time.perf_counter() - t0,
+                     drivers.source, notes, [g.path for g in granules], [s.item_id for s in scenes], samples_path,
+                     {k: round(v, 2) for k, v in phases.items()})
+    log.info("twin: %s", res.summary())
+    return res
+
+
+def station_days(drivers: Drivers) -> list[date]:
+    """Sampling days of the drivers (for quick-looks and tests)."""
+    return drivers.dates
