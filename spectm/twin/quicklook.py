@@ -43,11 +43,15 @@ def quicklook(data_dir: Path, day: date, out_dir: Path | None = None) -> list[Pa
     lon, lat = nav["longitude"].values, nav["latitude"].values
     rgb = np.stack([rrs[..., indices.nearest_band(wl, w)] for w in (665, 555, 443)], axis=-1)
     rgb = np.clip(rgb / 0.03, 0, 1) ** 0.6
-    rgb[np.isnan(rgb).any(-1)] = 0.6
+    filled = np.isnan(rgb).any(-1)
+    flags = geo["l2_flags"].values.astype(np.int64)
+    rgb[filled] = 0.6  # other filled pixels: grey
+    rgb[filled & (flags & 2 != 0)] = (0.55, 0.45, 0.3)  # LAND (bit 1): brown
+    rgb[filled & (flags & 512 != 0)] = 1.0  # CLDICE (bit 9): white
     paths = []
     fig, ax = plt.subplots(figsize=(6, 6))
-    ax.scatter(lon.ravel(), lat.ravel(), c=rgb.reshape(-1, 3), s=9, marker="s", linewidths=0)
-    ax.set_title(f"{path.name}\ntrue colour (Rrs 665/555/443)")
+    ax.pcolormesh(lon, lat, rgb, shading="nearest")
+    ax.set_title(f"{path.name}\ntrue colour (Rrs 665/555/443); land brown, cloud white")
     ax.set_xlabel("lon"), ax.set_ylabel("lat")
     p = out / f"twin_{day.isoformat()}_truecolor.png"
     fig.savefig(p, dpi=100, bbox_inches="tight")

@@ -1,0 +1,108 @@
+"""``spectm fetch``: thin CLI over :func:`spectm.fetch.fetch`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from spectm.cli import app
+from spectm.cli_common import BBoxOpt, DatesOpt, data_dir, resolve_aoi, resolve_dates
+from spectm.console import print_table
+from spectm.errors import BadInputError
+
+
+def _human(n: int) -> str:
+    v = float(n)
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if v < 1000 or unit == "TB":
+            return f"{v:,.0f} {unit}" if unit == "B" else f"{v:,.1f} {unit}"
+        v /= 1000
+    return f"{n} B"
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    out = [v.strip() for raw in values for v in raw.split(",") if v.strip()]
+    return out or None
+
+
+@app.command("fetch")
+def fetch_cmd(
+    bbox: BBoxOpt,
+    dates: DatesOpt,
+    source: Annotated[
+        list[str] | None,
+        typer.Option("--source", "-s", help="Source name from catalogs/sources (repeat or comma-separate) [default: pace_oci_l2_aop, s2_earth_search]."),
+    ] = None,
+    stac_url: Annotated[str | None, typer.Option("--stac-url", help="STAC API URL for the S2 sources (default: the source's).")] = None,
+    collection: Annotated[str | None, typer.Option("--collection", help="STAC collection (default: the source's, e.g. sentinel-2-c1-l2a).")] = None,
+    tiles: Annotated[str | None, typer.Option("--tiles", help="MGRS tiles to keep, e.g. 17TKG,17TLG [default: the region's].")] = None,
+    max_cloud_cover: Annotated[float | None, typer.Option("--max-cloud-cover", help="Drop S2 scenes with more cloud (%).")] = None,
+    threads: Annotated[int, typer.Option("--threads", help="Parallel transfers.")] = 4,
+    clip: Annotated[bool, typer.Option("--clip/--no-clip", help="Clip S2 COGs to the region with windowed reads.")] = True,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Search and print counts and bytes; download nothing.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Download again even when a complete file exists.")] = False,
+    continue_on_error: Annotated[bool, typer.Option("--continue-on-error", help="Exit 0 even when some files failed (they stay in the manifest).")] = False,
+    timeout: Annotated[float, typer.Option("--timeout", help="Per-request read timeout in seconds.")] = 60.0,
+    retries: Annotated[int, typer.Option("--retries", help="Retries per file on timeouts, resets, short bodies and 5xx.")] = 5,
+    max_items: Annotated[int | None, typer.Option("--max-items", help="At most this many search results per source.")] = None,
+) -> None:
+    """Find PACE OCI and Sentinel-2 data for a region and dates, download it, verify it, record it.
+
+    Writes <data-dir>/raw/pace/, raw/s2/, the local STAC catalog raw/catalog/ and raw/manifest.json.
+    Exits 1 when any file failed (unless --continue-on-error), 2 on bad input.
+    """
+    from spectm.fetch.api import fetch
+
+    aoi = resolve_aoi(bbox)
+    dr = resolve_dates(dates)
+    if max_items is not None and max_items < 1:
+        raise BadInputError(f"--max-items {max_items} must be >= 1", "omit it to fetch everything")
+    res = fetch(
+        aoi,
+        dr,
+        data_dir=data_dir(),
+        sources=_split(source),
+        stac_url=stac_url,
+        collection=collection,
+        tiles=_split([tiles] if tiles else None),
+        max_cloud_cover=max_cloud_cover,
+        threads=threads,
+        clip=clip,
+        dry_run=dry_run,
+        force=force,
+        timeout=timeout,
+        retries=retries,
+        max_items=max_items,
+    )
+    title = f"spectm fetch {aoi.name} {dr}" + (" (dry run: nothing downloaded)" if dry_run else "")
+    if dry_run:
+        cols = ["source", "searched", "found", "excluded", "to fetch", "present", "bytes to fetch"]
+        rows = [
+            (s.source, s.searched, s.found, s.excluded, s.planned, s.skipped,
+             _human(sum(e.expected_bytes or 0 for e in res.entries if e.source == s.source and e.status == "planned")))
+            for s in res.sources.values()
+        ]
+    else:
+        cols = ["source", "searched", "found", "excluded", "downloaded", "skipped", "failed", "bytes"]
+        rows = [
+            (s.source, s.searched, s.found, s.excluded, s.downloaded, s.skipped, s.failed, _human(s.bytes))
+            for s in res.sources.values()
+        ]
+    print_table(title, cols, rows)
+    if dry_run and clip and any(s.kind == "stac" for s in res.sources.values()):
+        typer.echo("S2 sizes with --clip are upper bounds (uncompressed region windows); --no-clip shows whole files.")
+    if res.failed:
+        print_table(
+            f"Failed ({len(res.failed)})",
+            ["source", "item", "asset", "reason"],
+            [(e.source, e.id, e.asset, e.reason or "") for e in res.failed[:50]],
+        )
+    if not dry_run:
+        typer.echo(f"manifest: {res.manifest_path}")
+        if res.catalog_path:
+            typer.echo(f"catalog:  {res.catalog_path}")
+    if not continue_on_error:
+        res.raise_for_failures()

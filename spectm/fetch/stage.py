@@ -1,0 +1,37 @@
+"""The ``fetch`` stage of ``spectm run`` (pipeline section ``fetch:``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from spectm.config import Pipeline
+from spectm.pipeline import StageResult
+
+
+def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
+    """Fetch the pipeline's region and dates; raise FetchError when a file failed.
+
+    The stage is idempotent: complete files are verified by size and skipped, so a
+    rerun after a failure downloads only what is missing.
+    """
+    from spectm.fetch.api import fetch
+
+    sec = pipeline.fetch
+    res = fetch(
+        pipeline.region,
+        pipeline.dates,
+        data_dir=data_dir,
+        sources=sec.sources,
+        max_cloud_cover=sec.max_cloud_cover,
+        threads=sec.threads,
+        clip=sec.clip,
+    )
+    res.raise_for_failures()
+    n_new = sum(s.downloaded for s in res.sources.values())
+    n_old = sum(s.skipped for s in res.sources.values())
+    return StageResult(
+        stage="fetch",
+        status="done" if n_new else "skipped",
+        summary=f"{n_new} downloaded, {n_old} already complete",
+        outputs=[str(res.manifest_path)] + ([str(res.catalog_path)] if res.catalog_path else []),
+    )
