@@ -279,7 +279,7 @@ def simulate_scene(
             rho = np.where(cloud, np.maximum(rho, cloud_rho), rho)
             rho = np.where(shadow, rho * 0.4, rho)
             dn = np.clip(np.round((rho + 0.1) * 10000), 1, 65535).astype(np.uint16)
-            path = out_dir / f"{ASSETS[key][0]}.tif"
+            path = out_dir / f"{key}.tif"  # <asset key>.tif, as fetch writes (docs/data-layout.md)
             _write_cog(path, dn, transform, tile.epsg)
             scene.files[key], scene.shapes[key] = path, shape
             scene.transforms[key] = [res, 0.0, x0, 0.0, -res, y1]
@@ -290,7 +290,7 @@ def simulate_scene(
             scl[cloud & (opt > 0.6)] = 9
             edge = cloud & (opt < 0.08)
             scl[edge] = 10
-            path = out_dir / "SCL.tif"
+            path = out_dir / "scl.tif"
             _write_cog(path, scl, transform, tile.epsg)
             scene.files["scl"], scene.shapes["scl"] = path, shape
             scene.transforms["scl"] = [res, 0.0, x0, 0.0, -res, y1]

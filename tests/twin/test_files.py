@@ -141,8 +141,8 @@ def test_deterministic_and_skip(mini_twin: TwinResult, mini_twin_again: TwinResu
         with netCDF4.Dataset(a) as da, netCDF4.Dataset(b) as db:
             for var in ("geophysical_data/Rrs", "geophysical_data/l2_flags", "navigation_data/latitude"):
                 np.testing.assert_array_equal(da[var][:], db[var][:])
-    for sa, sb in zip(sorted(mini_twin.data_dir.glob("raw/s2/*/B04.tif")),
-                      sorted(mini_twin_again.data_dir.glob("raw/s2/*/B04.tif")), strict=True):
+    for sa, sb in zip(sorted(mini_twin.data_dir.glob("raw/s2/*/red.tif")),
+                      sorted(mini_twin_again.data_dir.glob("raw/s2/*/red.tif")), strict=True):
         with rasterio.open(sa) as x, rasterio.open(sb) as y:
             np.testing.assert_array_equal(x.read(1), y.read(1))
     again = generate_twin(mini_aoi(), DATES, data_dir=mini_twin.data_dir, seed=0, s2_resolution_m=120.0,
