@@ -104,6 +104,11 @@ def run_cmd(
 # Each stage registers its commands on ``app`` from its own module.
 _COMMAND_MODULES = [
     "spectm.samples.cli",
+    "spectm.fetch.cli",
+    "spectm.cube.cli",
+    "spectm.twin.cli",
+    "spectm.model.cli",
+    "spectm.features.cli",
 ]
 for _mod in _COMMAND_MODULES:
     import_module(_mod)

@@ -122,6 +122,144 @@ class SamplesSection(Strict):
     column_map: str | None = None
 
 
+# --------------------------------------------------------------------------- pretrain (spectm.model)
+
+
+class PretrainModel(Strict):
+    """SpectralMAE size (docs/model.md). The default (~1.5 M parameters) trains on a laptop CPU."""
+
+    patch_size: int = Field(4, ge=1, description="spatial patch side in pixels; must divide the chip size")
+    dim: int = Field(128, ge=8)
+    depth: int = Field(6, ge=1)
+    heads: int = Field(4, ge=1)
+    mlp_ratio: float = Field(4.0, gt=0)
+    decoder_dim: int = Field(96, ge=8)
+    decoder_depth: int = Field(2, ge=1)
+    decoder_heads: int = Field(4, ge=1)
+    wavelength_freqs: int = Field(16, ge=1, description="Fourier frequencies of the wavelength encoding")
+    dropout: float = Field(0.0, ge=0, lt=1)
+
+
+class RandomMasking(Strict):
+    ratio: float = Field(0.75, ge=0, lt=1)
+
+
+class TargetedMasking(Strict):
+    windows_nm: list[tuple[float, float]] = Field(
+        default_factory=lambda: [(615.0, 640.0), (660.0, 680.0), (695.0, 720.0)],
+        description="hidden bands: nominal (rounded) centre wavelength inside any window",
+    )
+    extra_random_ratio: float = Field(0.5, ge=0, lt=1, description="share of the other tokens also hidden at random")
+
+
+class SpatialSpectralMasking(Strict):
+    spatial_ratio: float = Field(0.5, ge=0, lt=1)
+    spectral_ratio: float = Field(0.5, ge=0, lt=1)
+
+
+class IndexGuidedMasking(Strict):
+    ratio_start: float = Field(0.75, ge=0, lt=1)
+    ratio_end: float = Field(0.9, ge=0, lt=1)
+    curriculum_steps: int = Field(1000, ge=0)
+    alpha: float = Field(1.0, ge=0, description="weight of the heterogeneity (std) term of the saliency")
+    indices: list[str] = Field(default_factory=lambda: ["ndci", "ci"])
+
+
+class PretrainMasking(Strict):
+    strategies: list[Literal["random", "spectral-targeted", "spatial-spectral", "index-guided"]] = Field(
+        default_factory=lambda: ["spectral-targeted"], min_length=1, description="combined by union"
+    )
+    random: RandomMasking = Field(default_factory=RandomMasking)
+    spectral_targeted: TargetedMasking = Field(default_factory=TargetedMasking)
+    spatial_spectral: SpatialSpectralMasking = Field(default_factory=SpatialSpectralMasking)
+    index_guided: IndexGuidedMasking = Field(default_factory=IndexGuidedMasking)
+
+
+class PretrainLoss(Strict):
+    reconstruction: float = Field(1.0, ge=0)
+    indices: float = Field(0.5, ge=0)
+    future: float = Field(0.5, ge=0)
+    index_names: list[str] = Field(default_factory=lambda: ["ci", "ss665", "ndci"])
+    artefact_band_weight: float = Field(0.1, ge=0, le=1, description="loss weight of the 686–694 nm bands")
+    artefact_window_nm: tuple[float, float] = (686.0, 694.0)
+
+
+class PretrainSection(Strict):
+    """``pretrain:`` — self-supervised pretraining (``spectm train pretrain``; docs/model.md)."""
+
+    features: str = Field("default", description="feature store name: reads features/<name>/chips.zarr")
+    chips: str | None = Field(None, description="explicit chips store path (overrides features)")
+    seed: int = 0
+    epochs: int = Field(50, ge=1)
+    max_steps: int | None = Field(None, ge=1, description="stop after this many optimizer steps")
+    batch_size: int = Field(32, ge=1, description="global batch (split over DDP processes)")
+    lr: float = Field(1e-3, gt=0)
+    weight_decay: float = Field(0.05, ge=0)
+    warmup_steps: int = Field(100, ge=0)
+    min_lr_ratio: float = Field(0.05, ge=0, le=1)
+    grad_clip: float | None = Field(1.0, gt=0)
+    amp: Literal["auto", "bf16", "off"] = "auto"
+    compile: bool = False
+    num_workers: int = Field(2, ge=0)
+    prefetch_factor: int = Field(4, ge=1)
+    deterministic: bool = False
+    cpu_threads: int | None = Field(None, ge=1)
+    log_every: int = Field(10, ge=1)
+    val_every: int = Field(0, ge=0, description="validate every N steps; 0 = once per epoch")
+    checkpoint_every: int = Field(0, ge=0, description="checkpoint every N steps; 0 = once per epoch")
+    early_stopping_patience: int = Field(10, ge=0, description="validations without improvement; 0 = off")
+    max_in_memory_gb: float = Field(2.0, ge=0)
+    report_spectra: int = Field(4, ge=1)
+    baseline_max_pixels: int = Field(4096, ge=1)
+    model: PretrainModel = Field(default_factory=PretrainModel)
+    masking: PretrainMasking = Field(default_factory=PretrainMasking)
+    loss: PretrainLoss = Field(default_factory=PretrainLoss)
+
+
+# --------------------------------------------------------------------------- join (spectm.features)
+
+
+class JoinSection(Strict):
+    """``join:`` — match-ups and the feature store (``spectm join``; docs/features.md)."""
+
+    name: str = Field("default", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="features/<name>/")
+    cube: str | None = Field(None, description="cube region name (cubes/<cube>_<sensor>.zarr); default: the only one")
+    sensor: Literal["pace", "s2"] = "pace"
+    time_window_days: int = Field(1, ge=0, le=7, description="|local-date offset| allowed around the target day")
+    lead_days: int = Field(8, ge=1, le=30, description="ahead horizon: imagery this many days before the sample")
+    pixel_window: int = Field(3, ge=1, le=15, description="odd side of the square pixel window")
+    min_valid_fraction: float = Field(0.5, gt=0, le=1, description="valid pixels / window pixels")
+    aggregation: Literal["median", "mean"] = "median"
+    include_scum: bool = False
+    label: str = Field("pmc_ugL", description="samples column a sample must have (value or censored)")
+    chip_size: int = Field(8, ge=2, le=256)
+    chip_time: int = Field(1, ge=1, le=16, description="time steps per chip (the last is 'now')")
+    chip_lookback_days: int = Field(24, ge=0, description="how far back history steps may be searched")
+    chip_min_valid: float = Field(0.5, gt=0, le=1, description="valid share of a chip (history, unlabeled)")
+    unlabeled_per_date: int = Field(32, ge=0, description="unlabeled pretraining chips per cube date (0: none)")
+    min_water_fraction: float = Field(0.5, gt=0, le=1, description="water share of an unlabeled chip")
+    seed: int = 0
+    split: Literal["time", "station"] = "time"
+    block_days: int = Field(14, ge=0, description="time split: block length in days (0: one block per season)")
+    test_stations: list[str] = Field(default_factory=list, description="station split: held-out stations")
+    val_stations: list[str] = Field(default_factory=list)
+    buffer_km: float = Field(2.0, ge=0, description="leakage buffer in space")
+    buffer_days: int = Field(2, ge=0, description="leakage buffer in time")
+
+    @field_validator("pixel_window")
+    @classmethod
+    def _odd(cls, v: int) -> int:
+        if v % 2 != 1:
+            raise ValueError(f"pixel_window must be odd (1, 3, 5, ...), got {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _chip_holds_window(self) -> JoinSection:
+        if self.chip_size < self.pixel_window:
+            raise ValueError(f"chip_size {self.chip_size} is smaller than pixel_window {self.pixel_window}")
+        return self
+
+
 class Pipeline(Strict):
     """A pipeline file (``pipelines/*.yaml``): one region, one season, its stages."""
 
@@ -135,6 +273,8 @@ class Pipeline(Strict):
     fetch: FetchSection = Field(default_factory=FetchSection)
     twin: TwinSection = Field(default_factory=TwinSection)
     samples: SamplesSection = Field(default_factory=SamplesSection)
+    pretrain: PretrainSection = Field(default_factory=PretrainSection)
+    join: JoinSection = Field(default_factory=JoinSection)
 
     @field_validator("dates", mode="before")
     @classmethod

@@ -33,6 +33,11 @@ StageFn = Callable[[Pipeline, Path], StageResult]
 # stage name -> "module:function"; resolved lazily so importing spectm stays light.
 STAGES: dict[str, str] = {
     "samples": "spectm.samples.stage:run_stage",
+    "fetch": "spectm.fetch.stage:run_stage",
+    "cube": "spectm.cube.stage:run_stage",
+    "twin": "spectm.twin.stage:run_stage",
+    "pretrain": "spectm.model.stage:run_stage",
+    "join": "spectm.features.stage:run_stage",
 }
 
 

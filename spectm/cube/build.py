@@ -1,0 +1,365 @@
+"""``build_cube``: the local STAC catalog → analysis-ready Zarr cubes, one per sensor.
+
+One dask graph per time slice, computed and written before the next is built, so
+memory stays flat however long the season (DESIGN.md §4 "lazy until the write").
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import dask.array as da
+import numpy as np
+import rioxarray  # noqa: F401  (registers the .rio accessor used for the CRS)
+import xarray as xr
+
+from spectm import __version__
+from spectm.aoi import AOI, parse_bbox
+from spectm.console import log
+from spectm.cube import catalog
+from spectm.cube.flags import parse_flag_names
+from spectm.cube.grid import region_geobox
+from spectm.cube.lock import store_lock
+from spectm.cube.scheduler import dask_context
+from spectm.cube.store import create_or_extend, repair_plan, update_attrs, write_slice
+from spectm.dates import DateRange, parse_dates
+from spectm.errors import BadInputError, SpectmError
+
+SENSORS = ("pace", "s2")
+ALGORITHM_VERSION = "1"  # bump when a change alters cube values for the same inputs
+
+
+@dataclass
+class SensorResult:
+    sensor: str
+    path: Path
+    config_hash: str = ""
+    days_written: list[date] = field(default_factory=list)
+    days_repaired: list[date] = field(default_factory=list)
+    days_forced: list[date] = field(default_factory=list)
+    days_already_complete: int = 0
+    days_without_data: int = 0
+    items_used: int = 0
+    items_failed: dict[str, str] = field(default_factory=dict)
+    items_skipped: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def status(self) -> str:
+        return "written" if (self.days_written or self.days_repaired or self.days_forced) else "up to date"
+
+
+@dataclass
+class CubeResult:
+    sensors: dict[str, SensorResult] = field(default_factory=dict)
+
+    @property
+    def paths(self) -> list[Path]:
+        return [r.path for r in self.sensors.values()]
+
+
+def config_hash(settings: dict) -> str:
+    """Hash of the settings that change the cube's values (not paths, schedulers)."""
+    blob = json.dumps(settings, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def cube_path(data_dir: Path, aoi: AOI, sensor: str) -> Path:
+    return Path(data_dir) / "cubes" / f"{aoi.name}_{sensor}.zarr"
+
+
+def build_cube(
+    aoi: AOI | str,
+    dates: DateRange | str,
+    *,
+    data_dir: Path | str,
+    sensors: Sequence[str] = SENSORS,
+    flags: str | Sequence[str] | None = None,
+    resolution: float | None = None,
+    radius_m: float | None = None,
+    with_unc: bool = True,
+    s2_bands: Sequence[str] | None = None,
+    s2_mask_classes: Iterable[int] | None = None,
+    scheduler: str | None = "local",
+    workers: int | None = None,
+    memory_limit: str = "2GB",
+    force: bool = False,
+    force_dates: DateRange | str | None = None,
+    pace_chunks: dict | None = None,
+    s2_chunk: int | None = None,
+) -> CubeResult:
+    """Build or update ``cubes/<region>_<sensor>.zarr`` for each sensor.
+
+    Incremental: days already complete in the store are skipped; incomplete slices
+    (a killed build) are recomputed; ``force`` rebuilds every requested day present
+    in the store (or only ``force_dates``). ``resolution`` overrides the region's
+    grid for every sensor built in this call.
+    """
+    aoi = parse_bbox(aoi, Path(data_dir))
+    dates = parse_dates(dates)
+    fdates = parse_dates(force_dates) if force_dates is not None else None
+    bad = [s for s in sensors if s not in SENSORS]
+    if bad or not sensors:
+        raise BadInputError(f"unknown sensor(s) {bad or sensors}", "use --sensor pace, s2 or all")
+    result = CubeResult()
+    with dask_context(scheduler, workers, memory_limit):
+        for sensor in sensors:
+            t0 = time.perf_counter()
+            res = _build_sensor(
+                sensor, aoi, dates, Path(data_dir), flags=flags, resolution=resolution, radius_m=radius_m,
+                with_unc=with_unc, s2_bands=s2_bands, s2_mask_classes=s2_mask_classes, force=force or fdates is not None,
+                force_dates=fdates, pace_chunks=pace_chunks, s2_chunk=s2_chunk,
+            )
+            res.seconds = time.perf_counter() - t0
+            result.sensors[sensor] = res
+    return result
+
+
+def _global_attrs(aoi: AOI, sensor: str, chash: str, settings: dict) -> dict:
+    w, s, e, n = aoi.bbox
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    title = {"pace": "PACE OCI L2 AOP remote sensing reflectance", "s2": "Sentinel-2 L2A surface reflectance"}[sensor]
+    return {
+        "title": f"{title}, {aoi.name}, analysis-ready cube",
+        "summary": "Masked, gridded daily time slices built by spectm build-cube from the local STAC catalog.",
+        "Conventions": "CF-1.8, ACDD-1.3",
+        "institution": "spectm",
+        "source": {"pace": "NASA PACE OCI L2 AOP (OB.DAAC)", "s2": "ESA Sentinel-2 L2A via STAC"}[sensor],
+        "history": f"{now} spectm {__version__} build-cube (sensor={sensor}, config {chash})",
+        "date_created": now,
+        "date_modified": now,
+        "geospatial_lon_min": w, "geospatial_lon_max": e, "geospatial_lat_min": s, "geospatial_lat_max": n,
+        "geospatial_lat_units": "degrees_north", "geospatial_lon_units": "degrees_east",
+        "geospatial_bounds_crs": "EPSG:4326",
+        "geospatial_bounds": aoi.geometry.wkt,
+        "spectm_version": __version__,
+        "spectm_region": aoi.name,
+        "spectm_sensor": sensor,
+        "config_hash": chash,
+        "spectm_settings": json.dumps(settings, sort_keys=True, default=str),
+    }
+
+
+def _sensor_settings(sensor: str, aoi: AOI, resolution: float | None, **kw: object) -> dict:
+    res = float(resolution or aoi.resolution.get(sensor, 1000.0 if sensor == "pace" else 20.0))
+    s = {"sensor": sensor, "region": aoi.name, "bbox": list(aoi.bbox), "crs": aoi.crs, "resolution": res,
+         "algorithm": ALGORITHM_VERSION}
+    s.update({k: v for k, v in kw.items() if v is not None})
+    return s
+
+
+def _build_sensor(
+    sensor: str, aoi: AOI, dates: DateRange, data_dir: Path, *, flags: object, resolution: float | None,
+    radius_m: float | None, with_unc: bool, s2_bands: Sequence[str] | None, s2_mask_classes: Iterable[int] | None,
+    force: bool, force_dates: DateRange | None, pace_chunks: dict | None, s2_chunk: int | None,
+) -> SensorResult:
+    path = cube_path(data_dir, aoi, sensor)
+    if sensor == "pace":
+        from spectm.cube.regrid import default_radius
+
+        flag_names = parse_flag_names(flags)  # type: ignore[arg-type]
+        res0 = float(resolution or aoi.resolution.get("pace", 1000.0))
+        radius = float(radius_m or default_radius(res0))
+        settings = _sensor_settings("pace", aoi, resolution, flags=list(flag_names), radius_m=radius,
+                                    with_unc=with_unc, combine="mean-of-granules")
+    else:
+        from spectm.cube.s2_cube import DEFAULT_BANDS, DEFAULT_MASK_CLASSES
+
+        bands = list(s2_bands or DEFAULT_BANDS)
+        classes = sorted(set(s2_mask_classes or DEFAULT_MASK_CLASSES))
+        settings = _sensor_settings("s2", aoi, resolution, bands=bands, mask_classes=classes,
+                                    combine="mean-of-items", water_mask=aoi.water is not None)
+    chash = config_hash(settings)
+    out = SensorResult(sensor=sensor, path=path, config_hash=chash)
+    scan = catalog.scan(data_dir, sensor, aoi, dates)
+    if sensor == "pace" and scan.by_day:
+        _check_flag_names(settings["flags"], scan)
+    out.items_skipped = dict(scan.skipped)
+    out.days_without_data = dates.n_days - len(scan.by_day)
+    if not scan.by_day:
+        log.warning("%s: no items in the catalog for %s over %s; nothing to build", sensor, dates, aoi.name)
+        return out
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with store_lock(path):
+        state = repair_plan(path)
+        if state.n_time or path.exists():
+            old = state.attrs.get("config_hash")
+            if old and old != chash:
+                raise BadInputError(
+                    f"{path.name} was built with other settings (config {old}, now {chash}: {state.attrs.get('spectm_settings')})",
+                    f"delete {path} to rebuild with the new settings, or build into another --data-dir",
+                )
+        gb = region_geobox(aoi, settings["resolution"])
+        builder = _make_builder(sensor, aoi, gb, settings, scan, with_unc, pace_chunks, s2_chunk, out)
+        avail = scan.by_day
+        new_days = sorted(d for d in avail if d not in state.complete and d not in state.incomplete)
+        repair = sorted(d for d in state.incomplete if d in avail)
+        forced = sorted(d for d in state.complete if d in avail and force and (force_dates is None or d in force_dates))
+        out.days_already_complete = len([d for d in state.complete if d in dates and d not in forced])
+        if new_days and state.last_day and new_days[0] <= state.last_day:
+            raise BadInputError(
+                f"{path.name} ends on {state.last_day}; {len([d for d in new_days if d <= state.last_day])} new day(s) "
+                f"fall before that (from {new_days[0]})",
+                f"cubes only grow forward in time: delete {path} and rebuild with the full --dates range",
+            )
+        index = dict(state.complete) | dict(state.incomplete)
+        if new_days:
+            template = builder.template(new_days, avail)
+            template.attrs = _global_attrs(aoi, sensor, chash, settings)
+            create_or_extend(path, template, builder.encoding(), exists=state.n_time > 0 or path.exists())
+            for i, d in enumerate(new_days):
+                index[d] = state.n_time + i
+        for kind, days in (("repair", repair), ("force", forced), ("new", new_days)):
+            for d in days:
+                ds_slice, ids = builder.slice(d, avail[d])
+                ds_slice = _add_provenance(ds_slice, ids, chash)
+                t0 = time.perf_counter()
+                write_slice(path, index[d], ds_slice)
+                log.info("%s %s: wrote %s (%d items) in %.1f s", sensor, kind, d, len(ids), time.perf_counter() - t0)
+                out.items_used += len(ids)
+                {"repair": out.days_repaired, "force": out.days_forced, "new": out.days_written}[kind].append(d)
+        if out.days_written or out.days_repaired or out.days_forced:
+            _touch_history(path, state.attrs, out, chash)
+    return out
+
+
+def _check_flag_names(names: list[str], scan: catalog.CatalogScan) -> None:
+    """Fail before any work when a --flags name is not in the granules' flag_meanings."""
+    from spectm.cube.flags import mask_bits
+    from spectm.cube.pace_reader import open_l2
+
+    for items in scan.by_day.values():
+        for it in items:
+            try:
+                g = open_l2(catalog.asset_path(it, "data"))
+            except BadInputError:
+                continue
+            mask_bits(names, g.flag_table)
+            return
+
+
+def _add_provenance(ds: xr.Dataset, ids: list[str], chash: str) -> xr.Dataset:
+    ds = ds.copy()
+    ds["source_ids"] = ("time", np.array([";".join(ids)], dtype=object))
+    ds["software_version"] = ("time", np.array([f"spectm {__version__}"], dtype=object))
+    ds["config_hash"] = ("time", np.array([chash], dtype=object))
+    if "processing_version" not in ds:
+        ds["processing_version"] = ("time", np.array(["unknown"], dtype=object))
+    ds["slice_complete"] = ("time", np.zeros(1, dtype=np.uint8))
+    return ds
+
+
+def _touch_history(path: Path, old_attrs: dict, out: SensorResult, chash: str) -> None:
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    line = (f"{now} spectm {__version__} build-cube: {len(out.days_written)} new, {len(out.days_repaired)} repaired, "
+            f"{len(out.days_forced)} rebuilt day(s) (config {chash})")
+    hist = old_attrs.get("history")
+    update_attrs(path, {"date_modified": now, "history": f"{hist}\n{line}" if hist else line})
+
+
+class _Builder:
+    """Per-sensor slice factory (template, encoding, lazy slice)."""
+
+    def template(self, days: list[date], by_day: dict) -> xr.Dataset: ...
+    def encoding(self) -> dict: ...
+    def slice(self, day: date, items: list) -> tuple[xr.Dataset, list[str]]: ...
+
+
+def _make_builder(sensor: str, aoi: AOI, gb: object, settings: dict, scan: catalog.CatalogScan,
+                  with_unc: bool, pace_chunks: dict | None, s2_chunk: int | None, out: SensorResult) -> _Builder:
+    if sensor == "pace":
+        return _PaceBuilder(aoi, gb, settings, scan, with_unc, pace_chunks)
+    from spectm.cube.s2_cube import S2Builder
+
+    return S2Builder(aoi, gb, settings, scan, s2_chunk, out)
+
+
+class _PaceBuilder(_Builder):
+    def __init__(self, aoi: AOI, gb: object, settings: dict, scan: catalog.CatalogScan, with_unc: bool,
+                 chunks: dict | None) -> None:
+        from spectm.cube.pace_cube import PaceSettings, probe_wavelengths
+        from spectm.cube.regrid import SwathResampler
+
+        self.gb = gb
+        self.aoi = aoi
+        self.with_unc = with_unc
+        self.resampler = SwathResampler(gb, settings["radius_m"])  # type: ignore[arg-type]
+        self.settings = PaceSettings(tuple(settings["flags"]), settings["radius_m"], with_unc, chunks)
+        first = [it for items in scan.by_day.values() for it in items]
+        self.wavelength = probe_wavelengths(first)
+
+    def template(self, days: list[date], by_day: dict) -> xr.Dataset:
+        from spectm.cube.pace_cube import PACE_VAR_ATTRS, grid_coords
+
+        ny, nx = self.gb.shape  # type: ignore[attr-defined]
+        nb, nt = len(self.wavelength), len(days)
+        t = np.array([catalog.overpass_time(d, by_day[d]) for d in days])
+        data = {
+            "rrs": (("time", "wavelength", "y", "x"), da.zeros((nt, nb, ny, nx), dtype=np.float32, chunks=(1, nb, ny, nx))),
+            "valid_count": (("time", "y", "x"), da.zeros((nt, ny, nx), dtype=np.uint8, chunks=(1, ny, nx))),
+        }
+        if self.with_unc:
+            data["rrs_unc"] = (("time", "wavelength", "y", "x"), da.zeros((nt, nb, ny, nx), dtype=np.float32, chunks=(1, nb, ny, nx)))
+        ds = xr.Dataset(data, coords=grid_coords(self.gb) | {"time": t, "wavelength": self.wavelength})  # type: ignore[arg-type]
+        return finish_template(ds, self.aoi, PACE_VAR_ATTRS)
+
+    def encoding(self) -> dict:
+        from spectm.cube.pace_cube import pace_encoding
+
+        ny, nx = self.gb.shape  # type: ignore[attr-defined]
+        return pace_encoding(len(self.wavelength), ny, nx, self.with_unc) | TIME_ENCODING
+
+    def slice(self, day: date, items: list) -> tuple[xr.Dataset, list[str]]:
+        from spectm.cube.pace_cube import pace_slice
+
+        return pace_slice(day, items, self.resampler, self.wavelength, self.settings)
+
+
+TIME_ENCODING = {
+    "time": {"units": "seconds since 1970-01-01T00:00:00", "dtype": "int64", "calendar": "proleptic_gregorian"},
+    "slice_complete": {"dtype": "uint8"},
+}
+
+
+def finish_template(ds: xr.Dataset, aoi: AOI, var_attrs: dict) -> xr.Dataset:
+    """Add the per-time provenance variables, CF attributes and the CRS to a template."""
+    nt = ds.sizes["time"]
+    for name in ("source_ids", "software_version", "config_hash", "processing_version"):
+        ds[name] = ("time", np.array([""] * nt, dtype=object))
+    ds["slice_complete"] = ("time", np.zeros(nt, dtype=np.uint8),
+                            {"long_name": "1 when every variable of this time slice was written", "flag_values": [0, 1],
+                             "flag_meanings": "incomplete complete"})
+    for name, attrs in var_attrs.items():
+        if name in ds.variables:
+            ds[name].attrs.update(attrs)
+    ds["time"].attrs.update({"standard_name": "time", "long_name": "overpass time (UTC)", "axis": "T"})
+    ds = ds.rio.write_crs(aoi.crs)
+    for name in ds.data_vars:
+        if {"y", "x"} <= set(ds[name].dims):
+            ds[name].attrs["grid_mapping"] = "spatial_ref"
+            # also list spatial_ref in `coordinates` so a plain xr.open_zarr (decode_coords=True)
+            # keeps it as a coordinate and ds.rio.crs works without decode_coords="all"
+            ds[name].encoding["coordinates"] = "spatial_ref"
+    return ds
+
+
+def summary_rows(result: CubeResult) -> list[tuple]:
+    rows = []
+    for r in result.sensors.values():
+        rows.append((r.sensor, str(r.path), r.status, len(r.days_written), len(r.days_repaired), len(r.days_forced),
+                     r.days_already_complete, r.items_used, len(r.items_failed), sum(r.items_skipped.values()),
+                     f"{r.seconds:.1f}"))
+    return rows
+
+
+def result_json(result: CubeResult) -> dict:
+    return {k: {kk: (str(vv) if isinstance(vv, Path) else vv) for kk, vv in asdict(v).items()} for k, v in result.sensors.items()}
+
+
+__all__ = ["CubeResult", "SensorResult", "SpectmError", "build_cube", "cube_path"]

@@ -1,0 +1,325 @@
+"""``join``: samples × cube → the versioned feature store ``features/<name>/``.
+
+One call does it all, so the CLI, the pipeline stage and a notebook take the same path:
+match every sample for both horizons, assign leakage-safe splits, cut chips, write the
+store and its manifest. The store's identity is a key over the algorithm version, the
+parameters, the cube fingerprint and the samples file hash: the same key means the same
+store (byte for byte), so a re-run is skipped, and a different key on an existing name
+is refused unless ``force``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import xarray as xr
+from pydantic import ValidationError
+
+from spectm import __version__
+from spectm.config import JoinSection, _format_validation
+from spectm.console import log, print_table
+from spectm.errors import BadInputError, DataNotFoundError
+from spectm.features import store
+from spectm.features.chips import ChipSpec, extract, future_step, history, unlabeled_specs
+from spectm.features.inputs import Cube, load_samples_for_join, open_cube, params_json
+from spectm.features.matchup import HORIZONS, REASONS, SliceReader, match_samples
+from spectm.features.splits import SPLITS, Items, exclude_leaks, station_assignment, time_split
+
+ALGORITHM_VERSION = "1"  # bump when a change alters the store for the same inputs and parameters
+
+
+@dataclass
+class JoinResult:
+    """What :func:`join` made (or found): the match-ups, the chips and the manifest."""
+
+    name: str
+    path: Path
+    status: str  # "written" | "skipped"
+    matchups: gpd.GeoDataFrame
+    unmatched: pd.DataFrame
+    chips: xr.Dataset
+    manifest: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def counts(self) -> dict[str, Any]:
+        return self.manifest.get("counts", {})
+
+    def summary(self) -> str:
+        h = self.counts.get("horizons", {})
+        parts = [f"{k} {v.get('matched', 0)}/{v.get('considered', 0)}" for k, v in h.items()]
+        n_chips = self.counts.get("chips", {}).get("total", 0)
+        return f"{self.status}: features/{self.name}: matched {', '.join(parts)}; {n_chips} chips"
+
+    def print_summary(self) -> None:
+        """Samples considered, matched and unmatched by reason, per sensor and horizon; chips per split."""
+        c = self.counts
+        sensor = self.manifest.get("params", {}).get("sensor", "?")
+        rows = []
+        for hz, v in c.get("horizons", {}).items():
+            un = v.get("unmatched", {})
+            rows.append((f"{sensor} {hz}", v.get("considered", 0), v.get("matched", 0), *[un.get(r, 0) for r in REASONS]))
+        print_table(f"Match-ups, features/{self.name} ({self.status})", ["sensor horizon", "samples", "matched", *REASONS], rows)
+        ch = c.get("chips", {})
+        split_rows = [(s, c.get("matchups_by_split", {}).get(s, 0), ch.get("by_split", {}).get(s, {}).get("matchup", 0),
+                       ch.get("by_split", {}).get(s, {}).get("unlabeled", 0)) for s in SPLITS]
+        ex = ch.get("excluded_leak", {})
+        split_rows.append(("excluded", c.get("matchups_by_split", {}).get("excluded", 0), ex.get("matchup", 0), ex.get("unlabeled", 0)))
+        print_table("Splits (excluded = inside the leakage buffer of a later split)",
+                    ["split", "match-ups", "match-up chips", "unlabeled chips"], split_rows)
+        filt = c.get("samples", {}).get("filtered", {})
+        if filt:
+            log.info("samples left out before matching: %s", ", ".join(f"{k} {v}" for k, v in filt.items()))
+
+
+def resolve_params(params: JoinSection | None = None, **overrides: Any) -> JoinSection:
+    """A validated :class:`JoinSection` from ``params`` plus keyword overrides (None = keep)."""
+    base = (params or JoinSection()).model_dump()
+    base.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return JoinSection.model_validate(base)
+    except ValidationError as exc:
+        raise BadInputError(f"invalid join parameters: {_format_validation(exc)}", "see `spectm join --help` or docs/features.md") from None
+
+
+def join(data_dir: Path | str, name: str | None = None, *, params: JoinSection | None = None, force: bool = False,
+         **overrides: Any) -> JoinResult:
+    """Build (or reuse) ``features/<name>/`` from the cube and ``insitu/samples.parquet``.
+
+    ``overrides`` are :class:`spectm.config.JoinSection` fields (``sensor``, ``time_window_days``,
+    ``pixel_window``, ``min_valid_fraction``, ``aggregation``, ``include_scum``, ``chip_size``,
+    ``chip_time``, ``split``, ...). Returns the match-ups as a GeoDataFrame and the chips as a
+    lazy xarray Dataset.
+    """
+    t0 = time.perf_counter()
+    data_dir = Path(data_dir)
+    p = resolve_params(params, name=name, **overrides)
+    cube = open_cube(data_dir, p.sensor, p.cube)
+    if cube.times.size == 0:
+        raise DataNotFoundError(f"cube {cube.path} has no complete time slice", "run `spectm build-cube` (or `cube verify`) first")
+    samples = load_samples_for_join(data_dir, include_scum=p.include_scum, label=p.label)
+    pdict = p.model_dump(exclude={"name"})
+    key = hashlib.sha256("|".join([ALGORITHM_VERSION, params_json(pdict), cube.fingerprint, samples.sha256]).encode()).hexdigest()
+    final = store.store_dir(data_dir, p.name)
+    old = store.read_manifest(data_dir, p.name)
+    if old is not None and not force:
+        if old.get("key") == key and (final / store.CHIPS).exists() and (final / store.MATCHUPS).exists():
+            log.info("features/%s is up to date (same inputs and parameters); skipped", p.name)
+            return _result(data_dir, p.name, "skipped", old, time.perf_counter() - t0)
+        raise BadInputError(
+            f"features/{p.name} exists and was built from other inputs or parameters",
+            f"pass --force to replace it, or choose another --name (see `spectm features show {p.name}`)",
+        )
+    manifest = _build(data_dir, p, cube, samples, key)
+    return _result(data_dir, p.name, "written", manifest, time.perf_counter() - t0)
+
+
+def _result(data_dir: Path, name: str, status: str, manifest: dict, seconds: float) -> JoinResult:
+    return JoinResult(name=name, path=store.store_dir(data_dir, name), status=status,
+                      matchups=store.load_matchups(data_dir, name), unmatched=store.load_unmatched(data_dir, name),
+                      chips=store.load_chips(data_dir, name), manifest=manifest, seconds=seconds)
+
+
+def _box(cube: Cube, r0: int, r1: int, c0: int, c1: int) -> list[float]:
+    g = cube.grid
+    return [g.left + c0 * g.res, g.top - r1 * g.res, g.left + c1 * g.res, g.top - r0 * g.res]
+
+
+def _assign_sample_splits(m: pd.DataFrame, p: JoinSection) -> tuple[np.ndarray, dict[str, str]]:
+    sample_days = pd.to_datetime(m["date"].astype(str)).values.astype("datetime64[D]").astype(np.int64)
+    if p.split == "time":
+        return time_split(sample_days, p.block_days), {}
+    kinds = m["station_kind"] if "station_kind" in m else pd.Series("station", index=m.index)
+    stations = sorted(set(m.loc[kinds == "station", "station"].astype(str)))
+    assign = station_assignment(stations, list(p.test_stations), list(p.val_stations), p.seed)
+    return np.array([assign.get(str(s), "train") for s in m["station"]], dtype=object), assign
+
+
+def _build(data_dir: Path, p: JoinSection, cube: Cube, samples: Any, key: str) -> dict:
+    reader = SliceReader(cube.data)
+    outcome = match_samples(cube, samples.frame, p, reader)
+    m = pd.DataFrame(outcome.rows)
+    un = pd.DataFrame(outcome.unmatched, columns=["sample_id", "station", "date", "horizon", "reason", "detail"])
+    if m.empty:
+        raise DataNotFoundError(
+            f"no sample matched the {p.sensor} cube ({len(samples.frame)} samples; reasons: "
+            f"{un['reason'].value_counts().to_dict()})",
+            "check that the cube covers the sample dates and stations, or widen --time-window / lower --min-valid",
+        )
+    m = m.sort_values(["sample_id", "horizon"], kind="stable").reset_index(drop=True)
+    split, station_map = _assign_sample_splits(m, p)
+    m["split"] = split
+    g = cube.grid
+    res = g.res
+
+    # --- match-up chips
+    specs: list[ChipSpec] = []
+    row_spec = np.full(len(m), -1)
+    chip_rc = np.full((len(m), 2), -1)
+    short = {"matchup": 0, "unlabeled": 0}
+    for i, r in m.iterrows():
+        r0, c0 = g.chip_origin(int(r["row"]), int(r["col"]), p.chip_size)
+        chip_rc[i] = (int(r["row"]) - r0, int(r["col"]) - c0)
+        steps = history(cube, int(r["obs_index"]), r0, c0, p)
+        if steps is None:
+            short["matchup"] += 1
+            continue
+        row_spec[i] = len(specs)
+        specs.append(ChipSpec(id=f"m_{r['sample_id']}_{r['horizon']}", kind="matchup", steps=steps, r0=r0, c0=c0,
+                              future=future_step(cube, int(r["obs_index"]), r0, c0, p), station=str(r["station"]),
+                              sample_id=str(r["sample_id"]), horizon=str(r["horizon"]), split=str(r["split"])))
+    n_match_specs = len(specs)
+
+    # --- unlabeled chips, with their split
+    uspecs, ucounts = unlabeled_specs(cube, p)
+    short["unlabeled"] = ucounts.pop("short_history")
+    if uspecs:
+        last_days = np.array([cube.local_days[s.steps[-1]] for s in uspecs])
+        if p.split == "time":
+            usplit = time_split(last_days, p.block_days)
+        else:
+            pos = m[m["station"].astype(str).isin(station_map)].groupby("station")[["x", "y"]].median()
+            cx = np.array([g.left + (s.c0 + p.chip_size / 2) * res for s in uspecs])
+            cy = np.array([g.top - (s.r0 + p.chip_size / 2) * res for s in uspecs])
+            d2 = (cx[:, None] - pos["x"].to_numpy()[None]) ** 2 + (cy[:, None] - pos["y"].to_numpy()[None]) ** 2
+            usplit = np.array([station_map[str(pos.index[j])] for j in d2.argmin(axis=1)], dtype=object)
+        for s, sp in zip(uspecs, usplit, strict=True):
+            s.split = str(sp)
+    specs += uspecs
+
+    # --- the buffer rule over match-up windows and chips together
+    h = p.pixel_window // 2
+    sample_days = pd.to_datetime(m["date"].astype(str)).values.astype("datetime64[D]").astype(np.int64)
+    obs_days = cube.local_days[m["obs_index"].to_numpy(int)]
+    boxes = [_box(cube, int(r) - h, int(r) + h + 1, int(c) - h, int(c) + h + 1) for r, c in zip(m["row"], m["col"], strict=True)]
+    t0s, t1s = list(np.minimum(sample_days, obs_days)), list(np.maximum(sample_days, obs_days))
+    for s in specs:
+        boxes.append(_box(cube, s.r0, s.r0 + p.chip_size, s.c0, s.c0 + p.chip_size))
+        days = [cube.local_days[t] for t in s.steps] + ([cube.local_days[s.future]] if s.future >= 0 else [])
+        t0s.append(min(days))
+        t1s.append(max(days))
+    items = Items.build(np.array(boxes), np.array(t0s), np.array(t1s), np.concatenate([m["split"].to_numpy(), [s.split for s in specs]]))
+    excl = exclude_leaks(items, p.buffer_km * 1000.0, float(p.buffer_days))
+    row_excl = excl[: len(m)]
+    spec_excl = excl[len(m):].copy()
+    for i in np.flatnonzero(row_excl):  # a match-up inside the buffer takes its chip with it
+        if row_spec[i] >= 0:
+            spec_excl[row_spec[i]] = True
+    m.loc[row_excl, "split"] = "excluded"
+    kept = [s for s, e in zip(specs, spec_excl, strict=True) if not e]
+    new_index = np.cumsum(~spec_excl) - 1
+    chip_index = np.where((row_spec >= 0) & ~spec_excl[np.maximum(row_spec, 0)], new_index[np.maximum(row_spec, 0)], -1)
+    chip_index = np.where(row_spec >= 0, chip_index, -1)
+    status = np.where(row_spec < 0, "short_history", np.where(chip_index < 0, "excluded_leak", "ok"))
+    m["chip_index"] = chip_index.astype(np.int64)
+    m["chip"] = [kept[j].id if j >= 0 else "" for j in chip_index]
+    m["chip_status"] = status
+    m["chip_row"], m["chip_col"] = chip_rc[:, 0], chip_rc[:, 1]
+
+    # --- write
+    tmp = store.partial_dir(data_dir, p.name)
+    if tmp.exists():
+        import shutil
+
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    store.write_matchups(m, tmp / store.MATCHUPS)
+    un.to_csv(tmp / store.UNMATCHED, index=False)
+    chips_arr, fut = extract(cube, kept, reader, p.chip_size)
+    ds = _chips_dataset(cube, p, kept, chips_arr, fut)
+    store.write_chips(ds, tmp / store.CHIPS)
+
+    counts = _counts(samples, m, un, kept, specs, spec_excl, n_match_specs, short, ucounts, cube)
+    manifest = {
+        "spectm_version": __version__,
+        "algorithm_version": ALGORITHM_VERSION,
+        "name": p.name,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "key": key,
+        "inputs": {
+            "cube": {"path": str(cube.path.relative_to(data_dir)), "fingerprint": cube.fingerprint, "sensor": cube.sensor,
+                     "region": cube.region, "slices": int(cube.times.size), "incomplete_slices_skipped": cube.n_incomplete,
+                     "first": str(cube.times[0])[:19], "last": str(cube.times[-1])[:19], "water_mask": cube.water_source,
+                     "timezone": cube.timezone, "crs": cube.crs.to_string(), "resolution_m": cube.grid.res},
+            "samples": {"path": str(samples.path.relative_to(data_dir)), "sha256": samples.sha256, "rows": samples.n_rows},
+        },
+        "params": p.model_dump(),
+        "indices": [c for c in ("ci", "ss665", "ci_cyano", "ndci", "chl_ndci", "pc_dekker", "mci") if c in m.columns],
+        "spectrum_columns": {"prefix": "rrs" if cube.sensor == "pace" else "refl", "bands": cube.band_names,
+                             "wavelengths_nm": [float(w) for w in cube.wavelengths],
+                             "spread": "iqr" if p.aggregation == "median" else "std"},
+        "station_splits": station_map,
+        "counts": counts,
+        "outputs": {store.MATCHUPS: store.tree_sha256(tmp / store.MATCHUPS), store.UNMATCHED: store.tree_sha256(tmp / store.UNMATCHED),
+                    store.CHIPS: store.tree_sha256(tmp / store.CHIPS)},
+    }
+    (tmp / store.MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
+    store.commit(tmp, store.store_dir(data_dir, p.name))
+    return manifest
+
+
+def _chips_dataset(cube: Cube, p: JoinSection, specs: list[ChipSpec], chips: np.ndarray, fut: np.ndarray) -> xr.Dataset:
+    g = cube.grid
+    nt = p.chip_time
+    dates = np.array([[cube.times[t] for t in s.steps] for s in specs], dtype="datetime64[ns]").reshape(len(specs), nt)
+    fdates = np.array([cube.times[s.future] if s.future >= 0 else np.datetime64("NaT") for s in specs], dtype="datetime64[ns]")
+    corners = np.array([g.corner(s.r0, s.c0) for s in specs], dtype=np.float64).reshape(len(specs), 2)
+
+    def strs(vals: list[str]) -> np.ndarray:
+        return store.as_str_array(vals)
+
+    return xr.Dataset(
+        {"chips": (("chip", "time", "band", "y", "x"), chips), "future": (("chip", "band", "y", "x"), fut)},
+        coords={
+            "chip": strs([s.id for s in specs]),
+            "wavelength": ("band", cube.wavelengths.astype(np.float32)),
+            "band_name": ("band", strs(list(cube.band_names))),
+            "chip_date": (("chip", "time"), dates),
+            "future_date": ("chip", fdates),
+            "split": ("chip", strs([s.split for s in specs])),
+            "station": ("chip", strs([s.station for s in specs])),
+            "sample_id": ("chip", strs([s.sample_id for s in specs])),
+            "horizon": ("chip", strs([s.horizon for s in specs])),
+            "kind": ("chip", strs([s.kind for s in specs])),
+            "x0": ("chip", corners[:, 0]),
+            "y0": ("chip", corners[:, 1]),
+            "row0": ("chip", np.array([s.r0 for s in specs], dtype=np.int64)),
+            "col0": ("chip", np.array([s.c0 for s in specs], dtype=np.int64)),
+        },
+        attrs={"sensor": cube.sensor, "resolution_m": g.res, "crs": cube.crs.to_string(), "chip_size": p.chip_size,
+               "lead_days": p.lead_days, "cube_fingerprint": cube.fingerprint,
+               "spectm_version": __version__, "source": "spectm join"},
+    )
+
+
+def _counts(samples: Any, m: pd.DataFrame, un: pd.DataFrame, kept: list[ChipSpec], specs: list[ChipSpec],
+            spec_excl: np.ndarray, n_match_specs: int, short: dict, ucounts: dict, cube: Cube) -> dict:
+    n = len(samples.frame)
+    horizons = {}
+    for hz in HORIZONS:
+        u = un[un["horizon"] == hz]["reason"].value_counts()
+        horizons[hz] = {"considered": n, "matched": int((m["horizon"] == hz).sum()),
+                        "unmatched": {r: int(u.get(r, 0)) for r in REASONS if int(u.get(r, 0))}}
+    by_split: dict[str, dict[str, int]] = {}
+    for s in kept:
+        by_split.setdefault(s.split, {"matchup": 0, "unlabeled": 0})[s.kind] += 1
+    excl_match = int(spec_excl[:n_match_specs].sum())
+    return {
+        "samples": {"rows_in_file": samples.n_rows, "filtered": samples.filtered, "considered": n},
+        "horizons": horizons,
+        "matchups_by_split": {k: int(v) for k, v in m["split"].value_counts().sort_index().items()},
+        "chips": {"total": len(kept), "matchup": sum(s.kind == "matchup" for s in kept),
+                  "unlabeled": sum(s.kind == "unlabeled" for s in kept), "by_split": by_split,
+                  "excluded_leak": {"matchup": excl_match, "unlabeled": int(spec_excl[n_match_specs:].sum())},
+                  "short_history": short, "unlabeled_sampling": ucounts},
+        "cube": {"slices": int(cube.times.size), "incomplete_slices_skipped": cube.n_incomplete},
+    }

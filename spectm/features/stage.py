@@ -1,0 +1,23 @@
+"""The ``join`` stage of ``spectm run``: build ``features/<join.name>/`` from the pipeline's cube."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from spectm.config import Pipeline
+from spectm.pipeline import StageResult
+
+
+def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
+    """Join with the ``join:`` section; the cube defaults to the pipeline's region. Skipped when
+    the store exists for the same inputs and parameters."""
+    from spectm.aoi import parse_bbox
+    from spectm.features import join
+
+    params = pipeline.join
+    if params.cube is None:
+        params = params.model_copy(update={"cube": parse_bbox(pipeline.region, data_dir).name})
+    res = join(data_dir, params=params)
+    res.print_summary()
+    return StageResult(stage="join", status="skipped" if res.status == "skipped" else "done", summary=res.summary(),
+                       outputs=[str(res.path)])

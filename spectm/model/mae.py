@@ -1,0 +1,187 @@
+"""SpectralMAE: a compact wavelength-aware masked autoencoder for T×C×H×W chips.
+
+Token design (spectm's choice; SpecTM does not publish one): one token per
+(time step, spatial patch, band). A token embeds the ``p×p`` pixel values of one band
+in one patch with a linear layer shared by all bands, plus
+
+- a **wavelength encoding** of the band's centre (fixed Fourier features of λ in nm,
+  periods 4–4000 nm, then a learned 2-layer projection; after Laprade et al. 2025 and
+  HyperspectralMAE's Fourier wavelength embedding), so PACE (172 bands) and Sentinel-2
+  (10 bands) go through the same weights: a sensor is just its list of wavelengths;
+- a fixed 2-D sine–cosine encoding of the patch position;
+- a fixed sinusoidal encoding of the time step's date, in days relative to the last
+  step (so irregular revisits are represented exactly).
+
+Why per-band tokens: the SpecTM mask is defined band by band (46 of the 172 OCI bands),
+so per-band tokens make "hide exactly these bands" exact; band-group tokens would blur
+the window edges. The cost (C tokens per patch) is contained MAE-style: the encoder
+sees only visible tokens, and the decoder is narrow and shallow.
+
+Heads on the decoder output: band reconstruction (``p×p`` values per token), 8-day-ahead
+prediction (``p×p`` future values per token of the last time step: the future
+spectrum), and index inference (per time step and patch, decoder tokens averaged over
+bands → ``K×p×p`` index values).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from spectm.errors import ConfigError
+
+
+@dataclass
+class MAEConfig:
+    patch_size: int = 4
+    dim: int = 128
+    depth: int = 6
+    heads: int = 4
+    mlp_ratio: float = 4.0
+    decoder_dim: int = 96
+    decoder_depth: int = 2
+    decoder_heads: int = 4
+    n_indices: int = 3
+    wavelength_freqs: int = 16
+    dropout: float = 0.0
+
+
+def fourier_wavelength_features(wl_nm: torch.Tensor, n_freqs: int) -> torch.Tensor:
+    """``[sin(2πλ/P_k), cos(2πλ/P_k)]`` for periods P_k geometric from 4 to 4000 nm."""
+    periods = torch.logspace(math.log10(4.0), math.log10(4000.0), n_freqs, device=wl_nm.device, dtype=torch.float32)
+    ang = 2 * math.pi * wl_nm.float()[..., None] / periods
+    return torch.cat([ang.sin(), ang.cos()], dim=-1)
+
+
+def sincos_1d(pos: torch.Tensor, dim: int, max_period: float = 1000.0) -> torch.Tensor:
+    """Transformer sinusoidal encoding of (possibly fractional, negative) positions."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, device=pos.device, dtype=torch.float32) / half)
+    ang = pos.float()[..., None] * freqs
+    out = torch.cat([ang.sin(), ang.cos()], dim=-1)
+    return nn.functional.pad(out, (0, dim - 2 * half))
+
+
+def sincos_2d(gh: int, gw: int, dim: int, device: torch.device) -> torch.Tensor:
+    """(gh*gw, dim) fixed 2-D encoding: half the channels for the row, half for the column."""
+    yy, xx = torch.meshgrid(torch.arange(gh, device=device), torch.arange(gw, device=device), indexing="ij")
+    return torch.cat([sincos_1d(yy.flatten(), dim // 2, 100.0), sincos_1d(xx.flatten(), dim - dim // 2, 100.0)], -1)
+
+
+class WavelengthEncoding(nn.Module):
+    """Fixed Fourier features of λ followed by a learned projection to ``dim``."""
+
+    def __init__(self, dim: int, n_freqs: int) -> None:
+        super().__init__()
+        self.n_freqs = n_freqs
+        self.proj = nn.Sequential(nn.Linear(2 * n_freqs, dim), nn.GELU(), nn.Linear(dim, dim))
+
+    def forward(self, wl_nm: torch.Tensor) -> torch.Tensor:
+        return self.proj(fourier_wavelength_features(wl_nm, self.n_freqs))
+
+
+def _stack(dim: int, depth: int, heads: int, mlp_ratio: float, dropout: float) -> nn.TransformerEncoder:
+    layer = nn.TransformerEncoderLayer(dim, heads, int(dim * mlp_ratio), dropout, activation="gelu",
+                                       batch_first=True, norm_first=True)
+    return nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
+
+
+class SpectralMAE(nn.Module):
+    """Encoder + light decoder + three heads; see the module docstring for the design."""
+
+    def __init__(self, cfg: MAEConfig) -> None:
+        super().__init__()
+        if cfg.dim % cfg.heads or cfg.decoder_dim % cfg.decoder_heads:
+            raise ConfigError(f"dim {cfg.dim}/decoder_dim {cfg.decoder_dim} must be divisible by their heads",
+                              "pick heads that divide the width (e.g. dim 128, heads 4)")
+        self.cfg = cfg
+        pp = cfg.patch_size**2
+        self.patch_embed = nn.Linear(pp, cfg.dim)
+        self.wl_enc = WavelengthEncoding(cfg.dim, cfg.wavelength_freqs)
+        self.encoder = _stack(cfg.dim, cfg.depth, cfg.heads, cfg.mlp_ratio, cfg.dropout)
+        self.enc_norm = nn.LayerNorm(cfg.dim)
+        self.to_dec = nn.Linear(cfg.dim, cfg.decoder_dim)
+        self.mask_token = nn.Parameter(torch.zeros(cfg.decoder_dim))
+        self.dec_wl_enc = WavelengthEncoding(cfg.decoder_dim, cfg.wavelength_freqs)
+        self.decoder = _stack(cfg.decoder_dim, cfg.decoder_depth, cfg.decoder_heads, cfg.mlp_ratio, cfg.dropout)
+        self.dec_norm = nn.LayerNorm(cfg.decoder_dim)
+        self.recon_head = nn.Linear(cfg.decoder_dim, pp)
+        self.future_head = nn.Linear(cfg.decoder_dim, pp)
+        self.index_head = nn.Linear(cfg.decoder_dim, max(cfg.n_indices, 1) * pp)
+        nn.init.normal_(self.mask_token, std=0.02)
+
+    # ------------------------------------------------------------------ shapes
+    def patchify(self, x: torch.Tensor) -> torch.Tensor:
+        """(B,T,C,H,W) → (B,T,P,C,p·p)."""
+        b, t, c, h, w = x.shape
+        p = self.cfg.patch_size
+        if h % p or w % p:
+            raise ConfigError(f"chip size {h}×{w} is not a multiple of patch_size {p}",
+                              "set pretrain.model.patch_size to a divisor of the chip size")
+        x = x.reshape(b, t, c, h // p, p, w // p, p).permute(0, 1, 3, 5, 2, 4, 6)
+        return x.reshape(b, t, (h // p) * (w // p), c, p * p)
+
+    def unpatchify(self, x: torch.Tensor, h: int, w: int) -> torch.Tensor:
+        """(B,T,P,C,p·p) → (B,T,C,H,W)."""
+        b, t, _, c, _ = x.shape
+        p = self.cfg.patch_size
+        x = x.reshape(b, t, h // p, w // p, c, p, p).permute(0, 1, 4, 2, 5, 3, 6)
+        return x.reshape(b, t, c, h, w)
+
+    # ------------------------------------------------------------------ forward
+    def forward(self, x: torch.Tensor, wavelengths: torch.Tensor, days: torch.Tensor, mask: torch.Tensor,
+                token_valid: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Run the MAE.
+
+        ``x`` (B,T,C,H,W) normalised, finite (invalid pixels filled); ``wavelengths`` (C,) nm;
+        ``days`` (B,T); ``mask`` (B,T,P,C) bool, True = hidden; ``token_valid`` (B,T,P,C)
+        bool, False for tokens with no valid pixel (never shown to the encoder).
+        Returns ``recon`` (B,T,C,H,W), ``future`` (B,C,H,W), ``indices`` (B,T,K,H,W).
+        """
+        b, t, c, h, w = x.shape
+        cfg = self.cfg
+        patches = self.patchify(x)  # (B,T,P,C,pp)
+        n_p = patches.shape[2]
+        gh, gw = h // cfg.patch_size, w // cfg.patch_size
+        spatial = sincos_2d(gh, gw, cfg.dim, x.device)  # (P,d)
+        temporal = sincos_1d(days, cfg.dim)  # (B,T,d)
+        tok = (self.patch_embed(patches) + self.wl_enc(wavelengths)[None, None, None]
+               + spatial[None, None, :, None] + temporal[:, :, None, None])
+        n = t * n_p * c
+        tok = tok.reshape(b, n, cfg.dim)
+        keep = ~mask.reshape(b, n)
+        if token_valid is not None:
+            keep = keep & token_valid.reshape(b, n)
+        n_vis = keep.sum(1)
+        n_keep = max(int(n_vis.max()), 1)
+        order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)  # visible first, in order
+        idx = order[:, :n_keep]
+        pad = torch.arange(n_keep, device=x.device)[None] >= n_vis[:, None]
+        vis = torch.gather(tok, 1, idx[..., None].expand(-1, -1, cfg.dim))
+        enc = self.enc_norm(self.encoder(vis, src_key_padding_mask=pad))
+        enc = self.to_dec(enc)
+
+        dd = cfg.decoder_dim
+        full = self.mask_token.to(enc.dtype).expand(b, n, dd).clone()
+        enc = torch.where(pad[..., None], full[:, :n_keep], enc)  # padding slots keep the mask token
+        full = full.scatter(1, idx[..., None].expand(-1, -1, dd), enc)
+        dspatial = sincos_2d(gh, gw, dd, x.device)
+        dtemporal = sincos_1d(days, dd)
+        pos = (self.dec_wl_enc(wavelengths)[None, None, None] + dspatial[None, None, :, None]
+               + dtemporal[:, :, None, None])
+        full = full + pos.expand(b, t, n_p, c, dd).reshape(b, n, dd)
+        dec = self.dec_norm(self.decoder(full)).reshape(b, t, n_p, c, dd)
+
+        recon = self.unpatchify(self.recon_head(dec), h, w)
+        future = self.unpatchify(self.future_head(dec[:, -1:]), h, w)[:, 0]
+        k = max(cfg.n_indices, 1)
+        maps = self.index_head(dec.mean(dim=3)).reshape(b, t, n_p, k, cfg.patch_size**2)
+        indices = self.unpatchify(maps, h, w)  # the K indices take the place of bands
+        return {"recon": recon, "future": future, "indices": indices[:, :, : cfg.n_indices]}
+
+
+def count_parameters(model: nn.Module) -> int:
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -1,0 +1,172 @@
+"""Run report: targeted-band reconstruction vs a cubic-spline baseline, figures, report.md.
+
+The comparison SpecTM reports (r = 0.999 for its reconstruction vs 0.96 for cubic-spline
+interpolation across the gaps): hide exactly the targeted bands (spectral-targeted mask,
+no extra random masking), reconstruct them with the model, and, independently, fit a
+``scipy.interpolate.CubicSpline`` through each pixel's *visible* bands and evaluate it at
+the hidden ones. Both are scored against the true values by Pearson r pooled over all
+(pixel, hidden band) pairs, per window, and by RMSE (sr⁻¹). Pixels with any invalid
+visible band are left out of both, and counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from scipy.interpolate import CubicSpline
+
+from spectm.model.wavelengths import in_windows
+
+
+def spline_fill(spectra: np.ndarray, wavelengths: Sequence[float], hidden: np.ndarray) -> np.ndarray:
+    """Cubic-spline values at the ``hidden`` bands from the visible ones; ``spectra`` (N, C)."""
+    wl = np.asarray(wavelengths, dtype=np.float64)
+    cs = CubicSpline(wl[~hidden], spectra[:, ~hidden].T, axis=0)
+    return cs(wl[hidden]).T
+
+
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    a = a.ravel().astype(np.float64)
+    b = b.ravel().astype(np.float64)
+    if a.size < 2 or a.std() == 0 or b.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+@torch.no_grad()
+def targeted_comparison(trainer: Any, dataset: Any, windows: Sequence[tuple[float, float]], max_pixels: int,
+                        n_spectra: int) -> dict[str, Any]:
+    """Model vs spline on the targeted bands of ``dataset`` (the last time step's pixels)."""
+    from spectm.model.objective import normalise, token_validity
+
+    model = trainer.model
+    model.eval()
+    wl = trainer.wavelengths
+    hidden = in_windows(wl, windows)
+    p = model.cfg.patch_size
+    truth, pred = [], []
+    dropped = 0
+    total = 0
+    for i in range(len(dataset)):
+        item = dataset[i]
+        x_raw = item["x"][None].to(trainer.device)
+        _, t, c, h, w = x_raw.shape
+        mask = torch.from_numpy(np.broadcast_to(hidden, (1, t, (h // p) * (w // p), c)).copy()).to(trainer.device)
+        x_n = torch.nan_to_num(normalise(x_raw, trainer.stats, 2))
+        out = model(x_n, trainer.wl_t, item["days"][None].to(trainer.device), mask, token_validity(x_raw, p))
+        rec = out["recon"][0, -1].float() * trainer.stats.band_std[:, None, None] + trainer.stats.band_mean[:, None, None]
+        tru = x_raw[0, -1]
+        tru_px = tru.reshape(c, -1).T.cpu().numpy()  # (HW, C)
+        rec_px = rec.reshape(c, -1).T.cpu().numpy()
+        ok = np.isfinite(tru_px).all(axis=1)
+        total += ok.size
+        dropped += int((~ok).sum())
+        truth.append(tru_px[ok])
+        pred.append(rec_px[ok])
+        if sum(len(a) for a in truth) >= max_pixels:
+            break
+    model.train()
+    truth_a = np.concatenate(truth)[:max_pixels]
+    pred_a = np.concatenate(pred)[:max_pixels]
+    spl_a = spline_fill(truth_a, wl, hidden)
+    res: dict[str, Any] = {
+        "pixels": int(truth_a.shape[0]), "pixels_dropped_invalid": dropped, "pixels_seen": total,
+        "hidden_bands": int(hidden.sum()),
+        "model_r": pearson(pred_a[:, hidden], truth_a[:, hidden]),
+        "spline_r": pearson(spl_a, truth_a[:, hidden]),
+        "model_rmse": float(np.sqrt(np.mean((pred_a[:, hidden] - truth_a[:, hidden]) ** 2))),
+        "spline_rmse": float(np.sqrt(np.mean((spl_a - truth_a[:, hidden]) ** 2))),
+        "per_window": [],
+    }
+    hid_idx = np.flatnonzero(hidden)
+    for lo, hi in windows:
+        sel = in_windows(np.asarray(wl)[hid_idx], [(lo, hi)])
+        res["per_window"].append({
+            "window_nm": [lo, hi], "bands": int(sel.sum()),
+            "model_r": pearson(pred_a[:, hid_idx[sel]], truth_a[:, hid_idx[sel]]),
+            "spline_r": pearson(spl_a[:, sel], truth_a[:, hid_idx[sel]]),
+        })
+    res["examples"] = {"truth": truth_a[:n_spectra].tolist(), "model": pred_a[:n_spectra].tolist(),
+                       "spline": spl_a[:n_spectra].tolist(), "hidden": hidden.tolist(), "wavelengths": list(wl)}
+    return res
+
+
+def plot_losses(metrics_csv: Path, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    df = pd.read_csv(metrics_csv)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for col in ("loss", "recon", "indices", "future", "val_loss"):
+        if col in df and df[col].notna().any():
+            d = df[["step", col]].dropna()
+            ax.plot(d["step"], d[col], label=col, marker="o" if col == "val_loss" else None, ms=3)
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss (normalised units)")
+    ax.legend()
+    ax.set_title("pretraining losses")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def plot_targeted(examples: dict[str, Any], windows: Sequence[tuple[float, float]], out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    wl = np.asarray(examples["wavelengths"])
+    hidden = np.asarray(examples["hidden"], dtype=bool)
+    n = len(examples["truth"])
+    fig, axes = plt.subplots(n, 1, figsize=(8, 2.4 * n), squeeze=False)
+    for i, ax in enumerate(axes[:, 0]):
+        tru = np.asarray(examples["truth"][i])
+        ax.plot(wl, tru, "k-", lw=1, label="true")
+        ax.plot(wl[hidden], np.asarray(examples["model"][i])[hidden], "r.", ms=4, label="spectm (hidden bands)")
+        ax.plot(wl[hidden], np.asarray(examples["spline"][i]), "b+", ms=4, label="cubic spline")
+        for lo, hi in windows:
+            ax.axvspan(lo, hi, color="0.9")
+        ax.set_ylabel("Rrs (sr⁻¹)")
+        if i == 0:
+            ax.legend(fontsize=7)
+    axes[-1, 0].set_xlabel("wavelength (nm)")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+
+
+def write_report(path: Path, info: dict[str, Any], comp: dict[str, Any] | None) -> None:
+    lines = [f"# Pretraining run {info['run_id']}", "",
+             f"- spectm {info['spectm_version']}, git commit `{info['git_commit']}`",
+             f"- chips: `{info['chips']}` ({info['n_train']} train / {info['n_val']} val chips, "
+             f"{info['n_bands']} bands, shape T×C×H×W = {info['chip_shape']})",
+             f"- model: SpectralMAE, {info['params']:,} parameters; masking: {', '.join(info['strategies'])}",
+             f"- device {info['device']} × {info['world_size']} process(es); {info['steps']} steps, "
+             f"{info['epochs']} epochs; stopped early: {info['stopped_early']}",
+             f"- final train loss {info['final_loss']:.4g}; best val loss "
+             f"{'n/a' if info['best_val_loss'] is None else format(info['best_val_loss'], '.4g')}",
+             "", "![losses](figures/loss.png)", ""]
+    if comp:
+        lines += [
+            "## Targeted bands: spectm vs cubic-spline interpolation", "",
+            f"{comp['hidden_bands']} hidden bands, {comp['pixels']} pixels of the {comp['split']} split "
+            f"({comp['pixels_dropped_invalid']} of {comp['pixels_seen']} pixels left out: invalid bands). "
+            "Pearson r pooled over (pixel, band); RMSE in sr⁻¹.", "",
+            "| window (nm) | bands | spectm r | spline r |", "|---|---|---|---|",
+        ]
+        for wdw in comp["per_window"]:
+            lines.append(f"| {wdw['window_nm'][0]:g}–{wdw['window_nm'][1]:g} | {wdw['bands']} | "
+                         f"{wdw['model_r']:.4f} | {wdw['spline_r']:.4f} |")
+        lines += [f"| **all** | {comp['hidden_bands']} | **{comp['model_r']:.4f}** | **{comp['spline_r']:.4f}** |", "",
+                  f"RMSE: spectm {comp['model_rmse']:.3g}, spline {comp['spline_rmse']:.3g}.", "",
+                  "![targeted bands](figures/targeted_bands.png)", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")

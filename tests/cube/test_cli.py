@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from spectm.cli import main
+from tests.cube.helpers import BBOX, SEASON, add_pace
+
+
+def spectm(capsys: pytest.CaptureFixture, data_dir: Path, *args: str) -> tuple[int, str, str]:
+    """Run the real CLI entry point in-process; return (exit code, stdout, stderr)."""
+    capsys.readouterr()
+    try:
+        main(["--data-dir", str(data_dir), *args])
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_build_info_verify_quicklook_and_errors(tmp_path, capsys):
+    d = tmp_path / "data"
+    add_pace(d, SEASON)
+    code, out, err = spectm(capsys, d, "build-cube", f"--bbox={BBOX}", "--dates", "2024-07-15:2024-07-18",
+                            "--sensor", "pace", "--scheduler", "synchronous")
+    assert code == 0, err
+    assert "pace" in out and "written" in out
+    code, out, err = spectm(capsys, d, "cube", "info", "bbox")
+    assert code == 0, err
+    assert "2024-07-16" in out and "time=3" in out and "EPSG:32617" in out
+    code, out, _ = spectm(capsys, d, "cube", "info", "bbox", "--json")
+    assert code == 0 and '"coverage"' in out
+    code, out, _ = spectm(capsys, d, "cube", "verify", str(d / "cubes" / "bbox_pace.zarr"))
+    assert code == 0 and "OK" in out
+    png = tmp_path / "q.png"
+    code, _, err = spectm(capsys, d, "cube", "quicklook", "bbox", "--date", "2024-07-16", "--png", str(png))
+    assert code == 0, err
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    code, _, err = spectm(capsys, d, "cube", "quicklook", "bbox", "--date", "2024-07-17")
+    assert code == 2 and "no slice on 2024-07-17" in err
+    code, _, err = spectm(capsys, d, "build-cube", f"--bbox={BBOX}", "--dates", "2024-07-15", "--sensor", "modis")
+    assert code == 2 and "--sensor" in err and "Traceback" not in err
+    code, _, err = spectm(capsys, d, "cube", "info", "nowhere")
+    assert code == 2 and "remedy" in err
+    code, _, err = spectm(capsys, d, "build-cube", f"--bbox={BBOX}", "--dates", "2024-07-15", "--sensor", "pace",
+                          "--flags", "CLOUDY", "--scheduler", "synchronous")
+    assert code == 2 and "CLOUDY" in err and "flag_meanings" in err
+    # an incomplete slice makes verify fail with exit code 1
+    import zarr
+
+    zarr.open_array(d / "cubes" / "bbox_pace.zarr" / "slice_complete", mode="r+")[1] = 0
+    code, out, _ = spectm(capsys, d, "cube", "verify", "bbox")
+    assert code == 1 and "incomplete" in out

@@ -1,0 +1,103 @@
+"""Splits: block and station assignment, and the buffer rule that keeps leaks out of training."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from spectm.errors import BadInputError
+from spectm.features import find_leaks, join, load_chips, load_matchups
+from spectm.features.show import chip_leaks
+from spectm.features.splits import Items, exclude_leaks, station_assignment, time_split
+from spectm.features.window import Grid
+
+from .helpers import X, Y, write_samples
+
+
+def _day(s: str) -> int:
+    return int(np.datetime64(s, "D").astype(np.int64))
+
+
+def test_time_blocks_follow_the_pattern_from_jan_1():
+    days = [_day("2024-01-01"), _day("2024-01-15"), _day("2024-01-29"), _day("2024-02-12"), _day("2024-02-26"), _day("2024-03-11")]
+    assert time_split(np.array(days), 14).tolist() == ["train", "train", "val", "train", "test", "train"]
+    seasons = np.array([_day("2021-07-01"), _day("2022-07-01"), _day("2023-07-01"), _day("2024-07-01")])
+    assert time_split(seasons, 0).tolist() == ["train", "train", "val", "test"]
+    with pytest.raises(BadInputError):
+        time_split(np.array([_day("2024-07-01")]), 0)
+
+
+def test_station_assignment_named_and_seeded():
+    st = ["WE2", "WE4", "WE6", "WE8", "WE9", "WE12", "WE13", "WE16"]
+    named = station_assignment(st, ["WE12"], ["WE4"], 0)
+    assert named["WE12"] == "test" and named["WE4"] == "val" and named["WE2"] == "train"
+    a, b = station_assignment(st, [], [], 1), station_assignment(st, [], [], 1)
+    assert a == b and sorted(a.values()).count("test") == 2 and sorted(a.values()).count("val") == 2
+    with pytest.raises(BadInputError):
+        station_assignment(st, ["WE99"], [], 0)
+    with pytest.raises(BadInputError):
+        station_assignment(["WE2", "WE4"], [], [], 0)
+
+
+def test_buffer_rule_removes_every_leak():
+    # boxes (xmin, ymin, xmax, ymax), days; a train chip overlapping a test chip on the same day,
+    # a train chip 1.5 km away one day later (inside a 2 km / 2 day buffer), and a far one.
+    boxes = np.array([[0, 0, 8000, 8000], [4000, 4000, 12000, 12000], [9500, 0, 17500, 8000], [40000, 0, 48000, 8000],
+                      [0, 0, 8000, 8000]], float)
+    t0 = np.array([10, 10, 11, 10, 30])
+    items = Items.build(boxes, t0, t0, np.array(["test", "train", "train", "train", "train"]))
+    assert find_leaks(items) == [(0, 1)]  # pixel overlap on a shared day
+    assert (0, 2) in find_leaks(items, 2000.0, 2.0)
+    excl = exclude_leaks(items, 2000.0, 2.0)
+    assert excl.tolist() == [False, True, True, False, False]
+    keep = ~excl
+    kept = Items.build(boxes[keep], t0[keep], t0[keep], np.array(["test", "train", "train"]))
+    assert find_leaks(kept, 2000.0, 2.0) == []
+    # adjacent tiles (shared edge) do not overlap
+    adj = Items.build(np.array([[0, 0, 8, 8], [8, 0, 16, 8]], float), np.array([1, 1]), np.array([1, 1]), np.array(["train", "test"]))
+    assert find_leaks(adj) == []
+
+
+def test_station_split_store_has_no_leaks(tiny):
+    # four stations 3-4 km apart sampled on the same days: chips of 8 km overlap across stations
+    rows = []
+    for st, cell in (("WE2", (3, 3)), ("WE4", (3, 8)), ("WE6", (8, 3)), ("WE8", (8, 8))):
+        for d in ("2024-08-02", "2024-08-04"):
+            rows.append({"station": st, "cell": cell, "date": d, "sample_id": f"{st}_{d}"})
+    write_samples(tiny, rows)
+    res = join(tiny, "st", split="station", test_stations=["WE8"], val_stations=["WE2"], unlabeled_per_date=4, chip_size=4)
+    m = load_matchups(tiny, "st")
+    assert set(m.loc[m["station"] == "WE8", "split"]) == {"test"}
+    ch = load_chips(tiny, "st")
+    splits = [str(s) for s in ch["split"].values.tolist()]
+    assert "test" in splits and "train" in splits
+    assert chip_leaks(tiny, "st") == []
+    assert res.counts["chips"]["excluded_leak"]["unlabeled"] + res.counts["chips"]["excluded_leak"]["matchup"] > 0
+    # chip ids are unique: no chip is in two splits
+    ids = [str(s) for s in ch["chip"].values.tolist()]
+    assert len(ids) == len(set(ids))
+
+
+def test_without_the_buffer_rule_leaks_would_exist(tiny):
+    """Guard that the leak check can fail: the three chips as cut, with their sample splits, leak;
+    the stored ones do not, because the train and val chips were excluded."""
+    cells = {"WE2": (4, 4), "WE4": (4, 7), "WE6": (7, 4)}
+    write_samples(tiny, [{"station": st, "cell": c, "date": "2024-08-03", "sample_id": st} for st, c in cells.items()])
+    res = join(tiny, "nb", split="station", test_stations=["WE4"], val_stations=["WE6"], unlabeled_per_date=0,
+               chip_size=6, buffer_km=0)
+    grid = Grid(X, Y)
+    boxes = []
+    for r, c in cells.values():
+        r0, c0 = grid.chip_origin(r, c, 6)
+        x0, y0 = grid.corner(r0, c0)
+        boxes.append([x0, y0 - 6000, x0 + 6000, y0])
+    day = np.array([_day("2024-08-03")] * 3)
+    as_cut = Items.build(np.array(boxes), day, day, np.array(["train", "test", "val"]))
+    assert len(find_leaks(as_cut)) == 3
+    m = res.matchups.set_index("station")
+    assert m.loc["WE4", "chip_status"] == "ok"
+    assert m.loc["WE2", "chip_status"] == m.loc["WE6", "chip_status"] == "excluded_leak"
+    # WE2's 3x3 window (cols 3-5) shares pixels with the test chip (cols 4-9) on the same day
+    assert m.loc["WE2", "split"] == "excluded" and m.loc["WE4", "split"] == "test"
+    assert [str(s) for s in load_chips(tiny, "nb")["split"].values.tolist()] == ["test"]
+    assert chip_leaks(tiny, "nb") == []

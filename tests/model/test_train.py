@@ -1,0 +1,161 @@
+"""Trainer guarantees: exact resume after a kill, DDP == one process, safe checkpoints, the CLI."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from typer.testing import CliRunner
+
+from spectm.cli import app
+from spectm.config import load_pipeline
+from spectm.errors import ConfigError
+from spectm.model.checkpoint import load_checkpoint, load_safetensors
+from spectm.model.run import pretrain_run
+from spectm.model.train import FAULT_ENV, Pretrainer
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT), **extra}
+    env.pop("SPECTM_DATA", None)
+    return env
+
+
+def _weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    return load_checkpoint(run_dir / "checkpoints" / "last.pt")["model"]
+
+
+def test_resume_after_kill_matches_uninterrupted_run(tmp_path: Path, chips_store: Path, tiny_cfg) -> None:
+    data_dir = chips_store.parents[2]
+    cfg = tiny_cfg(max_steps=6, checkpoint_every=2, val_every=3)
+    ref = pretrain_run(cfg, data_dir, run_id="ref", device="cpu")
+    assert ref.steps == 6
+
+    script = textwrap.dedent(f"""
+        from pathlib import Path
+        from spectm.config import PretrainSection
+        from spectm.model.run import pretrain_run
+        cfg = PretrainSection.model_validate_json({cfg.model_dump_json()!r})
+        pretrain_run(cfg, Path({str(data_dir)!r}), run_id="killed", device="cpu")
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], env=_env(**{FAULT_ENV: "4"}), capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == -9, proc.stderr[-2000:]  # SIGKILLed right after the step-4 checkpoint
+    killed = data_dir / "runs" / "killed"
+    assert load_checkpoint(killed / "checkpoints" / "last.pt")["step"] == 4
+    assert not (killed / "report.md").exists()
+
+    res = pretrain_run(cfg, data_dir, resume="killed", device="cpu")
+    assert res.steps == 6
+    a, b = _weights(ref.run_dir), _weights(killed)
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
+    rows = (killed / "metrics.csv").read_text().splitlines()
+    assert [r.split(",")[0] for r in rows[1:]] == [r.split(",")[0] for r in (ref.run_dir / "metrics.csv").read_text().splitlines()[1:]]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_ddp_two_processes_match_one_process(tmp_path: Path, chips_store: Path, tiny_cfg) -> None:
+    cfg = tiny_cfg(max_steps=3, checkpoint_every=3, val_every=0, log_every=1,
+                   masking={"strategies": ["spectral-targeted", "index-guided"],
+                            "index_guided": {"curriculum_steps": 2}})
+    single = Pretrainer(cfg, chips_store, tmp_path / "single", device="cpu")
+    single.fit()
+
+    out = tmp_path / "ddp.pt"
+    script = tmp_path / "ddp_run.py"
+    script.write_text(textwrap.dedent(f"""
+        from pathlib import Path
+        import torch
+        from spectm.config import PretrainSection
+        from spectm.model.train import Pretrainer
+        cfg = PretrainSection.model_validate_json({cfg.model_dump_json()!r})
+        tr = Pretrainer(cfg, Path({str(chips_store)!r}), Path({str(tmp_path / 'ddp')!r}), device="cpu")
+        assert tr.world == 2 and tr.local_bs == 2
+        tr.fit()
+        if tr.rank == 0:
+            torch.save(tr.model.state_dict(), {str(out)!r})
+        tr.cleanup()
+    """))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--nnodes", "1",
+           "--master_addr", "127.0.0.1", "--master_port", str(_free_port()), str(script)]
+    proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ddp = torch.load(out, weights_only=True)
+    ref = single.model.state_dict()
+    init = Pretrainer(cfg, chips_store, tmp_path / "init", device="cpu").model.state_dict()
+    for k, v in ref.items():
+        a, b = ddp[k], v
+        if k.endswith("in_proj_bias"):
+            # The key bias has an exactly-zero true gradient (softmax is shift-invariant), so
+            # Adam turns float noise into steps; compare the query and value biases only.
+            d = v.numel() // 3
+            a, b = torch.cat([a[:d], a[2 * d:]]), torch.cat([b[:d], b[2 * d:]])
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=k)
+    assert any(not torch.equal(init[k], ref[k]) for k in ref)  # training moved the weights
+
+
+def test_checkpoints_load_without_pickle(tmp_path: Path, chips_store: Path, tiny_cfg) -> None:
+    res = pretrain_run(tiny_cfg(max_steps=2, val_every=1), chips_store.parents[2], run_id="w", device="cpu")
+    st = torch.load(res.run_dir / "checkpoints" / "last.pt", weights_only=True)
+    assert st["step"] == 2 and st["format"] == "spectm-pretrain-v1"
+    _state, stats, meta = load_safetensors(res.run_dir / "model.safetensors")
+    assert meta["format"] == "spectm-mae-v1" and stats["band_mean"].shape == (172,)
+    for f in ("config.yaml", "git_commit.txt", "metrics.csv", "report.md", "figures/loss.png",
+              "figures/targeted_bands.png", "run.json"):
+        assert (res.run_dir / f).exists(), f
+    report = (res.run_dir / "report.md").read_text()
+    assert "cubic-spline" in report and "| 615–640 | 11 |" in report
+
+
+def test_config_typo_is_a_config_error(tmp_path: Path) -> None:
+    p = tmp_path / "p.yaml"
+    p.write_text(yaml.safe_dump({"name": "x", "region": "lake_erie", "dates": "2024-06",
+                                 "pretrain": {"batch_size": 8, "masking": {"stratgies": ["random"]}}}))
+    with pytest.raises(ConfigError, match=r"unknown key 'pretrain.masking.stratgies'"):
+        load_pipeline(p)
+    p.write_text(yaml.safe_dump({"name": "x", "region": "lake_erie", "dates": "2024-06",
+                                 "pretrain": {"masking": {"strategies": ["blocky"]}}}))
+    with pytest.raises(ConfigError, match="strategies"):
+        load_pipeline(p)
+
+
+def test_cli_synth_chips_then_pretrain(tmp_path: Path, data_dir: Path) -> None:
+    runner = CliRunner()
+    store = data_dir / "features" / "default" / "chips.zarr"
+    r = runner.invoke(app, ["train", "synth-chips", str(store), "--n-chips", "12", "--size", "4"])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["train", "synth-chips", str(store), "--n-chips", "12"])
+    assert getattr(r.exception, "exit_code", None) == 2 and "--overwrite" in str(r.exception)  # main() maps it to exit 2
+    cfg = tmp_path / "p.yaml"
+    cfg.write_text(yaml.safe_dump({"name": "t", "region": "lake_erie", "dates": "2024-06", "pretrain": {
+        "batch_size": 4, "max_steps": 2, "num_workers": 0, "cpu_threads": 1, "baseline_max_pixels": 32,
+        "model": {"patch_size": 2, "dim": 16, "depth": 1, "heads": 2, "decoder_dim": 16, "decoder_depth": 1,
+                  "decoder_heads": 2}}}))
+    r = runner.invoke(app, ["--data-dir", str(data_dir), "train", "pretrain", "--config", str(cfg), "--run-id",
+                            "cli", "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    assert "targeted r spectm / spline" in r.output and (data_dir / "runs" / "cli" / "report.md").exists()
+
+
+def test_cli_missing_chips_exits_2(tmp_path: Path) -> None:
+    cfg = tmp_path / "p.yaml"
+    cfg.write_text(yaml.safe_dump({"name": "t", "region": "lake_erie", "dates": "2024-06"}))
+    proc = subprocess.run([sys.executable, "-m", "spectm", "--data-dir", str(tmp_path), "train", "pretrain",
+                           "--config", str(cfg)], env=_env(), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "no chips store" in proc.stderr and "spectm join" in proc.stderr and "Traceback" not in proc.stderr
