@@ -23,6 +23,7 @@ from spectm.errors import BadInputError, DataNotFoundError
 from spectm.model.checkpoint import load_checkpoint
 from spectm.model.report import plot_losses, plot_targeted, targeted_comparison, write_report
 from spectm.model.train import Pretrainer, PretrainResult, git_commit
+from spectm.runs import mark_complete
 
 
 def resolve_chips(cfg: PretrainSection, data_dir: Path, chips: Path | None) -> Path:
@@ -107,6 +108,8 @@ def pretrain_run(
             if not (run_dir / "model.safetensors").exists():  # no validation split: final is best
                 trainer.export(run_dir / "model.safetensors", tag="final")
             result.report = _report(trainer, result, cfg, chips_path, commit)
+            mark_complete(run_dir, {"stage": "pretrain", "steps": result.steps,
+                                    "final_loss": result.final_loss})
     finally:
         trainer.cleanup()
     return result

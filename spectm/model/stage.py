@@ -1,4 +1,4 @@
-"""``pretrain`` as a ``spectm run`` stage."""
+"""``pretrain`` as a ``spectm run`` stage: skipped when complete, resumed when interrupted."""
 
 from __future__ import annotations
 
@@ -8,12 +8,41 @@ from spectm.config import Pipeline
 from spectm.pipeline import StageResult
 
 
-def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
-    """Train a new run named after the pipeline (runs are never skipped: each is a new experiment)."""
-    from spectm.model.run import pretrain_run
+def pretrain_stage_run_id(pipeline: Pipeline, data_dir: Path) -> str:
+    """The deterministic run id of the pipeline's pretrain stage (config + chips fingerprint)."""
+    from spectm.model.run import resolve_chips
+    from spectm.runs import file_fingerprint, stage_run_id
 
-    res = pretrain_run(pipeline.pretrain, data_dir, pipeline=pipeline)
+    chips = resolve_chips(pipeline.pretrain, data_dir, None)
+    payload = {"pretrain": pipeline.pretrain.model_dump(mode="json"), "chips": file_fingerprint(chips)}
+    return stage_run_id(pipeline.name, "pretrain", payload)
+
+
+def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
+    """Train the pipeline's pretraining run ``<pipeline>-pretrain-<key>``.
+
+    The key hashes the ``pretrain:`` section and the chips store, so a re-run with the same
+    configuration and inputs is skipped, an interrupted run resumes from its last checkpoint,
+    and a changed configuration trains a new run.
+    """
+    from spectm.model.run import pretrain_run
+    from spectm.runs import is_complete, read_complete
+
+    run_id = pretrain_stage_run_id(pipeline, data_dir)
+    run_dir = data_dir / "runs" / run_id
+    if is_complete(run_dir):
+        done = read_complete(run_dir)
+        return StageResult("pretrain", "skipped", f"{run_id} complete ({done.get('steps')} steps)",
+                           [str(run_dir)])
+    resume = run_id if (run_dir / "checkpoints" / "last.pt").exists() else None
+    if resume is None and run_dir.exists():  # started but not one checkpoint written: start over
+        import shutil
+
+        shutil.rmtree(run_dir)
+    res = pretrain_run(pipeline.pretrain, data_dir, pipeline=pipeline, run_id=None if resume else run_id,
+                       resume=resume)
     t = res.report.get("targeted", {})
     return StageResult("pretrain", "done",
-                       f"{res.steps} steps, loss {res.final_loss:.3g}, targeted r {t.get('model_r', float('nan')):.3f} "
-                       f"(spline {t.get('spline_r', float('nan')):.3f})", [str(res.run_dir)])
+                       f"{run_id}: {res.steps} steps, loss {res.final_loss:.3g}, targeted r "
+                       f"{t.get('model_r', float('nan')):.3f} (spline {t.get('spline_r', float('nan')):.3f})",
+                       [str(run_dir)])
