@@ -239,7 +239,12 @@ class JoinSection(Strict):
     unlabeled_per_date: int = Field(32, ge=0, description="unlabeled pretraining chips per cube date (0: none)")
     min_water_fraction: float = Field(0.5, gt=0, le=1, description="water share of an unlabeled chip")
     seed: int = 0
-    split: Literal["time", "station"] = "time"
+    split: Literal["period", "time", "station"] = Field(
+        "period", description="period: contiguous train/val/test per season; time: date blocks; station"
+    )
+    period_fractions: tuple[float, float, float] = Field(
+        (0.6, 0.2, 0.2), description="period split: shares of each season's sampling days (train, val, test)"
+    )
     block_days: int = Field(14, ge=0, description="time split: block length in days (0: one block per season)")
     test_stations: list[str] = Field(default_factory=list, description="station split: held-out stations")
     val_stations: list[str] = Field(default_factory=list)
@@ -251,6 +256,13 @@ class JoinSection(Strict):
     def _odd(cls, v: int) -> int:
         if v % 2 != 1:
             raise ValueError(f"pixel_window must be odd (1, 3, 5, ...), got {v}")
+        return v
+
+    @field_validator("period_fractions")
+    @classmethod
+    def _fractions(cls, v: tuple[float, float, float]) -> tuple[float, float, float]:
+        if min(v) <= 0 or abs(sum(v) - 1.0) > 1e-6:
+            raise ValueError(f"period_fractions must be three positive shares summing to 1, got {list(v)}")
         return v
 
     @model_validator(mode="after")

@@ -29,7 +29,7 @@ def join_cmd(
     chip_size: Annotated[int, typer.Option("--chip-size", help="Chip side in cells.")] = 8,
     chip_time: Annotated[int, typer.Option("--chip-time", help="Time steps per chip (the last is the match-up).")] = 1,
     unlabeled_per_date: Annotated[int, typer.Option("--unlabeled-per-date", help="Pretraining chips per cube date (0: none).")] = 32,
-    split: Annotated[str, typer.Option("--split", help="time (date blocks) or station.")] = "time",
+    split: Annotated[str, typer.Option("--split", help="period (contiguous per season), time (date blocks) or station.")] = "period",
     block_days: Annotated[int, typer.Option("--block-days", help="Time split block length (0: one block per season).")] = 14,
     test_stations: Annotated[str | None, typer.Option("--test-stations", help="Station split: held-out stations, comma-separated.")] = None,
     val_stations: Annotated[str | None, typer.Option("--val-stations", help="Station split: validation stations.")] = None,

@@ -32,7 +32,15 @@ from spectm.features import store
 from spectm.features.chips import ChipSpec, extract, future_step, history, unlabeled_specs
 from spectm.features.inputs import Cube, load_samples_for_join, open_cube, params_json
 from spectm.features.matchup import HORIZONS, REASONS, SliceReader, match_samples
-from spectm.features.splits import SPLITS, Items, exclude_leaks, station_assignment, time_split
+from spectm.features.splits import (
+    SPLITS,
+    Items,
+    exclude_leaks,
+    period_bounds,
+    period_split,
+    station_assignment,
+    time_split,
+)
 
 ALGORITHM_VERSION = "1"  # bump when a change alters the store for the same inputs and parameters
 
@@ -138,6 +146,8 @@ def _assign_sample_splits(m: pd.DataFrame, p: JoinSection) -> tuple[np.ndarray, 
     sample_days = pd.to_datetime(m["date"].astype(str)).values.astype("datetime64[D]").astype(np.int64)
     if p.split == "time":
         return time_split(sample_days, p.block_days), {}
+    if p.split == "period":
+        return period_split(sample_days, period_bounds(sample_days, p.period_fractions)), {}
     kinds = m["station_kind"] if "station_kind" in m else pd.Series("station", index=m.index)
     stations = sorted(set(m.loc[kinds == "station", "station"].astype(str)))
     assign = station_assignment(stations, list(p.test_stations), list(p.val_stations), p.seed)
@@ -186,6 +196,9 @@ def _build(data_dir: Path, p: JoinSection, cube: Cube, samples: Any, key: str) -
         last_days = np.array([cube.local_days[s.steps[-1]] for s in uspecs])
         if p.split == "time":
             usplit = time_split(last_days, p.block_days)
+        elif p.split == "period":
+            sdays = pd.to_datetime(m["date"].astype(str)).values.astype("datetime64[D]").astype(np.int64)
+            usplit = period_split(last_days, period_bounds(sdays, p.period_fractions))
         else:
             pos = m[m["station"].astype(str).isin(station_map)].groupby("station")[["x", "y"]].median()
             cx = np.array([g.left + (s.c0 + p.chip_size / 2) * res for s in uspecs])

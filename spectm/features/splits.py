@@ -1,11 +1,20 @@
 """Leakage-safe train/val/test splits (DOMAIN §8 pain point 13).
 
-Two ways to assign a split, then one rule that removes leaks:
+Three ways to assign a split, then one rule that removes leaks:
 
 * **time** — calendar blocks of ``block_days`` counted from 1 January of each year; block *k*
   of a year goes to ``PATTERN[k % 5]`` = train, train, val, train, test (60/20/20 over a season,
   interleaved so every split sees early, peak and late bloom). ``block_days = 0``: whole
   seasons (years): the last year is test, the one before val, the rest train.
+* **period** (default) — within each season (calendar year) the sampling days, in order, are
+  cut into contiguous train → val → test periods by ``period_fractions`` (0.6/0.2/0.2 of the
+  season's sampling days): "train on the early season, tune on the next weeks, test on the
+  last". Unlabeled chips take the period of their last step's date (before the season's first
+  sample: train; a year without samples: train). Why this default: samples are weekly at every
+  station on the same day and the ahead horizon spans 8 days, so every boundary between splits
+  costs about ten days of match-ups under the buffer rule. Interleaved 14-day blocks have ~4
+  boundaries per season; on the 2024 twin season they left 25 of 230 match-up rows in train
+  (measured), where contiguous periods, with 2 boundaries, keep most of the 60 %.
 * **station** — named ``test_stations``/``val_stations``, or, when none are named, a seeded
   permutation of the ``station``-kind stations: 20 % test, 20 % val (at least one each). Other
   sample sites are train. Unlabeled chips take the split of the nearest station.
@@ -49,6 +58,41 @@ def time_split(days: np.ndarray, block_days: int) -> np.ndarray:
     doy = (d - years.astype("datetime64[D]")).astype(np.int64)
     k = doy // block_days
     return np.array([PATTERN[int(i) % len(PATTERN)] for i in k.ravel()], dtype=object).reshape(d.shape)
+
+
+def period_bounds(sample_days: np.ndarray, fractions: tuple[float, float, float]) -> dict[int, tuple[int, int]]:
+    """Per year: (first val day, first test day) from the sorted unique sampling days.
+
+    With ``n`` sampling days in a season, the first ``round(f_train·n)`` go to train and the
+    next ``round(f_val·n)`` to val (each split keeps at least one day when ``n`` ≥ 3).
+    """
+    d = np.asarray(sample_days, dtype="datetime64[D]")
+    years = d.astype("datetime64[Y]").astype(int) + 1970
+    f_train, f_val, _ = fractions
+    out: dict[int, tuple[int, int]] = {}
+    for y in np.unique(years):
+        days = np.unique(d[years == y].astype(np.int64))
+        n = days.size
+        if n < 3:
+            out[int(y)] = (int(days[-1]) + 1, int(days[-1]) + 1)  # too few sampling days: all train
+            continue
+        n_train = min(max(1, round(f_train * n)), n - 2)
+        n_val = min(max(1, round(f_val * n)), n - n_train - 1)
+        out[int(y)] = (int(days[n_train]), int(days[n_train + n_val]))
+    return out
+
+
+def period_split(days: np.ndarray, bounds: dict[int, tuple[int, int]]) -> np.ndarray:
+    """Split of each day number under per-year ``bounds`` (years without bounds: train)."""
+    d = np.asarray(days, dtype="datetime64[D]")
+    years = d.astype("datetime64[Y]").astype(int) + 1970
+    n = d.astype(np.int64)
+    out = np.full(d.shape, "train", dtype=object)
+    for y, (v0, t0) in bounds.items():
+        sel = years == y
+        out[sel & (n >= v0)] = "val"
+        out[sel & (n >= t0)] = "test"
+    return out
 
 
 def station_assignment(stations: list[str], test: list[str], val: list[str], seed: int) -> dict[str, str]:

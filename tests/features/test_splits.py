@@ -8,7 +8,14 @@ import pytest
 from spectm.errors import BadInputError
 from spectm.features import find_leaks, join, load_chips, load_matchups
 from spectm.features.show import chip_leaks
-from spectm.features.splits import Items, exclude_leaks, station_assignment, time_split
+from spectm.features.splits import (
+    Items,
+    exclude_leaks,
+    period_bounds,
+    period_split,
+    station_assignment,
+    time_split,
+)
 from spectm.features.window import Grid
 
 from .helpers import X, Y, write_samples
@@ -25,6 +32,33 @@ def test_time_blocks_follow_the_pattern_from_jan_1():
     assert time_split(seasons, 0).tolist() == ["train", "train", "val", "test"]
     with pytest.raises(BadInputError):
         time_split(np.array([_day("2024-07-01")]), 0)
+
+
+def test_period_split_is_contiguous_per_season():
+    # ten weekly sampling days in 2024, five in 2023: 60/20/20 of each season's sampling days
+    d24 = [_day("2024-06-03") + 7 * i for i in range(10)]
+    d23 = [_day("2023-06-05") + 7 * i for i in range(5)]
+    bounds = period_bounds(np.array(d24 + d23), (0.6, 0.2, 0.2))
+    assert bounds[2024] == (d24[6], d24[8]) and bounds[2023] == (d23[3], d23[4])
+    got = period_split(np.array(d24), bounds).tolist()
+    assert got == ["train"] * 6 + ["val"] * 2 + ["test"] * 2
+    assert period_split(np.array(d23), bounds).tolist() == ["train"] * 3 + ["val", "test"]
+    # days between sampling days follow the period they fall in; a year without samples is train
+    assert period_split(np.array([d24[6] - 1, d24[8] + 30, _day("2022-07-01")]), bounds).tolist() == [
+        "train", "test", "train"]
+    # a season with fewer than three sampling days stays in train
+    short = period_bounds(np.array(d24[:2]), (0.6, 0.2, 0.2))
+    assert set(period_split(np.array(d24[:2]), short).tolist()) == {"train"}
+
+
+def test_period_fractions_are_validated():
+    from pydantic import ValidationError
+
+    from spectm.config import JoinSection
+
+    with pytest.raises(ValidationError):
+        JoinSection(period_fractions=(0.5, 0.5, 0.5))
+    assert JoinSection().split == "period"
 
 
 def test_station_assignment_named_and_seeded():

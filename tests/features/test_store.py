@@ -51,7 +51,7 @@ def test_chips_read_by_the_trainer_and_future_target(tiny):
     from spectm.model.data import ChipDataset
 
     write_samples(tiny, ROWS)
-    res = join(tiny, "t", unlabeled_per_date=2, chip_size=4, lead_days=2, time_window_days=0)
+    res = join(tiny, "t", unlabeled_per_date=2, chip_size=4, lead_days=2, time_window_days=0, split="time")
     ds = ChipDataset.from_zarr(tiny / "features" / "t" / "chips.zarr", split="all")
     assert len(ds) == res.chips.sizes["chip"] > 0
     item = ds[0]
