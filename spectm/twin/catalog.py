@@ -57,7 +57,7 @@ def pace_item(g: Granule) -> pystac.Item:
         stac_extensions=[EXT["eo"], EXT["file"], EXT["processing"]],
     )
     item.add_asset("data", pystac.Asset(
-        href=str(g.path), media_type="application/x-netcdf", roles=["data"],
+        href=str(Path(g.path).resolve()), media_type="application/x-netcdf", roles=["data"],
         extra_fields={"file:size": g.path.stat().st_size},
     ))
     return item
@@ -99,7 +99,7 @@ def s2_item(s: Scene) -> pystac.Item:
             extra["raster:bands"] = [{"nodata": 0, "data_type": "uint16", "spatial_resolution": res,
                                       "scale": 0.0001, "offset": -0.1}]
             roles = ["data", "reflectance"]
-        item.add_asset(key, pystac.Asset(href=str(path), media_type=COG_TYPE, title=title, roles=roles,
+        item.add_asset(key, pystac.Asset(href=str(Path(path).resolve()), media_type=COG_TYPE, title=title, roles=roles,
                                          extra_fields=extra))
     return item
 
@@ -135,7 +135,7 @@ def write_catalog(raw: Path, granules: list[Granule], scenes: list[Scene]) -> Pa
             {"keywords": ["sentinel", "earth observation", "esa"], "spectm:twin": True,
              "providers": [{"name": "ESA", "roles": ["producer"]}, {"name": "spectm twin", "roles": ["processor"]}]},
         ))
-    root = raw / "catalog"
+    root = (raw / "catalog").resolve()  # absolute: a relative --data-dir must not leak into hrefs
     cat.normalize_hrefs(str(root))
     cat.make_all_asset_hrefs_relative()
     cat.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)

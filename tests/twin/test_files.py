@@ -156,3 +156,23 @@ def test_other_parameters_refuse_without_force(mini_twin: TwinResult) -> None:
     with pytest.raises(BadInputError, match="--force"):
         generate_twin(mini_aoi(), DATES, data_dir=mini_twin.data_dir, seed=1, s2_resolution_m=120.0,
                       s2_revisit_days=1, samples=mini_samples())
+
+
+def test_relative_data_dir_gives_hrefs_that_resolve(tmp_path, monkeypatch):
+    """A relative ``--data-dir`` (as `make demo` passes) must give catalog hrefs that open."""
+    import pystac
+
+    from spectm.twin import generate_twin
+
+    from .conftest import DATES, mini_aoi, mini_samples
+
+    monkeypatch.chdir(tmp_path)
+    generate_twin(mini_aoi(), DATES, data_dir=Path("rel-data"), s2_resolution_m=360.0, s2_revisit_days=1,
+                  samples=mini_samples())
+    monkeypatch.chdir(tmp_path.parent)  # hrefs must not depend on the working directory either
+    cat = pystac.Catalog.from_file(str(tmp_path / "rel-data" / "raw" / "catalog" / "catalog.json"))
+    items = list(cat.get_items(recursive=True))
+    assert items
+    for item in items:
+        for asset in item.assets.values():
+            assert Path(asset.get_absolute_href()).exists(), asset.href
