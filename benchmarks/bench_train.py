@@ -15,6 +15,11 @@ On CUDA it also counts model FLOPs per sample with ``torch.utils.flop_counter`` 
 MFU = achieved FLOP/s ÷ ``--peak-tflops`` (default 989, H100 SXM dense bf16).
 
     .venv/bin/python benchmarks/bench_train.py [--device cpu|cuda] [--steps 20] [--batch 32]
+        [--store <data-dir>/features/default/chips.zarr] [--config pipelines/<file>.yaml]
+
+``--store`` measures on a real chips store (e.g. the twin's feature store written by
+``spectm join``; its ``train`` split) instead of synthetic chips; ``--config`` takes the
+model, masking and loss from a pipeline's ``pretrain:`` section (default: spectm's defaults).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from pathlib import Path
 
 import torch
 
-from spectm.config import PretrainSection
+from spectm.config import PretrainSection, load_pipeline
 from spectm.model.data import ChipDataset
 from spectm.model.mae import count_parameters
 from spectm.model.synthetic import make_synthetic_chips, write_chips_store
@@ -74,20 +79,30 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--compile", action="store_true")
     ap.add_argument("--peak-tflops", type=float, default=989.0)
+    ap.add_argument("--store", type=Path, default=None, help="chips store to read (default: synthetic chips)")
+    ap.add_argument("--config", type=Path, default=None, help="pipeline YAML whose pretrain: section to use")
     args = ap.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_train_"))
-    store = write_chips_store(make_synthetic_chips(args.chips, 1, 8, seed=0, split_fractions=(1.0, 0.0, 0.0)),
-                              tmp / "chips.zarr")
-    cfg = PretrainSection(batch_size=args.batch, num_workers=args.workers, max_steps=10_000, compile=args.compile)
+    if args.store is None:
+        store = write_chips_store(make_synthetic_chips(args.chips, 1, 8, seed=0, split_fractions=(1.0, 0.0, 0.0)),
+                                  tmp / "chips.zarr")
+        source = f"synthetic ({args.chips} chips)"
+    else:
+        store, source = args.store, str(args.store)
+    base = load_pipeline(args.config).pretrain if args.config else PretrainSection()
+    cfg = base.model_copy(update={"batch_size": args.batch, "num_workers": args.workers, "max_steps": 10_000,
+                                  "compile": args.compile, "cpu_threads": None})
     tr = Pretrainer(cfg, store, tmp / "run", device=args.device)
     lazy = Pretrainer(cfg, store, tmp / "run_lazy", device=args.device)
     lazy.train_ds = ChipDataset.from_zarr(store, "train", max_in_memory_bytes=0)
     lazy.loader = torch.utils.data.DataLoader(lazy.train_ds, batch_size=args.batch, shuffle=True,
                                               num_workers=args.workers, pin_memory=lazy.device.type == "cuda",
                                               prefetch_factor=4 if args.workers else None, drop_last=True)
+    shape = "x".join(map(str, tr.train_ds.shape[1:]))
+    print(f"store {source}: {len(tr.train_ds)} train chips of T×C×H×W {shape}")
     print(f"device {tr.device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
-          f"params {count_parameters(tr.model):,}, chip 1x172x8x8, batch {args.batch}, "
+          f"params {count_parameters(tr.model):,}, model {cfg.model.model_dump()}, batch {args.batch}, "
           f"masking {cfg.masking.strategies}, amp {'bf16' if tr.amp else 'off'}, compile {args.compile}")
 
     batches = [b for _, b in zip(range(3), tr.loader, strict=False)]

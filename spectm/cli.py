@@ -98,7 +98,7 @@ def run_cmd(
 
     pipeline = load_pipeline(pipeline_file)
     dd = Path(pipeline.data_dir) if pipeline.data_dir and "SPECTM_DATA" not in os.environ and state.data_dir == Path("spectm-data") else state.data_dir
-    run_pipeline(pipeline, dd)
+    run_pipeline(pipeline, dd, pipeline_file=pipeline_file)
 
 
 # Each stage registers its commands on ``app`` from its own module.
@@ -108,7 +108,10 @@ _COMMAND_MODULES = [
     "spectm.cube.cli",
     "spectm.twin.cli",
     "spectm.model.cli",
+    "spectm.regress.cli",
     "spectm.features.cli",
+    "spectm.evaluate.cli",
+    "spectm.predict.cli",
 ]
 for _mod in _COMMAND_MODULES:
     import_module(_mod)

@@ -117,6 +117,18 @@ class TwinSection(Strict):
     s2_revisit_days: int = Field(5, ge=1)
 
 
+class CubeSection(Strict):
+    """``cube:`` — the ``cube`` stage (``spectm build-cube``; docs/cube.md). ``None`` = the region's default."""
+
+    sensors: list[Literal["pace", "s2"]] = Field(default_factory=lambda: ["pace", "s2"], min_length=1)
+    pace_resolution_m: float | None = Field(None, gt=0, description="PACE grid cell (default: the region's)")
+    s2_resolution_m: float | None = Field(None, gt=0, description="Sentinel-2 grid cell (default: the region's)")
+    flags: list[str] | None = Field(None, description="l2_flags names that mask a PACE pixel (default: NASA's L3 mask)")
+    scheduler: str | None = Field(None, description="address of an existing Dask scheduler (default: a LocalCluster)")
+    workers: int | None = Field(None, ge=1, description="LocalCluster workers (default: automatic)")
+    memory_limit: str = Field("2GB", description="LocalCluster memory limit per worker")
+
+
 class SamplesSection(Strict):
     files: list[str] = Field(default_factory=list, description="GLERL CSVs (empty: the bundled copies)")
     column_map: str | None = None
@@ -138,6 +150,8 @@ class PretrainModel(Strict):
     decoder_heads: int = Field(4, ge=1)
     wavelength_freqs: int = Field(16, ge=1, description="Fourier frequencies of the wavelength encoding")
     dropout: float = Field(0.0, ge=0, lt=1)
+    interp_prior: bool = Field(True, description="reconstruct hidden bands as a correction to linear interpolation "
+                                                 "across the visible bands (docs/model.md)")
 
 
 class RandomMasking(Strict):
@@ -272,6 +286,143 @@ class JoinSection(Strict):
         return self
 
 
+# --------------------------------------------------------------------------- regress (spectm.regress)
+
+REGRESS_MODELS = ("spectm-frozen", "spectm-finetune", "ridge", "svr", "rf", "gbt")
+
+
+class RegressSection(Strict):
+    """``regress:`` — microcystin regression and baselines (``spectm train regress``; docs/regress.md)."""
+
+    features: str = Field("default", description="feature store name: features/<name>/")
+    encoder: str | None = Field(None, description="pretrain run id or directory (default: the pipeline's "
+                                                  "latest complete <pipeline>-pretrain- run)")
+    models: list[Literal["spectm-frozen", "spectm-finetune", "ridge", "svr", "rf", "gbt"]] = Field(
+        default_factory=lambda: list(REGRESS_MODELS), min_length=1)
+    horizons: list[Literal["current", "ahead"]] = Field(default_factory=lambda: ["current", "ahead"], min_length=1)
+    seed: int = 0
+    rows: Literal["chips", "all"] = Field(
+        "chips", description="chips: every model uses only match-ups with a chip (identical rows for all "
+                             "models); all: baselines also use match-ups without a chip")
+    censoring: Literal["substitute", "one-sided"] = Field(
+        "substitute", description="torch heads: fit censored labels at LOD/√2 as stored, or a one-sided "
+                                  "loss that only penalises predictions above log10(LOD)")
+    head_hidden: int = Field(64, ge=0, description="hidden units of the per-pixel MLP head (0: linear)")
+    head_dropout: float = Field(0.1, ge=0, lt=1)
+    weight_decay_grid: list[float] = Field(default_factory=lambda: [1e-3, 1e-2, 1e-1], min_length=1)
+    frozen_lr: float = Field(3e-3, gt=0)
+    frozen_steps: int = Field(400, ge=1, description="full-batch AdamW steps of the frozen head")
+    finetune_epochs: int = Field(20, ge=1)
+    finetune_lr: float = Field(1e-3, gt=0, description="head learning rate while fine-tuning")
+    encoder_lr: float = Field(1e-4, gt=0, description="encoder learning rate while fine-tuning")
+    batch_size: int = Field(32, ge=1, description="fine-tuning batch size")
+    patience: int = Field(40, ge=1, description="frozen: val checks (every 5 steps) without improvement; "
+                                                 "fine-tune: epochs = max(3, patience // 10)")
+    device: Literal["auto", "cpu", "cuda"] = "cpu"
+    cpu_threads: int | None = Field(1, ge=1, description="threads of torch and the BLAS/OpenMP pools during "
+                                                         "a fit (restored after); None: library defaults")
+
+
+# --------------------------------------------------------------------------- predict (spectm.predict)
+
+
+class PredictSection(Strict):
+    """``predict:`` — microcystin maps from a trained regressor (``spectm predict``; docs/predict.md)."""
+
+    checkpoint: str | None = Field(None, description="regress run id/dir or regressor dir (default: the "
+                                                     "pipeline's latest complete <pipeline>-regress- run)")
+    model: str | None = Field(None, description="which regressor of the run (default: spectm-finetune, "
+                                                "else spectm-frozen, else the only one)")
+    horizon: Literal["current", "ahead"] = "current"
+    dates: str | None = Field(None, description="imagery dates to map (default: the pipeline's dates)")
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+                             description="maps/<name>.zarr (default: the pipeline name)")
+    cube: str | None = Field(None, description="cube region name (default: the pipeline's region)")
+    min_valid: float = Field(0.25, gt=0, le=1, description="valid share of a tile's water cells")
+    overlap: int | None = Field(None, ge=0, description="cells shared by neighbouring tiles, blended "
+                                                         "(default: half a chip; 0: tiles side by side)")
+    batch_size: int = Field(256, ge=1, description="chips per predict_chips call")
+    quicklooks: bool = Field(True, description="write maps/<name>/<date>.png")
+
+    @field_validator("dates", mode="before")
+    @classmethod
+    def _dates_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) else v
+
+
+# --------------------------------------------------------------------------- evaluate (spectm.evaluate)
+
+EVALUATE_TASKS = ("rec", "idx", "fut")
+MASKING_STRATEGIES = ("random", "spectral-targeted", "spatial-spectral", "index-guided")
+
+
+class EvaluateAblation(Strict):
+    """``evaluate.ablation`` — pretraining variants: every masking × tasks cell is a short pretraining run."""
+
+    masking: list[str] = Field(default_factory=lambda: ["spectral-targeted", "random"], min_length=1,
+                               description="masking strategies of a variant, several joined by '+'")
+    tasks: list[str] = Field(default_factory=lambda: ["rec", "rec+idx+fut"], min_length=1,
+                             description="pretraining tasks with weight > 0 (rec, idx, fut joined by '+')")
+    models: list[Literal["spectm-frozen", "spectm-finetune"]] = Field(
+        default_factory=lambda: ["spectm-frozen"], min_length=1)
+    max_steps: int | None = Field(300, ge=1, description="pretraining steps of each variant (None: as pretrain:)")
+    epochs: int | None = Field(None, ge=1, description="epochs of each variant (None: as pretrain:)")
+
+    @field_validator("masking")
+    @classmethod
+    def _masking(cls, v: list[str]) -> list[str]:
+        for item in v:
+            bad = [s for s in item.split("+") if s not in MASKING_STRATEGIES]
+            if bad:
+                raise ValueError(f"unknown masking strategy {bad} in {item!r}; known: {list(MASKING_STRATEGIES)}")
+        return v
+
+    @field_validator("tasks")
+    @classmethod
+    def _tasks(cls, v: list[str]) -> list[str]:
+        for item in v:
+            parts = item.split("+")
+            if not item or any(t not in EVALUATE_TASKS for t in parts) or len(set(parts)) != len(parts):
+                raise ValueError(f"tasks {item!r} must be distinct names from {list(EVALUATE_TASKS)} joined by '+'")
+        return v
+
+
+class EvaluateSection(Strict):
+    """``evaluate:`` — SpecTM's evaluation protocol (``spectm evaluate run``; docs/evaluate.md)."""
+
+    features: str | None = Field(None, description="feature store name (default: regress.features)")
+    encoder: str | None = Field(None, description="pretrain run id or directory (default: regress.encoder, "
+                                                  "else the latest complete <pipeline>-pretrain- run)")
+    experiments: list[Literal["main", "ablation", "label_efficiency"]] = Field(
+        default_factory=lambda: ["main", "ablation", "label_efficiency"], min_length=1)
+    seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
+    label_fractions: list[float] = Field(default_factory=lambda: [0.05, 0.1, 0.25, 0.5, 1.0], min_length=1)
+    horizons: list[Literal["current", "ahead"]] = Field(default_factory=lambda: ["current", "ahead"], min_length=1)
+    models: list[Literal["spectm-frozen", "spectm-finetune", "ridge", "svr", "rf", "gbt"]] = Field(
+        default_factory=lambda: list(REGRESS_MODELS), min_length=1)
+    label_efficiency_models: list[Literal["spectm-frozen", "spectm-finetune", "ridge", "svr", "rf", "gbt"]] | None = (
+        Field(None, description="models of the label-efficiency curves (default: models)"))
+    ablation: EvaluateAblation = Field(default_factory=EvaluateAblation)
+    split: Literal["test", "val"] = Field("test", description="split the tables are computed on")
+    bootstrap: int = Field(1000, ge=0, description="bootstrap resamples of the R² interval (0: none)")
+    bootstrap_seed: int = 0
+
+    @field_validator("label_fractions")
+    @classmethod
+    def _fractions(cls, v: list[float]) -> list[float]:
+        bad = [f for f in v if not 0 < f <= 1]
+        if bad:
+            raise ValueError(f"label fractions must be in (0, 1], got {bad}")
+        return sorted(set(v))
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, v: list[int]) -> list[int]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"seeds must be distinct, got {v}")
+        return v
+
+
 class Pipeline(Strict):
     """A pipeline file (``pipelines/*.yaml``): one region, one season, its stages."""
 
@@ -285,8 +436,12 @@ class Pipeline(Strict):
     fetch: FetchSection = Field(default_factory=FetchSection)
     twin: TwinSection = Field(default_factory=TwinSection)
     samples: SamplesSection = Field(default_factory=SamplesSection)
+    cube: CubeSection = Field(default_factory=CubeSection)
     pretrain: PretrainSection = Field(default_factory=PretrainSection)
     join: JoinSection = Field(default_factory=JoinSection)
+    regress: RegressSection = Field(default_factory=RegressSection)
+    predict: PredictSection = Field(default_factory=PredictSection)
+    evaluate: EvaluateSection = Field(default_factory=EvaluateSection)
 
     @field_validator("dates", mode="before")
     @classmethod

@@ -15,7 +15,7 @@ from importlib import import_module
 from pathlib import Path
 
 from spectm.config import Pipeline
-from spectm.console import log, print_table
+from spectm.console import console, err_console, log, print_table
 from spectm.errors import ConfigError
 
 
@@ -38,6 +38,9 @@ STAGES: dict[str, str] = {
     "twin": "spectm.twin.stage:run_stage",
     "pretrain": "spectm.model.stage:run_stage",
     "join": "spectm.features.stage:run_stage",
+    "regress": "spectm.regress.stage:run_stage",
+    "evaluate": "spectm.evaluate.stage:run_stage",
+    "predict": "spectm.predict.stage:run_stage",
 }
 
 
@@ -51,23 +54,62 @@ def resolve_stage(name: str) -> StageFn:
     return getattr(import_module(mod), fn)
 
 
-def run_pipeline(pipeline: Pipeline, data_dir: Path) -> list[StageResult]:
-    """Run every stage of ``pipeline`` in order; raise on the first failure."""
+def run_pipeline(pipeline: Pipeline, data_dir: Path, *, pipeline_file: Path | str | None = None) -> list[StageResult]:
+    """Run every stage of ``pipeline`` in order; raise on the first failure.
+
+    Every stage skips work whose output is complete, so after a failure the same command
+    resumes: completed stages report ``skipped`` and the failed one continues where its own
+    outputs stopped. The table printed at the end (or at the failure) lists each stage's
+    status and time; a failure names the stage and the command that resumes.
+    """
     from spectm.aoi import parse_bbox
 
+    # absolute from here on: stages write paths into catalogs and manifests, and a path relative
+    # to the working directory (`make demo` passes --data-dir spectm-data) would not resolve there
+    data_dir = Path(data_dir).resolve()
     parse_bbox(pipeline.region, data_dir)  # fail fast on an unknown region
     fns = [(s, resolve_stage(s)) for s in pipeline.stages]  # ... and on unknown stages
-    results = []
+    results: list[StageResult] = []
     for name, fn in fns:
         log.info("stage %s: starting", name)
         t0 = time.perf_counter()
-        res = fn(pipeline, data_dir)
+        try:
+            res = fn(pipeline, data_dir)
+        except BaseException as exc:
+            failed = StageResult(name, "failed", f"{type(exc).__name__}: {exc}"[:200], seconds=time.perf_counter() - t0)
+            _print_results(pipeline, [*results, failed], [s for s, _ in fns][len(results) + 1:])
+            again = f"spectm run {pipeline_file}" if pipeline_file else "spectm run <pipeline file>"
+            err_console.print(f"stage {name} failed after {failed.seconds:.1f} s; fix the cause and run `{again}` "
+                              f"again: completed stages are skipped and {name} resumes from its own outputs",
+                              markup=False, highlight=False)
+            raise
         res.seconds = time.perf_counter() - t0
         results.append(res)
         log.info("stage %s: %s in %.1f s", name, res.status, res.seconds)
-    print_table(
-        f"Pipeline {pipeline.name}",
-        ["stage", "status", "seconds", "summary"],
-        [(r.stage, r.status, f"{r.seconds:.1f}", r.summary) for r in results],
-    )
+    _print_results(pipeline, results, [])
+    for label, path in where_results_are(results):
+        console.print(f"{label}: {path}", highlight=False)
     return results
+
+
+def _print_results(pipeline: Pipeline, results: list[StageResult], not_run: list[str]) -> None:
+    rows = [(r.stage, r.status, f"{r.seconds:.1f}", r.summary) for r in results]
+    rows += [(s, "not run", "", "") for s in not_run]
+    total = sum(r.seconds for r in results)
+    print_table(f"Pipeline {pipeline.name} ({total:.1f} s)", ["stage", "status", "seconds", "summary"], rows)
+
+
+def where_results_are(results: list[StageResult]) -> list[tuple[str, str]]:
+    """(label, path) of what a user opens next: the evaluation report and the maps."""
+    out: list[tuple[str, str]] = []
+    for r in results:
+        paths = [Path(o) for o in r.outputs]
+        if r.stage == "evaluate":
+            reports = [p for p in paths if p.name == "report.md"] + [p / "report.md" for p in paths if p.is_dir()]
+            out += [("evaluation report", str(p)) for p in reports if p.exists()][:1]
+        elif r.stage == "predict":
+            out += [("microcystin maps", str(p)) for p in paths if p.suffix == ".zarr"]
+            out += [("quick-look PNGs", str(p)) for p in paths if p.is_dir() and p.suffix != ".zarr"]
+        elif r.stage == "regress":
+            out += [("regression metrics", str(p / "metrics.md")) for p in paths if (p / "metrics.md").exists()]
+    return out

@@ -121,16 +121,50 @@ def build_cube(
     return result
 
 
-def _global_attrs(aoi: AOI, sensor: str, chash: str, settings: dict) -> dict:
+_SENSOR_META = {
+    "pace": {
+        "title": "PACE OCI L2 AOP remote sensing reflectance",
+        "source": "NASA PACE OCI L2 AOP (OB.DAAC)",
+        "platform": "PACE", "instrument": "OCI",
+        "keywords": "remote sensing reflectance, Rrs, ocean color, hyperspectral, PACE, OCI, harmful algal blooms",
+        "license": "Derived from NASA PACE data, free and open under the NASA Earth Science Data and "
+                   "Information Policy; cite the source DOI (e.g. 10.5067/PACE/OCI/L2/OC_AOP/3.1).",
+    },
+    "s2": {
+        "title": "Sentinel-2 L2A surface reflectance",
+        "source": "ESA Sentinel-2 L2A via STAC",
+        "platform": "Sentinel-2", "instrument": "MSI",
+        "keywords": "surface reflectance, Sentinel-2, MSI, harmful algal blooms",
+        "license": "Contains modified Copernicus Sentinel data (Legal notice on the use of Copernicus "
+                   "Sentinel Data and Service Information).",
+    },
+}
+
+
+def _global_attrs(aoi: AOI, sensor: str, chash: str, settings: dict, *, twin: bool) -> dict:
+    """CF-1.8 / ACDD-1.3 global attributes of a new cube (``time_coverage_*`` are kept current
+    by :func:`_touch_history`)."""
     w, s, e, n = aoi.bbox
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    title = {"pace": "PACE OCI L2 AOP remote sensing reflectance", "s2": "Sentinel-2 L2A surface reflectance"}[sensor]
+    meta = _SENSOR_META[sensor]
+    summary = "Masked, gridded daily time slices built by spectm build-cube from the local STAC catalog."
+    source = meta["source"]
+    if twin:  # never let a simulated cube pass for real data
+        summary += " SIMULATED: built from the spectm Lake Erie twin, not from satellite data."
+        source += " format, simulated by the spectm Lake Erie twin"
     return {
-        "title": f"{title}, {aoi.name}, analysis-ready cube",
-        "summary": "Masked, gridded daily time slices built by spectm build-cube from the local STAC catalog.",
+        "title": f"{meta['title']}, {aoi.name}, analysis-ready cube" + (" (simulated twin)" if twin else ""),
+        "summary": summary,
+        "keywords": f"{meta['keywords']}, {aoi.name}",
         "Conventions": "CF-1.8, ACDD-1.3",
         "institution": "spectm",
-        "source": {"pace": "NASA PACE OCI L2 AOP (OB.DAAC)", "s2": "ESA Sentinel-2 L2A via STAC"}[sensor],
+        "source": source,
+        "platform": meta["platform"],
+        "instrument": meta["instrument"],
+        "processing_level": "L3 (L2 data masked and gridded to daily slices)",
+        "product_version": f"spectm {__version__}, cube algorithm {ALGORITHM_VERSION}",
+        "cdm_data_type": "Grid",
+        "license": meta["license"],
         "history": f"{now} spectm {__version__} build-cube (sensor={sensor}, config {chash})",
         "date_created": now,
         "date_modified": now,
@@ -138,9 +172,11 @@ def _global_attrs(aoi: AOI, sensor: str, chash: str, settings: dict) -> dict:
         "geospatial_lat_units": "degrees_north", "geospatial_lon_units": "degrees_east",
         "geospatial_bounds_crs": "EPSG:4326",
         "geospatial_bounds": aoi.geometry.wkt,
+        "time_coverage_resolution": "P1D",
         "spectm_version": __version__,
         "spectm_region": aoi.name,
         "spectm_sensor": sensor,
+        "spectm_twin": "true" if twin else "false",
         "config_hash": chash,
         "spectm_settings": json.dumps(settings, sort_keys=True, default=str),
     }
@@ -211,7 +247,9 @@ def _build_sensor(
         index = dict(state.complete) | dict(state.incomplete)
         if new_days:
             template = builder.template(new_days, avail)
-            template.attrs = _global_attrs(aoi, sensor, chash, settings)
+            twin = any(bool(it.properties.get("spectm:twin")) for d in new_days for it in avail[d])
+            # an append must not reset date_created/history: keep the store's own attributes
+            template.attrs = state.attrs or _global_attrs(aoi, sensor, chash, settings, twin=twin)
             create_or_extend(path, template, builder.encoding(), exists=state.n_time > 0 or path.exists())
             for i, d in enumerate(new_days):
                 index[d] = state.n_time + i
@@ -256,11 +294,17 @@ def _add_provenance(ds: xr.Dataset, ids: list[str], chash: str) -> xr.Dataset:
 
 
 def _touch_history(path: Path, old_attrs: dict, out: SensorResult, chash: str) -> None:
+    """Append a history line; refresh ``date_modified`` and ACDD ``time_coverage_start/end``."""
     now = datetime.now(UTC).isoformat(timespec="seconds")
     line = (f"{now} spectm {__version__} build-cube: {len(out.days_written)} new, {len(out.days_repaired)} repaired, "
             f"{len(out.days_forced)} rebuilt day(s) (config {chash})")
     hist = old_attrs.get("history")
-    update_attrs(path, {"date_modified": now, "history": f"{hist}\n{line}" if hist else line})
+    attrs = {"date_modified": now, "history": f"{hist}\n{line}" if hist else line}
+    times = xr.open_zarr(path, consolidated=False, zarr_format=3)["time"].values
+    if len(times):
+        attrs["time_coverage_start"] = f"{np.datetime_as_string(times.min(), unit='s')}Z"
+        attrs["time_coverage_end"] = f"{np.datetime_as_string(times.max(), unit='s')}Z"
+    update_attrs(path, attrs)
 
 
 class _Builder:

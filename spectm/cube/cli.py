@@ -107,3 +107,19 @@ def quicklook_cmd(
     for p in resolve_cube_path(target, state.data_dir):
         out = quicklook(p, date, png)
         console.print(f"wrote {out}")
+
+
+@cube_app.command("aggregate")
+def aggregate_cmd(
+    target: Annotated[str, typer.Argument(help="An S2 .zarr path or a region name.")],
+    resolution: Annotated[float | None, typer.Option("--resolution", help="Cell size in metres (default: the PACE cube's, else 1000).")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output store (default cubes/<region>_s2_<res>m.zarr).")] = None,
+) -> None:
+    """Block-average the Sentinel-2 cube onto the PACE grid (for fusion); rebuilt in full each run."""
+    from spectm.cube.fusion import aggregate_store
+    from spectm.cube.inspect import resolve_cube_path
+
+    for p in resolve_cube_path(target, state.data_dir, sensor="s2"):
+        r = aggregate_store(p, resolution, out)
+        console.print(f"wrote {r.path}: {r.slices} slice(s) at {r.resolution:g} m"
+                      + (f"; {r.skipped_incomplete} incomplete S2 slice(s) left out" if r.skipped_incomplete else ""))

@@ -13,8 +13,8 @@ import xarray as xr
 from spectm.cube.store import open_cube, store_size
 from spectm.errors import BadInputError
 
-REQUIRED_ATTRS = ("title", "history", "date_created", "Conventions", "geospatial_lat_min", "geospatial_lon_max",
-                  "spectm_version", "config_hash")
+REQUIRED_ATTRS = ("title", "summary", "history", "date_created", "Conventions", "geospatial_lat_min",
+                  "geospatial_lon_max", "time_coverage_start", "time_coverage_end", "spectm_version", "config_hash")
 
 
 def main_var(ds: xr.Dataset) -> str:

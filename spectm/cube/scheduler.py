@@ -6,8 +6,12 @@
   runaway graph is paused and spilled instead of exhausting the machine.
 * ``"threads"`` / ``"synchronous"``: dask's local schedulers without a cluster (tests,
   notebooks, tiny jobs).
-* anything else is a scheduler address (``tcp://host:8786``) of an existing cluster:
-  dask-jobqueue on HPC, Coiled/dask-gateway in the cloud (docs/cube.md).
+* ``"client"`` (Python API only): the ``distributed.Client`` already active in this
+  process, e.g. ``cluster.get_client()`` of a Coiled or dask-gateway cluster, whose
+  TLS/proxy connections a bare address cannot carry. It is used, never closed.
+* anything else is a scheduler address (``tcp://host:8786``) of an existing cluster,
+  e.g. dask-jobqueue on HPC (docs/cube.md "Scaling out"); only this connection is closed
+  afterwards, the cluster keeps running.
 """
 
 from __future__ import annotations
@@ -20,6 +24,9 @@ import dask
 from spectm.console import log
 from spectm.errors import BadInputError
 
+CONNECT_TIMEOUT = "10s"
+"""How long ``--scheduler ADDR`` waits for the scheduler before failing with exit code 2."""
+
 
 @contextmanager
 def dask_context(scheduler: str | None, workers: int | None = None, memory_limit: str = "2GB") -> Iterator[str]:
@@ -29,9 +36,25 @@ def dask_context(scheduler: str | None, workers: int | None = None, memory_limit
         with dask.config.set(scheduler="synchronous" if name != "threads" else "threads", num_workers=workers):
             yield name
         return
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
+    if name == "client":
+        from distributed import default_client
+
+        try:
+            active = default_client()
+        except ValueError:
+            active = None
+        if active is None or active.status != "running":
+            raise BadInputError("scheduler='client' but no running dask distributed Client is active in this process",
+                                "create one first (e.g. client = cluster.get_client()) or pass a scheduler address")
+        log.info("dask: using the active client %s", active)
+        with dask.config.set(scheduler=active):
+            yield "client"
+        return
     if name == "local":
+        from distributed import LocalCluster
+
         cluster = LocalCluster(
             n_workers=1, threads_per_worker=workers or 2, processes=False,
             memory_limit=memory_limit, dashboard_address=None,
@@ -45,10 +68,19 @@ def dask_context(scheduler: str | None, workers: int | None = None, memory_limit
             cluster.close()
         return
     try:
-        client = Client(name, timeout="10s")
+        # not set as the process-wide default: a failed or finished connection must never
+        # linger as the scheduler of later dask work in this process
+        client = Client(name, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
-        raise BadInputError(f"cannot connect to dask scheduler {name}: {exc}", "check --scheduler ADDR (e.g. tcp://host:8786) and that the cluster is running") from None
+        raise BadInputError(f"cannot connect to dask scheduler {name}: {exc}",
+                            "check --scheduler ADDR (e.g. tcp://host:8786) and that the cluster is running") from None
     try:
-        yield name
+        n_workers = len(client.scheduler_info().get("workers", {}))
+        if n_workers:
+            log.info("dask scheduler %s: %d worker(s)", name, n_workers)
+        else:  # dask-jobqueue workers may still be queued: the build waits for them
+            log.warning("dask scheduler %s has no workers yet; the build waits until one joins", name)
+        with dask.config.set(scheduler=client):
+            yield name
     finally:
-        client.close()
+        client.close()  # only our connection: the cluster belongs to the user and keeps running

@@ -46,6 +46,13 @@ def _bands(wavelengths: Sequence[float], name: str) -> list[int] | None:
     return out
 
 
+def index_bands(wavelengths: Sequence[float], name: str) -> list[int]:
+    """Band positions an index reads (``[]`` when the sensor lacks one of them)."""
+    if name not in INDEX_BANDS:
+        raise ConfigError(f"unknown index '{name}'", f"use some of: {', '.join(KNOWN_INDICES)}")
+    return _bands([float(w) for w in wavelengths], name) or []
+
+
 def available_indices(wavelengths: Sequence[float], wanted: Sequence[str] = KNOWN_INDICES) -> list[str]:
     """The subset of ``wanted`` this band set supports (order kept)."""
     for n in wanted:

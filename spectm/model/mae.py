@@ -47,6 +47,9 @@ class MAEConfig:
     n_indices: int = 3
     wavelength_freqs: int = 16
     dropout: float = 0.0
+    # False here so checkpoints written before the option existed load unchanged; new runs get
+    # the config's default (True, spectm.config.PretrainModel).
+    interp_prior: bool = False
 
 
 def fourier_wavelength_features(wl_nm: torch.Tensor, n_freqs: int) -> torch.Tensor:
@@ -69,6 +72,31 @@ def sincos_2d(gh: int, gw: int, dim: int, device: torch.device) -> torch.Tensor:
     """(gh*gw, dim) fixed 2-D encoding: half the channels for the row, half for the column."""
     yy, xx = torch.meshgrid(torch.arange(gh, device=device), torch.arange(gw, device=device), indexing="ij")
     return torch.cat([sincos_1d(yy.flatten(), dim // 2, 100.0), sincos_1d(xx.flatten(), dim - dim // 2, 100.0)], -1)
+
+
+def interpolate_hidden(x: torch.Tensor, wavelengths: torch.Tensor, visible: torch.Tensor) -> torch.Tensor:
+    """Each band's value linearly interpolated in wavelength from the visible bands of its row.
+
+    ``x`` (R, C, k) values, ``visible`` (R, C) bool. Visible bands keep their value; a hidden band
+    between two visible ones gets the straight line between them; one past the outermost
+    visible band gets that band's value (held flat, never extrapolated); a row with no visible
+    band gets 0 (the band mean in normalised units). Uses only visible values, so nothing
+    hidden leaks through it.
+    """
+    r, c = visible.shape
+    ar = torch.arange(c, device=x.device).expand(r, c)
+    left = torch.where(visible, ar, torch.full_like(ar, -1)).cummax(dim=1).values
+    right = torch.where(visible, ar, torch.full_like(ar, c)).flip(1).cummin(dim=1).values.flip(1)
+    has_l, has_r = left >= 0, right < c
+    li, ri = left.clamp(0, c - 1), right.clamp(0, c - 1)
+    wl = wavelengths.float().to(x.device)
+    frac = ((wl[None] - wl[li]) / (wl[ri] - wl[li]).clamp_min(1e-6)).clamp(0, 1)
+    frac = torch.where(has_l & has_r, frac, (~has_l).float())  # only one side: hold that side
+    k = x.shape[-1]
+    xl = torch.gather(x, 1, li[..., None].expand(-1, -1, k))
+    xr = torch.gather(x, 1, ri[..., None].expand(-1, -1, k))
+    out = xl + frac[..., None].to(x.dtype) * (xr - xl)
+    return torch.where((has_l | has_r)[..., None], out, torch.zeros_like(out))
 
 
 class WavelengthEncoding(nn.Module):
@@ -175,12 +203,53 @@ class SpectralMAE(nn.Module):
         full = full + pos.expand(b, t, n_p, c, dd).reshape(b, n, dd)
         dec = self.dec_norm(self.decoder(full)).reshape(b, t, n_p, c, dd)
 
-        recon = self.unpatchify(self.recon_head(dec), h, w)
+        rec_tok = self.recon_head(dec)  # (B,T,P,C,pp)
+        if cfg.interp_prior:  # predict a correction to the straight line across each gap
+            vis_bands = keep.reshape(b * t * n_p, c)
+            prior = interpolate_hidden(patches.reshape(b * t * n_p, c, -1), wavelengths, vis_bands)
+            rec_tok = rec_tok + prior.reshape(rec_tok.shape).to(rec_tok.dtype)
+        recon = self.unpatchify(rec_tok, h, w)
         future = self.unpatchify(self.future_head(dec[:, -1:]), h, w)[:, 0]
         k = max(cfg.n_indices, 1)
         maps = self.index_head(dec.mean(dim=3)).reshape(b, t, n_p, k, cfg.patch_size**2)
         indices = self.unpatchify(maps, h, w)  # the K indices take the place of bands
         return {"recon": recon, "future": future, "indices": indices[:, :, : cfg.n_indices]}
+
+    def encode(self, x: torch.Tensor, wavelengths: torch.Tensor, days: torch.Tensor,
+               token_valid: torch.Tensor | None = None) -> torch.Tensor:
+        """Encoder features of every token, nothing hidden (the regression stage's input).
+
+        Same embedding and encoder as :meth:`forward`, but no token is masked: all valid
+        tokens are seen (invalid ones — no valid pixel — are left out of attention exactly as
+        in pretraining). Returns (B,T,P,C,dim) after the encoder's final norm; invalid tokens
+        are zeros. Used by ``spectm.regress`` to pool features per patch.
+        """
+        b, t, c, h, w = x.shape
+        cfg = self.cfg
+        patches = self.patchify(x)
+        n_p = patches.shape[2]
+        gh, gw = h // cfg.patch_size, w // cfg.patch_size
+        spatial = sincos_2d(gh, gw, cfg.dim, x.device)
+        temporal = sincos_1d(days, cfg.dim)
+        tok = (self.patch_embed(patches) + self.wl_enc(wavelengths)[None, None, None]
+               + spatial[None, None, :, None] + temporal[:, :, None, None])
+        n = t * n_p * c
+        tok = tok.reshape(b, n, cfg.dim)
+        keep = torch.ones(b, n, dtype=torch.bool, device=x.device)
+        if token_valid is not None:
+            keep = token_valid.reshape(b, n)
+        n_vis = keep.sum(1)
+        n_keep = max(int(n_vis.max()), 1)
+        order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)
+        idx = order[:, :n_keep]
+        pad = torch.arange(n_keep, device=x.device)[None] >= n_vis[:, None]
+        vis = torch.gather(tok, 1, idx[..., None].expand(-1, -1, cfg.dim))
+        enc = self.enc_norm(self.encoder(vis, src_key_padding_mask=pad))
+        enc = enc.masked_fill(pad[..., None], 0.0)
+        full = torch.zeros(b, n, cfg.dim, dtype=enc.dtype, device=x.device)
+        full = full.scatter(1, idx[..., None].expand(-1, -1, cfg.dim), enc)
+        full = full * keep[..., None].to(full.dtype)
+        return full.reshape(b, t, n_p, c, cfg.dim)
 
 
 def count_parameters(model: nn.Module) -> int:

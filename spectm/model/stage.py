@@ -44,5 +44,6 @@ def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
     t = res.report.get("targeted", {})
     return StageResult("pretrain", "done",
                        f"{run_id}: {res.steps} steps, loss {res.final_loss:.3g}, targeted r "
-                       f"{t.get('model_r', float('nan')):.3f} (spline {t.get('spline_r', float('nan')):.3f})",
+                       f"{t.get('model_r', float('nan')):.3f} (linear {t.get('linear_r', float('nan')):.3f}, "
+                       f"spline {t.get('spline_r', float('nan')):.3f})",
                        [str(run_dir)])

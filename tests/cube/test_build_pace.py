@@ -61,8 +61,16 @@ def test_cube_layout_attrs_crs_and_provenance(season):
     assert set(ds.processing_version.values) == {"3.1"}
     assert (ds.slice_complete.values == 1).all()
     assert set(ds.config_hash.values) == {r.config_hash} == {ds.attrs["config_hash"]}
-    for a in ("title", "history", "date_created", "geospatial_lat_min", "geospatial_lon_max", "Conventions", "spectm_version"):
+    for a in ("title", "history", "date_created", "geospatial_lat_min", "geospatial_lon_max", "Conventions", "spectm_version",
+              "summary", "keywords", "license", "platform", "instrument", "processing_level", "cdm_data_type"):
         assert a in ds.attrs
+    assert ds.attrs["Conventions"] == "CF-1.8, ACDD-1.3" and ds.attrs["spectm_twin"] == "false"
+    assert ds.attrs["time_coverage_start"] == "2024-07-15T18:05:12Z"
+    assert ds.attrs["time_coverage_end"] == str(ds.time.values[-1])[:19] + "Z"
+    assert ds.rrs.attrs["standard_name"].startswith("surface_ratio_of_upwelling_radiance")
+    assert ds.rrs.attrs["units"] == "sr-1" and ds.wavelength.attrs["units"] == "nm"
+    assert ds.x.attrs["standard_name"] == "projection_x_coordinate" and ds.time.attrs["axis"] == "T"
+    assert ds.spatial_ref.attrs["grid_mapping_name"] == "transverse_mercator"
     assert int(ds.valid_count.isel(time=1).max()) == 2  # two granules seen in one cell
     rrs = ds.rrs.values
     assert np.nanmin(rrs) > -0.01 and np.nanmax(rrs) < 0.1
@@ -100,6 +108,9 @@ def test_append_only_new_days_rerun_noop_and_force(season):
     r2 = build(season, "2024-07-15:2024-07-18")
     assert r2.days_written == [date(2024, 7, 18)] and r2.days_already_complete == 2
     full = load(r2.path)
+    assert full.attrs["date_created"] == first.attrs["date_created"]  # an append keeps the creation date
+    assert full.attrs["history"].startswith(first.attrs["history"]) and full.attrs["history"].count("\n") == 1  # one line per build
+    assert full.attrs["time_coverage_end"].startswith("2024-07-18T") and first.attrs["time_coverage_end"].startswith("2024-07-16T")
     xr.testing.assert_equal(full.isel(time=slice(0, 2)).rrs, first.rrs)
     before = mtimes(r2.path)
     r3 = build(season, "2024-07-15:2024-07-18")
@@ -215,3 +226,39 @@ def test_stage_and_no_items(tmp_path):
     with pytest.raises(BadInputError, match="no local STAC catalog"):
         build(tmp_path / "empty")
     assert JUL18  # fixture name used elsewhere
+
+
+def test_rrs_unc_values_and_no_unc_option(tmp_path):
+    """rrs_unc is the granule's Rrs_unc at the same neighbour as rrs (one granule) and
+    sqrt(u1² + u2²)/2 where two granules saw a cell; ``with_unc=False`` leaves it out."""
+    from spectm.aoi import parse_bbox
+    from spectm.cube.flags import L3_MASK_DEFAULT, mask_bits
+    from spectm.cube.grid import region_geobox
+    from spectm.cube.pace_reader import open_l2
+    from spectm.cube.regrid import SwathResampler
+
+    d = tmp_path / "data"
+    add_pace(d, [V31, JUL16A, JUL16B])
+    ds = load(build(d, "2024-07-15:2024-07-16").path)
+    resampler = SwathResampler(region_geobox(parse_bbox(BBOX), 1000))
+    grids = {}
+    for name in (V31, JUL16A, JUL16B):
+        g = open_l2(d / "raw" / "pace" / name, with_unc=True)
+        grids[name] = resampler.regrid_granule(g, mask_bits(L3_MASK_DEFAULT, g.flag_table), with_unc=True)
+    np.testing.assert_array_equal(ds.rrs_unc.values[0], grids[V31].rrs_unc)
+    np.testing.assert_array_equal(ds.rrs.values[0], grids[V31].rrs)
+    u1, u2 = grids[JUL16A].rrs_unc, grids[JUL16B].rrs_unc
+    both = np.isfinite(u1) & np.isfinite(u2)
+    assert both.sum() > 100
+    np.testing.assert_allclose(ds.rrs_unc.values[1][both], (np.sqrt(u1**2 + u2**2) / 2)[both], rtol=1e-6)
+    unc = ds.rrs_unc.values
+    assert np.nanmin(unc) > 0 and np.array_equal(np.isfinite(unc), np.isfinite(ds.rrs.values))
+    assert ds.rrs_unc.attrs["units"] == "sr-1"
+
+    e = tmp_path / "nounc"
+    add_pace(e, [V31])
+    r = build(e, "2024-07-15", with_unc=False)
+    lean = xr.open_zarr(r.path, consolidated=False)
+    assert "rrs_unc" not in lean and "rrs" in lean
+    assert json.loads(lean.attrs["spectm_settings"])["with_unc"] is False
+    assert verify_cube(r.path) == []

@@ -103,3 +103,36 @@ def test_safetensors_round_trip(tmp_path: Path) -> None:
     state, stats, meta = load_safetensors(tmp_path / "m.safetensors")
     assert meta == {"step": 5} and torch.equal(stats["band_mean"], torch.ones(3))
     model.load_state_dict(state)
+
+
+def test_interpolation_prior_is_linear_across_gaps_and_flat_past_the_ends() -> None:
+    from spectm.model.mae import interpolate_hidden
+
+    wl = torch.tensor([400.0, 410.0, 420.0, 440.0, 450.0, 460.0])
+    x = torch.tensor([[1.0, 9.0, 3.0, 9.0, 9.0, 9.0]])[..., None].repeat(1, 1, 2)  # (R=1, C=6, k=2)
+    vis = torch.tensor([[True, False, True, False, True, False]])
+    out = interpolate_hidden(x, wl, vis)[0, :, 0].tolist()
+    # visible kept; 410 halfway 1→3; 440 two thirds of 420→450 (3→9); 460 past the end: held at 9
+    assert out == pytest.approx([1.0, 2.0, 3.0, 7.0, 9.0, 9.0])
+    none = interpolate_hidden(x, wl, torch.zeros(1, 6, dtype=torch.bool))
+    assert torch.equal(none, torch.zeros_like(none))  # no visible band: the band mean (0)
+
+
+def test_interpolation_prior_does_not_leak_hidden_tokens() -> None:
+    torch.manual_seed(0)
+    model = SpectralMAE(MAEConfig(patch_size=2, dim=32, depth=1, heads=2, decoder_dim=32, decoder_depth=1,
+                                  decoder_heads=2, n_indices=1, interp_prior=True)).eval()
+    wl = torch.linspace(400, 700, 12)
+    x = torch.randn(1, 1, 12, 4, 4)
+    mask = torch.zeros(1, 1, 4, 12, dtype=torch.bool)
+    mask[..., 3:6] = True
+    x2 = x.clone()
+    x2[:, :, 3:6] += 5.0
+    with torch.no_grad():
+        a = model(x, wl, torch.zeros(1, 1), mask)["recon"]
+        b = model(x2, wl, torch.zeros(1, 1), mask)["recon"]
+        off = SpectralMAE(MAEConfig(**{**model.cfg.__dict__, "interp_prior": False}))
+        off.load_state_dict(model.state_dict())  # same weights: the option adds no parameters
+        c = off.eval()(x, wl, torch.zeros(1, 1), mask)["recon"]
+    assert torch.allclose(a, b, atol=1e-6)
+    assert not torch.allclose(a, c)  # the prior is really added

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
@@ -120,6 +121,12 @@ def test_checkpoints_load_without_pickle(tmp_path: Path, chips_store: Path, tiny
         assert (res.run_dir / f).exists(), f
     report = (res.run_dir / "report.md").read_text()
     assert "cubic-spline" in report and "| 615–640 | 11 |" in report
+    assert all(f"| {n} |" in report for n in ("ci", "ss665", "ndci"))  # all three read hidden bands
+    # PACE's Rrs ends at 719 nm: the spline extrapolates the 695–720 window; 11 + 17 bands are interpolated
+    assert "| 695–720 (spline extrapolates) | 18 |" in report and "| interpolated windows only | 28 |" in report
+    summary = json.loads((res.run_dir / "run.json").read_text())["targeted"]
+    assert summary["interpolated"]["bands"] == 28 and [w["spline_extrapolates"] for w in summary["per_window"]] == [
+        False, False, True]
 
 
 def test_config_typo_is_a_config_error(tmp_path: Path) -> None:
@@ -149,7 +156,7 @@ def test_cli_synth_chips_then_pretrain(tmp_path: Path, data_dir: Path) -> None:
     r = runner.invoke(app, ["--data-dir", str(data_dir), "train", "pretrain", "--config", str(cfg), "--run-id",
                             "cli", "--device", "cpu"])
     assert r.exit_code == 0, r.output
-    assert "targeted r spectm / spline" in r.output and (data_dir / "runs" / "cli" / "report.md").exists()
+    assert "targeted r spectm / linear / spline" in r.output and (data_dir / "runs" / "cli" / "report.md").exists()
 
 
 def test_cli_missing_chips_exits_2(tmp_path: Path) -> None:
@@ -159,3 +166,26 @@ def test_cli_missing_chips_exits_2(tmp_path: Path) -> None:
                            "--config", str(cfg)], env=_env(), capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "no chips store" in proc.stderr and "spectm join" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_early_stopping_stops_after_patience_and_keeps_the_best(tmp_path: Path, chips_store: Path, tiny_cfg) -> None:
+    """With a vanishing learning rate the val loss cannot improve by the 1e-6 margin: the run
+    must stop after ``patience`` validations without improvement, and model.safetensors must
+    hold the weights of the first (best) validation."""
+    cfg = tiny_cfg(max_steps=20, lr=1e-12, warmup_steps=0, val_every=1, checkpoint_every=1,
+                   early_stopping_patience=2)
+    res = pretrain_run(cfg, chips_store.parents[2], run_id="es", device="cpu")
+    assert res.stopped_early and res.steps == 3  # best at step 1, no improvement at steps 2 and 3
+    _state, _stats, meta = load_safetensors(res.run_dir / "model.safetensors")
+    assert meta["tag"] == "best" and meta["step"] == 1
+    assert load_checkpoint(res.run_dir / "checkpoints" / "last.pt")["bad_evals"] == 2
+    assert "stopped early: True" in (res.run_dir / "report.md").read_text()
+
+
+def test_bf16_autocast_runs_on_cpu(tmp_path: Path, chips_store: Path, tiny_cfg) -> None:
+    """``amp: bf16`` (the GPU default) also works on the CPU, so the GPU path is exercised in CI."""
+    tr = Pretrainer(tiny_cfg(amp="bf16", max_steps=2, val_every=0, checkpoint_every=100), chips_store,
+                    tmp_path / "bf16", device="cpu")
+    assert tr.amp
+    res = tr.fit()
+    assert res.steps == 2 and torch.isfinite(torch.tensor(res.final_loss))

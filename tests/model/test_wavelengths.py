@@ -75,3 +75,26 @@ def test_sentinel2_supports_ndci_only_and_missing_index_is_an_error() -> None:
         compute_indices(torch.ones(1, 1, len(s2), 2, 2), s2, ["ci"])
     with pytest.raises(ConfigError, match="unknown index"):
         available_indices(s2, ["mci"])
+
+
+def test_index_agreement_fills_only_hidden_bands_and_skips_unaffected_indices() -> None:
+    from spectm.model.report import index_agreement, linear_fill, spline_fill
+
+    wl = np.array(PACE_OCI_WAVELENGTHS)
+    truth = np.random.default_rng(2).uniform(0.002, 0.02, (50, 172))
+    hidden = in_windows(wl, [(615.0, 640.0)])  # 620 nm (SS665) hidden; CI and NDCI read no hidden band
+    fills = {"model": truth[:, hidden], "spline": spline_fill(truth, wl, hidden),
+             "linear": linear_fill(truth, wl, hidden)}
+    res = index_agreement(truth, fills, wl, hidden, ["ci", "ss665", "ndci"])
+    assert [d["index"] for d in res] == ["ss665"]
+    assert res[0]["model_r"] == pytest.approx(1.0)  # a perfect reconstruction reproduces the index
+    assert res[0]["spline_r"] < 0.99 and res[0]["linear_r"] < 0.99  # white noise: 620 nm cannot be guessed
+
+
+def test_linear_fill_draws_straight_lines_and_holds_past_the_end() -> None:
+    from spectm.model.report import linear_fill
+
+    wl = [600.0, 610.0, 620.0, 700.0, 710.0]
+    spectra = np.array([[1.0, 0.0, 3.0, 5.0, 0.0]])
+    hidden = np.array([False, True, False, False, True])
+    np.testing.assert_allclose(linear_fill(spectra, wl, hidden), [[2.0, 5.0]])

@@ -1,0 +1,36 @@
+"""``spectm evaluate``: SpecTM's evaluation protocol, its tables and its plots.
+
+Public API::
+
+    from spectm.evaluate import evaluate_run, build_report, read_predictions
+    res = evaluate_run(pipeline, "spectm-data")          # fits, predictions.parquet, report
+    rep = build_report("spectm-data/runs/<id>")          # tables + figures from predictions only
+
+Every table and figure is computed from the stored PREDICTIONS table (docs/evaluate.md).
+Imports are lazy so ``import spectm.evaluate`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_EXPORTS = {
+    "evaluate_run": "spectm.evaluate.stage",
+    "run_stage": "spectm.evaluate.stage",
+    "build_report": "spectm.evaluate.report",
+    "read_predictions": "spectm.evaluate.schema",
+    "validate_predictions": "spectm.evaluate.schema",
+    "combinations": "spectm.evaluate.protocol",
+    "run_protocol": "spectm.evaluate.protocol",
+    "efficiency_ratio": "spectm.evaluate.efficiency",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        from importlib import import_module
+
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(name)

@@ -1,0 +1,69 @@
+"""The PREDICTIONS table: the one input every evaluation table and figure is built from.
+
+One row per model × horizon × seed × label fraction × encoder variant × sample (contract in
+docs/evaluate.md and docs/data-layout.md). Reading goes through :func:`read_predictions`, which
+checks the columns so a table from another tool fails with a message naming what is missing,
+never with a ``KeyError`` deep inside a groupby.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from spectm.errors import DataNotFoundError, SchemaError
+
+COLUMNS: dict[str, str] = {
+    "experiment": "str", "model": "str", "horizon": "str", "seed": "int", "label_fraction": "float",
+    "n_train": "int", "masking": "str", "tasks": "str", "encoder_run": "str", "split": "str",
+    "sample_id": "str", "station": "str", "date": "datetime64[ns]", "y_true": "float",
+    "censored": "bool", "y_pred": "float",
+}
+EXPERIMENTS = ("main", "ablation", "label_efficiency")
+SPECTM_MODELS = ("spectm-frozen", "spectm-finetune")
+BASELINES = ("ridge", "svr", "rf", "gbt")
+MODEL_ORDER = SPECTM_MODELS + BASELINES
+HORIZONS = ("current", "ahead")
+
+
+def validate_predictions(df: pd.DataFrame, source: str = "predictions") -> pd.DataFrame:
+    """Check the columns and normalise dtypes; returns a copy in the contract's types."""
+    missing = [c for c in COLUMNS if c not in df.columns]
+    if missing:
+        raise SchemaError(f"{source} lacks the column(s) {', '.join(missing)}",
+                          "write it with spectm evaluate (PREDICTIONS contract in docs/evaluate.md)")
+    out = df[list(COLUMNS)].copy()
+    for col in ("experiment", "model", "horizon", "masking", "tasks", "encoder_run", "split",
+                "sample_id", "station"):
+        out[col] = out[col].fillna("").astype(str)
+    out["seed"] = out["seed"].astype("int64")
+    out["n_train"] = out["n_train"].astype("int64")
+    out["label_fraction"] = out["label_fraction"].astype(float)
+    out["y_true"] = out["y_true"].astype(float)
+    out["y_pred"] = out["y_pred"].astype(float)
+    out["censored"] = out["censored"].fillna(False).astype(bool)
+    out["date"] = pd.to_datetime(out["date"])
+    nonfinite = int((~np.isfinite(out["y_true"]) | ~np.isfinite(out["y_pred"])).sum())
+    if nonfinite:
+        raise SchemaError(f"{source}: {nonfinite} row(s) have a non-finite y_true or y_pred",
+                          "store only rows that have a label and a prediction (count the others upstream)")
+    bad = sorted(set(out["experiment"]) - set(EXPERIMENTS))
+    if bad:
+        raise SchemaError(f"{source}: unknown experiment value(s) {bad}",
+                          f"use one of {', '.join(EXPERIMENTS)}")
+    return out.reset_index(drop=True)
+
+
+def read_predictions(path: Path) -> pd.DataFrame:
+    path = Path(path)
+    if not path.exists():
+        raise DataNotFoundError(f"no predictions table at {path}",
+                                "run `spectm evaluate run` first, or pass the evaluate run directory")
+    return validate_predictions(pd.read_parquet(path), str(path))
+
+
+def model_sort_key(model: str) -> tuple[int, str]:
+    """Known models in the paper's order (spectm first, then baselines), others after by name."""
+    return (MODEL_ORDER.index(model), "") if model in MODEL_ORDER else (len(MODEL_ORDER), model)

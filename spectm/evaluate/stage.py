@@ -1,0 +1,149 @@
+"""``evaluate`` as a ``spectm run`` stage and the function behind ``spectm evaluate run``.
+
+The run id ``<pipeline>-evaluate-<key>`` hashes the ``evaluate:`` and ``regress:`` sections, the
+``pretrain:`` section when the ablation runs (its variants derive from it), and the fingerprints
+of the feature store and the encoder. A complete run is skipped; an interrupted one resumes from
+its stored parts; a changed configuration or input makes a new run.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from spectm import __version__
+from spectm.config import Pipeline
+from spectm.console import log
+from spectm.errors import DataNotFoundError
+from spectm.evaluate.protocol import FitPredict, combinations, describe, run_protocol
+from spectm.evaluate.report import Report, build_report, write_settings
+from spectm.evaluate.tables import ReportSettings, best_models
+from spectm.evaluate.variants import (
+    Variant,
+    ensure_variant,
+    variant_run_id,
+    variant_section,
+    variants,
+)
+from spectm.pipeline import StageResult
+
+
+def features_name(pipeline: Pipeline) -> str:
+    return pipeline.evaluate.features or pipeline.regress.features
+
+
+def resolve_encoder(pipeline: Pipeline, data_dir: Path) -> Path:
+    """``evaluate.encoder``, else ``regress.encoder``, else the latest complete ``<pipeline>-pretrain-`` run."""
+    from spectm.runs import is_complete, latest_complete_run
+
+    named = pipeline.evaluate.encoder or pipeline.regress.encoder
+    if named:
+        path = Path(named) if Path(named).is_dir() else Path(data_dir) / "runs" / named
+        if not (path / "model.safetensors").exists() or not is_complete(path):
+            raise DataNotFoundError(f"encoder run {path} is missing or incomplete (no model.safetensors/"
+                                    "complete.json)", "pass a complete pretrain run id or directory")
+        return path
+    found = latest_complete_run(data_dir, f"{pipeline.name}-pretrain-")
+    if found is None:
+        raise DataNotFoundError(f"no complete pretraining run {pipeline.name}-pretrain-* in {Path(data_dir) / 'runs'}",
+                                "run the pretrain stage first, set evaluate.encoder, or evaluate only baselines "
+                                "(evaluate.models without spectm-*)")
+    return found
+
+
+def _features_fingerprint(data_dir: Path, name: str) -> dict[str, str]:
+    from spectm.runs import file_fingerprint
+
+    store = Path(data_dir) / "features" / name
+    if not (store / "matchups.parquet").exists():
+        raise DataNotFoundError(f"no feature store features/{name}/ in {data_dir}",
+                                f"run `spectm join --name {name}` (or the join stage) first")
+    return {"matchups": file_fingerprint(store / "matchups.parquet"), "chips": file_fingerprint(store / "chips.zarr")}
+
+
+@dataclass
+class EvaluateResult:
+    run_dir: Path
+    status: str  # "done" | "skipped"
+    report: Report | None
+    fitted: int
+    reused: int
+    seconds: float
+
+
+def evaluate_plan(pipeline: Pipeline, data_dir: Path) -> tuple[str, list, Path | None, dict[str, str]]:
+    """(run id, combinations, main encoder or None, variant slug → pretrain run id) without fitting."""
+    from spectm.runs import file_fingerprint, stage_run_id
+
+    ev = pipeline.evaluate
+    combos = combinations(ev)
+    needs_main = any(c.needs_encoder and c.variant is None for c in combos)
+    encoder = resolve_encoder(pipeline, data_dir) if needs_main else None
+    feats = features_name(pipeline)
+    # regress: keys that change a fit (not the regress stage's own model/horizon/seed lists)
+    regress = pipeline.regress.model_dump(mode="json", exclude={"models", "horizons", "seed"})
+    payload = {"evaluate": ev.model_dump(mode="json"), "regress": regress,
+               "features": _features_fingerprint(data_dir, feats),
+               "encoder": file_fingerprint(encoder / "model.safetensors") if encoder else None}
+    vruns: dict[str, str] = {}
+    if any(c.variant is not None for c in combos):
+        payload["pretrain"] = pipeline.pretrain.model_dump(mode="json")
+        for v in variants(ev.ablation):
+            vruns[v.slug] = variant_run_id(pipeline, variant_section(pipeline.pretrain, v, ev.ablation), data_dir)
+    return stage_run_id(pipeline.name, "evaluate", payload), combos, encoder, vruns
+
+
+def evaluate_run(pipeline: Pipeline, data_dir: Path, *, fit_predict: FitPredict | None = None) -> EvaluateResult:
+    """Run (or resume, or skip) the pipeline's evaluation; write predictions, report and complete.json."""
+    from spectm.model.train import git_commit
+    from spectm.runs import is_complete, mark_complete
+
+    t0 = time.perf_counter()
+    data_dir = Path(data_dir)
+    run_id, combos, encoder, vruns = evaluate_plan(pipeline, data_dir)
+    run_dir = data_dir / "runs" / run_id
+    if is_complete(run_dir):
+        return EvaluateResult(run_dir, "skipped", None, 0, len(combos), 0.0)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    ev = pipeline.evaluate
+    resolved = {"evaluate": ev.model_dump(mode="json"), "regress": pipeline.regress.model_dump(mode="json")}
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False), encoding="utf-8")
+    write_settings(run_dir, ReportSettings(split=ev.split, n_boot=ev.bootstrap, boot_seed=ev.bootstrap_seed))
+
+    def variant_encoder(v: Variant) -> Path:
+        log.info("evaluate: pretraining variant %s (masking %s, tasks %s)", vruns[v.slug], v.masking, v.tasks)
+        path, reused = ensure_variant(pipeline, v, data_dir)
+        log.info("evaluate: variant %s %s", path.name, "reused" if reused else "pretrained")
+        return path
+
+    res = run_protocol(run_dir, combos, data_dir=data_dir, features=features_name(pipeline), encoder=encoder,
+                       params=pipeline.regress, variant_encoder=variant_encoder, fit_predict=fit_predict)
+    info = {"run_id": run_id, "pipeline": pipeline.name, "features": features_name(pipeline),
+            "encoder_run": encoder.name if encoder else "", "variant_runs": vruns, "combinations": describe(combos),
+            "fitted_this_call": res.fitted, "reused_parts": res.reused, "fit_seconds": res.seconds,
+            "spectm_version": __version__, "git_commit": git_commit()}
+    (run_dir / "evaluate.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
+    report = build_report(run_dir)
+    secs = time.perf_counter() - t0
+    mark_complete(run_dir, {"stage": "evaluate", "rows": len(res.predictions), "combinations": len(combos),
+                            "seconds_last_call": secs})
+    return EvaluateResult(run_dir, "done", report, res.fitted, res.reused, secs)
+
+
+def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
+    """Stage ``evaluate``: SpecTM's protocol on the pipeline's feature store (docs/evaluate.md)."""
+    res = evaluate_run(pipeline, data_dir)
+    if res.status == "skipped":
+        return StageResult("evaluate", "skipped", f"{res.run_dir.name} complete", [str(res.run_dir)])
+    best = ""
+    if res.report is not None:
+        main = res.report.tables["main"].set_index(["horizon", "model"])
+        tops = [f"{h} {m} R² {main.at[(h, m), 'r2_mean']:.3f}" for h, m in best_models(res.report.tables["main"]).items()]
+        best = ("; best: " + ", ".join(tops)) if tops else ""
+    return StageResult("evaluate", "done",
+                       f"{res.run_dir.name}: {res.fitted} fits ({res.reused} reused){best}; "
+                       f"report {res.run_dir / 'report.md'}", [str(res.run_dir)])

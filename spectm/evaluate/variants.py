@@ -1,0 +1,92 @@
+"""Pretraining variants of the ablation: the pipeline's ``pretrain:`` with masking / tasks changed.
+
+A variant is one cell of masking strategy × pretraining tasks. Its pretraining section is a copy
+of the pipeline's with ``masking.strategies`` set to the cell's strategies, the loss weight of
+every task *not* in the cell set to 0 (a task in the cell keeps the pipeline's weight, or the
+default weight when the pipeline had set it to 0), and the run shortened to
+``evaluate.ablation.max_steps`` / ``epochs``. All variants share that budget, so the cells
+differ only in masking and tasks.
+
+Variant runs are ordinary pretraining runs (``spectm.model.pretrain_run``) with deterministic
+ids ``<pipeline>-ablation-<key>`` (key: the variant's section + the chips' fingerprint), so
+they are reused when complete, resumed from their last checkpoint when interrupted, and never
+mistaken for the pipeline's own ``<pipeline>-pretrain-`` run by the regress stage.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from spectm.config import EvaluateAblation, Pipeline, PretrainLoss, PretrainSection
+
+TASK_WEIGHTS = {"rec": "reconstruction", "idx": "indices", "fut": "future"}
+
+
+@dataclass(frozen=True)
+class Variant:
+    masking: str  # strategies joined by "+"
+    tasks: str    # tasks joined by "+", in the order rec, idx, fut
+
+    @property
+    def slug(self) -> str:
+        return f"{self.masking}_{self.tasks}".replace("+", "-")
+
+
+def canonical_tasks(tasks: str) -> str:
+    parts = set(tasks.split("+"))
+    return "+".join(t for t in TASK_WEIGHTS if t in parts)
+
+
+def variants(ab: EvaluateAblation) -> list[Variant]:
+    """Every masking × tasks cell, in the configured order (duplicates removed)."""
+    cells = [Variant(m, canonical_tasks(t)) for t in ab.tasks for m in ab.masking]
+    return list(dict.fromkeys(cells))
+
+
+def variant_section(base: PretrainSection, v: Variant, ab: EvaluateAblation) -> PretrainSection:
+    """The pretraining section of one variant (a validated copy; ``base`` is not changed)."""
+    data = base.model_dump(mode="json")
+    data["masking"]["strategies"] = v.masking.split("+")
+    defaults = PretrainLoss()
+    tasks = set(v.tasks.split("+"))
+    for task, key in TASK_WEIGHTS.items():
+        if task not in tasks:
+            data["loss"][key] = 0.0
+        elif data["loss"][key] <= 0:
+            data["loss"][key] = getattr(defaults, key)
+    if ab.max_steps is not None:
+        data["max_steps"] = ab.max_steps
+    if ab.epochs is not None:
+        data["epochs"] = ab.epochs
+    return PretrainSection.model_validate(data)
+
+
+def variant_run_id(pipeline: Pipeline, section: PretrainSection, data_dir: Path) -> str:
+    from spectm.model.run import resolve_chips
+    from spectm.runs import file_fingerprint, stage_run_id
+
+    chips = resolve_chips(section, data_dir, None)
+    return stage_run_id(pipeline.name, "ablation",
+                        {"pretrain": section.model_dump(mode="json"), "chips": file_fingerprint(chips)})
+
+
+def ensure_variant(pipeline: Pipeline, v: Variant, data_dir: Path) -> tuple[Path, bool]:
+    """The variant's complete run directory, pretraining (or resuming) it if needed.
+
+    Returns (run dir, reused) — ``reused`` is True when the run was already complete.
+    """
+    from spectm.model.run import pretrain_run
+    from spectm.runs import is_complete
+
+    section = variant_section(pipeline.pretrain, v, pipeline.evaluate.ablation)
+    run_id = variant_run_id(pipeline, section, data_dir)
+    run_dir = Path(data_dir) / "runs" / run_id
+    if is_complete(run_dir):
+        return run_dir, True
+    resume = run_id if (run_dir / "checkpoints" / "last.pt").exists() else None
+    if resume is None and run_dir.exists():  # started, but not one checkpoint written: start over
+        shutil.rmtree(run_dir)
+    pretrain_run(section, data_dir, run_id=None if resume else run_id, resume=resume, pipeline=pipeline)
+    return run_dir, False

@@ -1,0 +1,37 @@
+"""``spectm predict``: microcystin map cubes and quick-look PNGs from a trained regressor."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from spectm.cli import app
+from spectm.cli_common import state
+from spectm.console import console
+
+
+@app.command("predict")
+def predict_cmd(
+    checkpoint: Annotated[str, typer.Option("--checkpoint", help="Regress run id or directory, or a regressor directory.")],
+    dates: Annotated[str, typer.Option("--dates", help="Imagery dates to map, e.g. 2024-08:2024-08 or 2024-08-01:2024-08-15.")],
+    region: Annotated[str | None, typer.Option("--region", help="Cube region (cubes/<region>_<sensor>.zarr); default: the only one.")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Output name: maps/<name>.zarr and maps/<name>/*.png (default: the region).")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="In a regress run: which model's regressor (e.g. spectm-finetune).")] = None,
+    horizon: Annotated[str | None, typer.Option("--horizon", help="current or ahead (default: current).")] = None,
+    features: Annotated[str | None, typer.Option("--features", help="Feature store whose join settings pick history steps (default: the one the regressor was trained on).")] = None,
+    min_valid: Annotated[float, typer.Option("--min-valid", help="Share of a tile's water cells that must be valid.")] = 0.25,
+    overlap: Annotated[int | None, typer.Option("--overlap", help="Cells shared by neighbouring tiles, blended (default: half a chip; 0: none).")] = None,
+    no_png: Annotated[bool, typer.Option("--no-png", help="Skip the quick-look PNGs.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace maps made from another regressor, cube or settings.")] = False,
+) -> None:
+    """Predict microcystin for every cube date in --dates: a map cube (Zarr) and quick-look PNGs."""
+    from spectm.predict import predict_maps
+
+    res = predict_maps(state.data_dir, checkpoint, dates, region=region, name=name, model=model, horizon=horizon,
+                       features=features, min_valid=min_valid, overlap=overlap, quicklooks=not no_png, overwrite=overwrite)
+    res.print_summary()
+    console.print(f"{res.summary()} ({res.seconds:.1f} s)")
+    console.print(f"map cube: {res.path}")
+    if res.pngs:
+        console.print(f"quick-looks: {res.png_dir}/ ({len(res.pngs)} PNGs)")

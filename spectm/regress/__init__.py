@@ -1,0 +1,37 @@
+"""``spectm train regress``: microcystin regression on the feature store, and its baselines.
+
+Public API::
+
+    from spectm.regress import fit_predict, load_regressor
+    from spectm.regress.metrics import r2, rmse, mae
+    pred = fit_predict("spectm-data", "default", model="spectm-frozen", horizon="current", seed=0,
+                       encoder=Path("spectm-data/runs/<pretrain run>"))
+    reg = load_regressor("spectm-data/runs/<regress run>/regressor/spectm-frozen_current")
+    maps = reg.predict_chips(chips, days)      # (N, H, W) log10 µg/L per pixel
+
+Models: ``spectm-frozen``, ``spectm-finetune`` (pretrained SpectralMAE encoder + per-pixel
+head), ``ridge``, ``svr``, ``rf``, ``gbt`` (scikit-learn baselines on spectrum + indices).
+See docs/regress.md. Imports are lazy so ``import spectm.regress`` stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_EXPORTS = {
+    "fit_predict": "spectm.regress.api",
+    "PREDICTION_COLUMNS": "spectm.regress.api",
+    "load_regressor": "spectm.regress.regressor",
+    "Regressor": "spectm.regress.regressor",
+    "regress_run": "spectm.regress.run",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        from importlib import import_module
+
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(name)

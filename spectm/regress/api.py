@@ -1,0 +1,194 @@
+"""``fit_predict``: train one model on one horizon and return its val + test predictions.
+
+This is the one function behind the ``regress`` stage and the evaluation protocol
+(``spectm.evaluate`` calls it per model × horizon × seed × label fraction). It returns the
+PREDICTIONS table (columns :data:`PREDICTION_COLUMNS`, one row per val/test sample) with
+``attrs`` holding what it did: ``counts`` (every row not used, by reason), ``params`` (the
+hyperparameters chosen on val), ``val_rmse`` and ``train_sample_ids`` (exactly the rows
+the model was fitted on).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from spectm.config import REGRESS_MODELS, RegressSection
+from spectm.console import log
+from spectm.errors import BadInputError, SchemaError
+
+PREDICTION_COLUMNS = ["experiment", "model", "horizon", "seed", "label_fraction", "n_train", "masking", "tasks",
+                      "encoder_run", "split", "sample_id", "station", "date", "y_true", "censored", "y_pred"]
+TORCH_MODELS = ("spectm-frozen", "spectm-finetune")
+
+
+@contextmanager
+def cpu_threads(n: int | None) -> Iterator[None]:
+    """Limit torch and the BLAS/OpenMP pools (scikit-learn) to ``n`` threads for a fit, then restore.
+
+    The fits are small: one thread avoids OpenMP synchronisation overhead, which on a shared
+    or busy CPU made a 2-thread frozen fit ~8× slower than a 1-thread one (docs/regress.md).
+    """
+    if n is None:
+        yield
+        return
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        with threadpool_limits(limits=n):
+            yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _resolve_device(name: str) -> Any:
+    import torch
+
+    if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def _join_params(data_dir: Path, features: str) -> dict[str, Any]:
+    from spectm.features import read_manifest
+
+    man = read_manifest(data_dir, features) or {}
+    return dict(man.get("params", {}))
+
+
+def _censoring(df: pd.DataFrame, label: str) -> tuple[np.ndarray, np.ndarray]:
+    cens = (df[f"{label}_censored"].fillna(False).to_numpy(bool) if f"{label}_censored" in df
+            else np.zeros(len(df), bool))
+    lod = df[f"{label}_lod"].to_numpy(float) if f"{label}_lod" in df else np.full(len(df), np.nan)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lod_log = np.where(lod > 0, np.log10(lod), np.nan)
+    return cens, lod_log
+
+
+def predictions_frame(rows: pd.DataFrame, split: str, y_pred: np.ndarray, *, model: str, horizon: str, seed: int,
+                      label_fraction: float, n_train: int, masking: str, tasks: str, encoder_run: str,
+                      censored: np.ndarray) -> pd.DataFrame:
+    """Rows of the PREDICTIONS table (docs/regress.md) for one split."""
+    return pd.DataFrame({
+        "experiment": "main", "model": model, "horizon": horizon, "seed": int(seed),
+        "label_fraction": float(label_fraction), "n_train": int(n_train), "masking": masking, "tasks": tasks,
+        "encoder_run": encoder_run, "split": split, "sample_id": rows["sample_id"].astype(str).to_numpy(),
+        "station": rows["station"].astype(str).to_numpy(),
+        "date": pd.to_datetime(rows["date"]).to_numpy(dtype="datetime64[ns]"),
+        "y_true": rows["label_log10"].to_numpy(float), "censored": np.asarray(censored, bool),
+        "y_pred": np.asarray(y_pred, dtype=float),
+    }, columns=PREDICTION_COLUMNS)
+
+
+def fit_predict(data_dir: Path | str, features: str, *, model: str, horizon: str, seed: int,
+                label_fraction: float = 1.0, encoder: Path | None = None, params: RegressSection | None = None,
+                out_dir: Path | None = None) -> pd.DataFrame:
+    """Train ``model`` on the (``label_fraction``-subsampled) train rows of ``horizon``; predict val + test.
+
+    ``encoder`` (a pretrain run dir) is required for the spectm models; with ``out_dir`` they
+    also save their regressor artefact there. See docs/regress.md.
+    """
+    from spectm.features import read_manifest
+    from spectm.regress.data import load_table, select_rows
+
+    data_dir = Path(data_dir)
+    if model not in REGRESS_MODELS:
+        raise BadInputError(f"unknown model '{model}'", f"use one of {', '.join(REGRESS_MODELS)}")
+    params = params or RegressSection(features=features)
+    is_torch = model in TORCH_MODELS
+    if is_torch and encoder is None:
+        raise BadInputError(f"model '{model}' needs a pretrained encoder",
+                            "pass encoder=<pretrain run dir> (or run `spectm train pretrain` first)")
+    t0 = time.perf_counter()
+    table = load_table(data_dir, features)
+    jp = _join_params(data_dir, features)
+    label = str(jp.get("label", "pmc_ugL"))
+    same = params.rows == "chips"
+    rows = select_rows(table, horizon=horizon, seed=seed, label_fraction=label_fraction,
+                       need_chip=is_torch or same, need_features=(not is_torch) or same)
+    cens = {k: _censoring(getattr(rows, k), label) for k in ("train", "val", "test")}
+    masking = tasks = encoder_run = ""
+    info: dict[str, Any] = {}
+    with cpu_threads(params.cpu_threads):
+        if is_torch:
+            preds, info, (masking, tasks, encoder_run) = _fit_torch(
+                data_dir, features, model, horizon, seed, rows, cens, Path(encoder), params, jp, out_dir)
+        else:
+            from spectm.regress.baselines import fit_baseline
+
+            cols = rows.feature_columns
+            fit = fit_baseline(model, rows.train[cols].to_numpy(np.float64),
+                               rows.train["label_log10"].to_numpy(float), rows.val[cols].to_numpy(np.float64),
+                               rows.val["label_log10"].to_numpy(float), seed)
+            preds = {k: fit.estimator.predict(getattr(rows, k)[cols].to_numpy(np.float64)) if len(getattr(rows, k))
+                     else np.zeros(0) for k in ("val", "test")}
+            info = {"params": fit.params, "val_rmse": fit.val_rmse}
+    n_train = len(rows.train)
+    out = pd.concat([predictions_frame(getattr(rows, k), k, preds[k], model=model, horizon=horizon, seed=seed,
+                                       label_fraction=label_fraction, n_train=n_train, masking=masking, tasks=tasks,
+                                       encoder_run=encoder_run, censored=cens[k][0])
+                     for k in ("val", "test")], ignore_index=True)
+    if not np.isfinite(out["y_pred"]).all():
+        raise SchemaError(f"{model} produced non-finite predictions for {int((~np.isfinite(out['y_pred'])).sum())} rows",
+                          "check the inputs for NaN/inf values")
+    c = rows.counts
+    if c.no_chip or c.missing_features or c.excluded_split or c.no_label:
+        log.info("%s %s: %d match-ups; not used: %d excluded split, %d no label, %d without chip%s, "
+                 "%d with missing features", model, horizon, c.matchups, c.excluded_split, c.no_label, c.no_chip,
+                 "" if (is_torch or same) else " (kept for baselines)", c.missing_features)
+    out.attrs.update({"counts": c.as_dict(), "params": info.get("params", {}), "val_rmse": info.get("val_rmse"),
+                      "train_sample_ids": rows.train["sample_id"].astype(str).tolist(),
+                      "seconds": time.perf_counter() - t0, "manifest_key": (read_manifest(data_dir, features) or {}).get("key")})
+    return out
+
+
+def _fit_torch(data_dir: Path, features: str, model: str, horizon: str, seed: int, rows: Any,
+               cens: dict[str, tuple[np.ndarray, np.ndarray]], encoder: Path, params: RegressSection,
+               jp: dict[str, Any], out_dir: Path | None) -> tuple[dict[str, np.ndarray], dict[str, Any],
+                                                                 tuple[str, str, str]]:
+    import torch
+
+    from spectm.regress.data import load_chip_rows
+    from spectm.regress.fit_torch import ChipSet, fit_finetune, fit_frozen, predict_sets
+    from spectm.regress.head import load_encoder
+    from spectm.regress.regressor import save_regressor
+
+    device = _resolve_device(params.device)
+    enc = load_encoder(encoder)
+    window = int(jp.get("pixel_window", 3))
+    sets: dict[str, ChipSet] = {}
+    attrs: dict[str, Any] = {}
+    for k in ("train", "val", "test"):
+        r = getattr(rows, k)
+        chips, days, wl, attrs = load_chip_rows(data_dir, features, r["chip_index"].to_numpy(np.int64))
+        if len(wl) != len(enc.wavelengths) or not np.allclose(wl, enc.wavelengths, atol=0.5):
+            raise SchemaError(f"features/{features} has {len(wl)} bands but encoder {enc.run_id} was pretrained on "
+                              f"{len(enc.wavelengths)}", "use an encoder pretrained on chips of the same sensor")
+        h = chips.shape[-1]
+        rr = r["chip_row"].to_numpy(int) if "chip_row" in r else np.full(len(r), h // 2)
+        cc = r["chip_col"].to_numpy(int) if "chip_col" in r else np.full(len(r), h // 2)
+        sets[k] = ChipSet.build(chips, days, rr, cc, window, r["label_log10"].to_numpy(float), cens[k][0], cens[k][1])
+    torch.manual_seed(seed)
+    fitter = fit_frozen if model == "spectm-frozen" else fit_finetune
+    fit = fitter(enc, sets["train"], sets["val"], params, seed, device)
+    preds = {k: predict_sets(fit, sets[k], device) if len(sets[k]) else np.zeros(0) for k in ("val", "test")}
+    if out_dir is not None:
+        tr = sets["train"].chips
+        save_regressor(out_dir, fit.model, {
+            "model": model, "horizon": horizon, "sensor": attrs.get("sensor", "pace"),
+            "chip_size": int(tr.shape[-1]), "chip_time": int(tr.shape[1]),
+            "lead_days": int(jp.get("lead_days", 8)) if horizon == "ahead" else 0,
+            "pixel_window": window, "y_mean": fit.y_mean, "y_std": fit.y_std, "censoring": params.censoring,
+            "encoder_run": enc.run_id, "masking": enc.masking, "tasks": enc.tasks, "features": features,
+            "seed": seed, "n_train": len(sets["train"]), "chosen": fit.params, "val_rmse": fit.val_rmse,
+        })
+    return preds, {"params": fit.params, "val_rmse": fit.val_rmse}, (enc.masking, enc.tasks, enc.run_id)

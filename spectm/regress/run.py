@@ -1,0 +1,177 @@
+"""``regress_run``: the regress stage's work — every configured model × horizon, one run dir.
+
+``runs/<pipeline>-regress-<key>/`` (docs/data-layout.md):
+
+* ``config.yaml`` — the resolved ``regress:`` section; ``inputs.json`` — feature store, encoder
+  run and their fingerprints;
+* ``parts/<model>_<horizon>.parquet`` (+ ``.json``: seconds, row counts, chosen
+  hyperparameters) — one fit each, written atomically; a rerun of an interrupted run skips the
+  fits whose parquet exists (resume);
+* ``predictions.parquet`` — all parts (the PREDICTIONS table); ``metrics.csv`` / ``metrics.md`` —
+  R², RMSE, MAE per model × horizon on the test (and val) split, computed from that file;
+* ``regressor/<model>_<horizon>/`` — the torch models' artefacts;
+* ``complete.json`` — written last.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import yaml
+
+from spectm.config import RegressSection
+from spectm.console import log
+from spectm.errors import DataNotFoundError
+from spectm.runs import file_fingerprint, latest_complete_run, mark_complete
+from spectm.runs import stage_run_id as _stage_run_id
+
+TORCH_MODELS = ("spectm-frozen", "spectm-finetune")
+
+
+@dataclass
+class RegressResult:
+    run_dir: Path
+    status: str  # "done" | "skipped"
+    metrics: pd.DataFrame
+    fitted: int = 0
+    reused: int = 0
+
+
+def resolve_encoder(cfg: RegressSection, data_dir: Path, pipeline_name: str | None) -> Path | None:
+    """``regress.encoder`` (run id or directory), else the pipeline's latest complete pretrain run.
+
+    None when no configured model needs one.
+    """
+    if not any(m in TORCH_MODELS for m in cfg.models):
+        return None
+    if cfg.encoder:
+        for cand in (Path(cfg.encoder), Path(data_dir) / "runs" / cfg.encoder):
+            if (cand / "model.safetensors").exists():
+                return cand
+        raise DataNotFoundError(f"encoder '{cfg.encoder}' is not a pretrain run with model.safetensors",
+                                "set regress.encoder to a run id in <data-dir>/runs or a run directory")
+    found = latest_complete_run(data_dir, f"{pipeline_name}-pretrain-") if pipeline_name else None
+    if found is None:
+        raise DataNotFoundError(f"no complete pretrain run '{pipeline_name}-pretrain-*' in {Path(data_dir) / 'runs'}",
+                                "run the pretrain stage first, set regress.encoder, or drop the spectm-* models")
+    return found
+
+
+def features_dir(cfg: RegressSection, data_dir: Path) -> Path:
+    from spectm.features.store import _require
+
+    return _require(data_dir, cfg.features)
+
+
+def regress_run_id(cfg: RegressSection, data_dir: Path, pipeline_name: str) -> tuple[str, Path | None]:
+    """Deterministic id: the ``regress:`` section + fingerprints of the feature store and the encoder."""
+    fdir = features_dir(cfg, data_dir)
+    enc = resolve_encoder(cfg, data_dir, pipeline_name)
+    payload = {"regress": cfg.model_dump(mode="json"),
+               "matchups": file_fingerprint(fdir / "matchups.parquet"), "features": file_fingerprint(fdir),
+               "encoder": file_fingerprint(enc / "model.safetensors") if enc else None}
+    return _stage_run_id(pipeline_name, "regress", payload), enc
+
+
+def metrics_table(pred: pd.DataFrame) -> pd.DataFrame:
+    """R², RMSE, MAE (and n) per split × horizon × model, from a PREDICTIONS table."""
+    from spectm.regress.metrics import scores
+
+    rows = []
+    for (split, horizon, model), g in pred.groupby(["split", "horizon", "model"], sort=True):
+        s = scores(g["y_true"].to_numpy(), g["y_pred"].to_numpy()) if len(g) >= 2 else {
+            "r2": float("nan"), "rmse": float("nan"), "mae": float("nan"), "n": len(g)}
+        rows.append({"split": split, "horizon": horizon, "model": model, **s,
+                     "n_censored": int(g["censored"].sum()), "n_train": int(g["n_train"].iloc[0])})
+    return pd.DataFrame(rows, columns=["split", "horizon", "model", "r2", "rmse", "mae", "n", "n_censored", "n_train"])
+
+
+def write_metrics_md(path: Path, metrics: pd.DataFrame, parts: dict[str, dict[str, Any]], info: dict[str, Any]) -> None:
+    lines = [f"# Regression run {info['run_id']}", "",
+             f"Feature store `{info['features']}`; encoder `{info.get('encoder_run') or '—'}`; seed {info['seed']}; "
+             f"rows: `{info['rows']}`; censoring (spectm heads): `{info['censoring']}`.", "",
+             "Target: log10 particulate microcystin (µg/L); censored labels scored at LOD/√2 as stored. "
+             "Hyperparameters chosen on val; figures below are on the **test** split.", "",
+             "| horizon | model | R² | RMSE | MAE | n test | n censored | n train |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    order = {m: i for i, m in enumerate(("spectm-finetune", "spectm-frozen", "ridge", "svr", "rf", "gbt"))}
+    test = metrics[metrics["split"] == "test"].copy()
+    test["_o"] = test["model"].map(order)
+    for _, r in test.sort_values(["horizon", "_o"]).iterrows():
+        lines.append(f"| {r['horizon']} | {r['model']} | {r['r2']:.3f} | {r['rmse']:.3f} | {r['mae']:.3f} | "
+                     f"{r['n']} | {r['n_censored']} | {r['n_train']} |")
+    lines += ["", "## Rows and hyperparameters", "",
+              "| fit | matched | excluded split | no chip | missing features | train / val / test | chosen on val | seconds |",
+              "|---|---:|---:|---:|---:|---|---|---:|"]
+    for key, meta in sorted(parts.items()):
+        c = meta.get("counts", {})
+        bs = c.get("by_split", {})
+        lines.append(f"| {key} | {c.get('matchups', '')} | {c.get('excluded_split', '')} | {c.get('no_chip', '')} | "
+                     f"{c.get('missing_features', '')} | {c.get('n_train_used', '')} / {bs.get('val', '')} / "
+                     f"{bs.get('test', '')} | {json.dumps(meta.get('params', {}))} | {meta.get('seconds', 0):.1f} |")
+    lines += ["", "Rows without a chip cannot be used by the spectm models; with `rows: chips` no model uses them, "
+              "so every model is scored on the same samples. See docs/regress.md.", ""]
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def regress_run(cfg: RegressSection, data_dir: Path, *, pipeline_name: str, run_id: str | None = None) -> RegressResult:
+    """Fit every ``cfg.models`` × ``cfg.horizons`` and write the run dir (module docstring)."""
+    from spectm.regress.api import fit_predict
+    from spectm.runs import is_complete
+
+    data_dir = Path(data_dir)
+    key_id, enc = regress_run_id(cfg, data_dir, pipeline_name)
+    run_dir = data_dir / "runs" / (run_id or key_id)
+    if is_complete(run_dir):
+        return RegressResult(run_dir, "skipped", pd.read_csv(run_dir / "metrics.csv"))
+    parts_dir = run_dir / "parts"
+    parts_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.yaml").write_text(yaml.safe_dump({"regress": cfg.model_dump(mode="json")}, sort_keys=False),
+                                         encoding="utf-8")
+    (run_dir / "inputs.json").write_text(json.dumps({
+        "features": str(features_dir(cfg, data_dir).resolve()), "encoder": str(enc.resolve()) if enc else None,
+        "encoder_fingerprint": file_fingerprint(enc / "model.safetensors") if enc else None}, indent=2),
+        encoding="utf-8")
+    fitted = reused = 0
+    metas: dict[str, dict[str, Any]] = {}
+    frames = []
+    for horizon in cfg.horizons:
+        for model in cfg.models:
+            key = f"{model}_{horizon}"
+            part = parts_dir / f"{key}.parquet"
+            if part.exists() and (model not in TORCH_MODELS or (run_dir / "regressor" / key / "regressor.json").exists()):
+                reused += 1
+            else:
+                t0 = time.perf_counter()
+                out_dir = run_dir / "regressor" / key if model in TORCH_MODELS else None
+                df = fit_predict(data_dir, cfg.features, model=model, horizon=horizon, seed=cfg.seed,
+                                 encoder=enc, params=cfg, out_dir=out_dir)
+                meta = {k: df.attrs.get(k) for k in ("counts", "params", "val_rmse")}
+                meta["seconds"] = time.perf_counter() - t0
+                (parts_dir / f"{key}.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
+                df.attrs = {}
+                tmp = parts_dir / f".{key}.parquet.tmp"
+                df.to_parquet(tmp, index=False)
+                os.replace(tmp, part)
+                fitted += 1
+                log.info("regress %s: test n=%d in %.1f s", key, int((df["split"] == "test").sum()), meta["seconds"])
+            metas[key] = json.loads((parts_dir / f"{key}.json").read_text(encoding="utf-8"))
+            frames.append(pd.read_parquet(part))
+    pred = pd.concat(frames, ignore_index=True)
+    pred.to_parquet(run_dir / "predictions.parquet", index=False)
+    stored = pd.read_parquet(run_dir / "predictions.parquet")
+    metrics = metrics_table(stored)
+    metrics.to_csv(run_dir / "metrics.csv", index=False)
+    first = stored.iloc[0] if len(stored) else None
+    info = {"run_id": run_dir.name, "features": cfg.features, "seed": cfg.seed, "rows": cfg.rows,
+            "censoring": cfg.censoring, "encoder_run": enc.name if enc else (first["encoder_run"] if first is not None else "")}
+    write_metrics_md(run_dir / "metrics.md", metrics, metas, info)
+    mark_complete(run_dir, {"stage": "regress", "models": cfg.models, "horizons": cfg.horizons,
+                            "predictions": len(stored), "fitted": fitted, "reused": reused, **info})
+    return RegressResult(run_dir, "done", metrics, fitted, reused)

@@ -1,0 +1,24 @@
+"""``regress`` as a ``spectm run`` stage: skipped when complete, resumed fit by fit when interrupted."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from spectm.config import Pipeline
+from spectm.pipeline import StageResult
+
+
+def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
+    """Train the pipeline's models into ``runs/<pipeline>-regress-<key>/``.
+
+    The key hashes the ``regress:`` section and the fingerprints of the feature store and the
+    encoder (the pipeline's latest complete pretrain run unless ``regress.encoder`` names one).
+    """
+    from spectm.regress.run import regress_run
+
+    res = regress_run(pipeline.regress, Path(data_dir), pipeline_name=pipeline.name)
+    test = res.metrics[res.metrics["split"] == "test"]
+    best = test.sort_values("r2", ascending=False).groupby("horizon").head(1)
+    summary = "; ".join(f"{r.horizon}: best {r.model} R² {r.r2:.3f}" for r in best.itertuples())
+    what = f"{res.run_dir.name} complete" if res.status == "skipped" else f"{res.run_dir.name}: {summary}"
+    return StageResult("regress", res.status, what, [str(res.run_dir)])

@@ -1,0 +1,51 @@
+"""The whole protocol with the real fit_predict and real (tiny) pretraining variants."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from spectm.config import Pipeline
+from spectm.evaluate.stage import evaluate_run
+from spectm.evaluate.variants import ensure_variant, variants
+from tests.regress.helpers import make_store, tiny_pretrain
+
+TINY = {"features": "default", "batch_size": 8, "max_steps": 2, "num_workers": 0, "log_every": 1,
+        "val_every": 2, "checkpoint_every": 2, "warmup_steps": 1, "deterministic": True, "cpu_threads": 1,
+        "early_stopping_patience": 0, "baseline_max_pixels": 16, "report_spectra": 1,
+        "model": {"patch_size": 4, "dim": 32, "depth": 1, "heads": 2, "decoder_dim": 16, "decoder_depth": 1,
+                  "decoder_heads": 2, "wavelength_freqs": 8}}
+
+
+def test_real_fits_and_variants(tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    make_store(tmp_path, n=40)
+    tiny_pretrain(tmp_path, steps=2, run_id="demo-pretrain-main")
+    p = Pipeline.model_validate({
+        "name": "demo", "region": "lake_erie", "dates": "2024-06", "pretrain": TINY,
+        "regress": {"frozen_steps": 10, "cpu_threads": 1, "weight_decay_grid": [0.01]},
+        "evaluate": {"models": ["spectm-frozen", "ridge"], "seeds": [0, 1], "label_fractions": [0.5, 1.0],
+                     "horizons": ["current"], "bootstrap": 50,
+                     "ablation": {"masking": ["spectral-targeted", "random"], "tasks": ["rec"], "max_steps": 2}}})
+    res = evaluate_run(p, tmp_path)
+    assert res.status == "done" and res.fitted == 4 + 4 + 4
+    pred = pd.read_parquet(res.run_dir / "predictions.parquet")
+    main = pred[(pred["experiment"] == "main") & (pred["model"] == "spectm-frozen")]
+    assert set(main["encoder_run"]) == {"demo-pretrain-main"}
+    abl = pred[pred["experiment"] == "ablation"]
+    runs = sorted(set(abl["encoder_run"]))
+    assert len(runs) == 2 and all(r.startswith("demo-ablation-") for r in runs)
+    for r in runs:  # real, complete pretraining runs with the cell's masking and no idx/fut loss
+        cfg = (tmp_path / "runs" / r / "config.yaml").read_text()
+        assert (tmp_path / "runs" / r / "complete.json").exists() and "indices: 0.0" in cfg
+    assert set(abl["masking"]) == {"spectral-targeted", "random"} and set(abl["tasks"]) == {"rec"}
+    # the fractions' n_train follow fit_predict's nested subsets
+    le = pred[(pred["experiment"] == "label_efficiency") & (pred["split"] == "test")]
+    assert (le["n_train"] < main["n_train"].iloc[0]).all()
+    assert "| current | spectm-frozen |" in (res.run_dir / "tables" / "main.md").read_text()
+    # complete variant runs are reused, never retrained
+    for v in variants(p.evaluate.ablation):
+        path, reused = ensure_variant(p, v, tmp_path)
+        assert reused and path.name in runs

@@ -1,0 +1,144 @@
+"""Metrics per group against hand-computed values; the ablation gain; the bootstrap interval."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from spectm.errors import SchemaError
+from spectm.evaluate.metrics import bootstrap_r2_ci, per_seed
+from spectm.evaluate.schema import validate_predictions
+from spectm.evaluate.tables import (
+    ReportSettings,
+    ablation_table,
+    label_efficiency_table,
+    main_table,
+    masking_gain,
+)
+from spectm.regress.metrics import r2
+from tests.evaluate.conftest import hand_table, pred_rows
+
+NOBOOT = ReportSettings(n_boot=0)
+
+
+def test_per_seed_metrics_are_the_hand_computed_ones() -> None:
+    s = per_seed(validate_predictions(hand_table())).set_index(["model", "seed"])
+    assert s.loc[("ridge", 0), "r2"] == pytest.approx(1.0)
+    assert s.loc[("ridge", 1), ["r2", "rmse", "mae"]].tolist() == pytest.approx([0.8, 0.5, 0.25])
+    assert s.loc[("svr", 0), ["r2", "rmse", "mae"]].tolist() == pytest.approx([0.0, math.sqrt(1.25), 1.0])
+    assert s.loc[("svr", 1), ["r2", "rmse", "mae"]].tolist() == pytest.approx([0.8, 0.5, 0.5])
+    assert s.loc[("ridge", 1), "n_censored"] == 1
+    assert (s["n"] == 4).all()  # the val rows are not counted
+
+
+def test_main_table_mean_sd_over_seeds() -> None:
+    t = main_table(validate_predictions(hand_table()), NOBOOT).set_index("model")
+    assert list(t.index) == ["ridge", "svr"]  # the paper's model order
+    assert t.loc["ridge", "r2_mean"] == pytest.approx(0.9)
+    assert t.loc["ridge", "r2_sd"] == pytest.approx(math.sqrt(0.02))  # sd of (1, 0.8), ddof 1
+    assert t.loc["svr", "r2_mean"] == pytest.approx(0.4)
+    assert t.loc["svr", "rmse_mean"] == pytest.approx((math.sqrt(1.25) + 0.5) / 2)
+    assert t.loc["svr", "mae_mean"] == pytest.approx(0.75)
+    assert t.loc["svr", "mae_sd"] == pytest.approx(np.std([1.0, 0.5], ddof=1))
+    assert (t["seeds"] == 2).all() and (t["n"] == 4).all()
+    assert t.loc["ridge", "n_censored"] == 1
+
+
+def test_val_split_selectable() -> None:
+    t = main_table(validate_predictions(hand_table()), ReportSettings(split="val", n_boot=0)).set_index("model")
+    assert t.loc["ridge", "seeds"] == 1
+    assert t.loc["ridge", "mae_mean"] == pytest.approx(np.mean(np.abs(np.array([9, 9, 9, 9]) - [0, 1, 2, 3])))
+
+
+def _boot_by_loop(df: pd.DataFrame, n_boot: int, seed: int) -> tuple[float, float]:
+    """Independent, slow re-implementation of the paired bootstrap with the scalar r2."""
+    ids = sorted(df["sample_id"].unique())
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, len(ids), size=(n_boot, len(ids)))
+    stats = []
+    for row in idx:
+        vals = []
+        for _, g in df.groupby("seed"):
+            g = g.set_index("sample_id").loc[[ids[i] for i in row]]
+            vals.append(r2(g["y_true"].to_numpy(), g["y_pred"].to_numpy()))
+        stats.append(np.nanmean(vals) if np.isfinite(vals).any() else np.nan)
+    return tuple(np.nanquantile(stats, [0.025, 0.975]))
+
+
+def test_bootstrap_matches_a_loop_and_brackets_the_estimate() -> None:
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=15)
+    df = pd.concat([pred_rows("ridge", s, y + rng.normal(scale=0.5, size=15), y_true=y) for s in (0, 1, 2)])
+    df = validate_predictions(df)
+    lo, hi = bootstrap_r2_ci(df, n_boot=200, seed=3)
+    assert (lo, hi) == pytest.approx(_boot_by_loop(df, 200, 3))
+    est = main_table(df, NOBOOT)["r2_mean"].iloc[0]
+    assert lo < est < hi
+    assert bootstrap_r2_ci(df, n_boot=200, seed=3) == (lo, hi)  # deterministic
+
+
+def test_bootstrap_of_perfect_predictions_is_one() -> None:
+    df = validate_predictions(pd.concat([pred_rows("ridge", s, [0, 1, 2, 3]) for s in (0, 1)]))
+    assert bootstrap_r2_ci(df, n_boot=100) == pytest.approx((1.0, 1.0))
+
+
+def _ablation() -> pd.DataFrame:
+    parts = []
+    # targeted: R² 1.0 and 0.8 on seeds 0/1; random: 0.8 and 0.8 → gain 0.2 and 0.0
+    for masking, preds in (("spectral-targeted", ([0, 1, 2, 3], [1, 1, 2, 3])),
+                           ("random", ([1, 1, 2, 3], [0, 1, 2, 2]))):
+        for seed, p in enumerate(preds):
+            parts.append(pred_rows("spectm-frozen", seed, p, experiment="ablation", masking=masking,
+                                   tasks="rec+idx+fut"))
+    parts.append(pred_rows("spectm-frozen", 0, [0, 1, 2, 3], experiment="ablation", masking="random",
+                           tasks="rec"))
+    return validate_predictions(pd.concat(parts, ignore_index=True))
+
+
+def test_ablation_and_paired_gain() -> None:
+    df = _ablation()
+    a = ablation_table(df, NOBOOT).set_index(["masking", "tasks"])
+    assert a.loc[("spectral-targeted", "rec+idx+fut"), "r2_mean"] == pytest.approx(0.9)
+    assert a.loc[("random", "rec+idx+fut"), "r2_mean"] == pytest.approx(0.8)
+    g = masking_gain(df, NOBOOT)
+    assert len(g) == 1  # "rec" has no targeted cell: no gain row
+    row = g.iloc[0]
+    assert row["tasks"] == "rec+idx+fut" and row["pairs"] == 2
+    assert row["gain_mean"] == pytest.approx(0.1)
+    assert row["gain_sd"] == pytest.approx(np.std([0.2, 0.0], ddof=1))
+
+
+def test_label_efficiency_uses_main_as_the_full_point() -> None:
+    df = validate_predictions(pd.concat([
+        pred_rows("ridge", 0, [0, 1, 2, 3]),
+        pred_rows("ridge", 0, [1.5, 1.5, 1.5, 1.5], experiment="label_efficiency", fraction=0.05, n_train=1),
+    ]))
+    t = label_efficiency_table(df, NOBOOT)
+    assert t["label_fraction"].tolist() == [0.05, 1.0]
+    assert t["r2_mean"].tolist() == pytest.approx([0.0, 1.0])
+    assert t["n_train"].tolist() == [1, 20]
+
+
+def test_bad_tables_are_refused() -> None:
+    with pytest.raises(SchemaError, match="y_pred"):
+        validate_predictions(hand_table().drop(columns=["y_pred"]))
+    bad = hand_table()
+    bad.loc[0, "y_pred"] = np.nan
+    with pytest.raises(SchemaError, match="non-finite"):
+        validate_predictions(bad)
+    bad = hand_table()
+    bad.loc[0, "experiment"] = "other"
+    with pytest.raises(SchemaError, match="experiment"):
+        validate_predictions(bad)
+
+
+def test_label_efficiency_leaves_out_models_without_a_curve() -> None:
+    df = validate_predictions(pd.concat([
+        pred_rows("ridge", 0, [0, 1, 2, 3]),
+        pred_rows("svr", 0, [0, 1, 2, 3]),  # main only: no curve
+        pred_rows("ridge", 0, [1.5, 1.5, 1.5, 1.5], experiment="label_efficiency", fraction=0.1),
+    ]))
+    assert set(label_efficiency_table(df, NOBOOT)["model"]) == {"ridge"}
