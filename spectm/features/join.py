@@ -31,7 +31,7 @@ from spectm.errors import BadInputError, DataNotFoundError
 from spectm.features import store
 from spectm.features.chips import ChipSpec, extract, future_step, history, unlabeled_specs
 from spectm.features.inputs import Cube, load_samples_for_join, open_cube, params_json
-from spectm.features.matchup import HORIZONS, REASONS, SliceReader, match_samples
+from spectm.features.matchup import HORIZONS, INDEX_COLUMNS, REASONS, SliceReader, match_samples
 from spectm.features.splits import (
     SPLITS,
     Items,
@@ -142,8 +142,7 @@ def _box(cube: Cube, r0: int, r1: int, c0: int, c1: int) -> list[float]:
     return [g.left + c0 * g.res, g.top - r1 * g.res, g.left + c1 * g.res, g.top - r0 * g.res]
 
 
-def _assign_sample_splits(m: pd.DataFrame, p: JoinSection) -> tuple[np.ndarray, dict[str, str]]:
-    sample_days = pd.to_datetime(m["date"].astype(str)).values.astype("datetime64[D]").astype(np.int64)
+def _assign_sample_splits(m: pd.DataFrame, p: JoinSection, sample_days: np.ndarray) -> tuple[np.ndarray, dict[str, str]]:
     if p.split == "time":
         return time_split(sample_days, p.block_days), {}
     if p.split == "period":
@@ -166,7 +165,8 @@ def _build(data_dir: Path, p: JoinSection, cube: Cube, samples: Any, key: str) -
             "check that the cube covers the sample dates and stations, or widen --time-window / lower --min-valid",
         )
     m = m.sort_values(["sample_id", "horizon"], kind="stable").reset_index(drop=True)
-    split, station_map = _assign_sample_splits(m, p)
+    sample_days = pd.to_datetime(m["date"].astype(str)).values.astype("datetime64[D]").astype(np.int64)
+    split, station_map = _assign_sample_splits(m, p, sample_days)
     m["split"] = split
     g = cube.grid
     res = g.res
@@ -197,8 +197,7 @@ def _build(data_dir: Path, p: JoinSection, cube: Cube, samples: Any, key: str) -
         if p.split == "time":
             usplit = time_split(last_days, p.block_days)
         elif p.split == "period":
-            sdays = pd.to_datetime(m["date"].astype(str)).values.astype("datetime64[D]").astype(np.int64)
-            usplit = period_split(last_days, period_bounds(sdays, p.period_fractions))
+            usplit = period_split(last_days, period_bounds(sample_days, p.period_fractions))
         else:
             pos = m[m["station"].astype(str).isin(station_map)].groupby("station")[["x", "y"]].median()
             cx = np.array([g.left + (s.c0 + p.chip_size / 2) * res for s in uspecs])
@@ -211,7 +210,6 @@ def _build(data_dir: Path, p: JoinSection, cube: Cube, samples: Any, key: str) -
 
     # --- the buffer rule over match-up windows and chips together
     h = p.pixel_window // 2
-    sample_days = pd.to_datetime(m["date"].astype(str)).values.astype("datetime64[D]").astype(np.int64)
     obs_days = cube.local_days[m["obs_index"].to_numpy(int)]
     boxes = [_box(cube, int(r) - h, int(r) + h + 1, int(c) - h, int(c) + h + 1) for r, c in zip(m["row"], m["col"], strict=True)]
     t0s, t1s = list(np.minimum(sample_days, obs_days)), list(np.maximum(sample_days, obs_days))
@@ -266,7 +264,7 @@ def _build(data_dir: Path, p: JoinSection, cube: Cube, samples: Any, key: str) -
             "samples": {"path": str(samples.path.relative_to(data_dir)), "sha256": samples.sha256, "rows": samples.n_rows},
         },
         "params": p.model_dump(),
-        "indices": [c for c in ("ci", "ss665", "ci_cyano", "ndci", "chl_ndci", "pc_dekker", "mci") if c in m.columns],
+        "indices": [c for c in INDEX_COLUMNS if c in m.columns],
         "spectrum_columns": {"prefix": "rrs" if cube.sensor == "pace" else "refl", "bands": cube.band_names,
                              "wavelengths_nm": [float(w) for w in cube.wavelengths],
                              "spread": "iqr" if p.aggregation == "median" else "std"},

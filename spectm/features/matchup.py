@@ -38,6 +38,14 @@ LABEL_EXTRA = ("pmc_ugL", "dmc_ugL", "chla_ugL", "pc_ugL")
 SAMPLE_COLUMNS = ("sample_id", "station", "station_kind", "date", "lat", "lon", "depth_category", "flags")
 
 
+# Index columns the join writes, per sensor (S2 lacks the 620/681 nm bands of CI and SS665).
+SENSOR_INDICES: dict[str, tuple[str, ...]] = {
+    "pace": ("ci", "ss665", "ci_cyano", "ndci", "chl_ndci", "pc_dekker"),
+    "s2": ("ndci", "chl_ndci", "mci"),
+}
+INDEX_COLUMNS: tuple[str, ...] = ("ci", "ss665", "ci_cyano", "ndci", "chl_ndci", "pc_dekker", "mci")
+
+
 class SliceReader:
     """Reads (band, y, x) boxes of one cube variable; small slices are read whole and cached."""
 
@@ -78,7 +86,7 @@ def index_functions(sensor: str, wl: np.ndarray) -> dict[str, Callable[[np.ndarr
         "mci": lambda r: ix.mci(r, wl),
         "pc_dekker": lambda r: ix.dekker_pc(r, wl, tolerance_nm=13.0),
     }
-    wanted = {"pace": ["ci", "ss665", "ci_cyano", "ndci", "chl_ndci", "pc_dekker"], "s2": ["ndci", "chl_ndci", "mci"]}[sensor]
+    wanted = SENSOR_INDICES[sensor]
     probe = np.full((1, wl.size), 0.01)
     out = {}
     for name in wanted:

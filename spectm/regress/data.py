@@ -23,9 +23,9 @@ import numpy as np
 import pandas as pd
 
 from spectm.errors import BadInputError, DataNotFoundError, SchemaError
+from spectm.features.matchup import INDEX_COLUMNS
 
 SPECTRUM_RE = re.compile(r"^(rrs_[0-9.]+|refl_[A-Za-z0-9]+)$")
-INDEX_COLUMNS = ("ci", "ss665", "ci_cyano", "ndci", "chl_ndci", "pc_dekker", "mci")
 REQUIRED = ("sample_id", "station", "date", "horizon", "split", "label_log10", "chip_index")
 MIN_TRAIN = 2
 
