@@ -38,21 +38,11 @@ def features_name(pipeline: Pipeline) -> str:
 
 def resolve_encoder(pipeline: Pipeline, data_dir: Path) -> Path:
     """``evaluate.encoder``, else ``regress.encoder``, else the latest complete ``<pipeline>-pretrain-`` run."""
-    from spectm.runs import is_complete, latest_complete_run
+    from spectm.runs import resolve_pretrain_run
 
-    named = pipeline.evaluate.encoder or pipeline.regress.encoder
-    if named:
-        path = Path(named) if Path(named).is_dir() else Path(data_dir) / "runs" / named
-        if not (path / "model.safetensors").exists() or not is_complete(path):
-            raise DataNotFoundError(f"encoder run {path} is missing or incomplete (no model.safetensors/"
-                                    "complete.json)", "pass a complete pretrain run id or directory")
-        return path
-    found = latest_complete_run(data_dir, f"{pipeline.name}-pretrain-")
-    if found is None:
-        raise DataNotFoundError(f"no complete pretraining run {pipeline.name}-pretrain-* in {Path(data_dir) / 'runs'}",
-                                "run the pretrain stage first, set evaluate.encoder, or evaluate only baselines "
-                                "(evaluate.models without spectm-*)")
-    return found
+    return resolve_pretrain_run(data_dir, pipeline.name, pipeline.evaluate.encoder or pipeline.regress.encoder,
+                                setting="evaluate.encoder", require_complete=True,
+                                alternative="evaluate only baselines (evaluate.models without spectm-*)")
 
 
 def _features_fingerprint(data_dir: Path, name: str) -> dict[str, str]:

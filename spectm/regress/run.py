@@ -27,8 +27,7 @@ import yaml
 
 from spectm.config import RegressSection
 from spectm.console import log
-from spectm.errors import DataNotFoundError
-from spectm.runs import file_fingerprint, latest_complete_run, mark_complete
+from spectm.runs import file_fingerprint, mark_complete, resolve_pretrain_run
 from spectm.runs import stage_run_id as _stage_run_id
 
 TORCH_MODELS = ("spectm-frozen", "spectm-finetune")
@@ -50,17 +49,8 @@ def resolve_encoder(cfg: RegressSection, data_dir: Path, pipeline_name: str | No
     """
     if not any(m in TORCH_MODELS for m in cfg.models):
         return None
-    if cfg.encoder:
-        for cand in (Path(cfg.encoder), Path(data_dir) / "runs" / cfg.encoder):
-            if (cand / "model.safetensors").exists():
-                return cand
-        raise DataNotFoundError(f"encoder '{cfg.encoder}' is not a pretrain run with model.safetensors",
-                                "set regress.encoder to a run id in <data-dir>/runs or a run directory")
-    found = latest_complete_run(data_dir, f"{pipeline_name}-pretrain-") if pipeline_name else None
-    if found is None:
-        raise DataNotFoundError(f"no complete pretrain run '{pipeline_name}-pretrain-*' in {Path(data_dir) / 'runs'}",
-                                "run the pretrain stage first, set regress.encoder, or drop the spectm-* models")
-    return found
+    return resolve_pretrain_run(data_dir, pipeline_name, cfg.encoder, setting="regress.encoder",
+                                alternative="drop the spectm-* models")
 
 
 def features_dir(cfg: RegressSection, data_dir: Path) -> Path:
