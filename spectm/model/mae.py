@@ -159,6 +159,34 @@ class SpectralMAE(nn.Module):
         x = x.reshape(b, t, h // p, w // p, c, p, p).permute(0, 1, 4, 2, 5, 3, 6)
         return x.reshape(b, t, c, h, w)
 
+    # ------------------------------------------------------------------ shared by forward and encode
+    def _embed(self, x: torch.Tensor, wavelengths: torch.Tensor, days: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Patches (B,T,P,C,pp) and their tokens (B,N,dim): patch embedding + wavelength, spatial
+        and temporal encodings."""
+        b, t, c, h, w = x.shape
+        cfg = self.cfg
+        patches = self.patchify(x)
+        gh, gw = h // cfg.patch_size, w // cfg.patch_size
+        spatial = sincos_2d(gh, gw, cfg.dim, x.device)  # (P,d)
+        temporal = sincos_1d(days, cfg.dim)  # (B,T,d)
+        tok = (self.patch_embed(patches) + self.wl_enc(wavelengths)[None, None, None]
+               + spatial[None, None, :, None] + temporal[:, :, None, None])
+        return patches, tok.reshape(b, t * patches.shape[2] * c, cfg.dim)
+
+    def _encode_visible(self, tok: torch.Tensor, keep: torch.Tensor
+                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
+        """Run the encoder on the kept tokens only (gathered first, padded to the batch's most).
+
+        Returns the encoded tokens (B,K,dim), their indices (B,K), the padding mask (B,K) and K.
+        """
+        n_vis = keep.sum(1)
+        n_keep = max(int(n_vis.max()), 1)
+        order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)  # visible first, in order
+        idx = order[:, :n_keep]
+        pad = torch.arange(n_keep, device=tok.device)[None] >= n_vis[:, None]
+        vis = torch.gather(tok, 1, idx[..., None].expand(-1, -1, self.cfg.dim))
+        return self.enc_norm(self.encoder(vis, src_key_padding_mask=pad)), idx, pad, n_keep
+
     # ------------------------------------------------------------------ forward
     def forward(self, x: torch.Tensor, wavelengths: torch.Tensor, days: torch.Tensor, mask: torch.Tensor,
                 token_valid: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
@@ -171,25 +199,14 @@ class SpectralMAE(nn.Module):
         """
         b, t, c, h, w = x.shape
         cfg = self.cfg
-        patches = self.patchify(x)  # (B,T,P,C,pp)
+        patches, tok = self._embed(x, wavelengths, days)  # (B,T,P,C,pp), (B,N,d)
         n_p = patches.shape[2]
         gh, gw = h // cfg.patch_size, w // cfg.patch_size
-        spatial = sincos_2d(gh, gw, cfg.dim, x.device)  # (P,d)
-        temporal = sincos_1d(days, cfg.dim)  # (B,T,d)
-        tok = (self.patch_embed(patches) + self.wl_enc(wavelengths)[None, None, None]
-               + spatial[None, None, :, None] + temporal[:, :, None, None])
         n = t * n_p * c
-        tok = tok.reshape(b, n, cfg.dim)
         keep = ~mask.reshape(b, n)
         if token_valid is not None:
             keep = keep & token_valid.reshape(b, n)
-        n_vis = keep.sum(1)
-        n_keep = max(int(n_vis.max()), 1)
-        order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)  # visible first, in order
-        idx = order[:, :n_keep]
-        pad = torch.arange(n_keep, device=x.device)[None] >= n_vis[:, None]
-        vis = torch.gather(tok, 1, idx[..., None].expand(-1, -1, cfg.dim))
-        enc = self.enc_norm(self.encoder(vis, src_key_padding_mask=pad))
+        enc, idx, pad, n_keep = self._encode_visible(tok, keep)
         enc = self.to_dec(enc)
 
         dd = cfg.decoder_dim
@@ -224,27 +241,15 @@ class SpectralMAE(nn.Module):
         in pretraining). Returns (B,T,P,C,dim) after the encoder's final norm; invalid tokens
         are zeros. Used by ``spectm.regress`` to pool features per patch.
         """
-        b, t, c, h, w = x.shape
+        b, t, c = x.shape[:3]
         cfg = self.cfg
-        patches = self.patchify(x)
+        patches, tok = self._embed(x, wavelengths, days)
         n_p = patches.shape[2]
-        gh, gw = h // cfg.patch_size, w // cfg.patch_size
-        spatial = sincos_2d(gh, gw, cfg.dim, x.device)
-        temporal = sincos_1d(days, cfg.dim)
-        tok = (self.patch_embed(patches) + self.wl_enc(wavelengths)[None, None, None]
-               + spatial[None, None, :, None] + temporal[:, :, None, None])
         n = t * n_p * c
-        tok = tok.reshape(b, n, cfg.dim)
         keep = torch.ones(b, n, dtype=torch.bool, device=x.device)
         if token_valid is not None:
             keep = token_valid.reshape(b, n)
-        n_vis = keep.sum(1)
-        n_keep = max(int(n_vis.max()), 1)
-        order = torch.argsort((~keep).to(torch.int8), dim=1, stable=True)
-        idx = order[:, :n_keep]
-        pad = torch.arange(n_keep, device=x.device)[None] >= n_vis[:, None]
-        vis = torch.gather(tok, 1, idx[..., None].expand(-1, -1, cfg.dim))
-        enc = self.enc_norm(self.encoder(vis, src_key_padding_mask=pad))
+        enc, idx, pad, _ = self._encode_visible(tok, keep)
         enc = enc.masked_fill(pad[..., None], 0.0)
         full = torch.zeros(b, n, cfg.dim, dtype=enc.dtype, device=x.device)
         full = full.scatter(1, idx[..., None].expand(-1, -1, cfg.dim), enc)
