@@ -50,8 +50,12 @@ def ensure_twin(data_dir: Path) -> None:
     print(f"twin: {r.n_granules} granules, {r.n_scenes} S2 scenes, {r.bytes_written / 1e6:.0f} MB in {time.perf_counter() - t0:.0f} s")
 
 
-def child_spectm(data_dir: Path, dates: str, s2_res: float, scheduler: str = "local") -> None:
+def child_spectm(data_dir: Path, dates: str, s2_res: float, scheduler: str = "local", log_length: int | None = None) -> None:
     from spectm.cube import build_cube
+    from spectm.cube.scheduler import LEAN_DISTRIBUTED
+
+    if log_length is not None:  # ablation: distributed's own default is 1000
+        LEAN_DISTRIBUTED["distributed.admin.low-level-log-length"] = log_length
 
     for sensor, res in (("pace", None), ("s2", s2_res)):
         t0 = time.perf_counter()
@@ -211,6 +215,8 @@ def main() -> None:
     ap.add_argument("--dates")
     ap.add_argument("--skip-naive", action="store_true")
     ap.add_argument("--scheduler", default="local", help="spectm's dask scheduler: local (default), threads, ...")
+    ap.add_argument("--log-length", type=int, default=None,
+                    help="ablation: distributed.admin.low-level-log-length of spectm's cluster (default: spectm's)")
     ap.add_argument("--chunking", type=Path, metavar="CUBE",
                     help="only the chunking benchmark, on this PACE cube (e.g. the 5-month one)")
     ap.add_argument("--reads", type=int, default=30, help="random reads per layout (--chunking)")
@@ -218,7 +224,7 @@ def main() -> None:
     if args.chunking:
         return bench_chunking(args.chunking, args.data_dir, args.reads)
     if args.child == "spectm":
-        return child_spectm(args.data_dir, args.dates, args.s2_resolution, args.scheduler)
+        return child_spectm(args.data_dir, args.dates, args.s2_resolution, args.scheduler, args.log_length)
     if args.child == "naive":
         return child_naive(args.data_dir, args.dates)
     season = args.data_dir / "season"
@@ -233,6 +239,8 @@ def main() -> None:
             os.symlink(season / "raw", run_dir / "raw")
             cmd = [sys.executable, __file__, "--child", tool, "--data-dir", str(run_dir), "--dates", dates,
                    "--s2-resolution", str(args.s2_resolution), "--scheduler", args.scheduler]
+            if args.log_length is not None and tool == "spectm":
+                cmd += ["--log-length", str(args.log_length)]
             print(f"  {tool} {months} month(s) ... (load {os.getloadavg()[0]:.2f})", flush=True)
             wall, peak, sampled, fig = measure(cmd)
             size = sum(p.stat().st_size for p in (run_dir / "cubes").rglob("*") if p.is_file()) / 2**20
@@ -240,7 +248,7 @@ def main() -> None:
             print(f"  {tool} {months} month(s): {wall:.1f} s, peak RSS {peak:.0f} MiB (sampled {sampled:.0f}), "
                   f"cubes {size:.1f} MiB, {fig}, load after {os.getloadavg()[0]:.2f}", flush=True)
     print(f"\nregion {REGION}, PACE 1000 m, S2 {args.s2_resolution:g} m (spectm only), twin season {SEASON}, "
-          f"spectm scheduler {args.scheduler}")
+          f"spectm scheduler {args.scheduler}" + (f", log length {args.log_length}" if args.log_length is not None else ""))
     print(f"{'tool':7s} {'months':>6s} {'dates':22s} {'wall s':>7s} {'PACE s':>7s} {'S2 s':>7s} {'days P/S2':>9s} "
           f"{'peak RSS MiB':>12s} {'sampled':>7s} {'cubes MiB':>9s}")
     for tool, m, d, w, p, sp, s, f in rows:

@@ -6,7 +6,8 @@ with nearest, everything else bilinear), because the DN offset rule is per item
 mosaic items of different rules before we could apply them. Items of one day are
 then combined: per cell and band the mean of the clear observations (overlapping
 tiles of one pass see the same ground at the same minute); ``valid_count`` counts
-the items with a clear, in-water observation.
+the items with a clear, in-water observation. One dask task reads and combines one
+block of one day (:func:`read_day_block`), which bounds a slice's memory.
 
 Masked: SCL classes {0 no data, 1 saturated, 3 cloud shadow, 8/9 cloud, 10 cirrus,
 11 snow/ice} by default, DN 0 (nodata), and every cell outside the region's water
@@ -22,6 +23,7 @@ import dask.array as da
 import numpy as np
 import pystac
 import rasterio
+import shapely
 import xarray as xr
 from odc.geo.geobox import GeoBox
 
@@ -72,8 +74,9 @@ def check_assets(item: pystac.Item, keys: list[str]) -> str | None:
     return None
 
 
-def load_item(item: pystac.Item, bands: list[str], gb: GeoBox, chunk: int) -> xr.Dataset:
-    """Raw DNs of one item on the GeoBox (lazy); variables named by cube band names + ``scl``."""
+def load_item(item: pystac.Item, bands: list[str], gb: GeoBox, chunk: int | None) -> xr.Dataset:
+    """Raw DNs of one item on the GeoBox (lazy with ``chunk``, in memory without); variables
+    named by cube band names + ``scl``."""
     import odc.stac
 
     keys = [asset_key(item, b) for b in bands] + [asset_key(item, "scl")]
@@ -83,7 +86,7 @@ def load_item(item: pystac.Item, bands: list[str], gb: GeoBox, chunk: int) -> xr
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ds = odc.stac.load(
-            [it], bands=keys, geobox=gb, chunks={"x": chunk, "y": chunk}, groupby="solar_day",
+            [it], bands=keys, geobox=gb, chunks=None if chunk is None else {"x": chunk, "y": chunk}, groupby="solar_day",
             resampling={"*": "bilinear", keys[-1]: "nearest"}, fail_on_error=False, stac_cfg=cfg,
         )
     ds = ds.rename({k: b for k, b in zip(keys, [*bands, "scl"], strict=True) if k != b})
@@ -96,21 +99,88 @@ def dark_water_median(dn: xr.DataArray, clear_water: np.ndarray) -> float | None
     return float(np.median(v)) if v.size >= 20 else None
 
 
-def item_reflectance(
-    ds: xr.Dataset, rule: OffsetRule, bands: list[str], water: np.ndarray, mask_classes: tuple[int, ...]
-) -> tuple[xr.DataArray, xr.DataArray, OffsetRule]:
-    """(reflectance (band, y, x) NaN where masked, clear (y, x) bool, the rule applied)."""
-    scl = ds["scl"]
-    clear = ~scl.isin(list(mask_classes)) & (scl != 0) & xr.DataArray(water, dims=("y", "x"))
-    if rule.ambiguous:
-        probe = "nir08" if "nir08" in ds else ("swir16" if "swir16" in ds else bands[-1])
-        rule = resolve_ambiguous(rule, dark_water_median(ds[probe], np.asarray(clear.values) & np.asarray((scl == 6).values)))
-    refl = []
-    for b in bands:
-        dn = ds[b]
-        r = (dn.astype(np.float32) * np.float32(rule.scale) + np.float32(rule.offset)).where((dn != 0) & clear)
-        refl.append(r)
-    return xr.concat(refl, dim="band").assign_coords(band=bands), clear, rule
+def resolve_rule(ds: xr.Dataset, rule: OffsetRule, bands: list[str], water: np.ndarray,
+                 mask_classes: tuple[int, ...]) -> OffsetRule:
+    """Settle an ambiguous offset rule with the dark-water check on this item (reads its SCL and
+    one NIR/SWIR band eagerly; unambiguous rules are returned unchanged without any read)."""
+    if not rule.ambiguous:
+        return rule
+    scl = np.asarray(ds["scl"].values)
+    clear_water = ~np.isin(scl, list(mask_classes)) & (scl != 0) & water & (scl == 6)
+    probe = "nir08" if "nir08" in ds else ("swir16" if "swir16" in ds else bands[-1])
+    return resolve_ambiguous(rule, dark_water_median(ds[probe], clear_water))
+
+
+class DayAccumulator:
+    """Per-block running sums of one day: the items are added one at a time, so a block never
+    holds more than one item's DNs next to the sums."""
+
+    def __init__(self, n_bands: int, water: np.ndarray, mask_classes: tuple[int, ...]) -> None:
+        self.water, self.mask_classes = water, mask_classes
+        # sums and count share the output array: the result is computed in place, no copy
+        self.out = np.zeros((n_bands + 1, *water.shape), dtype=np.float32)
+        self.total, self.count = self.out[:n_bands], self.out[n_bands]
+        self.n = np.zeros((n_bands, *water.shape), dtype=np.uint8)
+
+    def add(self, dns: list[np.ndarray], scl: np.ndarray, scale: float, offset: float) -> None:
+        """One item: reflectance = DN × scale + offset where DN ≠ 0 and the cell is clear water."""
+        clear = ~np.isin(scl, self.mask_classes) & (scl != 0) & self.water
+        self.count += clear
+        for b, dn in enumerate(dns):
+            ok = (dn != 0) & clear
+            self.total[b][ok] += dn[ok].astype(np.float32) * np.float32(scale) + np.float32(offset)
+            self.n[b] += ok
+
+    def result(self) -> np.ndarray:
+        """(bands + 1, y, x) float32: per-band mean (NaN where no item is clear), then the count
+        of items with a clear in-water observation."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            np.divide(self.total, self.n, out=self.total)
+        # no clear item: 0 / 0 gave the CPU's default NaN (sign bit set on x86); write the
+        # canonical NaN so stores are byte-identical across code paths (and compress alike)
+        self.total[self.n == 0] = np.nan
+        return self.out
+
+
+def combine_block(
+    water: np.ndarray, *blocks: np.ndarray, n_bands: int, rules: tuple[tuple[float, float], ...],
+    mask_classes: tuple[int, ...],
+) -> np.ndarray:
+    """Items already in memory → the day's block; ``blocks`` holds, per item, its ``n_bands``
+    DN blocks followed by its SCL block (see :class:`DayAccumulator`)."""
+    acc = DayAccumulator(n_bands, water, mask_classes)
+    step = n_bands + 1
+    for i, (scale, offset) in enumerate(rules):
+        acc.add(list(blocks[i * step : i * step + n_bands]), blocks[i * step + n_bands], scale, offset)
+    return acc.result()
+
+
+def read_day_block(
+    *, items: tuple[pystac.Item, ...], rules: tuple[tuple[float, float], ...], bands: tuple[str, ...], gb: GeoBox,
+    water_wkb: bytes | None, mask_classes: tuple[int, ...], block_info: dict | None = None,
+) -> np.ndarray:
+    """One dask task = one block of one day: each item read with ``odc.stac.load`` onto the
+    block's part of the grid, in memory, and added to the sums before the next is read.
+
+    Why reads live inside the task: with one dask task per band chunk, the scheduler decides
+    how many reads run ahead of the reduction, so a slice's peak memory depended on
+    scheduling and grew with the number of slices built (the worst slice so far). Here a
+    task holds one item's DNs plus the sums, ~2 threads × that is the bound, and the graph
+    has one task per block instead of thousands per slice. The water mask travels as the
+    polygon (a few hundred bytes) and is rasterised once per worker process (cached).
+    """
+    (_, (y0, y1), (x0, x1)) = block_info[None]["array-location"]  # type: ignore[index]
+    if water_wkb is None:  # no polygon: every cell is water
+        water = np.ones((y1 - y0, x1 - x0), dtype=bool)
+    else:
+        water = water_mask(gb, shapely.from_wkb(water_wkb))[y0:y1, x0:x1]
+    acc = DayAccumulator(len(bands), water, mask_classes)
+    sub = gb[y0:y1, x0:x1]
+    for item, (scale, offset) in zip(items, rules, strict=True):
+        ds = load_item(item, list(bands), sub, None)
+        acc.add([ds[b].values for b in bands], ds["scl"].values, scale, offset)
+        del ds
+    return acc.result()
 
 
 class S2Builder:
@@ -125,6 +195,7 @@ class S2Builder:
         self.mask_classes = tuple(settings["mask_classes"])
         self.chunk = int(chunk or 1024)
         self.water = water_mask(gb, aoi.water)
+        self.water_wkb = aoi.water.wkb if aoi.water is not None else None
 
     def template(self, days: list[date], by_day: dict) -> xr.Dataset:
         from spectm.cube.build import finish_template
@@ -154,45 +225,50 @@ class S2Builder:
         } | TIME_ENCODING
 
     def slice(self, day: date, items: list[pystac.Item]) -> tuple[xr.Dataset, list[str]]:
-        refls, clears, rules, ids = [], [], [], []
+        readable, rules, labels, ids = [], [], [], []
         for item in items:
             keys = [asset_key(item, b) for b in [*self.bands, "scl"]]
             reason = check_assets(item, keys)
             if reason is None:
                 try:
                     rule = offset_rule(item, self.bands[0])
-                    ds = load_item(item, self.bands, self.gb, self.chunk)
-                    r, c, rule = item_reflectance(ds, rule, self.bands, self.water, self.mask_classes)
+                    if rule.ambiguous:  # the dark-water check reads SCL and one band of the item
+                        rule = resolve_rule(load_item(item, self.bands, self.gb, self.chunk), rule, self.bands,
+                                            self.water, self.mask_classes)
                 except BadInputError as exc:
                     reason = str(exc)
             if reason is not None:
                 log.warning("s2 %s: skipping item %s: %s", day, item.id, reason)
                 self.out.items_failed[item.id] = reason  # type: ignore[attr-defined]
                 continue
-            refls.append(r)
-            clears.append(c)
-            rules.append(f"{item.id}:{rule.rule}")
+            readable.append(_absolute(item))
+            rules.append((rule.scale, rule.offset))
+            labels.append(f"{item.id}:{rule.rule}")
             ids.append(item.id)
         ny, nx = self.gb.shape
-        if refls:
-            stack = xr.concat(refls, dim="item")
-            n = stack.notnull().sum("item")
-            refl = (stack.fillna(0).sum("item") / n.where(n > 0)).astype(np.float32)
-            count = xr.concat(clears, dim="item").sum("item").astype(np.uint8)
+        nb = len(self.bands)
+        if readable:
+            chunks = ((nb + 1,), *(tuple(min(self.chunk, n - i) for i in range(0, n, self.chunk)) for n in (ny, nx)))
+            both = da.map_blocks(
+                read_day_block, chunks=chunks, dtype=np.float32, meta=np.empty((0, 0, 0), dtype=np.float32),
+                items=tuple(readable), rules=tuple(rules), bands=tuple(self.bands), gb=self.gb,
+                water_wkb=self.water_wkb, mask_classes=self.mask_classes,
+            )
+            refl, count = both[:nb], both[nb].astype(np.uint8)
         else:
-            refl = xr.DataArray(da.full((len(self.bands), ny, nx), np.nan, dtype=np.float32), dims=("band", "y", "x"))
-            count = xr.DataArray(da.zeros((ny, nx), dtype=np.uint8), dims=("y", "x"))
+            refl = da.full((nb, ny, nx), np.nan, dtype=np.float32)
+            count = da.zeros((ny, nx), dtype=np.uint8)
         nwater = max(int(self.water.sum()), 1)
         clear_frac = ((count > 0).sum() / nwater).astype(np.float32)
         ds = xr.Dataset(
             {
-                "reflectance": (("time", "band", "y", "x"), refl.transpose("band", "y", "x").data[None]),
-                "valid_count": (("time", "y", "x"), count.data[None]),
-                "clear_fraction": (("time",), clear_frac.data[None]),
+                "reflectance": (("time", "band", "y", "x"), refl[None]),
+                "valid_count": (("time", "y", "x"), count[None]),
+                "clear_fraction": (("time",), clear_frac[None]),
             },
             coords=grid_coords(self.gb) | {"time": [overpass_time(day, items)], "band": np.array(self.bands, dtype=object)},
         )
-        ds["processing_version"] = ("time", np.array([";".join(rules) or "no readable item"], dtype=object))
+        ds["processing_version"] = ("time", np.array([";".join(labels) or "no readable item"], dtype=object))
         return ds, ids
 
 

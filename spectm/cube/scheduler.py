@@ -27,6 +27,17 @@ from spectm.errors import BadInputError
 CONNECT_TIMEOUT = "10s"
 """How long ``--scheduler ADDR`` waits for the scheduler before failing with exit code 2."""
 
+LEAN_DISTRIBUTED = {
+    # distributed keeps its last 1000 messages per stream (and transitions, events) for
+    # debugging; each per-slice graph message is ~0.5 MB, so the log grew with the number of
+    # slices built (5-month / 1-month peak RSS 1.25-1.28 with 1000, 1.03-1.06 with 16: benchmarks/results/cube.md §2)
+    "distributed.admin.low-level-log-length": 16,
+    # the statistical profiler samples worker threads every 10 ms and keeps the history for
+    # the dashboard, which spectm's own cluster does not start
+    "distributed.worker.profile.enabled": False,
+}
+"""Settings for the clusters and connections spectm creates (never for a user's own client)."""
+
 
 @contextmanager
 def dask_context(scheduler: str | None, workers: int | None = None, memory_limit: str = "2GB") -> Iterator[str]:
@@ -55,11 +66,12 @@ def dask_context(scheduler: str | None, workers: int | None = None, memory_limit
     if name == "local":
         from distributed import LocalCluster
 
-        cluster = LocalCluster(
-            n_workers=1, threads_per_worker=workers or 2, processes=False,
-            memory_limit=memory_limit, dashboard_address=None,
-        )
-        client = Client(cluster)
+        with dask.config.set(LEAN_DISTRIBUTED):
+            cluster = LocalCluster(
+                n_workers=1, threads_per_worker=workers or 2, processes=False,
+                memory_limit=memory_limit, dashboard_address=None,
+            )
+            client = Client(cluster)
         log.info("dask LocalCluster: %s threads, memory limit %s", workers or 2, memory_limit)
         try:
             yield "local"
@@ -70,7 +82,8 @@ def dask_context(scheduler: str | None, workers: int | None = None, memory_limit
     try:
         # not set as the process-wide default: a failed or finished connection must never
         # linger as the scheduler of later dask work in this process
-        client = Client(name, timeout=CONNECT_TIMEOUT, set_as_default=False)
+        with dask.config.set(LEAN_DISTRIBUTED):  # only our connection's own message log
+            client = Client(name, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
         raise BadInputError(f"cannot connect to dask scheduler {name}: {exc}",
                             "check --scheduler ADDR (e.g. tcp://host:8786) and that the cluster is running") from None

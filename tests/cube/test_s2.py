@@ -144,3 +144,23 @@ def test_chunked_equals_unchunked_and_aggregate(tmp_path, s2cube):
     assert float(agg.clear_fraction_cell.isel(time=0, y=15, x=8)) == 1.0
     with pytest.raises(BadInputError):
         aggregate(ds, 30.0)
+
+
+def test_combine_block_by_hand():
+    """Two items over a 1 × 3 block, hand-computed: mean of the clear in-water values per band
+    with each item's own offset, NaN where no item is clear, and the count of clear items."""
+    from spectm.cube.s2_cube import combine_block
+
+    water = np.array([[True, True, False]])
+    a_b1, a_b2, a_scl = np.array([[1000, 0, 500]], np.uint16), np.array([[2000, 3000, 500]], np.uint16), np.array([[6, 6, 6]], np.uint8)
+    b_b1, b_b2, b_scl = np.array([[3000, 1200, 900]], np.uint16), np.array([[4000, 1400, 900]], np.uint16), np.array([[6, 9, 6]], np.uint8)
+    out = combine_block(water, a_b1, a_b2, a_scl, b_b1, b_b2, b_scl, n_bands=2,
+                        rules=((1e-4, -0.1), (1e-4, 0.0)), mask_classes=(0, 1, 3, 8, 9, 10, 11))
+    assert out.shape == (3, 1, 3) and out.dtype == np.float32
+    # cell 0: both clear → band 1 mean(0.0, 0.3), band 2 mean(0.1, 0.4)
+    np.testing.assert_allclose(out[:2, 0, 0], [0.15, 0.25], atol=1e-6)
+    # cell 1: item a band 1 is DN 0 (nodata), item b is cloud (SCL 9) → band 1 NaN, band 2 from a only
+    assert np.isnan(out[0, 0, 1]) and not np.signbit(out[0, 0, 1])  # the canonical NaN (byte-identical stores)
+    np.testing.assert_allclose(out[1, 0, 1], 0.2, atol=1e-6)
+    assert np.isnan(out[:2, 0, 2]).all()  # cell 2 is land: outside the water polygon
+    np.testing.assert_array_equal(out[2, 0], [2, 1, 0])

@@ -75,3 +75,22 @@ def test_the_active_client_is_used_and_left_open(tmp_path):
         assert client.status == "running"
     assert r.days_written and not r.items_failed
 
+
+
+def test_own_local_cluster_keeps_no_growing_message_log():
+    """distributed's debug log of recent messages kept ~0.5 MB per slice graph (1000 messages),
+    so peak memory grew with season length; spectm's own cluster keeps a short log, and the
+    setting does not leak into the user's later dask work."""
+    from distributed import default_client
+
+    default_len = dask.config.get("distributed.admin.low-level-log-length")
+    with scheduler.dask_context("local"):
+        client = default_client()
+        for i in range(40):  # many small graphs, as a season of slices sends
+            dask.array.full((64, 64), i, chunks=32).sum().compute()
+        kept = client.scheduler_comm.recent_message_log  # the stream that carries every graph
+        assert kept.maxlen == scheduler.LEAN_DISTRIBUTED["distributed.admin.low-level-log-length"]
+        assert len(kept) <= kept.maxlen < 40
+        worker = next(iter(client.cluster.workers.values()))
+        assert worker.profile_recent["count"] == 0  # the statistical profiler is off
+    assert dask.config.get("distributed.admin.low-level-log-length") == default_len
