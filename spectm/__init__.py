@@ -6,9 +6,7 @@ The Python API mirrors the CLI: each command is one function (``spectm.ingest_sa
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import Any
-
+from spectm._lazy import lazy_getattr
 from spectm._version import __version__
 
 _API = {
@@ -21,8 +19,4 @@ _API = {
 
 __all__ = ["__version__", *_API]
 
-
-def __getattr__(name: str) -> Any:
-    if name in _API:
-        return getattr(import_module(_API[name]), name)
-    raise AttributeError(f"module 'spectm' has no attribute {name!r}")
+__getattr__ = lazy_getattr(__name__, _API)

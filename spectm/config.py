@@ -189,6 +189,10 @@ class PretrainMasking(Strict):
     index_guided: IndexGuidedMasking = Field(default_factory=IndexGuidedMasking)
 
 
+PRETRAIN_TASKS = {"rec": "reconstruction", "idx": "indices", "fut": "future"}
+"""Short task names (run labels, the ablation's cells) → their ``pretrain.loss`` weight keys."""
+
+
 class PretrainLoss(Strict):
     reconstruction: float = Field(1.0, ge=0)
     indices: float = Field(0.5, ge=0)
@@ -288,7 +292,9 @@ class JoinSection(Strict):
 
 # --------------------------------------------------------------------------- regress (spectm.regress)
 
-REGRESS_MODELS = ("spectm-frozen", "spectm-finetune", "ridge", "svr", "rf", "gbt")
+SPECTM_MODELS = ("spectm-frozen", "spectm-finetune")  # need a pretrained encoder
+BASELINE_MODELS = ("ridge", "svr", "rf", "gbt")
+REGRESS_MODELS = SPECTM_MODELS + BASELINE_MODELS
 
 
 class RegressSection(Strict):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ import xarray as xr
 
 from spectm import __version__
 from spectm.aoi import AOI, parse_bbox
+from spectm.cf import common_attrs
 from spectm.console import log
 from spectm.cube import catalog
 from spectm.cube.flags import parse_flag_names
@@ -81,7 +82,7 @@ def build_cube(
     data_dir: Path | str,
     sensors: Sequence[str] = SENSORS,
     flags: str | Sequence[str] | None = None,
-    resolution: float | None = None,
+    resolution: float | Mapping[str, float | None] | None = None,
     radius_m: float | None = None,
     with_unc: bool = True,
     s2_bands: Sequence[str] | None = None,
@@ -99,7 +100,8 @@ def build_cube(
     Incremental: days already complete in the store are skipped; incomplete slices
     (a killed build) are recomputed; ``force`` rebuilds every requested day present
     in the store (or only ``force_dates``). ``resolution`` overrides the region's
-    grid for every sensor built in this call.
+    grid: one cell size for every sensor of the call, or one per sensor
+    (``{"pace": 1000, "s2": 60}``; a sensor left out or ``None`` keeps the region's).
     """
     aoi = parse_bbox(aoi, Path(data_dir))
     dates = parse_dates(dates)
@@ -112,7 +114,8 @@ def build_cube(
         for sensor in sensors:
             t0 = time.perf_counter()
             res = _build_sensor(
-                sensor, aoi, dates, Path(data_dir), flags=flags, resolution=resolution, radius_m=radius_m,
+                sensor, aoi, dates, Path(data_dir), flags=flags,
+                resolution=resolution.get(sensor) if isinstance(resolution, Mapping) else resolution, radius_m=radius_m,
                 with_unc=with_unc, s2_bands=s2_bands, s2_mask_classes=s2_mask_classes, force=force or fdates is not None,
                 force_dates=fdates, pace_chunks=pace_chunks, s2_chunk=s2_chunk,
             )
@@ -144,7 +147,6 @@ _SENSOR_META = {
 def _global_attrs(aoi: AOI, sensor: str, chash: str, settings: dict, *, twin: bool) -> dict:
     """CF-1.8 / ACDD-1.3 global attributes of a new cube (``time_coverage_*`` are kept current
     by :func:`_touch_history`)."""
-    w, s, e, n = aoi.bbox
     now = datetime.now(UTC).isoformat(timespec="seconds")
     meta = _SENSOR_META[sensor]
     summary = "Masked, gridded daily time slices built by spectm build-cube from the local STAC catalog."
@@ -156,8 +158,6 @@ def _global_attrs(aoi: AOI, sensor: str, chash: str, settings: dict, *, twin: bo
         "title": f"{meta['title']}, {aoi.name}, analysis-ready cube" + (" (simulated twin)" if twin else ""),
         "summary": summary,
         "keywords": f"{meta['keywords']}, {aoi.name}",
-        "Conventions": "CF-1.8, ACDD-1.3",
-        "institution": "spectm",
         "source": source,
         "platform": meta["platform"],
         "instrument": meta["instrument"],
@@ -166,14 +166,8 @@ def _global_attrs(aoi: AOI, sensor: str, chash: str, settings: dict, *, twin: bo
         "cdm_data_type": "Grid",
         "license": meta["license"],
         "history": f"{now} spectm {__version__} build-cube (sensor={sensor}, config {chash})",
-        "date_created": now,
-        "date_modified": now,
-        "geospatial_lon_min": w, "geospatial_lon_max": e, "geospatial_lat_min": s, "geospatial_lat_max": n,
-        "geospatial_lat_units": "degrees_north", "geospatial_lon_units": "degrees_east",
-        "geospatial_bounds_crs": "EPSG:4326",
-        "geospatial_bounds": aoi.geometry.wkt,
+        **common_attrs(aoi.bbox, aoi.geometry.wkt, now),
         "time_coverage_resolution": "P1D",
-        "spectm_version": __version__,
         "spectm_region": aoi.name,
         "spectm_sensor": sensor,
         "spectm_twin": "true" if twin else "false",

@@ -142,19 +142,6 @@ class DayAccumulator:
         return self.out
 
 
-def combine_block(
-    water: np.ndarray, *blocks: np.ndarray, n_bands: int, rules: tuple[tuple[float, float], ...],
-    mask_classes: tuple[int, ...],
-) -> np.ndarray:
-    """Items already in memory → the day's block; ``blocks`` holds, per item, its ``n_bands``
-    DN blocks followed by its SCL block (see :class:`DayAccumulator`)."""
-    acc = DayAccumulator(n_bands, water, mask_classes)
-    step = n_bands + 1
-    for i, (scale, offset) in enumerate(rules):
-        acc.add(list(blocks[i * step : i * step + n_bands]), blocks[i * step + n_bands], scale, offset)
-    return acc.result()
-
-
 def read_day_block(
     *, items: tuple[pystac.Item, ...], rules: tuple[tuple[float, float], ...], bands: tuple[str, ...], gb: GeoBox,
     water_wkb: bytes | None, mask_classes: tuple[int, ...], block_info: dict | None = None,

@@ -12,7 +12,7 @@ Imports are lazy so ``import spectm.evaluate`` stays cheap.
 
 from __future__ import annotations
 
-from typing import Any
+from spectm._lazy import lazy_getattr
 
 _EXPORTS = {
     "evaluate_run": "spectm.evaluate.stage",
@@ -27,10 +27,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        from importlib import import_module
-
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -22,19 +22,13 @@ import numpy as np
 import pandas as pd
 
 from spectm.console import log
+from spectm.regress.metrics import mae, r2, rmse
 
 SEED_KEYS = ["experiment", "model", "horizon", "label_fraction", "masking", "tasks", "seed"]
 
 
-def _scalar_metrics() -> tuple:
-    from spectm.regress.metrics import mae, r2, rmse
-
-    return r2, rmse, mae
-
-
 def per_seed(pred: pd.DataFrame, split: str = "test", keys: Sequence[str] = SEED_KEYS) -> pd.DataFrame:
     """R², RMSE, MAE, n, n_censored and n_train per group × seed on one split."""
-    r2, rmse, mae = _scalar_metrics()
     rows = []
     sub = pred[pred["split"] == split]
     for key, g in sub.groupby(list(keys), sort=False, dropna=False):

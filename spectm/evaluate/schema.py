@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from spectm import config
 from spectm.errors import DataNotFoundError, SchemaError
 
 COLUMNS: dict[str, str] = {
@@ -22,8 +23,8 @@ COLUMNS: dict[str, str] = {
     "censored": "bool", "y_pred": "float",
 }
 EXPERIMENTS = ("main", "ablation", "label_efficiency")
-SPECTM_MODELS = ("spectm-frozen", "spectm-finetune")
-BASELINES = ("ridge", "svr", "rf", "gbt")
+SPECTM_MODELS = config.SPECTM_MODELS
+BASELINES = config.BASELINE_MODELS
 MODEL_ORDER = SPECTM_MODELS + BASELINES
 HORIZONS = ("current", "ahead")
 

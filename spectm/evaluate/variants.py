@@ -19,9 +19,8 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from spectm.config import PRETRAIN_TASKS as TASK_WEIGHTS
 from spectm.config import EvaluateAblation, Pipeline, PretrainLoss, PretrainSection
-
-TASK_WEIGHTS = {"rec": "reconstruction", "idx": "indices", "fut": "future"}
 
 
 @dataclass(frozen=True)

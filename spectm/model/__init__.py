@@ -8,7 +8,7 @@ Public API: :func:`pretrain_run` (what ``spectm train pretrain`` calls),
 
 from __future__ import annotations
 
-from typing import Any
+from spectm._lazy import lazy_getattr
 
 _EXPORTS = {
     "pretrain_run": "spectm.model.run",
@@ -23,10 +23,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        from importlib import import_module
-
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -233,15 +233,16 @@ def write_report(path: Path, info: dict[str, Any], comp: dict[str, Any] | None) 
             lines.append(f"| {wdw['window_nm'][0]:g}–{wdw['window_nm'][1]:g}{note} | {wdw['bands']} | "
                          f"{wdw['model_r']:.4f} | {wdw['linear_r']:.4f} | {wdw['spline_r']:.4f} |")
         ip = comp.get("interpolated")
-        if ip and ip["bands"] and ip["bands"] < comp["hidden_bands"]:
+        # a separate row only when some window is extrapolated (else it repeats "all")
+        show_ip = bool(ip and ip["bands"] and ip["bands"] < comp["hidden_bands"])
+        if show_ip:
             lines.append(f"| interpolated windows only | {ip['bands']} | {ip['model_r']:.4f} | {ip['linear_r']:.4f} | "
                          f"{ip['spline_r']:.4f} |")
         lines += [f"| **all** | {comp['hidden_bands']} | **{comp['model_r']:.4f}** | **{comp['linear_r']:.4f}** | "
                   f"**{comp['spline_r']:.4f}** |", "",
                   f"RMSE: spectm {comp['model_rmse']:.3g}, linear {comp['linear_rmse']:.3g}, "
                   f"spline {comp['spline_rmse']:.3g}."]
-        ip = comp.get("interpolated")
-        if ip and ip["bands"] and ip["bands"] < comp["hidden_bands"]:
+        if show_ip:
             lines.append(f"Interpolated windows only: spectm {ip['model_rmse']:.3g}, linear {ip['linear_rmse']:.3g}, "
                          f"spline {ip['spline_rmse']:.3g}. "
                          "A window past the last visible band is extrapolated by the spline, not interpolated; "

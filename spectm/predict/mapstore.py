@@ -29,6 +29,7 @@ import xarray as xr
 from pyproj import CRS, Transformer
 
 from spectm import __version__
+from spectm.cf import common_attrs
 from spectm.features.inputs import Cube
 from spectm.predict.tiling import SKIP_REASONS
 
@@ -68,17 +69,9 @@ def global_attrs(cube: Cube, provenance: dict[str, Any], settings: dict[str, Any
         "title": f"Predicted particulate microcystin, {cube.region} ({cube.sensor})",
         "summary": "Per-pixel microcystin (log10 µg/L and µg/L) predicted by a spectm regressor from "
                    "cube chips and mosaicked; NaN where no prediction (land, cloud, too few valid pixels).",
-        "Conventions": "CF-1.8, ACDD-1.3",
-        "institution": "spectm",
         "source": f"spectm predict from {cube.path.name}",
         "history": f"{now} spectm {__version__} predict (regressor {provenance.get('regressor')})",
-        "date_created": now,
-        "date_modified": now,
-        "geospatial_lon_min": w, "geospatial_lon_max": e, "geospatial_lat_min": s, "geospatial_lat_max": n,
-        "geospatial_lat_units": "degrees_north", "geospatial_lon_units": "degrees_east",
-        "geospatial_bounds_crs": "EPSG:4326",
-        "geospatial_bounds": f"POLYGON (({w} {s}, {e} {s}, {e} {n}, {w} {n}, {w} {s}))",
-        "spectm_version": __version__,
+        **common_attrs((w, s, e, n), f"POLYGON (({w} {s}, {e} {s}, {e} {n}, {w} {n}, {w} {s}))", now),
         "spectm_region": cube.region,
         "spectm_sensor": cube.sensor,
         "spectm_cube": str(cube.path),

@@ -67,12 +67,15 @@ class Tiler:
     stride: int | None = None  # None: chip_size (no overlap)
     water_tiles: list[tuple[int, int]] = field(init=False)
     n_tiles: int = field(init=False)
+    n_water: list[int] = field(init=False)  # water cells of each water tile (the same on every date)
 
     def __post_init__(self) -> None:
         s = self.params.chip_size
         origins = tile_origins(*self.cube.grid.shape, s, self.stride)
         self.n_tiles = len(origins)
-        self.water_tiles = [(r0, c0) for r0, c0 in origins if self.cube.water[r0:r0 + s, c0:c0 + s].any()]
+        counts = [int(self.cube.water[r0:r0 + s, c0:c0 + s].sum()) for r0, c0 in origins]
+        self.water_tiles = [o for o, n in zip(origins, counts, strict=True) if n]
+        self.n_water = [n for n in counts if n]
 
     @property
     def n_land(self) -> int:
@@ -82,8 +85,7 @@ class Tiler:
         s = self.params.chip_size
         out = DatePlan(t)
         ok = self.cube.valid[t] & self.cube.water
-        for r0, c0 in self.water_tiles:
-            n_water = int(self.cube.water[r0:r0 + s, c0:c0 + s].sum())
+        for (r0, c0), n_water in zip(self.water_tiles, self.n_water, strict=True):
             n_ok = int(ok[r0:r0 + s, c0:c0 + s].sum())
             if n_ok == 0:
                 out.skipped["no_valid"] += 1

@@ -16,7 +16,7 @@ See docs/regress.md. Imports are lazy so ``import spectm.regress`` stays cheap.
 
 from __future__ import annotations
 
-from typing import Any
+from spectm._lazy import lazy_getattr
 
 _EXPORTS = {
     "fit_predict": "spectm.regress.api",
@@ -28,10 +28,4 @@ _EXPORTS = {
 
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        from importlib import import_module
-
-        return getattr(import_module(_EXPORTS[name]), name)
-    raise AttributeError(name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -19,13 +19,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from spectm.config import REGRESS_MODELS, RegressSection
+from spectm.config import REGRESS_MODELS, SPECTM_MODELS, RegressSection
 from spectm.console import log
 from spectm.errors import BadInputError, SchemaError
 
 PREDICTION_COLUMNS = ["experiment", "model", "horizon", "seed", "label_fraction", "n_train", "masking", "tasks",
                       "encoder_run", "split", "sample_id", "station", "date", "y_true", "censored", "y_pred"]
-TORCH_MODELS = ("spectm-frozen", "spectm-finetune")
+TORCH_MODELS = SPECTM_MODELS
 
 
 @contextmanager
@@ -56,13 +56,6 @@ def _resolve_device(name: str) -> Any:
     if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
         return torch.device("cuda")
     return torch.device("cpu")
-
-
-def _join_params(data_dir: Path, features: str) -> dict[str, Any]:
-    from spectm.features import read_manifest
-
-    man = read_manifest(data_dir, features) or {}
-    return dict(man.get("params", {}))
 
 
 def _censoring(df: pd.DataFrame, label: str) -> tuple[np.ndarray, np.ndarray]:
@@ -110,7 +103,8 @@ def fit_predict(data_dir: Path | str, features: str, *, model: str, horizon: str
                             "pass encoder=<pretrain run dir> (or run `spectm train pretrain` first)")
     t0 = time.perf_counter()
     table = load_table(data_dir, features)
-    jp = _join_params(data_dir, features)
+    manifest = read_manifest(data_dir, features) or {}
+    jp = dict(manifest.get("params", {}))
     label = str(jp.get("label", "pmc_ugL"))
     same = params.rows == "chips"
     rows = select_rows(table, horizon=horizon, seed=seed, label_fraction=label_fraction,
@@ -147,7 +141,7 @@ def fit_predict(data_dir: Path | str, features: str, *, model: str, horizon: str
                  "" if (is_torch or same) else " (kept for baselines)", c.missing_features)
     out.attrs.update({"counts": c.as_dict(), "params": info.get("params", {}), "val_rmse": info.get("val_rmse"),
                       "train_sample_ids": rows.train["sample_id"].astype(str).tolist(),
-                      "seconds": time.perf_counter() - t0, "manifest_key": (read_manifest(data_dir, features) or {}).get("key")})
+                      "seconds": time.perf_counter() - t0, "manifest_key": manifest.get("key")})
     return out
 
 

@@ -17,7 +17,9 @@ from typing import Any
 
 import numpy as np
 
-BASELINES = ("ridge", "svr", "rf", "gbt")
+from spectm.config import BASELINE_MODELS
+
+BASELINES = BASELINE_MODELS
 
 GRIDS: dict[str, dict[str, list[Any]]] = {
     "ridge": {"alpha": [0.01, 0.1, 1.0, 10.0, 100.0, 1000.0]},

@@ -194,8 +194,8 @@ def fit_finetune(enc: Encoder, train: ChipSet, val: ChipSet, p: RegressSection, 
             if len(b) < 2 and len(train) >= 2:  # a lone last sample (order changes per epoch): skip it
                 continue
             pix = reg(x_tr[b].to(device), d_tr[b].to(device))
-            loss = censored_loss(_window_mean(pix, w_tr[b.to(device)]), y_tr[b.to(device)], c_tr[b.to(device)],
-                                 l_tr[b.to(device)], p.censoring)
+            bd = b.to(device)
+            loss = censored_loss(_window_mean(pix, w_tr[bd]), y_tr[bd], c_tr[bd], l_tr[bd], p.censoring)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(reg.parameters(), 1.0)

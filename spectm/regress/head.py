@@ -20,12 +20,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from spectm.config import PRETRAIN_TASKS, PretrainLoss
 from spectm.errors import DataNotFoundError, SchemaError
 from spectm.model.indices_torch import compute_indices
 from spectm.model.mae import MAEConfig, SpectralMAE
@@ -71,9 +71,8 @@ def load_encoder(run: Path) -> Encoder:
     if cfg_path.exists():
         pre = (yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}).get("pretrain", {})
         masking = "+".join(pre.get("masking", {}).get("strategies", []))
-        loss = pre.get("loss", {})
-        tasks = "+".join(t for t, k in (("rec", "reconstruction"), ("idx", "indices"), ("fut", "future"))
-                         if float(loss.get(k, 1.0 if k == "reconstruction" else 0.5)) > 0)
+        loss, defaults = pre.get("loss", {}), PretrainLoss()
+        tasks = "+".join(t for t, k in PRETRAIN_TASKS.items() if float(loss.get(k, getattr(defaults, k))) > 0)
     return Encoder(model, st, [float(w) for w in meta["wavelengths"]], list(meta.get("index_names", [])),
                    path.parent.name, masking, tasks)
 
@@ -165,6 +164,3 @@ def censored_loss(pred: torch.Tensor, y: torch.Tensor, censored: torch.Tensor, l
         err = torch.where(censored, over, err)
     return err.mean()
 
-
-def to_device(d: dict[str, Any], device: torch.device) -> dict[str, Any]:
-    return {k: v.to(device) if isinstance(v, torch.Tensor) else v for k, v in d.items()}

@@ -25,12 +25,11 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from spectm.config import SPECTM_MODELS as TORCH_MODELS
 from spectm.config import RegressSection
 from spectm.console import log
 from spectm.runs import file_fingerprint, mark_complete, resolve_pretrain_run
 from spectm.runs import stage_run_id as _stage_run_id
-
-TORCH_MODELS = ("spectm-frozen", "spectm-finetune")
 
 
 @dataclass

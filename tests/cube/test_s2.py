@@ -146,16 +146,18 @@ def test_chunked_equals_unchunked_and_aggregate(tmp_path, s2cube):
         aggregate(ds, 30.0)
 
 
-def test_combine_block_by_hand():
+def test_day_accumulator_by_hand():
     """Two items over a 1 × 3 block, hand-computed: mean of the clear in-water values per band
     with each item's own offset, NaN where no item is clear, and the count of clear items."""
-    from spectm.cube.s2_cube import combine_block
+    from spectm.cube.s2_cube import DayAccumulator
 
     water = np.array([[True, True, False]])
     a_b1, a_b2, a_scl = np.array([[1000, 0, 500]], np.uint16), np.array([[2000, 3000, 500]], np.uint16), np.array([[6, 6, 6]], np.uint8)
     b_b1, b_b2, b_scl = np.array([[3000, 1200, 900]], np.uint16), np.array([[4000, 1400, 900]], np.uint16), np.array([[6, 9, 6]], np.uint8)
-    out = combine_block(water, a_b1, a_b2, a_scl, b_b1, b_b2, b_scl, n_bands=2,
-                        rules=((1e-4, -0.1), (1e-4, 0.0)), mask_classes=(0, 1, 3, 8, 9, 10, 11))
+    acc = DayAccumulator(2, water, (0, 1, 3, 8, 9, 10, 11))
+    acc.add([a_b1, a_b2], a_scl, 1e-4, -0.1)
+    acc.add([b_b1, b_b2], b_scl, 1e-4, 0.0)
+    out = acc.result()
     assert out.shape == (3, 1, 3) and out.dtype == np.float32
     # cell 0: both clear → band 1 mean(0.0, 0.3), band 2 mean(0.1, 0.4)
     np.testing.assert_allclose(out[:2, 0, 0], [0.15, 0.25], atol=1e-6)

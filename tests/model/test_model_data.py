@@ -68,17 +68,23 @@ def test_one_encoder_for_pace_and_sentinel2() -> None:
         assert torch.isfinite(out["recon"]).all()
 
 
-def test_hidden_tokens_do_not_leak_into_the_encoder() -> None:
-    """Changing a hidden token's values must not change any output."""
+def _hidden_band_pair(**cfg: object) -> tuple:
+    """A small model, a chip with bands 3-5 hidden, and the same chip with those bands changed."""
     torch.manual_seed(0)
     model = SpectralMAE(MAEConfig(patch_size=2, dim=32, depth=1, heads=2, decoder_dim=32, decoder_depth=1,
-                                  decoder_heads=2, n_indices=1)).eval()
+                                  decoder_heads=2, n_indices=1, **cfg)).eval()
     wl = torch.linspace(400, 700, 12)
     x = torch.randn(1, 1, 12, 4, 4)
     mask = torch.zeros(1, 1, 4, 12, dtype=torch.bool)
     mask[..., 3:6] = True
     x2 = x.clone()
     x2[:, :, 3:6] += 5.0
+    return model, wl, x, x2, mask
+
+
+def test_hidden_tokens_do_not_leak_into_the_encoder() -> None:
+    """Changing a hidden token's values must not change any output."""
+    model, wl, x, x2, mask = _hidden_band_pair()
     with torch.no_grad():
         a = model(x, wl, torch.zeros(1, 1), mask)["recon"]
         b = model(x2, wl, torch.zeros(1, 1), mask)["recon"]
@@ -119,15 +125,7 @@ def test_interpolation_prior_is_linear_across_gaps_and_flat_past_the_ends() -> N
 
 
 def test_interpolation_prior_does_not_leak_hidden_tokens() -> None:
-    torch.manual_seed(0)
-    model = SpectralMAE(MAEConfig(patch_size=2, dim=32, depth=1, heads=2, decoder_dim=32, decoder_depth=1,
-                                  decoder_heads=2, n_indices=1, interp_prior=True)).eval()
-    wl = torch.linspace(400, 700, 12)
-    x = torch.randn(1, 1, 12, 4, 4)
-    mask = torch.zeros(1, 1, 4, 12, dtype=torch.bool)
-    mask[..., 3:6] = True
-    x2 = x.clone()
-    x2[:, :, 3:6] += 5.0
+    model, wl, x, x2, mask = _hidden_band_pair(interp_prior=True)
     with torch.no_grad():
         a = model(x, wl, torch.zeros(1, 1), mask)["recon"]
         b = model(x2, wl, torch.zeros(1, 1), mask)["recon"]
