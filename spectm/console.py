@@ -27,6 +27,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from spectm.redact import RedactingFilter
+
 T = TypeVar("T")
 
 log = logging.getLogger("spectm")
@@ -52,6 +54,7 @@ def configure(verbosity: int = 0, quiet: bool = False) -> None:
     root = logging.getLogger("spectm")
     root.handlers.clear()
     handler = RichHandler(console=err_console, show_path=verbosity >= 2, show_time=verbosity >= 1, markup=False)
+    handler.addFilter(RedactingFilter())  # no signed URL or password reaches the terminal or a log file
     root.addHandler(handler)
     root.setLevel(level)
     root.propagate = False

@@ -19,9 +19,11 @@ recorded, and :meth:`FetchResult.raise_for_failures` turns them into a
 
 from __future__ import annotations
 
+import json
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,7 +38,7 @@ from spectm.catalogs import get_source
 from spectm.config import EarthaccessSource, StacSource
 from spectm.console import log, progress
 from spectm.dates import DateRange, parse_dates
-from spectm.errors import BadInputError, FetchError
+from spectm.errors import BadInputError, FetchError, LockedError
 from spectm.fetch import auth as _auth
 from spectm.fetch.catalog import (
     pace_item_from_umm,
@@ -50,6 +52,7 @@ from spectm.fetch.clip import ClipOutcome, asset_window, clip_asset, estimate_cl
 from spectm.fetch.download import DownloadOptions, DownloadOutcome, DownloadTask, download_all
 from spectm.fetch.manifest import MANIFEST_NAME, Manifest, ManifestEntry, utc_now
 from spectm.fetch.pace import PaceGranule, search_pace
+from spectm.fetch.safety import remote_href_problem
 from spectm.fetch.stac import normalise_tiles, search_stac
 
 DEFAULT_SOURCES = ("pace_oci_l2_aop", "s2_earth_search")
@@ -125,6 +128,31 @@ class _Plan:
     s2: dict[tuple[str, str], tuple[StacSource, pystac.Item, list[str]]] = field(default_factory=dict)
 
 
+@contextmanager
+def fetch_lock(data_dir: Path) -> Iterator[Path]:
+    """Hold ``<data-dir>/raw.lock`` while a fetch writes ``raw/`` (the cube's store lock, reused).
+
+    Two fetches into one data directory would race on the same ``.partial`` files, the
+    manifest and the catalog swap; the second one is refused instead.
+    """
+    from spectm.cube.lock import lock_path, store_lock
+
+    raw = raw_dir(data_dir)
+    try:
+        with store_lock(raw) as p:
+            yield p
+    except LockedError as exc:
+        try:
+            owner = json.loads(lock_path(raw).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            owner = {}
+        raise LockedError(
+            f"another spectm fetch (PID {owner.get('pid')} on {owner.get('host')}, since {owner.get('started')}) "
+            f"is writing {raw}",
+            f"wait for it to finish; if that process is dead on another host, delete {lock_path(raw)}",
+        ) from exc
+
+
 def resolve_sources(names: Sequence[str] | None, data_dir: Path) -> list[EarthaccessSource | StacSource]:
     names = list(names) if names else list(DEFAULT_SOURCES)
     if not names:
@@ -191,87 +219,93 @@ def fetch(
     )
     tile_list = normalise_tiles(list(tiles)) if tiles else (list(aoi.s2_tiles) or None)
 
-    manifest = Manifest(
-        raw_dir(data_dir) / MANIFEST_NAME,
-        region={"name": aoi.name, "bbox": list(aoi.bbox)},
-        dates={"start": dates.start.isoformat(), "end": dates.end.isoformat()},
-    )
-    result = FetchResult(data_dir, manifest.path, None, dry_run)
-    run_entries: dict[tuple[str, str, str], ManifestEntry] = {}
-    lock = threading.Lock()
+    with fetch_lock(data_dir):
+        manifest = Manifest(
+            raw_dir(data_dir) / MANIFEST_NAME,
+            region={"name": aoi.name, "bbox": list(aoi.bbox)},
+            dates={"start": dates.start.isoformat(), "end": dates.end.isoformat()},
+        )
+        result = FetchResult(data_dir, manifest.path, None, dry_run)
+        run_entries: dict[tuple[str, str, str], ManifestEntry] = {}
+        lock = threading.Lock()
 
-    def record(e: ManifestEntry) -> None:
-        with lock:
-            run_entries[e.key] = e
+        def record(e: ManifestEntry) -> None:
+            with lock:
+                run_entries[e.key] = e
+            if dry_run:
+                return
+            manifest.record(e)
+
+        plan = _Plan()
+        for src in srcs:
+            summ = SourceSummary(src.name, src.kind)
+            result.sources[src.name] = summ
+            if isinstance(src, EarthaccessSource):
+                ps = search_pace(src, aoi, dates, max_items=max_items)
+                summ.searched, summ.found = ps.searched, len(ps.granules)
+                for ex in ps.excluded:
+                    record(ManifestEntry(src.name, src.short_name, ex.file_name.removesuffix(".nc"), "data", ex.url, None,
+                                         "excluded", expected_bytes=ex.size, reason=ex.reason))
+                for g in ps.granules:
+                    coll = (g.umm.get("CollectionReference") or {}).get("ShortName", src.short_name)
+                    item_id = g.file_name.removesuffix(".nc")
+                    dest = pace_path(data_dir, g.file_name)
+                    e = ManifestEntry(src.name, coll, item_id, "data", g.url, _rel(data_dir, dest), "planned", expected_bytes=g.size)
+                    plan.jobs.append(_Job(e, dest, g.url, g.size, "pace", (src.name, item_id)))
+                    plan.pace[(src.name, item_id)] = (src, g)
+            else:
+                ss = search_stac(src, aoi, dates, url=stac_url, collection=collection, tiles=tile_list,
+                                 max_cloud_cover=max_cloud_cover, max_items=max_items)
+                summ.searched, summ.found = ss.searched, len(ss.items)
+                for ex in ss.excluded:
+                    record(ManifestEntry(src.name, ss.collection, ex.item_id, "*", None, None, "excluded", reason=ex.reason))
+                for item in ss.items:
+                    keys = []
+                    for key in src.assets:
+                        asset = item.assets.get(key)
+                        dest = s2_path(data_dir, item.id, key)
+                        if asset is None:
+                            record(ManifestEntry(src.name, ss.collection, item.id, key, None, _rel(data_dir, dest), "failed",
+                                                 reason=f"asset '{key}' is missing from the STAC item"))
+                            continue
+                        refused = remote_href_problem(asset.href)
+                        if refused is not None:
+                            record(ManifestEntry(src.name, ss.collection, item.id, key, asset.href, _rel(data_dir, dest),
+                                                 "failed", reason=refused))
+                            continue
+                        keys.append(key)
+                        ad = asset.to_dict()
+                        if clip:
+                            win = asset_window(item.properties, ad, aoi.bbox)
+                            expected = estimate_clip_bytes(item.properties, ad, aoi.bbox)
+                            kind = "s2clip"
+                        else:
+                            win, kind = None, "s2"
+                            fs = ad.get("file:size")
+                            expected = int(fs) if fs is not None else None
+                        e = ManifestEntry(src.name, ss.collection, item.id, key, asset.href, _rel(data_dir, dest), "planned",
+                                          expected_bytes=expected)
+                        plan.jobs.append(_Job(e, dest, asset.href, expected, kind, (src.name, item.id), win))
+                    plan.s2[(src.name, item.id)] = (src, item, keys)
+            if not dry_run:
+                manifest.set_search_counts(src.name, summ.searched, summ.found)
+
         if dry_run:
-            return
-        manifest.record(e)
+            for job in plan.jobs:
+                e = job.entry
+                if job.dest.exists() and not force and (job.expected is None or job.kind == "s2clip" or job.dest.stat().st_size == job.expected):
+                    e.status, e.reason = "skipped", "already present"
+                    e.bytes = job.dest.stat().st_size
+                record(e)
+            _finish(result, run_entries, manifest, plan, data_dir, dry_run, t0)
+            return result
 
-    plan = _Plan()
-    for src in srcs:
-        summ = SourceSummary(src.name, src.kind)
-        result.sources[src.name] = summ
-        if isinstance(src, EarthaccessSource):
-            ps = search_pace(src, aoi, dates, max_items=max_items)
-            summ.searched, summ.found = ps.searched, len(ps.granules)
-            for ex in ps.excluded:
-                record(ManifestEntry(src.name, src.short_name, ex.file_name.removesuffix(".nc"), "data", ex.url, None,
-                                     "excluded", expected_bytes=ex.size, reason=ex.reason))
-            for g in ps.granules:
-                coll = (g.umm.get("CollectionReference") or {}).get("ShortName", src.short_name)
-                item_id = g.file_name.removesuffix(".nc")
-                dest = pace_path(data_dir, g.file_name)
-                e = ManifestEntry(src.name, coll, item_id, "data", g.url, _rel(data_dir, dest), "planned", expected_bytes=g.size)
-                plan.jobs.append(_Job(e, dest, g.url, g.size, "pace", (src.name, item_id)))
-                plan.pace[(src.name, item_id)] = (src, g)
-        else:
-            ss = search_stac(src, aoi, dates, url=stac_url, collection=collection, tiles=tile_list,
-                             max_cloud_cover=max_cloud_cover, max_items=max_items)
-            summ.searched, summ.found = ss.searched, len(ss.items)
-            for ex in ss.excluded:
-                record(ManifestEntry(src.name, ss.collection, ex.item_id, "*", None, None, "excluded", reason=ex.reason))
-            for item in ss.items:
-                keys = []
-                for key in src.assets:
-                    asset = item.assets.get(key)
-                    dest = s2_path(data_dir, item.id, key)
-                    if asset is None:
-                        record(ManifestEntry(src.name, ss.collection, item.id, key, None, _rel(data_dir, dest), "failed",
-                                             reason=f"asset '{key}' is missing from the STAC item"))
-                        continue
-                    keys.append(key)
-                    ad = asset.to_dict()
-                    if clip:
-                        win = asset_window(item.properties, ad, aoi.bbox)
-                        expected = estimate_clip_bytes(item.properties, ad, aoi.bbox)
-                        kind = "s2clip"
-                    else:
-                        win, kind = None, "s2"
-                        fs = ad.get("file:size")
-                        expected = int(fs) if fs is not None else None
-                    e = ManifestEntry(src.name, ss.collection, item.id, key, asset.href, _rel(data_dir, dest), "planned",
-                                      expected_bytes=expected)
-                    plan.jobs.append(_Job(e, dest, asset.href, expected, kind, (src.name, item.id), win))
-                plan.s2[(src.name, item.id)] = (src, item, keys)
-        if not dry_run:
-            manifest.set_search_counts(src.name, summ.searched, summ.found)
-
-    if dry_run:
-        for job in plan.jobs:
-            e = job.entry
-            if job.dest.exists() and not force and (job.expected is None or job.kind == "s2clip" or job.dest.stat().st_size == job.expected):
-                e.status, e.reason = "skipped", "already present"
-                e.bytes = job.dest.stat().st_size
-            record(e)
+        manifest.add_run({"started": utc_now(), "spectm_version": __version__, "region": aoi.name, "dates": str(dates),
+                          "sources": [s.name for s in srcs], "clip": clip, "force": force})
+        _execute(plan, opts, data_dir, aoi, record, earthdata_session, stac_session)
+        result.catalog_path = _write_catalog(plan, run_entries, data_dir)
         _finish(result, run_entries, manifest, plan, data_dir, dry_run, t0)
         return result
-
-    manifest.add_run({"started": utc_now(), "spectm_version": __version__, "region": aoi.name, "dates": str(dates),
-                      "sources": [s.name for s in srcs], "clip": clip, "force": force})
-    _execute(plan, opts, data_dir, aoi, record, earthdata_session, stac_session)
-    result.catalog_path = _write_catalog(plan, run_entries, data_dir)
-    _finish(result, run_entries, manifest, plan, data_dir, dry_run, t0)
-    return result
 
 
 _NC_MAGIC = (b"\x89HDF\r\n\x1a\n", b"CDF\x01", b"CDF\x02", b"CDF\x05")

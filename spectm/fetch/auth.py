@@ -13,7 +13,7 @@ token, and ``Auth.get_session()`` gives a ``requests`` session carrying
 used).
 
 The token lives only in that session's headers: spectm never logs headers, and
-writes URLs only through :func:`spectm.fetch.safety.redact_url`.
+writes URLs only through :func:`spectm.redact.redact`.
 """
 
 from __future__ import annotations

@@ -31,7 +31,8 @@ import pystac
 from shapely.geometry import mapping, shape
 
 from spectm.errors import DataNotFoundError
-from spectm.fetch.safety import redact_url, safe_join, safe_name
+from spectm.fetch.safety import safe_join, safe_name
+from spectm.redact import redact
 
 CATALOG_ID = "spectm-raw"
 NETCDF = "application/x-netcdf"
@@ -205,7 +206,7 @@ def s2_local_item(
             d["properties"]["proj:epsg"] = epsg
         a["file:size"] = Path(path).stat().st_size
         if remote_href and not str(remote_href).startswith(("/", "file:")):
-            a["spectm:source_href"] = redact_url(str(remote_href))
+            a["spectm:source_href"] = redact(str(remote_href))
         d["assets"][key] = a
     exts = set(d.get("stac_extensions", []))
     exts.add(FILE_EXT)

@@ -39,7 +39,7 @@ from typing import Literal
 import requests
 
 from spectm.console import log
-from spectm.fetch.safety import redact_url
+from spectm.redact import redact
 
 SessionFactory = Callable[[], requests.Session]
 ProgressCallback = Callable[[int], None]
@@ -387,7 +387,7 @@ def download_all(
         except Interrupted:
             raise
         except Exception as exc:  # never lose a task to an unexpected error: report it
-            log.debug("unexpected error for %s", redact_url(task.url), exc_info=True)
+            log.debug("unexpected error for %s", redact(task.url), exc_info=True)
             o = DownloadOutcome(task=task, status="failed", reason=f"internal error: {type(exc).__name__}: {exc}")
         if on_done is not None:
             on_done(o)

@@ -34,7 +34,7 @@ from typing import Any, Literal
 
 from spectm._version import __version__
 from spectm.errors import ConfigError
-from spectm.fetch.safety import redact_url
+from spectm.redact import redact
 
 Status = Literal["downloaded", "skipped", "failed", "excluded", "planned"]
 SizeCheck = Literal["ok", "mismatch", "unknown"]
@@ -65,12 +65,16 @@ class ManifestEntry:
     reason: str | None = None
     attempts: int = 0
     seconds: float = 0.0
+    checksum: str | None = None  # the catalogue's checksum the file was verified against ("sha256:<hex>")
+    quarantine: str | None = None  # where a file that arrived but failed verification was moved
 
     def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"unknown manifest status {self.status!r}")
         if self.url is not None:
-            self.url = redact_url(self.url)
+            self.url = redact(self.url)
+        if self.reason is not None:
+            self.reason = redact(self.reason)
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -174,8 +178,7 @@ class Manifest:
 
     def add_run(self, run: dict[str, Any]) -> None:
         with self._lock:
-            self._runs.append(run)
-            self._runs = self._runs[-50:]
+            self._runs.append(run)  # every run is kept: the manifest is the fetch history
         self.flush(force=True)
 
     def finish_run(self, update: dict[str, Any]) -> None:

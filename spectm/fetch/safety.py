@@ -7,8 +7,8 @@ Two rules hold for every file and record ``fetch`` produces:
   broken record could carry ``../`` or an absolute path. :func:`safe_name` and
   :func:`safe_join` refuse such names with a :class:`~spectm.errors.BadInputError`
   before any byte is written.
-* **Credentials never leave memory.** URLs are recorded only after
-  :func:`redact_url` removed user info and signature/token query parameters
+* **Credentials never leave memory.** URLs and messages are recorded only after
+  :func:`spectm.redact.redact` removed user info and signature/token query parameters
   (Planetary Computer SAS tokens, S3 pre-signed URLs); request headers (the Earthdata
   bearer token) are never logged or written.
 """
@@ -17,17 +17,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from spectm.errors import BadInputError
-
-# Query parameters that carry secrets: Azure SAS (sig, se, st, sp, sv, sr, sk*), S3 pre-signed
-# URLs (X-Amz-*), generic tokens. Matching is case-insensitive.
-_SECRET_PARAMS = {
-    "sig", "signature", "token", "access_token", "api_key", "apikey", "key", "code",
-    "se", "st", "sp", "sv", "sr", "spr", "sip", "skoid", "sktid", "skt", "ske", "sks", "skv", "ss", "srt",
-}
-_SECRET_PREFIXES = ("x-amz-", "x-goog-")
 
 # A file or directory name we are willing to create: no separators, not "." or "..", printable.
 _NAME_OK = re.compile(r"^[A-Za-z0-9._+\-=@,]+$")
@@ -63,17 +55,24 @@ def safe_join(root: Path, *parts: str) -> Path:
     return path
 
 
-def redact_url(url: str) -> str:
-    """Drop credentials from a URL: user info and secret query parameters (SAS, pre-signed)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable url>"
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    query = [
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if k.lower() not in _SECRET_PARAMS and not k.lower().startswith(_SECRET_PREFIXES)
-    ]
-    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query), parts.fragment))
+REMOTE_SCHEMES = ("http", "https")
 
+
+def remote_href_problem(href: str | None) -> str | None:
+    """Why an asset href of a *remote* STAC item must not be followed, or None when it may.
+
+    Why: GDAL and requests open whatever they are given. An item from a STAC API whose
+    asset points at ``file:///etc/...``, ``/home/...`` or ``../x.tif`` would make spectm
+    read (and copy into ``raw/``) a local file the catalogue has no business naming.
+    Only ``http``/``https`` URLs are followed, in clip and no-clip modes alike; other
+    schemes (``s3://`` needs direct-access credentials spectm does not configure) are
+    refused with this reason.
+    """
+    if not href:
+        return "the asset has no href"
+    scheme = urlsplit(href).scheme.lower()
+    if scheme in REMOTE_SCHEMES and urlsplit(href).netloc:
+        return None
+    if scheme == "file" or not scheme or len(scheme) == 1:  # "C:\\x" parses as scheme "c"
+        return f"refusing local path {href!r} in a remote STAC item (only http(s) asset hrefs are followed)"
+    return f"refusing {scheme}:// asset href (only http(s) asset hrefs are followed)"

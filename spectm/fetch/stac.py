@@ -31,7 +31,8 @@ from spectm.console import log
 from spectm.dates import DateRange
 from spectm.errors import BadInputError, FetchError
 from spectm.fetch.footprint import intersects_region
-from spectm.fetch.safety import redact_url, safe_name
+from spectm.fetch.safety import safe_name
+from spectm.redact import redact
 
 
 @dataclass
@@ -114,7 +115,7 @@ def search_stac(
     url = url or source.url
     collection = collection or source.collection
     tiles = normalise_tiles(tiles)
-    res = StacSearch(source=source, url=redact_url(url), collection=collection)
+    res = StacSearch(source=source, url=redact(url), collection=collection)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # DoesNotConformTo / storage warnings: handled below
@@ -133,16 +134,16 @@ def search_stac(
     except APIError as exc:
         if getattr(exc, "status_code", None) is None:  # pystac-client wraps connection failures too
             raise FetchError(
-                f"cannot search STAC API {redact_url(url)}: {str(exc)[:200]}",
+                f"cannot search STAC API {redact(url)}: {str(exc)[:200]}",
                 "check --stac-url and the network connection, then rerun",
             ) from None
         raise FetchError(
-            f"STAC API {redact_url(url)} answered with an error for collection {collection!r}: {str(exc)[:200]}",
+            f"STAC API {redact(url)} answered with an error for collection {collection!r}: {str(exc)[:200]}",
             "check --stac-url and --collection (spectm catalogs sources lists the defaults)",
         ) from None
     except (OSError, ValueError) as exc:
         raise FetchError(
-            f"cannot search STAC API {redact_url(url)}: {type(exc).__name__}: {str(exc)[:200]}",
+            f"cannot search STAC API {redact(url)}: {type(exc).__name__}: {str(exc)[:200]}",
             "check --stac-url and the network connection, then rerun",
         ) from None
     res.searched = len(found)

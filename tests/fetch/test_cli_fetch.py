@@ -12,7 +12,8 @@ import pytest
 from spectm.cli import main
 from spectm.errors import BadInputError
 from spectm.fetch.catalog import pace_path, s2_path
-from spectm.fetch.safety import redact_url, safe_join
+from spectm.fetch.safety import safe_join
+from spectm.redact import redact
 from spectm.fetch.testserver import Fault, RangeServer
 
 from .conftest import CMR_DATA, cmr_records
@@ -175,9 +176,9 @@ def test_paths_outside_data_dir_are_refused(tmp_path: Path) -> None:
 
 def test_redact_url_removes_sas_and_userinfo() -> None:
     u = "https://user:pw@sentinel2l2a01.blob.core.windows.net/c/B04.tif?st=2024&se=2025&sp=rl&sv=2021&sr=c&sig=SECRET%3D&keep=1"
-    r = redact_url(u)
+    r = redact(u)
     assert "SECRET" not in r and "pw" not in r and "user" not in r and "sig=" not in r and "keep=1" in r
-    assert redact_url("https://x/a.nc?X-Amz-Signature=abc&X-Amz-Credential=k") == "https://x/a.nc"
+    assert redact("https://x/a.nc?X-Amz-Signature=abc&X-Amz-Credential=k") == "https://x/a.nc"
 
 
 def test_planetary_computer_without_extra_names_the_install(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
