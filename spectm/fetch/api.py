@@ -54,6 +54,7 @@ from spectm.fetch.manifest import MANIFEST_NAME, Manifest, ManifestEntry, utc_no
 from spectm.fetch.pace import PaceGranule, search_pace
 from spectm.fetch.safety import remote_href_problem
 from spectm.fetch.stac import normalise_tiles, search_stac
+from spectm.fetch.verify import checksum_problem, netcdf_problem, stac_checksum, umm_checksum, to_multihash
 
 DEFAULT_SOURCES = ("pace_oci_l2_aop", "s2_earth_search")
 SessionFactory = Callable[[], requests.Session]
@@ -119,6 +120,7 @@ class _Job:
     kind: str  # "pace" | "s2" | "s2clip"
     item_key: tuple[str, str]  # (source, item id)
     clip_window: Any = None
+    checksum: str | None = None  # from the catalogue (UMM-G Checksum / STAC file:checksum), "sha256:<hex>"
 
 
 @dataclass
@@ -251,7 +253,8 @@ def fetch(
                     item_id = g.file_name.removesuffix(".nc")
                     dest = pace_path(data_dir, g.file_name)
                     e = ManifestEntry(src.name, coll, item_id, "data", g.url, _rel(data_dir, dest), "planned", expected_bytes=g.size)
-                    plan.jobs.append(_Job(e, dest, g.url, g.size, "pace", (src.name, item_id)))
+                    plan.jobs.append(_Job(e, dest, g.url, g.size, "pace", (src.name, item_id),
+                                          checksum=umm_checksum(g.umm, g.file_name)))
                     plan.pace[(src.name, item_id)] = (src, g)
             else:
                 ss = search_stac(src, aoi, dates, url=stac_url, collection=collection, tiles=tile_list,
@@ -285,7 +288,8 @@ def fetch(
                             expected = int(fs) if fs is not None else None
                         e = ManifestEntry(src.name, ss.collection, item.id, key, asset.href, _rel(data_dir, dest), "planned",
                                           expected_bytes=expected)
-                        plan.jobs.append(_Job(e, dest, asset.href, expected, kind, (src.name, item.id), win))
+                        plan.jobs.append(_Job(e, dest, asset.href, expected, kind, (src.name, item.id), win,
+                                              checksum=None if clip else stac_checksum(ad)))
                     plan.s2[(src.name, item.id)] = (src, item, keys)
             if not dry_run:
                 manifest.set_search_counts(src.name, summ.searched, summ.found)
@@ -308,26 +312,24 @@ def fetch(
         return result
 
 
-_NC_MAGIC = (b"\x89HDF\r\n\x1a\n", b"CDF\x01", b"CDF\x02", b"CDF\x05")
-
-
 def is_netcdf(path: Path) -> bool:
     """Cheap open-test: the file starts with the HDF5 (NetCDF-4) or classic NetCDF signature."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(8)
-    except OSError:
-        return False
-    return any(head.startswith(m) for m in _NC_MAGIC)
+    return netcdf_problem(path) is None
 
 
-def _entry_from(job: _Job, o: DownloadOutcome | ClipOutcome) -> ManifestEntry:
+def _entry_from(job: _Job, o: DownloadOutcome | ClipOutcome, data_dir: Path) -> ManifestEntry:
     e = job.entry
+    q = getattr(o, "quarantine", None)
+    reason = o.reason if o.status == "failed" else None
+    if q is not None and reason:
+        reason = reason.replace(str(q), _rel(data_dir, q))  # data-dir relative, as every path in the manifest
     return ManifestEntry(
         e.source, e.collection, e.id, e.asset, job.url, e.path, o.status,  # type: ignore[arg-type]
         bytes=o.bytes, expected_bytes=(o.expected_bytes if isinstance(o, DownloadOutcome) else (o.bytes if o.status != "failed" else job.expected)),
         size_check=o.size_check,  # type: ignore[arg-type]
-        reason=o.reason if o.status == "failed" else None, attempts=o.attempts, seconds=o.seconds,
+        reason=reason, attempts=o.attempts, seconds=o.seconds,
+        checksum=getattr(o, "checksum", None),
+        quarantine=_rel(data_dir, q) if q is not None else None,
     )
 
 
@@ -347,27 +349,33 @@ def _execute(
 
         def done(o: DownloadOutcome) -> None:
             job: _Job = o.task.key  # type: ignore[assignment]
-            if job.kind == "pace" and o.status == "downloaded" and not is_netcdf(job.dest):
-                # Right size but not NetCDF (e.g. an HTML error page of the same length): never keep it.
-                job.dest.unlink(missing_ok=True)
-                o.status, o.reason, o.size_check = "failed", "downloaded file is not NetCDF-4/HDF5 (removed)", "mismatch"
-            e = _entry_from(job, o)
+            e = _entry_from(job, o, data_dir)
             e.bytes = o.bytes
             record(e)
+
+        def task(j: _Job) -> DownloadTask:
+            rel = Path(j.entry.path or j.dest.name)  # data-dir relative: raw/pace/x.nc, raw/s2/<id>/red.tif
+            return DownloadTask(
+                j.url, j.dest, j.expected, key=j, checksum=j.checksum,
+                validate=netcdf_problem if j.kind == "pace" else None,
+                quarantine=raw_dir(data_dir) / "quarantine" / Path(*rel.parts[1:]),
+            )
 
         pace_jobs = [j for j in plan.jobs if j.kind == "pace"]
         pending = []
         for j in pace_jobs:
             # Complete files need no login: verify by size first, so an offline rerun works.
-            if not opts.force and j.expected is not None and j.dest.exists() and j.dest.stat().st_size == j.expected:
+            if (not opts.force and j.expected is not None and j.dest.exists() and j.dest.stat().st_size == j.expected
+                    and (j.checksum is None or checksum_problem(j.dest, j.checksum) is None)):
                 record(ManifestEntry(j.entry.source, j.entry.collection, j.entry.id, j.entry.asset, j.url, j.entry.path,
-                                     "skipped", bytes=j.expected, expected_bytes=j.expected, size_check="ok"))
+                                     "skipped", bytes=j.expected, expected_bytes=j.expected, size_check="ok",
+                                     checksum=j.checksum))
                 bar.advance(task_id, j.expected)
             else:
                 pending.append(j)
         if pending:
             factory = earthdata_session or _auth.earthdata_session_factory()
-            tasks = [DownloadTask(j.url, j.dest, j.expected, key=j) for j in pending]
+            tasks = [task(j) for j in pending]
             rep = download_all(tasks, factory, opts, on_done=done, on_bytes=on_bytes)
             refused = [o.task for o in rep.outcomes if o.status == "failed" and o.http_status == 401]
             if refused and earthdata_session is None:
@@ -377,7 +385,7 @@ def _execute(
 
         s2_jobs = [j for j in plan.jobs if j.kind == "s2"]
         if s2_jobs:
-            tasks = [DownloadTask(j.url, j.dest, j.expected, key=j) for j in s2_jobs]
+            tasks = [task(j) for j in s2_jobs]
             download_all(tasks, stac_session or requests.Session, opts, on_done=done, on_bytes=on_bytes)
 
         clip_jobs = [j for j in plan.jobs if j.kind == "s2clip"]
@@ -387,7 +395,7 @@ def _execute(
                     o = clip_asset(j.url, j.dest, aoi.bbox, opts, expected=j.clip_window)
                 except Exception as exc:  # report, never lose a job
                     o = ClipOutcome(status="failed", reason=f"internal error: {type(exc).__name__}: {exc}")
-                record(_entry_from(j, o))
+                record(_entry_from(j, o, data_dir))
                 bar.advance(task_id, j.expected or 0)
 
             with ThreadPoolExecutor(max_workers=opts.threads, thread_name_prefix="spectm-clip") as pool:
@@ -403,8 +411,10 @@ def _write_catalog(plan: _Plan, entries: dict[tuple[str, str, str], ManifestEntr
         if (src_name, item_id, "data") not in complete:
             continue
         dest = pace_path(data_dir, g.file_name)
+        verified = entries[(src_name, item_id, "data")].checksum
         it = pace_item_from_umm(data_dir, g.umm, file_name=g.file_name, product=src.product, source=src.name,
-                                nrt=g.nrt, file_size=dest.stat().st_size)
+                                nrt=g.nrt, file_size=dest.stat().st_size,
+                                checksum=to_multihash(verified) if verified else None)
         items.append(it)
         titles[it.collection_id or ""] = src.title or src.short_name
     for (src_name, item_id), (src, item, keys) in plan.s2.items():
@@ -414,7 +424,8 @@ def _write_catalog(plan: _Plan, entries: dict[tuple[str, str, str], ManifestEntr
             continue
         files = {k: s2_path(data_dir, item_id, k) for k in keys}
         hrefs = {k: item.assets[k].href for k in keys}
-        it = s2_local_item(data_dir, item, files, source=src.name, source_hrefs=hrefs)
+        sums = {k: to_multihash(c) for k in keys if (c := entries[(src_name, item_id, k)].checksum)}
+        it = s2_local_item(data_dir, item, files, source=src.name, source_hrefs=hrefs, checksums=sums)
         items.append(it)
         titles[it.collection_id or ""] = src.title or src.collection
     if not items and not (raw_dir(data_dir) / "catalog" / "catalog.json").exists():

@@ -19,6 +19,7 @@ in, so a killed process never leaves a half-written catalog.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import shutil
 import tempfile
@@ -81,8 +82,12 @@ def pace_item(
     file_size: int,
     cloud_cover: float | None = None,
     twin: bool = False,
+    checksum: str | None = None,
 ) -> pystac.Item:
     """A STAC item for one local PACE OCI file (docs/data-layout.md, "PACE OCI items").
+
+    ``checksum`` is the hex multihash (``file:checksum``) the file was verified against,
+    when the granule record published one.
 
     ``geometry`` is the granule footprint (CMR GPolygons, or the twin's swath outline)
     as GeoJSON in lon/lat. ``product`` is ``L2_AOP``, ``L2_BGC``, ``L2_IOP`` or ``L3M``.
@@ -120,7 +125,7 @@ def pace_item(
             href=str(pace_path(data_dir, file_name)),
             media_type=NETCDF,
             roles=["data"],
-            extra_fields={"file:size": int(file_size)},
+            extra_fields={"file:size": int(file_size), **({"file:checksum": checksum} if checksum else {})},
         ),
     )
     return item
@@ -143,6 +148,7 @@ def pace_item_from_umm(
     source: str,
     nrt: bool,
     file_size: int,
+    checksum: str | None = None,
 ) -> pystac.Item:
     """:func:`pace_item` filled from a CMR UMM-G record."""
     rng = umm.get("TemporalExtent", {}).get("RangeDateTime", {})
@@ -161,6 +167,7 @@ def pace_item_from_umm(
         source=source,
         file_size=file_size,
         cloud_cover=umm.get("CloudCover"),
+        checksum=checksum,
     )
 
 
@@ -172,18 +179,21 @@ def s2_local_item(
     source: str,
     twin: bool = False,
     source_hrefs: Mapping[str, str] | None = None,
+    checksums: Mapping[str, str | None] | None = None,
 ) -> pystac.Item:
     """A local Sentinel-2 item: the remote item's metadata, only the fetched assets.
 
     ``files`` maps asset key → local ``.tif``. Each asset's ``href`` becomes the local
     file; ``file:size``, ``proj:shape`` and ``proj:transform`` are read from the local
     file (so a clipped COG describes the clip); the remote href, without credentials, is
-    kept as ``spectm:source_href``. Other assets (thumbnails, metadata) are dropped and
+    kept as ``spectm:source_href``; ``checksums`` (asset key → hex multihash) are the
+    ``file:checksum`` values each local file was verified against. Other assets (thumbnails, metadata) are dropped and
     links are removed, because the catalog describes local data only.
     """
     import rasterio
 
     d = remote.to_dict(include_self_link=False) if isinstance(remote, pystac.Item) else copy.deepcopy(dict(remote))
+    d = json.loads(redact(json.dumps(d)))  # a signed URL anywhere in the remote item never reaches the disk
     d["links"] = []
     old_assets = d.get("assets", {})
     d["assets"] = {}
@@ -193,7 +203,11 @@ def s2_local_item(
     for key, path in files.items():
         a = copy.deepcopy(old_assets.get(key, {}))
         remote_href = (source_hrefs or {}).get(key) or a.get("href")
-        a.pop("file:checksum", None)  # describes the remote file, not a clipped local one
+        # The remote checksum describes the remote file: kept only where the local file was verified
+        # against it (a whole-file download), never for a clip.
+        a.pop("file:checksum", None)
+        if (checksums or {}).get(key):
+            a["file:checksum"] = checksums[key]  # type: ignore[index]
         a.pop("alternate", None)
         a["href"] = str(Path(path).resolve())
         a["type"] = COG

@@ -12,7 +12,13 @@ given number of requests:
 ``short``        promise ``Content-Length`` N, send fewer bytes, close
 ``stall``        send part of the body, then stop sending for ``stall_s`` seconds
 ``ignore_range`` answer a ranged request with ``200`` and the whole file
-``404`` / ``401`` answer that status
+``stale``        answer as if the file were half its size (a replica not yet updated)
+``404`` / ``401`` answer that status; ``503`` / ``429`` may carry ``Retry-After: retry_after``
+
+Every file reply carries an ``ETag`` and ``Last-Modified`` derived from the file's
+mtime and size (``validators=False`` turns them off), and ``If-Range`` is honoured
+(``honour_if_range=False`` imitates a server that ignores it), so tests can change a
+file between two requests and see what a resuming client does.
 
 Every request is logged (path, method, Range header, status, bytes sent) so tests can
 prove which bytes were sent, e.g. that a resumed download asked for ``bytes=N-``.
@@ -28,6 +34,7 @@ import struct
 import threading
 import time
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -37,10 +44,11 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 @dataclass
 class Fault:
-    kind: str  # reset | 503 | short | stall | ignore_range | 404 | 401
+    kind: str  # reset | 503 | 429 | short | stall | ignore_range | stale | 404 | 401
     times: int = 1
     stall_s: float = 5.0
     fraction: tuple[float, float] = (0.1, 0.9)  # where in the body reset/short/stall happen
+    retry_after: str | None = None  # Retry-After header value sent with 503/429
 
 
 @dataclass
@@ -61,6 +69,8 @@ class ServerState:
     seed: int = 0
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     log: list[RequestRecord] = field(default_factory=list)
+    validators: bool = True  # send ETag / Last-Modified
+    honour_if_range: bool = True
 
     def __post_init__(self) -> None:
         self.lock = threading.Lock()
@@ -80,7 +90,7 @@ class ServerState:
                     f.times -= 1
                     if f.times <= 0:
                         queue.pop(0)
-                    return Fault(f.kind, 1, f.stall_s, f.fraction)
+                    return Fault(f.kind, 1, f.stall_s, f.fraction, f.retry_after)
         return None
 
     def requests_for(self, path: str, method: str = "GET") -> list[RequestRecord]:
@@ -111,10 +121,12 @@ class _Handler(BaseHTTPRequestHandler):
             st.log.append(rec)
         return rec
 
-    def _simple(self, status: int, fault: str | None = None) -> None:
+    def _simple(self, status: int, fault: str | None = None, retry_after: str | None = None) -> None:
         body = f"{status}\n".encode()
         self._record(status, 0, fault)
         self.send_response(status)
+        if retry_after is not None:
+            self.send_header("Retry-After", retry_after)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Content-Type", "text/plain")
         self.end_headers()
@@ -130,13 +142,19 @@ class _Handler(BaseHTTPRequestHandler):
             self._simple(404)
             return
         fault = None if head else st.take_fault(self._path)
-        if fault and fault.kind in ("503", "404", "401"):
-            self._simple(int(fault.kind), fault.kind)
+        if fault and fault.kind in ("503", "429", "404", "401"):
+            self._simple(int(fault.kind), fault.kind, fault.retry_after)
             return
-        size = target.stat().st_size
+        stat = target.stat()
+        size = stat.st_size if not (fault and fault.kind == "stale") else stat.st_size // 2
+        etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"'
+        last_modified = formatdate(stat.st_mtime, usegmt=True)
         start, end = 0, size - 1
         status = 200
         rng_header = self.headers.get("Range")
+        if_range = self.headers.get("If-Range")
+        if if_range and st.honour_if_range and if_range not in (etag, last_modified):
+            rng_header = None  # the file changed: send all of it (RFC 9110 §13.1.5)
         if rng_header and not (fault and fault.kind == "ignore_range"):
             m = _RANGE.match(rng_header.strip())
             if m and (m[1] or m[2]):
@@ -159,6 +177,9 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(length))
         self.send_header("Accept-Ranges", "bytes")
         self.send_header("Content-Type", "application/octet-stream")
+        if st.validators:
+            self.send_header("ETag", etag)
+            self.send_header("Last-Modified", last_modified)
         if status == 206:
             self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
         self.end_headers()

@@ -156,8 +156,29 @@ def test_html_error_page_of_the_right_size_is_rejected(
     from spectm.fetch import fetch
 
     res = fetch("lake_erie", "2025-03-05", data_dir=data_dir, sources=["pace_oci_l2_aop"], retries=0)
-    assert [e.reason for e in res.failed] == ["downloaded file is not NetCDF-4/HDF5 (removed)"]
+    [e] = res.failed
+    assert e.reason.startswith("the server sent a web page") and e.quarantine == f"raw/quarantine/pace/{NAME}"
+    assert e.reason.endswith(f"quarantined at raw/quarantine/pace/{NAME}")
     assert not pace_path(data_dir, NAME).exists()
+    assert (data_dir / e.quarantine).read_bytes() == html  # kept for the user to look at, away from raw/pace
+
+
+def test_right_size_file_that_is_not_netcdf_is_quarantined(
+    cmr, pace_server: RangeServer, data_dir: Path, monkeypatch: pytest.MonkeyPatch, no_earthdata_env: None,
+) -> None:
+    monkeypatch.setenv("EARTHDATA_TOKEN", TOKEN)
+    junk = b"\x00junk" * (NC.stat().st_size // 5)
+    (pace_server.state.root / NAME).write_bytes(junk.ljust(NC.stat().st_size, b"\x00"))
+    cmr.records = local_records(pace_server)
+    from spectm.fetch import fetch
+
+    res = fetch("lake_erie", "2025-03-05", data_dir=data_dir, sources=["pace_oci_l2_aop"], retries=0)
+    [e] = res.failed
+    assert e.reason.startswith("downloaded file is not NetCDF-4/HDF5") and e.quarantine == f"raw/quarantine/pace/{NAME}"
+    m = json.loads((data_dir / "raw/manifest.json").read_text())
+    [rec] = [i for i in m["items"] if i["status"] == "failed"]
+    assert rec["quarantine"] == e.quarantine and "quarantined at" in rec["reason"]
+    assert (data_dir / e.quarantine).exists() and not pace_path(data_dir, NAME).exists()
 
 
 def test_paths_outside_data_dir_are_refused(tmp_path: Path) -> None:

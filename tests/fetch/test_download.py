@@ -7,6 +7,7 @@ file marked done.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from spectm.fetch.download import (
     download_all,
     download_one,
     partial_path,
+    validators_path,
 )
 from spectm.fetch.testserver import Fault, RangeServer
 
@@ -125,9 +127,11 @@ def test_resume_partial_with_range(served, tmp_path: Path) -> None:
     out.mkdir()
     data = files["f0.nc"]
     partial_path(out / "f0.nc").write_bytes(data[:123_456])
+    head = requests.head(srv.url_for("f0.nc"), timeout=5).headers  # the version the partial came from
+    validators_path(out / "f0.nc").write_text(json.dumps({"etag": head["ETag"], "last_modified": head["Last-Modified"]}))
     o = download_one(requests.Session(), _task(srv, "f0.nc", out, len(data)), _opts())
     assert o.status == "downloaded" and (out / "f0.nc").read_bytes() == data
-    [req] = srv.state.requests_for("/f0.nc")
+    [req] = srv.state.requests_for("/f0.nc", "GET")
     assert req.range == "bytes=123456-" and req.status == 206
     assert o.transferred == len(data) - 123_456
 
