@@ -31,6 +31,7 @@ from typing import Any
 from spectm.aoi import BBox
 from spectm.console import log
 from spectm.fetch.download import DownloadOptions, backoff_delay
+from spectm.fetch.safety import remote_href_problem
 
 _DTYPE_BYTES = {"uint8": 1, "int8": 1, "uint16": 2, "int16": 2, "uint32": 4, "int32": 4, "float32": 4, "float64": 8}
 
@@ -143,6 +144,10 @@ def clip_asset(
 
     t0 = time.perf_counter()
     out = ClipOutcome(status="failed")
+    refused = remote_href_problem(href)
+    if refused is not None:  # GDAL would open a local path as happily as a URL
+        out.reason = refused
+        return out
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.exists() and not opts.force:
         ok, why = verify_clip(dest, expected)
@@ -157,7 +162,12 @@ def clip_asset(
         attempt += 1
         out.attempts = attempt
         try:
-            with rasterio.Env(**gdal_env(opts)), rasterio.open(href) as src:
+            env = gdal_env(opts)
+            if attempt > 1:
+                # GDAL's /vsicurl/ cache keeps what it learnt about the URL (size, existence, blocks), including
+                # a failed probe: without this a retry never reaches the server and fails the same way.
+                env["CPL_VSIL_CURL_NON_CACHED"] = f"/vsicurl/{href}"
+            with rasterio.Env(**env), rasterio.open(href) as src:
                 win = region_window(bbox, src.crs.to_string(), list(src.transform)[:6], (src.height, src.width))
                 if expected is not None and (win.width, win.height) != (expected.width, expected.height):
                     log.warning("%s: window from metadata %s differs from the file's %s; using the file's", dest.name, expected, win)

@@ -49,6 +49,7 @@ class Fault:
     stall_s: float = 5.0
     fraction: tuple[float, float] = (0.1, 0.9)  # where in the body reset/short/stall happen
     retry_after: str | None = None  # Retry-After header value sent with 503/429
+    methods: tuple[str, ...] = ("GET",)  # the requests it applies to (HEAD too: a failed probe)
 
 
 @dataclass
@@ -81,16 +82,16 @@ class ServerState:
         with self.lock:
             self.faults.setdefault(path, []).append(fault)
 
-    def take_fault(self, path: str) -> Fault | None:
+    def take_fault(self, path: str, method: str = "GET") -> Fault | None:
         with self.lock:
             for key in (path, "*"):
                 queue = self.faults.get(key)
-                if queue:
+                if queue and method in queue[0].methods:
                     f = queue[0]
                     f.times -= 1
                     if f.times <= 0:
                         queue.pop(0)
-                    return Fault(f.kind, 1, f.stall_s, f.fraction, f.retry_after)
+                    return Fault(f.kind, 1, f.stall_s, f.fraction, f.retry_after, f.methods)
         return None
 
     def requests_for(self, path: str, method: str = "GET") -> list[RequestRecord]:
@@ -141,7 +142,7 @@ class _Handler(BaseHTTPRequestHandler):
         if st.root.resolve() not in target.parents or not target.is_file():
             self._simple(404)
             return
-        fault = None if head else st.take_fault(self._path)
+        fault = st.take_fault(self._path, self.command)
         if fault and fault.kind in ("503", "429", "404", "401"):
             self._simple(int(fault.kind), fault.kind, fault.retry_after)
             return
