@@ -23,13 +23,47 @@ import traceback
 from urllib.parse import parse_qsl, urlencode
 
 # Matching is case-insensitive.
-SECRET_PARAMS = frozenset({
-    "sig", "signature", "token", "access_token", "id_token", "refresh_token", "api_key", "apikey", "key", "code",
-    "password", "passwd", "secret", "client_secret", "auth", "authorization",
-    # Azure SAS (account, service and user-delegation SAS)
-    "se", "st", "sp", "sv", "sr", "spr", "sip", "ss", "srt", "sdd", "ses", "skoid", "sktid", "skt", "ske", "sks",
-    "skv", "saoid", "suoid", "scid",
-})
+SECRET_PARAMS = frozenset(
+    {
+        "sig",
+        "signature",
+        "token",
+        "access_token",
+        "id_token",
+        "refresh_token",
+        "api_key",
+        "apikey",
+        "key",
+        "code",
+        "password",
+        "passwd",
+        "secret",
+        "client_secret",
+        "auth",
+        "authorization",
+        # Azure SAS (account, service and user-delegation SAS)
+        "se",
+        "st",
+        "sp",
+        "sv",
+        "sr",
+        "spr",
+        "sip",
+        "ss",
+        "srt",
+        "sdd",
+        "ses",
+        "skoid",
+        "sktid",
+        "skt",
+        "ske",
+        "sks",
+        "skv",
+        "saoid",
+        "suoid",
+        "scid",
+    }
+)
 SECRET_PREFIXES = ("x-amz-", "x-goog-", "x-ms-")
 
 # user:password@ (or a bare token@) right after a scheme

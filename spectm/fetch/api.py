@@ -23,8 +23,8 @@ import json
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,13 @@ from spectm.fetch.manifest import MANIFEST_NAME, Manifest, ManifestEntry, utc_no
 from spectm.fetch.pace import PaceGranule, search_pace
 from spectm.fetch.safety import remote_href_problem
 from spectm.fetch.stac import normalise_tiles, search_stac
-from spectm.fetch.verify import checksum_problem, netcdf_problem, stac_checksum, umm_checksum, to_multihash
+from spectm.fetch.verify import (
+    checksum_problem,
+    netcdf_problem,
+    stac_checksum,
+    to_multihash,
+    umm_checksum,
+)
 
 DEFAULT_SOURCES = ("pace_oci_l2_aop", "s2_earth_search")
 SessionFactory = Callable[[], requests.Session]

@@ -24,10 +24,25 @@ from pathlib import Path
 from typing import Any
 
 # multihash function codes (multicodec table) -> hashlib names
-_MULTIHASH = {0x11: "sha1", 0x12: "sha256", 0x13: "sha512", 0x14: "sha3_512", 0x16: "sha3_256", 0x20: "sha384",
-              0xD5: "md5", 0xB220: "blake2b_256", 0xB240: "blake2b"}
+_MULTIHASH = {
+    0x11: "sha1",
+    0x12: "sha256",
+    0x13: "sha512",
+    0x14: "sha3_512",
+    0x16: "sha3_256",
+    0x20: "sha384",
+    0xD5: "md5",
+    0xB220: "blake2b_256",
+    0xB240: "blake2b",
+}
 # UMM-G Checksum.Algorithm values -> hashlib names (the ones hashlib has)
-_UMM_ALGOS = {"md5": "md5", "sha1": "sha1", "sha256": "sha256", "sha384": "sha384", "sha512": "sha512"}
+_UMM_ALGOS = {
+    "md5": "md5",
+    "sha1": "sha1",
+    "sha256": "sha256",
+    "sha384": "sha384",
+    "sha512": "sha512",
+}
 
 _NC_MAGIC = (b"\x89HDF\r\n\x1a\n", b"CDF\x01", b"CDF\x02", b"CDF\x05")
 _HTML_STARTS = (b"<!doctype html", b"<html", b"<head", b"<body", b"<?xml version")
@@ -73,7 +88,9 @@ def umm_checksum(umm: Mapping[str, Any], name: str) -> str | None:
     chosen = [i for i in infos if i.get("Name") == name] or (infos if len(infos) == 1 else [])
     for info in chosen:
         ck = info.get("Checksum") or {}
-        algo = _UMM_ALGOS.get(str(ck.get("Algorithm", "")).lower().replace("-", "").replace("_", ""))
+        algo = _UMM_ALGOS.get(
+            str(ck.get("Algorithm", "")).lower().replace("-", "").replace("_", "")
+        )
         value = str(ck.get("Value", "")).strip().lower()
         if algo and value and all(c in "0123456789abcdef" for c in value):
             return f"{algo}:{value}"
@@ -100,7 +117,10 @@ def checksum_problem(path: Path, checksum: str) -> str | None:
 
 def looks_like_html(head: bytes, content_type: str | None = None) -> bool:
     """Is this body a web page (login, error or captcha page; an S3 XML error) rather than a data file?"""
-    if content_type and content_type.split(";")[0].strip().lower() in ("text/html", "application/xhtml+xml"):
+    if content_type and content_type.split(";")[0].strip().lower() in (
+        "text/html",
+        "application/xhtml+xml",
+    ):
         return True
     return head.lstrip()[:16].lower().startswith(_HTML_STARTS)
 

@@ -13,8 +13,8 @@ from spectm.cli import main
 from spectm.errors import BadInputError
 from spectm.fetch.catalog import pace_path, s2_path
 from spectm.fetch.safety import safe_join
-from spectm.redact import redact
 from spectm.fetch.testserver import Fault, RangeServer
+from spectm.redact import redact
 
 from .conftest import CMR_DATA, cmr_records
 
