@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import traceback
 from importlib import import_module
 from pathlib import Path
 from typing import Annotated
@@ -20,6 +21,7 @@ from spectm import __version__
 from spectm.cli_common import state
 from spectm.console import configure, console, err_console, print_table
 from spectm.errors import SpectmError
+from spectm.redact import redact
 
 app = typer.Typer(
     name="spectm",
@@ -123,10 +125,12 @@ def main(argv: list[str] | None = None) -> None:
         app(args=argv, prog_name="spectm", standalone_mode=True)
     except SpectmError as exc:
         if state.verbosity >= 2 or os.environ.get("SPECTM_TRACEBACK"):
-            err_console.print_exception()
-        err_console.print(f"[bold red]error:[/] {escape(exc.message)}", markup=True, highlight=False)
+            # as text through redact(): exception messages can quote signed URLs
+            tb = "".join(traceback.format_exception(exc))
+            err_console.print(redact(tb), markup=False, highlight=False)
+        err_console.print(f"[bold red]error:[/] {escape(redact(exc.message))}", markup=True, highlight=False)
         if exc.remedy:
-            err_console.print(f"  remedy: {exc.remedy}", markup=False, highlight=False)
+            err_console.print(f"  remedy: {redact(exc.remedy)}", markup=False, highlight=False)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted")

@@ -242,3 +242,30 @@ def test_manifest_keeps_every_run(tmp_path: Path) -> None:
     again.add_run({"started": "run 60"})
     runs = json.loads((tmp_path / "manifest.json").read_text())["runs"]
     assert [r["started"] for r in runs] == [f"run {i}" for i in range(61)]
+
+
+def test_error_message_and_traceback_are_redacted(
+    data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A STAC API URL with a token that cannot be reached: the error line and the -vv traceback stay clean."""
+    url = f"http://me:PLANTEDPW@127.0.0.1:{free_port()}/api?token=PLANTEDTOKEN"
+    code = run_main(
+        [
+            "-vv",
+            "--data-dir",
+            str(data_dir),
+            "fetch",
+            "--bbox",
+            WB,
+            "--dates",
+            "2024-07-15",
+            "--source",
+            "s2_earth_search",
+            "--stac-url",
+            url,
+            "--dry-run",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 1 and "cannot search STAC API" in err and "Traceback" in err
+    assert not [s for s in SECRETS if s in err]
