@@ -2,7 +2,7 @@
 
 earthaccess's ``download`` (0.17) streams with no read timeout, skips existing files
 by name only, has no HTTP Range resume and aborts a batch on the first error
-(DOMAIN.md §2). This module is the replacement, built on a plain ``requests``
+(docs/fetch.md). This module is the replacement, built on a plain ``requests``
 session (earthaccess's authenticated session for Earthdata, a plain one for STAC):
 
 * one file = one :class:`DownloadTask`; a batch runs on a bounded thread pool with
@@ -12,14 +12,20 @@ session (earthaccess's authenticated session for Earthdata, a plain one for STAC
 * timeouts, connection resets, short bodies, 429 and 5xx are retried with capped
   exponential backoff and full jitter; 404/410 ("gone": deleted NRT granules,
   earthaccess#1142) and 401/403 fail at once with a reason;
-* bytes go to ``<name>.partial``; an interrupted transfer resumes with
-  ``Range: bytes=<have>-``; the reply is trusted only if it is a 206 whose
-  ``Content-Range`` starts at ``<have>``; a 200 means the server ignored the range,
-  so the partial file is truncated and the download restarts cleanly;
+* bytes go to ``<name>.partial``; the server's ``ETag``/``Last-Modified`` at the start of
+  the transfer go to ``<name>.partial.json``. An interrupted transfer resumes with
+  ``Range: bytes=<have>-`` and ``If-Range``; the reply is trusted only if it is a 206
+  whose ``Content-Range`` starts at ``<have>`` and whose validators are unchanged (else the
+  partial file is discarded: bytes of an older file must never be glued to a newer one).
+  A partial with no validator record is not trusted either;
+* ``Retry-After`` (429/503) is honoured; one reply whose size disagrees with the catalogue
+  is retried before the file fails;
 * a file is renamed into place (atomic ``os.replace``) only after its size equals the
   expected size (UMM-G ``SizeInBytes`` / STAC ``file:size``, else the server's
-  ``Content-Length``/``Content-Range`` total). A corrupt file is never marked done;
-* an existing final file is skipped only when its size matches the expected size
+  ``Content-Length``/``Content-Range`` total), it is not a web page, and it matches the
+  catalogue checksum and the caller's format check where there are any
+  (:mod:`spectm.fetch.verify`). A file that arrived but fails is quarantined, never kept;
+* an existing final file is skipped only when its size (and checksum) match
   (``force=True`` downloads again).
 """
 

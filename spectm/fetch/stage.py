@@ -11,7 +11,7 @@ from spectm.pipeline import StageResult
 def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
     """Fetch the pipeline's region and dates; raise FetchError when a file failed.
 
-    The stage is idempotent: complete files are verified by size and skipped, so a
+    The stage is idempotent: complete files are verified (size, checksum) and skipped, so a
     rerun after a failure downloads only what is missing.
     """
     from spectm.fetch.api import fetch
