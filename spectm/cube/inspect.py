@@ -77,7 +77,7 @@ def verify_cube(path: Path | str) -> list[str]:
         complete = ds["slice_complete"].values
     except (BadInputError, KeyError) as exc:
         return [f"the store cannot be opened as a cube: {exc}"]
-    except Exception as exc:  # noqa: BLE001 - a damaged 1-D array (time, flags) fails in its codec
+    except Exception as exc:  # a damaged 1-D array (time, flags) fails in its codec
         return [f"the store's coordinates or flags cannot be decoded ({type(exc).__name__}: {exc}): rebuild the cube"]
     problems += _attr_problems(ds, var)
     if ds.rio.crs is None:
@@ -140,7 +140,7 @@ def _value_problems(ds: xr.Dataset, var: str, i: int) -> list[str]:
     try:
         sl = ds[var].isel(time=i).values
         cnt = ds["valid_count"].isel(time=i).values
-    except Exception as exc:  # noqa: BLE001 - a codec failure on a slice without digests
+    except Exception as exc:  # a codec failure on a slice without digests
         return [f"cannot be decoded ({type(exc).__name__})"]
     if (np.isfinite(sl).any(axis=0) & (cnt == 0)).any():
         problems.append("values where valid_count is 0")

@@ -144,6 +144,6 @@ def _decode_problems(group: zarr.Group, index: int) -> list[str]:
         sel = tuple(index if d == "time" else slice(None) for d in dims)
         try:
             arr[sel]
-        except Exception as exc:  # noqa: BLE001 - any codec failure (zstd frame, short buffer, …) means damage
+        except Exception as exc:  # any codec failure (zstd frame, short buffer, …) means damage
             problems.append(f"'{name}' cannot be decoded ({type(exc).__name__}: {str(exc)[:120]})")
     return problems
