@@ -148,7 +148,7 @@ def test_no_valid_row_is_refused_and_keeps_the_existing_table(tmp_path: Path) ->
         ingest_samples([f], data_dir=d, column_map=YAML)
     header_only = tmp_path / "header_only.csv"
     header_only.write_text(lines[0] + "\n")
-    with pytest.raises(SchemaError, match="no valid row in header_only.csv: 0 row"):
+    with pytest.raises(SchemaError, match=r"no valid row in header_only\.csv: 0 row"):
         ingest_samples([header_only], data_dir=d, column_map=YAML, force=True)
     assert {p: p.read_bytes() for p in good.paths.values()} == before  # nothing replaced
 
