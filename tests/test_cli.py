@@ -99,7 +99,11 @@ def test_float_check_accepts_good_values() -> None:
 def test_build_cube_api_refuses_nan_radius_and_bad_memory_limit(tmp_path: Path) -> None:
     from spectm.cube import build_cube
     from spectm.errors import BadInputError
+    from tests.cube.helpers import V31, add_pace
 
-    for kw in ({"radius_m": float("nan")}, {"resolution": {"pace": -1.0}}, {"memory_limit": "lots"}):
-        with pytest.raises(BadInputError):
-            build_cube(BUILD[2], "2024-07-15", data_dir=tmp_path, sensors=["pace"], scheduler="synchronous", **kw)
+    add_pace(tmp_path, [V31])  # a real catalog: the refusal must come from the value itself
+    for kw, word in (({"radius_m": float("nan")}, "radius"), ({"resolution": {"pace": -1.0}}, "resolution"),
+                     ({"memory_limit": "lots"}, "memory")):
+        with pytest.raises(BadInputError, match=word):
+            build_cube(BUILD[2], "2024-07-15", data_dir=tmp_path, sensors=["pace"], scheduler="local", **kw)
+    assert not (tmp_path / "cubes").exists()

@@ -265,7 +265,13 @@ def _build_sensor(
             twin = any(bool(it.properties.get("spectm:twin")) for d in new_days for it in avail[d])
             # an append must not reset date_created/history: keep the store's own attributes
             template.attrs = state.attrs or _global_attrs(aoi, sensor, chash, settings, twin=twin)
-            create_or_extend(path, template, builder.encoding(), exists=state.n_time > 0 or path.exists())
+            exists = state.n_time > 0 or path.exists()
+            if exists and not (path / DIGEST_VAR / "zarr.json").exists():
+                # a cube from before per-chunk digests: an append must not add a variable shorter than time
+                log.warning("%s has no per-chunk digests (older spectm): its slices are checked by decoding only; "
+                            "delete it and rebuild to get them", path.name)
+                template = template.drop_vars(DIGEST_VAR)
+            create_or_extend(path, template, builder.encoding(), exists=exists)
             for i, d in enumerate(new_days):
                 index[d] = state.n_time + i
         for kind, days in (("repair", todo), ("force", forced), ("new", new_days)):

@@ -138,13 +138,15 @@ def test_digests_are_recorded_per_slice_at_write_time(cube):
     assert recs[2]["rrs/c/2/0/0/0"][0] == f.stat().st_size
 
 
-def test_cube_without_digests_still_catches_undecodable_chunks(cube):
+def test_cube_without_digests_still_catches_undecodable_chunks(cube, caplog):
     """A cube from before the digests: decoding is the check, and it reports, not crashes."""
     _, store, _ = cube
     shutil.rmtree(store / "chunk_digests")
+    assert verify_cube(store) == []  # an old cube is not a broken one
     _truncate(store)
-    problems = verify_cube(store)
-    assert any("no per-chunk digests" in p for p in problems)
+    with caplog.at_level("WARNING"):
+        problems = verify_cube(store)
+    assert "no per-chunk digests" in caplog.text
     assert any("slice 1 (2024-07-16) is damaged: 'rrs' cannot be decoded" in p for p in problems), problems
 
 
@@ -159,3 +161,13 @@ def test_cli_verify_exit_code_and_repair_option(cube, capsys):
     assert "damaged slice 2024-07-16" in out
     code, out, _ = spectm(capsys, d, "cube", "verify", str(store))
     assert code == 0 and "OK" in out
+
+
+def test_a_cube_without_digests_can_still_be_appended_to(tmp_path):
+    d = tmp_path / "data"
+    add_pace(d, SEASON)
+    r = build_cube(BBOX, "2024-07-15", data_dir=d, sensors=["pace"], scheduler="synchronous").sensors["pace"]
+    shutil.rmtree(r.path / "chunk_digests")  # as written by spectm before the digests
+    r = build(d)
+    assert r.days_written == [date(2024, 7, 16), date(2024, 7, 18)]
+    assert "chunk_digests" not in xr.open_zarr(r.path, consolidated=False) and verify_cube(r.path) == []
