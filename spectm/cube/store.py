@@ -91,6 +91,13 @@ def repair_plan(path: Path) -> StoreState:
     # entries whose time value was never written (interrupted extension) are cut off
     bad = [i for i, d in enumerate(days) if d is None]
     if bad:
+        done = np.asarray(group["slice_complete"][:n]) == 1
+        if done[bad].any():  # an interrupted append never marks a slice complete: this is damage
+            raise BadInputError(
+                f"{path.name}: the time of {int(done[bad].sum())} complete slice(s) is unset (a missing or damaged "
+                f"'time' chunk); cutting them off would discard written data",
+                f"restore {path.name}/time from a backup, or delete {path} and rebuild",
+            )
         n = bad[0]
     truncated = 0
     for name, arr, ax in arrays:

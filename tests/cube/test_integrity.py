@@ -171,3 +171,16 @@ def test_a_cube_without_digests_can_still_be_appended_to(tmp_path):
     r = build(d)
     assert r.days_written == [date(2024, 7, 16), date(2024, 7, 18)]
     assert "chunk_digests" not in xr.open_zarr(r.path, consolidated=False) and verify_cube(r.path) == []
+
+
+def test_a_deleted_time_chunk_is_reported_and_never_truncates_the_cube(cube):
+    from spectm.errors import BadInputError
+
+    d, store, _ = cube
+    (store / "time" / "c" / "0").unlink()  # every time value reads as the fill value 0
+    assert any("time has unset entries" in p for p in verify_cube(store))
+    before = sorted(p.relative_to(store) for p in store.rglob("*"))
+    with pytest.raises(BadInputError, match="time of 3 complete slice"):
+        build(d)
+    assert sorted(p.relative_to(store) for p in store.rglob("*")) == before
+    assert zarr.open_group(store, mode="r")["rrs"].shape[0] == 3
