@@ -9,6 +9,7 @@ behave the same everywhere.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -16,6 +17,7 @@ from typing import Annotated
 import typer
 
 from spectm.aoi import AOI, parse_bbox
+from spectm.checks import check_float
 from spectm.dates import DateRange, parse_dates
 
 DEFAULT_DATA_DIR = "spectm-data"
@@ -57,3 +59,14 @@ def resolve_aoi(value: str) -> AOI:
 
 def resolve_dates(value: str) -> DateRange:
     return parse_dates(value)
+
+
+def float_range(name: str, *, low: float | None = 0.0, low_inclusive: bool = False, high: float | None = None,
+                high_inclusive: bool = True) -> Callable[[float | None], float | None]:
+    """A Typer callback that refuses NaN, ±inf and out-of-range values of a float option
+    with spectm's one-line error (exit 2) instead of failing later with a traceback."""
+
+    def callback(value: float | None) -> float | None:
+        return check_float(name, value, low=low, low_inclusive=low_inclusive, high=high, high_inclusive=high_inclusive)
+
+    return callback

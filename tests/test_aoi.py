@@ -101,3 +101,61 @@ def test_utm_zone(lon_: float, lat_: float) -> None:
     zone = int(crs.split(":")[1]) % 100
     assert 1 <= zone <= 60
     assert -180 + (zone - 1) * 6 <= lon_ <= -180 + zone * 6
+
+
+def _write(tmp_path: Path, name: str, geometry: dict) -> str:
+    p = tmp_path / name
+    p.write_text(json.dumps({"type": "Feature", "properties": {}, "geometry": geometry}))
+    return str(p)
+
+
+@pytest.mark.parametrize(
+    "geometry",
+    [
+        # a ring drawn across +/-180 (shapely would read it as a box spanning 340 degrees)
+        {"type": "Polygon", "coordinates": [[[179, -17], [-179, -17], [-179, -16], [179, -16], [179, -17]]]},
+        # the RFC 7946 form: cut into two pieces at the antimeridian
+        {"type": "MultiPolygon", "coordinates": [
+            [[[179, -17], [180, -17], [180, -16], [179, -16], [179, -17]]],
+            [[[-180, -17], [-179, -17], [-179, -16], [-180, -16], [-180, -17]]],
+        ]},
+    ],
+)
+def test_geojson_across_the_antimeridian_is_refused(tmp_path: Path, geometry: dict) -> None:
+    with pytest.raises(RegionError, match="antimeridian") as exc:
+        parse_bbox(_write(tmp_path, "fiji.geojson", geometry))
+    assert exc.value.exit_code == 2
+    with pytest.raises(RegionError, match="antimeridian"):  # the same as the W,S,E,N form
+        parse_bbox("179,-17,-179,-16")
+
+
+def test_huge_geojson_file_is_refused_before_parsing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    import spectm.aoi as aoi_mod
+
+    p = tmp_path / "big.geojson"
+    p.write_text("{" + " " * 3000 + "}")  # not even valid JSON: it must not be read
+    monkeypatch.setattr(aoi_mod, "MAX_GEOJSON_BYTES", 2000)
+    t0 = time.perf_counter()
+    with pytest.raises(RegionError, match="more than spectm reads") as exc:
+        parse_bbox(str(p))
+    assert time.perf_counter() - t0 < 1 and "simplif" in str(exc.value)
+
+
+def test_detailed_geojson_is_simplified_with_a_message(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    import math
+
+    n = 200_000  # a circle of radius 0.1 degree drawn with 200k vertices
+    ring = [[-83.2 + 0.1 * math.cos(2 * math.pi * i / n), 41.7 + 0.1 * math.sin(2 * math.pi * i / n)] for i in range(n)]
+    ring.append(ring[0])
+    path = _write(tmp_path, "detailed.geojson", {"type": "Polygon", "coordinates": [ring]})
+    with caplog.at_level("WARNING"):
+        aoi = parse_bbox(path)
+    from shapely import get_num_coordinates
+
+    from spectm.aoi import MAX_VERTICES
+
+    assert get_num_coordinates(aoi.geometry) <= MAX_VERTICES
+    assert aoi.geometry.area == pytest.approx(math.pi * 0.01, rel=1e-3)  # the shape is kept
+    assert "simplified from 200001" in caplog.text

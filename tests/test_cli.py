@@ -58,3 +58,52 @@ def test_python_m_spectm_subprocess(tmp_path: Path) -> None:
     assert "unknown region 'nowhere_lake'" in r.stderr and "Traceback" not in r.stderr
     r = subprocess.run([sys.executable, "-m", "spectm", "--version"], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0 and __version__ in r.stdout
+
+
+BUILD = ["build-cube", "--bbox", "-83.45,41.55,-83.1,41.85", "--dates", "2024-07-15", "--sensor", "pace"]
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        *[([*BUILD, "--radius", v], "--radius") for v in ("nan", "inf", "-inf", "0", "-2000")],
+        *[([*BUILD, "--resolution", v], "--resolution") for v in ("nan", "inf", "0", "-20")],
+        (["cube", "aggregate", "x", "--resolution", "nan"], "--resolution"),
+        (["twin", "generate", "--pace-resolution", "-1200"], "--pace-resolution"),
+        (["twin", "generate", "--s2-resolution", "inf"], "--s2-resolution"),
+        (["join", "--min-valid", "1.5"], "--min-valid"),
+        (["join", "--buffer-km", "-1"], "--buffer-km"),
+        (["join", "--buffer-km", "nan"], "--buffer-km"),
+        (["predict", "--min-valid", "nan"], "--min-valid"),
+        ([*BUILD, "--memory-limit", "lots"], "--memory-limit 'lots' is not a memory size"),
+    ],
+)
+def test_bad_float_options_are_one_line_exit_2(
+    args: list[str], fragment: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert run_main(["--data-dir", str(tmp_path), *args]) == 2
+    err = capsys.readouterr().err
+    assert fragment in err and "Traceback" not in err, err
+    assert err.splitlines()[0].startswith("error:") and len(err.strip().splitlines()) <= 2, err
+
+
+def test_float_check_accepts_good_values() -> None:
+    from spectm.checks import check_float, check_positive
+
+    assert check_positive("--radius", 1500) == 1500.0 and check_positive("--radius", None) is None
+    assert check_float("--min-valid", 0.0, low_inclusive=True, high=1.0) == 0.0
+    assert check_float("--min-valid", 1.0, low_inclusive=True, high=1.0) == 1.0
+
+
+def test_build_cube_api_refuses_nan_radius_and_bad_memory_limit(tmp_path: Path) -> None:
+    from spectm.cube import build_cube
+    from spectm.errors import BadInputError
+    from tests.cube.helpers import V31, add_pace
+
+    add_pace(tmp_path, [V31])  # a real catalog: the refusal must come from the value itself
+    for kw, word in (({"radius_m": float("nan")}, "radius"), ({"resolution": {"pace": -1.0}}, "resolution"),
+                     ({"memory_limit": "lots"}, "memory")):
+        with pytest.raises(BadInputError, match=word):
+            build_cube(BUILD[2], "2024-07-15", data_dir=tmp_path, sensors=["pace"], scheduler="local", **kw)
+    assert not (tmp_path / "cubes").exists()

@@ -22,13 +22,15 @@ import xarray as xr
 from spectm import __version__
 from spectm.aoi import AOI, parse_bbox
 from spectm.cf import common_attrs
+from spectm.checks import check_positive
 from spectm.console import log
 from spectm.cube import catalog
 from spectm.cube.flags import parse_flag_names
 from spectm.cube.grid import region_geobox
+from spectm.cube.integrity import DIGEST_VAR, damaged_slices
 from spectm.cube.lock import store_lock
-from spectm.cube.scheduler import dask_context
-from spectm.cube.store import create_or_extend, repair_plan, update_attrs, write_slice
+from spectm.cube.scheduler import check_memory_limit, dask_context
+from spectm.cube.store import StoreState, create_or_extend, repair_plan, update_attrs, write_slice
 from spectm.dates import DateRange, parse_dates
 from spectm.errors import BadInputError, SpectmError
 
@@ -49,6 +51,7 @@ class SensorResult:
     items_used: int = 0
     items_failed: dict[str, str] = field(default_factory=dict)
     items_skipped: dict[str, int] = field(default_factory=dict)
+    days_damaged: dict[str, str] = field(default_factory=dict)  # day -> what was wrong (rebuilt when in the catalog)
     seconds: float = 0.0
 
     @property
@@ -94,6 +97,8 @@ def build_cube(
     force_dates: DateRange | str | None = None,
     pace_chunks: dict | None = None,
     s2_chunk: int | None = None,
+    repair: bool = False,
+    dashboard: bool = False,
 ) -> CubeResult:
     """Build or update ``cubes/<region>_<sensor>.zarr`` for each sensor.
 
@@ -102,22 +107,32 @@ def build_cube(
     in the store (or only ``force_dates``). ``resolution`` overrides the region's
     grid: one cell size for every sensor of the call, or one per sensor
     (``{"pace": 1000, "s2": 60}``; a sensor left out or ``None`` keeps the region's).
+
+    Every call checks the chunk files of the complete slices in the requested dates
+    against the sizes recorded when they were written (a deleted, emptied or truncated
+    chunk); ``repair`` also re-hashes and decodes them (bit rot). Damaged slices are
+    rebuilt like incomplete ones. ``dashboard`` serves the LocalCluster's dashboard on
+    127.0.0.1 (off by default: nothing listens beyond loopback, no HTTP route is served).
     """
     aoi = parse_bbox(aoi, Path(data_dir))
     dates = parse_dates(dates)
     fdates = parse_dates(force_dates) if force_dates is not None else None
+    for name, value in (("radius", radius_m), *(("resolution", v) for v in
+                                                (resolution.values() if isinstance(resolution, Mapping) else [resolution]))):
+        check_positive(name, value)
+    check_memory_limit(memory_limit)
     bad = [s for s in sensors if s not in SENSORS]
     if bad or not sensors:
         raise BadInputError(f"unknown sensor(s) {bad or sensors}", "use --sensor pace, s2 or all")
     result = CubeResult()
-    with dask_context(scheduler, workers, memory_limit):
+    with dask_context(scheduler, workers, memory_limit, dashboard=dashboard):
         for sensor in sensors:
             t0 = time.perf_counter()
             res = _build_sensor(
                 sensor, aoi, dates, Path(data_dir), flags=flags,
                 resolution=resolution.get(sensor) if isinstance(resolution, Mapping) else resolution, radius_m=radius_m,
                 with_unc=with_unc, s2_bands=s2_bands, s2_mask_classes=s2_mask_classes, force=force or fdates is not None,
-                force_dates=fdates, pace_chunks=pace_chunks, s2_chunk=s2_chunk,
+                force_dates=fdates, pace_chunks=pace_chunks, s2_chunk=s2_chunk, repair=repair,
             )
             res.seconds = time.perf_counter() - t0
             result.sensors[sensor] = res
@@ -187,7 +202,7 @@ def _sensor_settings(sensor: str, aoi: AOI, resolution: float | None, **kw: obje
 def _build_sensor(
     sensor: str, aoi: AOI, dates: DateRange, data_dir: Path, *, flags: object, resolution: float | None,
     radius_m: float | None, with_unc: bool, s2_bands: Sequence[str] | None, s2_mask_classes: Iterable[int] | None,
-    force: bool, force_dates: DateRange | None, pace_chunks: dict | None, s2_chunk: int | None,
+    force: bool, force_dates: DateRange | None, pace_chunks: dict | None, s2_chunk: int | None, repair: bool = False,
 ) -> SensorResult:
     path = cube_path(data_dir, aoi, sensor)
     if sensor == "pace":
@@ -229,9 +244,15 @@ def _build_sensor(
         builder = _make_builder(sensor, aoi, gb, settings, scan, with_unc, pace_chunks, s2_chunk, out)
         avail = scan.by_day
         new_days = sorted(d for d in avail if d not in state.complete and d not in state.incomplete)
-        repair = sorted(d for d in state.incomplete if d in avail)
-        forced = sorted(d for d in state.complete if d in avail and force and (force_dates is None or d in force_dates))
-        out.days_already_complete = len([d for d in state.complete if d in dates and d not in forced])
+        damaged = _damaged_days(path, state, dates, deep=repair)
+        out.days_damaged = {str(d): why for d, why in damaged.items()}
+        todo = sorted(d for d in (*state.incomplete, *damaged) if d in avail)
+        for d in sorted(set(damaged) - set(avail)):
+            log.warning("%s: slice %s is damaged (%s) but has no items in the catalog; it cannot be rebuilt", sensor, d,
+                        damaged[d])
+        forced = sorted(d for d in state.complete if d in avail and d not in damaged and force
+                        and (force_dates is None or d in force_dates))
+        out.days_already_complete = len([d for d in state.complete if d in dates and d not in forced and d not in damaged])
         if new_days and state.last_day and new_days[0] <= state.last_day:
             raise BadInputError(
                 f"{path.name} ends on {state.last_day}; {len([d for d in new_days if d <= state.last_day])} new day(s) "
@@ -244,10 +265,16 @@ def _build_sensor(
             twin = any(bool(it.properties.get("spectm:twin")) for d in new_days for it in avail[d])
             # an append must not reset date_created/history: keep the store's own attributes
             template.attrs = state.attrs or _global_attrs(aoi, sensor, chash, settings, twin=twin)
-            create_or_extend(path, template, builder.encoding(), exists=state.n_time > 0 or path.exists())
+            exists = state.n_time > 0 or path.exists()
+            if exists and not (path / DIGEST_VAR / "zarr.json").exists():
+                # a cube from before per-chunk digests: an append must not add a variable shorter than time
+                log.warning("%s has no per-chunk digests (older spectm): its slices are checked by decoding only; "
+                            "delete it and rebuild to get them", path.name)
+                template = template.drop_vars(DIGEST_VAR)
+            create_or_extend(path, template, builder.encoding(), exists=exists)
             for i, d in enumerate(new_days):
                 index[d] = state.n_time + i
-        for kind, days in (("repair", repair), ("force", forced), ("new", new_days)):
+        for kind, days in (("repair", todo), ("force", forced), ("new", new_days)):
             for d in days:
                 ds_slice, ids = builder.slice(d, avail[d])
                 ds_slice = _add_provenance(ds_slice, ids, chash)
@@ -259,6 +286,17 @@ def _build_sensor(
         if out.days_written or out.days_repaired or out.days_forced:
             _touch_history(path, state.attrs, out, chash)
     return out
+
+
+def _damaged_days(path: Path, state: StoreState, dates: DateRange, *, deep: bool) -> dict[date, str]:
+    """Complete slices of the requested dates whose chunk files fail their check (day → why)."""
+    idx = {i: d for d, i in state.complete.items() if d in dates}
+    if not idx:
+        return {}
+    found = damaged_slices(path, sorted(idx), deep=deep)
+    for i, msgs in found.items():
+        log.warning("%s: slice %s is damaged (%s); rebuilding it", path.name, idx[i], "; ".join(msgs))
+    return {idx[i]: "; ".join(msgs) for i, msgs in found.items()}
 
 
 def _check_flag_names(names: list[str], scan: catalog.CatalogScan) -> None:
@@ -368,8 +406,9 @@ TIME_ENCODING = {
 def finish_template(ds: xr.Dataset, aoi: AOI, var_attrs: dict) -> xr.Dataset:
     """Add the per-time provenance variables, CF attributes and the CRS to a template."""
     nt = ds.sizes["time"]
-    for name in ("source_ids", "software_version", "config_hash", "processing_version"):
+    for name in ("source_ids", "software_version", "config_hash", "processing_version", DIGEST_VAR):
         ds[name] = ("time", np.array([""] * nt, dtype=object))
+    ds[DIGEST_VAR].attrs["long_name"] = "size and BLAKE2b-128 digest of each chunk file of this slice, as written (JSON)"
     ds["slice_complete"] = ("time", np.zeros(nt, dtype=np.uint8),
                             {"long_name": "1 when every variable of this time slice was written", "flag_values": [0, 1],
                              "flag_meanings": "incomplete complete"})

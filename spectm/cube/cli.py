@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from spectm.cli import app
-from spectm.cli_common import BBoxOpt, DatesOpt, resolve_aoi, resolve_dates, state
+from spectm.cli_common import BBoxOpt, DatesOpt, float_range, resolve_aoi, resolve_dates, state
 from spectm.console import console, print_table
 from spectm.errors import BadInputError, StageError
 
@@ -23,14 +23,16 @@ def build_cube_cmd(
     dates: DatesOpt,
     sensor: Annotated[str, typer.Option("--sensor", help="pace, s2 or all.")] = "all",
     flags: Annotated[str | None, typer.Option("--flags", help="l2_flags names to mask, comma-separated; 'default' = NASA's L3 Rrs mask; 'none'.")] = None,
-    resolution: Annotated[float | None, typer.Option("--resolution", help="Grid cell size in metres (default: the region's, PACE 1000, S2 20).")] = None,
-    radius: Annotated[float | None, typer.Option("--radius", help="PACE search radius in metres (default 2 × max(cell, 1000 m)).")] = None,
+    resolution: Annotated[float | None, typer.Option("--resolution", callback=float_range("--resolution"), help="Grid cell size in metres (default: the region's, PACE 1000, S2 20).")] = None,
+    radius: Annotated[float | None, typer.Option("--radius", callback=float_range("--radius"), help="PACE search radius in metres (default 2 × max(cell, 1000 m)).")] = None,
     no_unc: Annotated[bool, typer.Option("--no-unc", help="Do not write rrs_unc.")] = False,
     scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address (tcp://host:8786); default a LocalCluster; 'threads' or 'synchronous' for no cluster.")] = None,
     workers: Annotated[int | None, typer.Option("--workers", min=1, help="Threads of the LocalCluster.")] = None,
     memory_limit: Annotated[str, typer.Option("--memory-limit", help="LocalCluster memory limit.")] = "2GB",
     force: Annotated[bool, typer.Option("--force", help="Rebuild every requested date already in the cube.")] = False,
     force_dates: Annotated[str | None, typer.Option("--force-dates", help="Rebuild only these dates (same forms as --dates).")] = None,
+    repair: Annotated[bool, typer.Option("--repair", help="Re-hash and decode every chunk of the requested dates; rebuild damaged slices (a deleted or truncated chunk is found without it).")] = False,
+    dashboard: Annotated[bool, typer.Option("--dashboard", help="Serve the LocalCluster's dask dashboard on 127.0.0.1:8787 (off: nothing listens beyond loopback).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
 ) -> None:
     """Build or update cubes/<region>_<sensor>.zarr from the local STAC catalog (incremental)."""
@@ -42,7 +44,7 @@ def build_cube_cmd(
     res = build_cube(
         resolve_aoi(bbox), resolve_dates(dates), data_dir=state.data_dir, sensors=sensors, flags=flags,
         resolution=resolution, radius_m=radius, with_unc=not no_unc, scheduler=scheduler, workers=workers,
-        memory_limit=memory_limit, force=force, force_dates=force_dates,
+        memory_limit=memory_limit, force=force, force_dates=force_dates, repair=repair, dashboard=dashboard,
     )
     if as_json:
         console.print_json(json.dumps(result_json(res), default=str))
@@ -52,6 +54,8 @@ def build_cube_cmd(
         for r in res.sensors.values():
             for iid, why in r.items_failed.items():
                 console.print(f"  {r.sensor}: skipped {iid}: {why}")
+            for day, why in r.days_damaged.items():
+                console.print(f"  {r.sensor}: damaged slice {day}: {why}")
     if any(r.items_failed for r in res.sensors.values()):
         raise StageError(f"{sum(len(r.items_failed) for r in res.sensors.values())} item(s) could not be read (listed above)",
                          "re-fetch them with 'spectm fetch --force'; the cube holds every other item")
@@ -92,7 +96,8 @@ def verify_cmd(target: Annotated[str, typer.Argument(help="A .zarr path or a reg
         else:
             console.print(f"{p}: OK")
     if bad:
-        raise StageError(f"{bad} problem(s) found", "re-run 'spectm build-cube' for the dates listed (it repairs incomplete slices)")
+        raise StageError(f"{bad} problem(s) found",
+                         "re-run 'spectm build-cube --repair' for the dates listed (it rebuilds incomplete and damaged slices)")
 
 
 @cube_app.command("quicklook")
@@ -112,7 +117,7 @@ def quicklook_cmd(
 @cube_app.command("aggregate")
 def aggregate_cmd(
     target: Annotated[str, typer.Argument(help="An S2 .zarr path or a region name.")],
-    resolution: Annotated[float | None, typer.Option("--resolution", help="Cell size in metres (default: the PACE cube's, else 1000).")] = None,
+    resolution: Annotated[float | None, typer.Option("--resolution", callback=float_range("--resolution"), help="Cell size in metres (default: the PACE cube's, else 1000).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Output store (default cubes/<region>_s2_<res>m.zarr).")] = None,
 ) -> None:
     """Block-average the Sentinel-2 cube onto the PACE grid (for fusion); rebuilt in full each run."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -10,6 +11,8 @@ import numpy as np
 import rioxarray  # noqa: F401  (registers .rio)
 import xarray as xr
 
+from spectm.console import log
+from spectm.cube.integrity import DIGEST_VAR, damaged_slices
 from spectm.cube.store import open_cube, store_size
 from spectm.errors import BadInputError
 
@@ -56,43 +59,97 @@ def cube_info(path: Path | str) -> CubeInfo:
 
 
 def verify_cube(path: Path | str) -> list[str]:
-    """Every problem found (empty list: the cube is sound)."""
+    """Every problem found (empty list: the cube is sound).
+
+    Checked: global attributes present and consistent (``config_hash`` is the hash of
+    ``spectm_settings`` and of every slice, ``spectm_sensor`` matches the data variable,
+    ``time_coverage_*`` match ``time``), the CRS, time order, completion flags, per-slice
+    provenance, every chunk file of every complete slice against the size and digest
+    recorded when it was written (:mod:`spectm.cube.integrity`), that every slice
+    decodes, and value sanity. Damaged slices are named with their date; ``build-cube
+    --repair`` rebuilds them.
+    """
     path = Path(path)
     problems: list[str] = []
     try:
         ds = open_cube(path)
-    except BadInputError as exc:
-        return [str(exc)]
-    var = main_var(ds)
-    for a in REQUIRED_ATTRS:
-        if a not in ds.attrs:
-            problems.append(f"global attribute '{a}' is missing")
+        var = main_var(ds)
+        t = ds["time"].values
+        complete = ds["slice_complete"].values
+    except (BadInputError, KeyError) as exc:
+        return [f"the store cannot be opened as a cube: {exc}"]
+    except Exception as exc:  # a damaged 1-D array (time, flags) fails in its codec
+        return [f"the store's coordinates or flags cannot be decoded ({type(exc).__name__}: {exc}): rebuild the cube"]
+    problems += _attr_problems(ds, var)
     if ds.rio.crs is None:
         problems.append("no CRS readable by rioxarray (spatial_ref missing)")
-    t = ds["time"].values
+    if len(t) and (t.astype("int64") <= 0).any():
+        problems.append("time has unset entries (its chunk is missing or was never written): rebuild the cube")
     if len(t) and not (np.diff(t.astype("int64")) > 0).all():
         problems.append("time is not strictly increasing")
     days = [np.datetime64(x, "D") for x in t]
     if len(set(days)) != len(days):
         problems.append("more than one slice for one day")
-    inc = np.flatnonzero(ds["slice_complete"].values != 1)
-    for i in inc:
+    inc = set(np.flatnonzero(complete != 1).tolist())
+    for i in sorted(inc):
         problems.append(f"slice {i} ({days[i]!s}) is incomplete (interrupted build): re-run build-cube for that date")
     for name in ("source_ids", "config_hash", "software_version"):
         if name not in ds:
             problems.append(f"per-slice provenance '{name}' is missing")
-    for i in range(ds.sizes["time"]):
-        if i in inc:
-            continue
+    if DIGEST_VAR not in ds:  # not a fault of the cube: the check is weaker (a deleted chunk reads as no data)
+        log.warning("%s has no per-chunk digests ('%s', a cube from an older spectm or an aggregate): only decoding "
+                    "and values are checked", path.name, DIGEST_VAR)
+    done = [i for i in range(ds.sizes["time"]) if i not in inc]
+    damaged = damaged_slices(path, done, deep=True)
+    for i, msgs in damaged.items():
+        problems += [f"slice {i} ({days[i]!s}) is damaged: {m}" for m in msgs]
+    for i in done:
+        if i not in damaged:
+            problems += [f"slice {i} ({days[i]!s}): {m}" for m in _value_problems(ds, var, i)]
+    return problems
+
+
+def _attr_problems(ds: xr.Dataset, var: str) -> list[str]:
+    from spectm.cube.build import config_hash
+
+    problems = [f"global attribute '{a}' is missing" for a in REQUIRED_ATTRS if a not in ds.attrs]
+    chash = ds.attrs.get("config_hash")
+    try:
+        settings = json.loads(ds.attrs["spectm_settings"])
+    except (KeyError, TypeError, ValueError):
+        problems.append("global attribute 'spectm_settings' is missing or not JSON")
+        settings = None
+    if chash and settings is not None and config_hash(settings) != chash:
+        problems.append(f"global attribute config_hash {chash} is not the hash of spectm_settings ({config_hash(settings)})")
+    if chash and "config_hash" in ds:
+        per = {str(v) for v in ds["config_hash"].values if str(v)}
+        if per - {chash}:
+            problems.append(f"slices were built with config {sorted(per - {chash})}, the store says {chash}")
+    sensor = ds.attrs.get("spectm_sensor")
+    if sensor is not None and {"pace": "rrs", "s2": "reflectance"}.get(str(sensor)) != var:
+        problems.append(f"global attribute spectm_sensor {sensor!r} does not match the data variable '{var}'")
+    t = ds["time"].values
+    if len(t) and (t.astype("int64") > 0).all():
+        for key, want in (("time_coverage_start", t.min()), ("time_coverage_end", t.max())):
+            got = ds.attrs.get(key)
+            if got is not None and str(got).rstrip("Z") != np.datetime_as_string(want, unit="s"):
+                problems.append(f"global attribute {key} {got} does not match time ({np.datetime_as_string(want, unit='s')}Z)")
+    return problems
+
+
+def _value_problems(ds: xr.Dataset, var: str, i: int) -> list[str]:
+    problems = []
+    try:
         sl = ds[var].isel(time=i).values
         cnt = ds["valid_count"].isel(time=i).values
-        has = np.isfinite(sl).any(axis=0)
-        if (has & (cnt == 0)).any():
-            problems.append(f"slice {i} ({days[i]!s}): values where valid_count is 0")
-        if var == "rrs" and np.nanmin(sl, initial=0) < -0.0101:
-            problems.append(f"slice {i} ({days[i]!s}): Rrs below the valid minimum -0.01")
-        if "source_ids" in ds and not str(ds["source_ids"].values[i]):
-            problems.append(f"slice {i} ({days[i]!s}): no source ids")
+    except Exception as exc:  # a codec failure on a slice without digests
+        return [f"cannot be decoded ({type(exc).__name__})"]
+    if (np.isfinite(sl).any(axis=0) & (cnt == 0)).any():
+        problems.append("values where valid_count is 0")
+    if var == "rrs" and np.nanmin(sl, initial=0) < -0.0101:
+        problems.append("Rrs below the valid minimum -0.01")
+    if "source_ids" in ds and not str(ds["source_ids"].values[i]):
+        problems.append("no source ids")
     return problems
 
 

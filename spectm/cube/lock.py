@@ -5,10 +5,19 @@ NFSv3+ file systems) and holds the owner's PID, host and start time. A lock whos
 owner is on this host and no longer running is stale (a killed build) and is taken
 over with a log message; a live owner, or one on another host, makes the second
 build fail with :class:`LockedError` naming the owner and how to proceed.
+
+The takeover is atomic. Deleting a stale lock and creating one's own are two steps, so
+two processes that both judged the old lock stale could each delete "it" — the second
+deleting the first one's fresh lock — and both go on holding it. Takeovers therefore
+run under an exclusive ``flock`` on ``<store>.lock.takeover`` (released by the kernel if
+its holder dies, so it can never go stale itself), and, under it, the lock is read again
+and removed only if its owner (perhaps another by now) is still dead; the new lock is then created
+with ``O_EXCL`` as usual, so a process that creates it in between simply wins.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
@@ -49,6 +58,28 @@ def _is_stale(info: dict) -> bool:
         return True
 
 
+def _take_over_stale(p: Path) -> bool:
+    """Remove the stale lock ``p`` under the takeover guard, after reading it again.
+
+    ``False`` when the lock changed meanwhile (another process took it over first, or its
+    owner turned out to be alive): the caller then reports whoever holds it now.
+    """
+    guard = p.with_name(p.name + ".takeover")
+    with open(guard, "a") as g:
+        fcntl.flock(g.fileno(), fcntl.LOCK_EX)  # held only for a read and an unlink
+        try:
+            now = _read(p)  # only a takeover (under this guard) replaces a stale lock, so this is what we remove
+            if not now:
+                return not p.exists()  # vanished: its owner finished; try to create it again
+            if not _is_stale(now):
+                return False  # another process took it over first
+            log.warning("removing stale lock %s (PID %s is not running)", p, now.get("pid"))
+            p.unlink(missing_ok=True)
+            return True
+        finally:
+            fcntl.flock(g.fileno(), fcntl.LOCK_UN)
+
+
 @contextmanager
 def store_lock(store: Path) -> Iterator[Path]:
     """Hold the lock on ``store`` for the duration of the block."""
@@ -60,15 +91,14 @@ def store_lock(store: Path) -> Iterator[Path]:
         "started": datetime.now(UTC).isoformat(timespec="seconds"),
         "created_ts": psutil.Process().create_time(),
     }
-    for _attempt in range(2):
+    for _attempt in range(3):
         try:
             fd = os.open(p, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
         except FileExistsError:
             owner = _read(p)
-            if _is_stale(owner):
-                log.warning("removing stale lock %s (PID %s is not running)", p, owner.get("pid"))
-                p.unlink(missing_ok=True)
+            if _is_stale(owner) and _take_over_stale(p):
                 continue
+            owner = _read(p) or owner
             raise LockedError(
                 f"{store.name} is being built by PID {owner.get('pid')} on {owner.get('host')} "
                 f"since {owner.get('started')}",
@@ -77,7 +107,7 @@ def store_lock(store: Path) -> Iterator[Path]:
         with os.fdopen(fd, "w") as fh:
             json.dump(info, fh)
         break
-    else:  # pragma: no cover - only when another process races us twice
+    else:  # pragma: no cover - only when other processes win the race every time
         raise LockedError(f"could not take the lock {p}", "try again")
     try:
         yield p

@@ -3,7 +3,12 @@
 * ``"local"`` (the CLI default): a ``distributed.LocalCluster`` in this process
   (``processes=False``: the work is NumPy/GDAL/netCDF code that releases the GIL,
   and threads avoid pickling granules between processes) with a memory limit, so a
-  runaway graph is paused and spilled instead of exhausting the machine.
+  runaway graph is paused and spilled instead of exhausting the machine. Nothing of
+  it is reachable from the network: the scheduler and worker listen on 127.0.0.1
+  only (``tcp://``; distributed's in-process transport cannot be bound to an address
+  and leaves the HTTP servers on every interface), and the HTTP servers that
+  distributed always starts serve no route, unless ``dashboard=True`` asks for the
+  dashboard (then on ``127.0.0.1:8787``, or the next free port).
 * ``"threads"`` / ``"synchronous"``: dask's local schedulers without a cluster (tests,
   notebooks, tiny jobs).
 * ``"client"`` (Python API only): the ``distributed.Client`` already active in this
@@ -38,10 +43,20 @@ LEAN_DISTRIBUTED = {
 }
 """Settings for the clusters and connections spectm creates (never for a user's own client)."""
 
+NO_HTTP_ROUTES = {"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}
+"""distributed opens an HTTP server per scheduler and worker whatever the options
+(health, Prometheus metrics, task info); with no routes it answers nothing but 404."""
+
+LOOPBACK = "127.0.0.1"
+
 
 @contextmanager
-def dask_context(scheduler: str | None, workers: int | None = None, memory_limit: str = "2GB") -> Iterator[str]:
-    """Run the enclosed block's dask computations on the chosen scheduler."""
+def dask_context(scheduler: str | None, workers: int | None = None, memory_limit: str = "2GB", *,
+                 dashboard: bool = False) -> Iterator[str]:
+    """Run the enclosed block's dask computations on the chosen scheduler.
+
+    ``dashboard`` serves the LocalCluster's dashboard on 127.0.0.1 (ignored otherwise).
+    """
     name = scheduler or "local"
     if name in ("threads", "synchronous", "sync"):
         with dask.config.set(scheduler="synchronous" if name != "threads" else "threads", num_workers=workers):
@@ -66,13 +81,16 @@ def dask_context(scheduler: str | None, workers: int | None = None, memory_limit
     if name == "local":
         from distributed import LocalCluster
 
-        with dask.config.set(LEAN_DISTRIBUTED):
+        with dask.config.set(LEAN_DISTRIBUTED | ({} if dashboard else NO_HTTP_ROUTES)):
             cluster = LocalCluster(
-                n_workers=1, threads_per_worker=workers or 2, processes=False,
-                memory_limit=memory_limit, dashboard_address=None,
+                n_workers=1, threads_per_worker=workers or 2, processes=False, memory_limit=memory_limit,
+                host=LOOPBACK, protocol="tcp://", dashboard_address=f"{LOOPBACK}:8787" if dashboard else None,
+                # without a dashboard the route-less HTTP server takes a free port, not 8787
+                scheduler_kwargs=None if dashboard else {"dashboard_address": f"{LOOPBACK}:0"},
             )
             client = Client(cluster)
-        log.info("dask LocalCluster: %s threads, memory limit %s", workers or 2, memory_limit)
+        log.info("dask LocalCluster: %s threads, memory limit %s%s", workers or 2, memory_limit,
+                 f"; dashboard {client.dashboard_link}" if dashboard else "")
         try:
             yield "local"
         finally:
@@ -97,3 +115,20 @@ def dask_context(scheduler: str | None, workers: int | None = None, memory_limit
             yield name
     finally:
         client.close()  # only our connection: the cluster belongs to the user and keeps running
+
+
+def check_memory_limit(value: str | int | float | None) -> str | int | float | None:
+    """``value`` if dask can parse it as a LocalCluster memory limit ("2GB", "512 MiB",
+    "auto", a byte count, or a fraction of RAM ≤ 1), else a one-line :class:`BadInputError`."""
+    from dask.utils import parse_bytes
+
+    if value is None or value == "auto":
+        return value
+    try:
+        n = float(value) if isinstance(value, (int, float)) else parse_bytes(str(value))
+    except (TypeError, ValueError, OverflowError):
+        n = float("nan")
+    if not 0 < n < float("inf"):
+        raise BadInputError(f"--memory-limit {value!r} is not a memory size",
+                            "pass e.g. --memory-limit 2GB, 4GiB or auto")
+    return value

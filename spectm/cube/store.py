@@ -7,7 +7,9 @@ Write protocol (why a killed build can never leave a slice that passes for compl
    ``slice_complete`` of the new entries reads as its fill value 0.
 2. **Write**: each slice's data is written with a region write (``region={"time": i}``);
    chunks are one time step deep, so a slice write never touches another slice.
-3. **Mark**: only after the data write returns is ``slice_complete[i]`` set to 1.
+3. **Record**: the size and digest of each of the slice's chunk files go into
+   ``chunk_digests[i]`` (:mod:`spectm.cube.integrity`), so later damage is detected.
+4. **Mark**: only after the data write returns is ``slice_complete[i]`` set to 1.
 
 ``--force`` first sets the flag back to 0, then rewrites. On open, :func:`repair_plan`
 truncates arrays that an interrupted extension left longer than ``time`` and lists the
@@ -29,6 +31,7 @@ import xarray as xr
 import zarr
 
 from spectm.console import log
+from spectm.cube.integrity import record_digests
 from spectm.errors import BadInputError
 
 PER_TIME_STR = ("source_ids", "software_version", "config_hash", "processing_version")
@@ -88,6 +91,13 @@ def repair_plan(path: Path) -> StoreState:
     # entries whose time value was never written (interrupted extension) are cut off
     bad = [i for i, d in enumerate(days) if d is None]
     if bad:
+        done = np.asarray(group["slice_complete"][:n]) == 1
+        if done[bad].any():  # an interrupted append never marks a slice complete: this is damage
+            raise BadInputError(
+                f"{path.name}: the time of {int(done[bad].sum())} complete slice(s) is unset (a missing or damaged "
+                f"'time' chunk); cutting them off would discard written data",
+                f"restore {path.name}/time from a backup, or delete {path} and rebuild",
+            )
         n = bad[0]
     truncated = 0
     for name, arr, ax in arrays:
@@ -147,6 +157,7 @@ def write_slice(path: Path, index: int, ds_slice: xr.Dataset) -> None:
         warnings.simplefilter("ignore", RuntimeWarning)
         part.to_zarr(path, region={"time": slice(index, index + 1)}, mode="r+", consolidated=False, zarr_format=3,
                     align_chunks=True)
+    record_digests(path, index)
     set_complete(path, index, 1)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from spectm.cli import app
-from spectm.cli_common import state
+from spectm.cli_common import float_range, state
 from spectm.console import console, print_table
 
 features_app = typer.Typer(help="Inspect feature stores (features/<name>/).", no_args_is_help=True)
@@ -23,7 +23,7 @@ def join_cmd(
     time_window: Annotated[int, typer.Option("--time-window", help="± days around the target day (0 = same local day).")] = 1,
     lead_days: Annotated[int, typer.Option("--lead-days", help="Ahead horizon: imagery this many days before the sample.")] = 8,
     pixel_window: Annotated[int, typer.Option("--pixel-window", help="Odd window side in cells: 1, 3, 5...")] = 3,
-    min_valid: Annotated[float, typer.Option("--min-valid", help="Minimum valid pixels / window pixels.")] = 0.5,
+    min_valid: Annotated[float, typer.Option("--min-valid", callback=float_range("--min-valid", low_inclusive=True, high=1.0), help="Minimum valid pixels / window pixels.")] = 0.5,
     agg: Annotated[str, typer.Option("--agg", help="median (spread: IQR) or mean (spread: std).")] = "median",
     include_scum: Annotated[bool, typer.Option("--include-scum", help="Also match scum samples.")] = False,
     chip_size: Annotated[int, typer.Option("--chip-size", help="Chip side in cells.")] = 8,
@@ -33,7 +33,7 @@ def join_cmd(
     block_days: Annotated[int, typer.Option("--block-days", help="Time split block length (0: one block per season).")] = 14,
     test_stations: Annotated[str | None, typer.Option("--test-stations", help="Station split: held-out stations, comma-separated.")] = None,
     val_stations: Annotated[str | None, typer.Option("--val-stations", help="Station split: validation stations.")] = None,
-    buffer_km: Annotated[float, typer.Option("--buffer-km", help="Leakage buffer in space.")] = 2.0,
+    buffer_km: Annotated[float, typer.Option("--buffer-km", callback=float_range("--buffer-km", low_inclusive=True), help="Leakage buffer in space.")] = 2.0,
     buffer_days: Annotated[int, typer.Option("--buffer-days", help="Leakage buffer in time.")] = 2,
     seed: Annotated[int, typer.Option("--seed", help="Seeds chip sampling and the station draw.")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Replace a store built from other inputs or parameters.")] = False,

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from spectm.cli import app
-from spectm.cli_common import state
+from spectm.cli_common import float_range, state
 from spectm.console import console
 
 
@@ -20,7 +20,7 @@ def predict_cmd(
     model: Annotated[str | None, typer.Option("--model", help="In a regress run: which model's regressor (e.g. spectm-finetune).")] = None,
     horizon: Annotated[str | None, typer.Option("--horizon", help="current or ahead (default: current).")] = None,
     features: Annotated[str | None, typer.Option("--features", help="Feature store whose join settings pick history steps (default: the one the regressor was trained on).")] = None,
-    min_valid: Annotated[float, typer.Option("--min-valid", help="Share of a tile's water cells that must be valid.")] = 0.25,
+    min_valid: Annotated[float, typer.Option("--min-valid", callback=float_range("--min-valid", low_inclusive=True, high=1.0), help="Share of a tile's water cells that must be valid.")] = 0.25,
     overlap: Annotated[int | None, typer.Option("--overlap", help="Cells shared by neighbouring tiles, blended (default: half a chip; 0: none).")] = None,
     no_png: Annotated[bool, typer.Option("--no-png", help="Skip the quick-look PNGs.")] = False,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace maps made from another regressor, cube or settings.")] = False,

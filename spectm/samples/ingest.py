@@ -17,10 +17,10 @@ the report, and a second call with the same inputs returns the existing outputs
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +34,7 @@ from spectm.catalogs import builtin_catalog_dir, list_station_tables, load_stati
 from spectm.console import log
 from spectm.errors import BadInputError, ConfigError, DataNotFoundError, SchemaError
 from spectm.samples.column_map import ColumnMap, converter, load_column_map
-from spectm.samples.normalize import DEPTH_WORDS, FileOutcome, SourceSpec, empty_rows, normalize
+from spectm.samples.normalize import DEPTH_WORDS, SourceSpec, empty_rows, normalize
 from spectm.samples.schemas import VARIABLES, detect_schema
 
 # Bump when the rules change, so existing outputs are rebuilt rather than reused.
@@ -132,39 +132,151 @@ def _resolve_files(files: Sequence[Path | str] | None) -> list[Path]:
     return out
 
 
+CHUNK_ROWS = 100_000
+"""Rows normalized at a time. Every bundled GLERL file is far smaller, so they are read in
+one piece; a bigger file is streamed in blocks of this many rows, which bounds memory (a
+million junk rows stay well under 1 GB, benchmarks/README.md) at one cost: the two rules
+that look across rows — a non-surface row inheriting time/position from the surface row
+of its site and date, and a ``bdl`` detection limit taken as the file's smallest detected
+value — then see only the rows of their block (docs/samples.md)."""
+
+
+def detect_encoding(path: Path, encoding: str | None = None) -> str:
+    """The encoding to read ``path`` with: ``encoding`` (checked), else UTF-8 (BOM allowed)
+    when every byte decodes, else latin-1. Decoded in 1 MiB blocks, never held whole."""
+    import codecs
+
+    want = encoding or "utf-8-sig"
+    try:
+        dec = codecs.getincrementaldecoder(want)()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                dec.decode(block)
+            dec.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        if encoding is None:
+            return "latin-1"
+        raise BadInputError(
+            f"{path.name} cannot be decoded as {encoding}: {exc}", "fix 'encoding:' in the column map"
+        ) from None
+    except LookupError as exc:
+        raise BadInputError(
+            f"{path.name} cannot be decoded as {encoding}: {exc}", "fix 'encoding:' in the column map"
+        ) from None
+    return encoding or "utf-8"
+
+
 def read_text(path: Path, encoding: str | None = None) -> tuple[str, str]:
     """The file's text and the encoding used: UTF-8 (BOM allowed), else latin-1."""
-    data = path.read_bytes()
-    if encoding:
-        try:
-            return data.decode(encoding), encoding
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise BadInputError(
-                f"{path.name} cannot be decoded as {encoding}: {exc}",
-                "fix 'encoding:' in the column map",
-            ) from None
+    enc = detect_encoding(path, encoding)
+    return path.read_bytes().decode("utf-8-sig" if enc == "utf-8" else enc), enc
+
+
+def iter_cells(
+    path: Path, encoding: str | None = None, delimiter: str = ",", chunk_rows: int | None = None
+) -> tuple[list[str], Iterator[pd.DataFrame], str]:
+    """Header, blocks of at most ``chunk_rows`` rows as text cells (no NA conversion: tokens
+    are interpreted later, not by pandas), and the encoding; the file is streamed."""
+    enc = detect_encoding(path, encoding)
+    pd_enc = "utf-8-sig" if enc == "utf-8" else enc
+    kw: dict[str, Any] = dict(dtype=str, keep_default_na=False, na_filter=False, sep=delimiter, encoding=pd_enc)
     try:
-        return data.decode("utf-8-sig"), "utf-8"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
+        headers = list(pd.read_csv(path, nrows=0, **kw).columns)
+    except pd.errors.EmptyDataError:
+        raise SchemaError(f"{path.name} is empty", "pass a CSV file with a header row") from None
+    except pd.errors.ParserError as exc:
+        raise SchemaError(f"{path.name} is not a readable CSV: {exc}", "check the delimiter and quoting") from None
+
+    def blocks() -> Iterator[pd.DataFrame]:
+        try:
+            with pd.read_csv(path, chunksize=chunk_rows or CHUNK_ROWS, **kw) as reader:
+                n = 0
+                for block in reader:
+                    n += 1
+                    yield block
+                if n == 0:
+                    yield pd.DataFrame({h: pd.Series(dtype=str) for h in headers})
+        except pd.errors.ParserError as exc:
+            raise SchemaError(f"{path.name} is not a readable CSV: {exc}", "check the delimiter and quoting") from None
+
+    return headers, blocks(), enc
 
 
 def read_cells(
     path: Path, encoding: str | None = None, delimiter: str = ","
 ) -> tuple[pd.DataFrame, str]:
-    """All cells as text (no NA conversion: tokens are interpreted later, not by pandas)."""
-    text, enc = read_text(path, encoding)
-    if not text.strip():
-        raise SchemaError(f"{path.name} is empty", "pass a CSV file with a header row")
-    try:
-        df = pd.read_csv(
-            io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False, sep=delimiter
-        )
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise SchemaError(
-            f"{path.name} is not a readable CSV: {exc}", "check the delimiter and quoting"
-        ) from None
-    return df, enc
+    """All cells as text in one frame (small files; :func:`iter_cells` streams)."""
+    _, blocks, enc = iter_cells(path, encoding, delimiter)
+    return pd.concat(list(blocks), ignore_index=True), enc
+
+
+@dataclass
+class _FileResult:
+    """One file's outcome, merged over its blocks; rejected rows kept as a frame (a dict
+    per rejected cell would be ~1 kB each, too much for a million junk rows)."""
+
+    rows: pd.DataFrame
+    rejected: pd.DataFrame
+    repairs: list[dict[str, Any]]
+    rows_read: int = 0
+    rows_rejected: int = 0
+    cells_rejected: int = 0
+    missing: dict[str, dict[str, int]] = field(default_factory=dict)
+    censored: dict[str, int] = field(default_factory=dict)
+    detected: dict[str, int] = field(default_factory=dict)
+    bdl_lods: dict[str, float] = field(default_factory=dict)
+    flags: dict[str, int] = field(default_factory=dict)
+    not_carried_values: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rows_kept(self) -> int:
+        return len(self.rows)
+
+
+def _add_counts(into: dict, more: dict) -> None:
+    for k, v in more.items():
+        if isinstance(v, dict):
+            _add_counts(into.setdefault(k, {}), v)
+        else:
+            into[k] = into.get(k, 0) + v
+
+
+def _normalize_file(blocks: Iterator[pd.DataFrame], spec: SourceSpec, name: str, stations: pd.DataFrame | None) -> _FileResult:
+    """:func:`normalize` block by block; row numbers are shifted to count from the file's start."""
+    rows, rejected = [], []
+    res = _FileResult(rows=pd.DataFrame(), rejected=pd.DataFrame(columns=REJECTED_COLUMNS), repairs=[])
+    offset = 0
+    for block in blocks:
+        out = normalize(block.reset_index(drop=True), spec, name, stations)
+        if len(out.rows):
+            out.rows["source_row"] = out.rows["source_row"].astype("int64") + offset
+            rows.append(out.rows)
+        if out.rejected:
+            rej = pd.DataFrame(out.rejected, columns=REJECTED_COLUMNS)
+            rej["row"] = rej["row"].astype("int64") + offset
+            for c in ("file", "column", "reason", "scope"):
+                rej[c] = rej[c].astype("category")
+            rejected.append(rej)
+        res.repairs += [{**r, "row": int(r["row"]) + offset} for r in out.repairs]
+        res.rows_read += out.rows_read
+        res.rows_rejected += out.rows_rejected
+        res.cells_rejected += out.cells_rejected
+        for k in ("missing", "censored", "detected", "flags", "not_carried_values"):
+            _add_counts(getattr(res, k), getattr(out, k))
+        for v, lod in out.bdl_lods.items():
+            res.bdl_lods[v] = min(lod, res.bdl_lods.get(v, lod))
+        offset += len(block)
+        del out, block
+    res.rows = pd.concat(rows, ignore_index=True) if rows else empty_rows()
+    if rejected:
+        from pandas.api.types import union_categoricals
+
+        res.rejected = pd.DataFrame({
+            c: union_categoricals([r[c] for r in rejected]) if isinstance(rejected[0][c].dtype, pd.CategoricalDtype)
+            else pd.concat([r[c] for r in rejected], ignore_index=True)
+            for c in REJECTED_COLUMNS
+        })
+    return res
 
 
 def _spec_for_glerl(path: Path, headers: list[str], timezone: str) -> SourceSpec:
@@ -237,9 +349,18 @@ def _input_hash(
         if table is not None:
             h.update(b"stations\0" + table.read_bytes())
     for f in files:
-        h.update(f.name.encode() + b"\0" + hashlib.sha256(f.read_bytes()).digest())
+        h.update(f.name.encode() + b"\0" + bytes.fromhex(_file_sha256(f)))
     if column_map is not None:
         h.update(b"colmap\0" + Path(column_map).read_bytes())
+    return h.hexdigest()
+
+
+def _file_sha256(path: Path) -> str:
+    """SHA-256 of a file read in 1 MiB blocks (inputs may be large)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
     return h.hexdigest()
 
 
@@ -307,16 +428,15 @@ def ingest_samples(
             return _load_result(paths, old)
 
     stations = None if cmap else load_stations(STATION_TABLE, data_dir)
-    outcomes: list[tuple[Path, str, SourceSpec, FileOutcome]] = []
+    outcomes: list[tuple[Path, str, SourceSpec, _FileResult]] = []
     for path in inputs:
-        cells, enc = read_cells(
+        headers, blocks, enc = iter_cells(
             path, cmap.encoding if cmap else None, cmap.delimiter if cmap else ","
         )
-        headers = list(cells.columns)
         spec = (
             _spec_for_user(path, headers, cmap, tz) if cmap else _spec_for_glerl(path, headers, tz)
         )
-        out = normalize(cells, spec, path.name, stations)
+        out = _normalize_file(blocks, spec, path.name, stations)
         out.rows["source_file"] = path.name
         outcomes.append((path, enc, spec, out))
         log.info(
@@ -328,6 +448,8 @@ def ingest_samples(
             out.rows_kept,
             out.rows_rejected,
         )
+    if not any(o.rows_kept for *_, o in outcomes):
+        _refuse_no_rows(outcomes, paths["samples"])
 
     frames = [o.rows for *_, o in outcomes if len(o.rows)]
     table = (
@@ -336,7 +458,13 @@ def ingest_samples(
         else empty_rows().assign(source_file=pd.Series(dtype=str))
     )
     table = _finish_table(table)
-    rejected = pd.DataFrame([r for *_, o in outcomes for r in o.rejected], columns=REJECTED_COLUMNS)
+    rej_frames = [o.rejected for *_, o in outcomes if len(o.rejected)]
+    rejected = (
+        pd.concat([f.astype({c: object for c in ("file", "column", "reason", "scope")}) for f in rej_frames],
+                  ignore_index=True)
+        if len(rej_frames) > 1
+        else rej_frames[0] if rej_frames else pd.DataFrame(columns=REJECTED_COLUMNS)
+    )
     summaries = [
         FileSummary(
             path.name,
@@ -361,7 +489,7 @@ def ingest_samples(
         "files": {
             path.name: {
                 "path": str(path),
-                "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                "sha256": _file_sha256(path),
                 "schema": spec.schema,
                 "encoding": enc,
                 "rows_read": o.rows_read,
@@ -394,6 +522,24 @@ def ingest_samples(
         paths["report"], lambda p: p.write_text(json.dumps(report, indent=2, default=str) + "\n")
     )
     return IngestResult(gdf, rejected, summaries, paths, report, skipped=False)
+
+
+def _refuse_no_rows(outcomes: list, samples: Path) -> None:
+    """No input row survived: stop before any output is written, so an existing
+    ``samples.parquet`` is kept, and say why the rows were rejected."""
+    read = sum(o.rows_read for *_, o in outcomes)
+    reasons: Counter[str] = Counter()
+    for *_, o in outcomes:
+        rej = o.rejected
+        if len(rej):
+            reasons.update(rej.loc[rej["scope"] == "row", "reason"].astype(str).value_counts().to_dict())
+    top = "; ".join(f"{n} × {why}" for why, n in reasons.most_common(2))
+    names = ", ".join(p.name for p, *_ in outcomes)
+    keep = f"; {samples} is left as it was" if samples.exists() else ""
+    raise SchemaError(
+        f"no valid row in {names}: {read} row(s) read, none kept ({top or 'no data rows'}){keep}",
+        "check the file against docs/samples.md (dates, site ids, depth categories) or pass a column map",
+    )
 
 
 def _check_tz(tz: str) -> None:

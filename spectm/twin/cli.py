@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from spectm.cli import app
-from spectm.cli_common import data_dir
+from spectm.cli_common import data_dir, float_range
 from spectm.console import console
 
 twin_app = typer.Typer(help="The offline Lake Erie twin: PACE OCI, Sentinel-2 and samples as fetch writes them.",
@@ -20,8 +20,8 @@ def generate_cmd(
     region: Annotated[str, typer.Option("--region", "--bbox", help="Region name, W,S,E,N or GeoJSON.")] = "lake_erie_western_basin",
     dates: Annotated[str, typer.Option("--dates", help="2024-06:2024-10, 2024-06-01:2024-06-15 or a day.")] = "2024-06:2024-10",
     seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same data.")] = 0,
-    pace_resolution: Annotated[float, typer.Option("--pace-resolution", help="PACE pixel size, m.")] = 1200.0,
-    s2_resolution: Annotated[float, typer.Option("--s2-resolution", help="S2 base (10 m class) pixel size, m; 20/60 m classes scale 2x/6x.")] = 60.0,
+    pace_resolution: Annotated[float, typer.Option("--pace-resolution", callback=float_range("--pace-resolution"), help="PACE pixel size, m.")] = 1200.0,
+    s2_resolution: Annotated[float, typer.Option("--s2-resolution", callback=float_range("--s2-resolution"), help="S2 base (10 m class) pixel size, m; 20/60 m classes scale 2x/6x.")] = 60.0,
     revisit: Annotated[int, typer.Option("--s2-revisit", min=1, help="Days between Sentinel-2 scenes.")] = 5,
     no_s2: Annotated[bool, typer.Option("--no-s2", help="PACE only.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace existing raw/ data.")] = False,

@@ -94,3 +94,58 @@ def test_own_local_cluster_keeps_no_growing_message_log():
         worker = next(iter(client.cluster.workers.values()))
         assert worker.profile_recent["count"] == 0  # the statistical profiler is off
     assert dask.config.get("distributed.admin.low-level-log-length") == default_len
+
+
+def _listening() -> list[tuple[str, int]]:
+    import psutil
+
+    return sorted({(c.laddr.ip, c.laddr.port) for c in psutil.Process().net_connections(kind="inet")
+                   if c.status == psutil.CONN_LISTEN})
+
+
+def test_default_local_cluster_listens_on_loopback_only_and_serves_no_http(tmp_path, monkeypatch):
+    """During a build with the default LocalCluster, every listening socket of the process is
+    on 127.0.0.1 and none answers an HTTP request (no dashboard, /health or /metrics)."""
+    import urllib.error
+    import urllib.request
+
+    import spectm.cube.build as build_mod
+
+    add_pace(tmp_path, [V31])
+    seen: list[list[tuple[str, int]]] = []
+    real = build_mod.write_slice
+
+    def spy(*a, **kw):  # sampled while the cluster runs, between compute and write
+        seen.append(_listening())
+        return real(*a, **kw)
+
+    monkeypatch.setattr(build_mod, "write_slice", spy)
+    before = set(_listening())
+    r = build_cube(BBOX, "2024-07-15", data_dir=tmp_path, sensors=["pace"], scheduler="local").sensors["pace"]
+    assert r.days_written and seen
+    socks = [s for s in seen[0] if s not in before]
+    assert socks, "the cluster opened no socket at all: the check would pass vacuously"
+    assert all(ip == "127.0.0.1" for ip, _ in socks), socks
+    monkeypatch.undo()
+    from distributed import get_client
+
+    with scheduler.dask_context("local", 1, "1GB"):
+        client = get_client()
+        comm = {client.scheduler.address, *client.scheduler_info()["workers"]}  # dask's own protocol, not HTTP
+        http = [(ip, port) for ip, port in _listening() if (ip, port) not in before and f"tcp://{ip}:{port}" not in comm]
+        assert len(http) == 2, http  # distributed always opens one per scheduler and worker
+        for ip, port in http:
+            for route in ("/health", "/metrics", "/status", "/info/main/workers.html"):
+                try:
+                    with urllib.request.urlopen(f"http://{ip}:{port}{route}", timeout=5) as resp:
+                        status = resp.status
+                except urllib.error.HTTPError as exc:
+                    status = exc.code
+                assert status != 200, f"{route} is served on port {port}"
+
+
+def test_memory_limit_that_is_not_a_size_is_bad_input():
+    for bad in ("lots", "-1GB", "0", "nan", "1e400"):
+        with pytest.raises(BadInputError, match="is not a memory size"):
+            scheduler.check_memory_limit(bad)
+    assert scheduler.check_memory_limit("4 GiB") == "4 GiB" and scheduler.check_memory_limit("auto") == "auto"

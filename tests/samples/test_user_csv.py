@@ -137,11 +137,28 @@ def test_renamed_glerl_header_names_the_header(tmp_path: Path) -> None:
     assert r.files[0].rows_read == 260
 
 
-def test_all_rows_rejected_still_writes_an_empty_table(tmp_path: Path) -> None:
+def test_no_valid_row_is_refused_and_keeps_the_existing_table(tmp_path: Path) -> None:
     lines = CSV.read_text().splitlines()
+    d = tmp_path / "d"
+    good = ingest_samples([CSV], data_dir=d, column_map=YAML)
+    before = {p: p.read_bytes() for p in good.paths.values()}
     f = tmp_path / "bad_dates.csv"
     f.write_text("\n".join([lines[0], lines[-1]]) + "\n")  # only the wrongly formatted date
-    r = ingest_samples([f], data_dir=tmp_path / "d", column_map=YAML)
-    assert len(r.samples) == 0 and len(r.rejected) == 1 and r.samples.crs.to_epsg() == 4326
-    full = ingest_samples([CSV], data_dir=tmp_path / "e", column_map=YAML).samples
-    assert list(r.samples.columns) == list(full.columns)
+    with pytest.raises(SchemaError, match=r"no valid row in bad_dates.csv: 1 row\(s\) read.*date is blank or not a date"):
+        ingest_samples([f], data_dir=d, column_map=YAML)
+    header_only = tmp_path / "header_only.csv"
+    header_only.write_text(lines[0] + "\n")
+    with pytest.raises(SchemaError, match=r"no valid row in header_only\.csv: 0 row"):
+        ingest_samples([header_only], data_dir=d, column_map=YAML, force=True)
+    assert {p: p.read_bytes() for p in good.paths.values()} == before  # nothing replaced
+
+
+def test_streamed_blocks_give_the_same_table_as_one_piece(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import spectm.samples.ingest as ingest
+
+    whole = ingest_samples([CSV], data_dir=tmp_path / "a", column_map=YAML)
+    monkeypatch.setattr(ingest, "CHUNK_ROWS", 2)  # every block boundary falls inside the file
+    blocks = ingest_samples([CSV], data_dir=tmp_path / "b", column_map=YAML)
+    pd.testing.assert_frame_equal(blocks.samples.drop(columns="geometry"), whole.samples.drop(columns="geometry"))
+    pd.testing.assert_frame_equal(blocks.rejected.astype(str), whole.rejected.astype(str))
+    assert blocks.report["files"] == whole.report["files"]
