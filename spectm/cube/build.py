@@ -164,6 +164,8 @@ def _global_attrs(aoi: AOI, sensor: str, chash: str, settings: dict, *, twin: bo
         "processing_level": "L3 (L2 data masked and gridded to daily slices)",
         "product_version": f"spectm {__version__}, cube algorithm {ALGORITHM_VERSION}",
         "cdm_data_type": "Grid",
+        # ACDD id: stable for one region, sensor and settings (an append keeps the store's attrs)
+        "id": f"spectm-cube-{aoi.name}-{sensor}-{chash}",
         "license": meta["license"],
         "history": f"{now} spectm {__version__} build-cube (sensor={sensor}, config {chash})",
         **common_attrs(aoi.bbox, aoi.geometry.wkt, now),
@@ -359,6 +361,13 @@ class _PaceBuilder(_Builder):
         return pace_slice(day, items, self.resampler, self.wavelength, self.settings)
 
 
+PROVENANCE_LONG_NAMES = {
+    "source_ids": "STAC item ids combined into this time slice",
+    "software_version": "spectm version that wrote this time slice",
+    "config_hash": "hash of the cube settings this time slice was built with",
+    "processing_version": "processing version of the source data of this time slice",
+}
+
 TIME_ENCODING = {
     "time": {"units": "seconds since 1970-01-01T00:00:00", "dtype": "int64", "calendar": "proleptic_gregorian"},
     "slice_complete": {"dtype": "uint8"},
@@ -371,13 +380,19 @@ def finish_template(ds: xr.Dataset, aoi: AOI, var_attrs: dict) -> xr.Dataset:
     for name in ("source_ids", "software_version", "config_hash", "processing_version"):
         ds[name] = ("time", np.array([""] * nt, dtype=object))
     ds["slice_complete"] = ("time", np.zeros(nt, dtype=np.uint8),
-                            {"long_name": "1 when every variable of this time slice was written", "flag_values": [0, 1],
-                             "flag_meanings": "incomplete complete"})
+                            {"long_name": "1 when every variable of this time slice was written",
+                             "flag_values": np.array([0, 1], dtype=np.uint8), "flag_meanings": "incomplete complete",
+                             "coverage_content_type": "qualityInformation"})
+    for name, long_name in PROVENANCE_LONG_NAMES.items():
+        ds[name].attrs.update({"long_name": long_name, "coverage_content_type": "auxiliaryInformation"})
     for name, attrs in var_attrs.items():
         if name in ds.variables:
             ds[name].attrs.update(attrs)
     ds["time"].attrs.update({"standard_name": "time", "long_name": "overpass time (UTC)", "axis": "T"})
     ds = ds.rio.write_crs(aoi.crs)
+    ds["spatial_ref"].attrs["long_name"] = "coordinate reference system (CF grid mapping)"
+    for name in ("x", "y", *[c for c in ("wavelength",) if c in ds.coords]):
+        ds[name].encoding["_FillValue"] = None  # CF: a coordinate variable has no missing values
     for name in ds.data_vars:
         if {"y", "x"} <= set(ds[name].dims):
             ds[name].attrs["grid_mapping"] = "spatial_ref"
