@@ -186,27 +186,35 @@ def _sensor_settings(sensor: str, aoi: AOI, resolution: float | None, **kw: obje
     return s
 
 
-def _build_sensor(
-    sensor: str, aoi: AOI, dates: DateRange, data_dir: Path, *, flags: object, resolution: float | None,
-    radius_m: float | None, with_unc: bool, s2_bands: Sequence[str] | None, s2_mask_classes: Iterable[int] | None,
-    force: bool, force_dates: DateRange | None, pace_chunks: dict | None, s2_chunk: int | None,
-) -> SensorResult:
-    path = cube_path(data_dir, aoi, sensor)
+def sensor_settings(
+    sensor: str, aoi: AOI, *, flags: object = None, resolution: float | None = None, radius_m: float | None = None,
+    with_unc: bool = True, s2_bands: Sequence[str] | None = None, s2_mask_classes: Iterable[int] | None = None,
+) -> dict:
+    """The settings that decide a sensor's cube values (hashed into ``config_hash``)."""
     if sensor == "pace":
         from spectm.cube.regrid import default_radius
 
         flag_names = parse_flag_names(flags)  # type: ignore[arg-type]
         res0 = float(resolution or aoi.resolution.get("pace", 1000.0))
         radius = float(radius_m or default_radius(res0))
-        settings = _sensor_settings("pace", aoi, resolution, flags=list(flag_names), radius_m=radius,
-                                    with_unc=with_unc, combine="mean-of-granules")
-    else:
-        from spectm.cube.s2_cube import DEFAULT_BANDS, DEFAULT_MASK_CLASSES
+        return _sensor_settings("pace", aoi, resolution, flags=list(flag_names), radius_m=radius,
+                                with_unc=with_unc, combine="mean-of-granules")
+    from spectm.cube.s2_cube import DEFAULT_BANDS, DEFAULT_MASK_CLASSES
 
-        bands = list(s2_bands or DEFAULT_BANDS)
-        classes = sorted(set(s2_mask_classes or DEFAULT_MASK_CLASSES))
-        settings = _sensor_settings("s2", aoi, resolution, bands=bands, mask_classes=classes,
-                                    combine="mean-of-items", water_mask=aoi.water is not None)
+    bands = list(s2_bands or DEFAULT_BANDS)
+    classes = sorted(set(s2_mask_classes or DEFAULT_MASK_CLASSES))
+    return _sensor_settings("s2", aoi, resolution, bands=bands, mask_classes=classes,
+                            combine="mean-of-items", water_mask=aoi.water is not None)
+
+
+def _build_sensor(
+    sensor: str, aoi: AOI, dates: DateRange, data_dir: Path, *, flags: object, resolution: float | None,
+    radius_m: float | None, with_unc: bool, s2_bands: Sequence[str] | None, s2_mask_classes: Iterable[int] | None,
+    force: bool, force_dates: DateRange | None, pace_chunks: dict | None, s2_chunk: int | None,
+) -> SensorResult:
+    path = cube_path(data_dir, aoi, sensor)
+    settings = sensor_settings(sensor, aoi, flags=flags, resolution=resolution, radius_m=radius_m, with_unc=with_unc,
+                               s2_bands=s2_bands, s2_mask_classes=s2_mask_classes)
     chash = config_hash(settings)
     out = SensorResult(sensor=sensor, path=path, config_hash=chash)
     scan = catalog.scan(data_dir, sensor, aoi, dates)

@@ -87,12 +87,15 @@ def _time_arrays(group: zarr.Group) -> list[tuple[str, zarr.Array, int]]:
     return out
 
 
-def repair_plan(path: Path) -> StoreState:
-    """Inspect (and fix the shape of) an existing store; see the module docstring."""
+def repair_plan(path: Path, *, dry_run: bool = False) -> StoreState:
+    """Inspect (and fix the shape of) an existing store; see the module docstring.
+
+    ``dry_run`` only reads: arrays an interrupted extension left too long are counted in
+    ``truncated`` but not cut (``build-cube --dry-run`` reports what a build would do)."""
     path = Path(path)
     if not path.exists():
         return StoreState()
-    group = zarr.open_group(path, mode="r+", zarr_format=3, use_consolidated=False)
+    group = zarr.open_group(path, mode="r" if dry_run else "r+", zarr_format=3, use_consolidated=False)
     arrays = _time_arrays(group)
     if "time" not in group or "slice_complete" not in group:
         raise BadInputError(f"{path} is not a spectm cube (no time/slice_complete)", "move it away or pass another --data-dir")
@@ -110,10 +113,12 @@ def repair_plan(path: Path) -> StoreState:
         if arr.shape[ax] > n:
             shape = list(arr.shape)
             truncated = max(truncated, shape[ax] - n)
+            if dry_run:
+                continue
             shape[ax] = n
             arr.resize(tuple(shape))
             log.warning("repaired %s: cut '%s' back to %d time steps (interrupted append)", path.name, name, n)
-    if truncated:
+    if truncated and not dry_run:
         consolidate(path)
     flags = np.asarray(group["slice_complete"][:n])
     st = StoreState(n_time=n, truncated=truncated, attrs=dict(group.attrs))

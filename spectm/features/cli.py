@@ -37,20 +37,25 @@ def join_cmd(
     buffer_days: Annotated[int, typer.Option("--buffer-days", help="Leakage buffer in time.")] = 2,
     seed: Annotated[int, typer.Option("--seed", help="Seeds chip sampling and the station draw.")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Replace a store built from other inputs or parameters.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be built (store status, match-up candidates, chips); write nothing.")] = False,
 ) -> None:
     """Match samples to the cube and write the feature store (match-ups, chips, splits, manifest)."""
     from spectm.features import join
+    from spectm.features.plan import plan_join, plan_rows
 
     def _list(v: str | None) -> list[str] | None:
         return [s.strip() for s in v.split(",") if s.strip()] if v else None
 
-    res = join(
+    res = (plan_join if dry_run else join)(
         state.data_dir, name, force=force, sensor=sensor, cube=cube, time_window_days=time_window, lead_days=lead_days,
         pixel_window=pixel_window, min_valid_fraction=min_valid, aggregation=agg, include_scum=include_scum,
         chip_size=chip_size, chip_time=chip_time, unlabeled_per_date=unlabeled_per_date, split=split,
         block_days=block_days, test_stations=_list(test_stations), val_stations=_list(val_stations),
         buffer_km=buffer_km, buffer_days=buffer_days, seed=seed,
     )
+    if dry_run:
+        print_table(f"join --dry-run: features/{name} (nothing written)", ["what", "would be"], plan_rows(res))
+        return
     res.print_summary()
     console.print(f"{res.summary()} ({res.seconds:.1f} s) -> {res.path}")
 

@@ -156,7 +156,7 @@ def predict_maps(
     overlap: int | None = None,
     batch_size: int = 256,
     quicklooks: bool = True,
-    overwrite: bool = False,
+    force: bool = False,
 ) -> PredictResult:
     """Write microcystin maps for ``dates`` (module docstring); returns what was written.
 
@@ -165,7 +165,7 @@ def predict_maps(
     (``cubes/<region>_<sensor>.zarr``; default: the only cube of the regressor's sensor).
     ``name`` names ``maps/<name>`` (default: the region). ``min_valid``: share of a tile's
     water cells that must be valid on the date. ``overlap``: cells shared by neighbouring tiles,
-    blended in the mosaic (default: half a chip; 0: tiles side by side). ``overwrite`` replaces maps made from other
+    blended in the mosaic (default: half a chip; 0: tiles side by side). ``force`` replaces maps made from other
     inputs or settings (an identical re-run is skipped either way).
     """
     t0 = time.perf_counter()
@@ -206,9 +206,9 @@ def predict_maps(
         if key is not None and old.get("key") == key:
             log.info("maps/%s is up to date (same regressor, cube and settings); skipped", name)
             return PredictResult(name, final, png_dir, "skipped", old, time.perf_counter() - t0)
-        if not overwrite:
+        if not force:
             raise BadInputError(f"maps/{name} exists and was made from another regressor, cube or settings",
-                                "pass --overwrite to replace it, or choose another --name")
+                                "pass --force to replace it, or choose another --name")
     try:
         tiler = Tiler(cube, params, min_valid, stride=s - overlap)
     except ValueError as exc:
