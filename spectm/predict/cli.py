@@ -39,3 +39,5 @@ def predict_cmd(
     console.print(f"map cube: {res.path}")
     if res.pngs:
         console.print(f"quick-looks: {res.png_dir}/ ({len(res.pngs)} PNGs)")
+    if res.cogs:
+        console.print(f"GeoTIFFs (COG, µg/L) for GIS: {res.png_dir}/ ({len(res.cogs)} .tif)")

@@ -154,13 +154,19 @@ def create(path: Path, ds: xr.Dataset, encoding: dict) -> None:
         ds.to_zarr(path, mode="w", zarr_format=3, consolidated=False, compute=False, encoding=encoding)
 
 
+def to_ugL(mc_log10: np.ndarray) -> np.ndarray:
+    """µg/L from log10 µg/L, float32, NaN where there is no prediction (the ``mc_ugL`` layer)."""
+    mc = np.asarray(mc_log10, dtype=np.float32)
+    return np.power(10.0, np.where(np.isfinite(mc), mc, np.nan)).astype(np.float32)
+
+
 def write_date(path: Path, i: int, mean: np.ndarray, count: np.ndarray, counts: dict[str, int]) -> None:
     """Write date ``i``: the mosaic (NaN = none), its prediction counts and the tile counts."""
     mc = mean.astype(np.float32)[None]
     ok = np.isfinite(mc)
     part = xr.Dataset({
         "mc_log10": (("time", "y", "x"), mc),
-        "mc_ugL": (("time", "y", "x"), np.power(10.0, np.where(ok, mc, np.nan)).astype(np.float32)),
+        "mc_ugL": (("time", "y", "x"), to_ugL(mc)),
         "n_pred": (("time", "y", "x"), np.minimum(count, 255).astype(np.uint8)[None]),
         "valid": (("time", "y", "x"), ok.astype(np.uint8)),
         **{c: ("time", np.array([counts.get(c, 0)], np.int32)) for c in COUNTS},
