@@ -1,4 +1,4 @@
-"""``spectm join``, ``spectm features list`` and ``spectm features show NAME``."""
+"""``spectm join``, ``spectm features list``, ``spectm features show NAME`` and ``spectm features export NAME``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from spectm.cli import app
 from spectm.cli_common import state
 from spectm.console import console, print_table
 
-features_app = typer.Typer(help="Inspect feature stores (features/<name>/).", no_args_is_help=True)
+features_app = typer.Typer(help="Inspect and export feature stores (features/<name>/).", no_args_is_help=True)
 app.add_typer(features_app, name="features")
 
 
@@ -70,6 +70,20 @@ def list_cmd() -> None:
         console.print(f"no feature stores in {Path(state.data_dir) / 'features'}; run `spectm join`")
         return
     print_table("Feature stores", ["name", "sensor", "cube", "current", "ahead", "chips", "split", "created"], rows)
+
+
+@features_app.command("export")
+def export_cmd(
+    name: Annotated[str, typer.Argument(help="Feature store name.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output file (.csv or .gpkg).")],
+    fmt: Annotated[str | None, typer.Option("--format", help="csv or gpkg (default: from the file suffix).")] = None,
+    horizon: Annotated[str | None, typer.Option("--horizon", help="Only current or ahead match-ups (default: both).")] = None,
+) -> None:
+    """Export the match-ups as CSV (lon/lat columns) or GeoPackage (points, EPSG:4326) for GIS and spreadsheets."""
+    from spectm.features.export import export_matchups
+
+    path, n = export_matchups(state.data_dir, name, out, fmt=fmt, horizon=horizon)
+    console.print(f"exported {n} match-ups of features/{name} -> {path}")
 
 
 @features_app.command("show")
