@@ -38,7 +38,7 @@ def test_csv_and_gpkg_hold_every_matchup(scene, tmp_path):  # noqa: F811
     assert n2 == len(g) == len(cur) and g.crs.to_epsg() == 4326
     np.testing.assert_allclose(g.geometry.x, cur.geometry.x)
     assert list(g["sample_id"]) == list(cur["sample_id"])
-    assert not list(tmp_path.glob("*.tmp"))
+    assert not list(tmp_path.glob(".*partial*"))
 
 
 def test_cli_export_and_bad_format(scene, tmp_path, capsys):  # noqa: F811
