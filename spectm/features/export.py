@@ -58,7 +58,9 @@ def export_matchups(
         )
     df = load_matchups(data_dir, name, horizon=horizon)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.partial{out.suffix}")  # keeps the suffix GDAL checks for .gpkg
+    tmp = out.with_name(
+        f".{out.stem}.partial{out.suffix}"
+    )  # keeps the suffix GDAL checks for .gpkg
     tmp.unlink(missing_ok=True)
     plain = _plain(df)
     if fmt == "csv":
