@@ -8,6 +8,7 @@ shown only with ``-vv``.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import traceback
 from importlib import import_module
@@ -16,6 +17,7 @@ from typing import Annotated
 
 import typer
 from rich.markup import escape
+from typer.core import TyperOption
 
 from spectm import __version__
 from spectm.cli_common import state
@@ -31,6 +33,21 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+_display_type_rich = TyperOption.display_type_rich
+
+
+def _flag_display_type(self: TyperOption, ctx: object) -> str | None:
+    """Typer's rich help prints ``<bool>`` next to every on/off flag (``--force <bool>``), which
+    reads as if the flag took a value; flags take none, so their type column stays empty
+    (as in Click's plain help)."""
+    if self.is_bool_flag:
+        return None
+    return _display_type_rich(self, ctx)  # type: ignore[arg-type]
+
+
+TyperOption.display_type_rich = _flag_display_type  # type: ignore[method-assign]
 
 
 def _version(value: bool) -> None:
@@ -119,10 +136,30 @@ for _mod in _COMMAND_MODULES:
     import_module(_mod)
 
 
+_GLOBAL_FLAG = re.compile(r"^(-v+|-q|--verbose|--quiet)$")
+
+
+def hoist_global_flags(argv: list[str]) -> list[str]:
+    """Move ``-v``/``-vv``/``-q`` (and their long forms) given after the subcommand to the front.
+
+    Users type ``spectm build-cube -v …`` as often as ``spectm -v build-cube …``; Click only
+    accepts the root's options before the subcommand, so they are moved there (nothing after
+    a ``--`` is touched; no subcommand defines ``-v`` or ``-q`` of its own).
+    """
+    head, tail = [], []
+    for i, tok in enumerate(argv):
+        if tok == "--":
+            tail.extend(argv[i:])
+            break
+        (head if _GLOBAL_FLAG.match(tok) else tail).append(tok)
+    return head + tail
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the app, mapping spectm errors to exit codes."""
+    args = hoist_global_flags(list(sys.argv[1:] if argv is None else argv))
     try:
-        app(args=argv, prog_name="spectm", standalone_mode=True)
+        app(args=args, prog_name="spectm", standalone_mode=True)
     except SpectmError as exc:
         if state.verbosity >= 2 or os.environ.get("SPECTM_TRACEBACK"):
             # as text through redact(): exception messages can quote signed URLs

@@ -53,6 +53,16 @@ DatesOpt = Annotated[
 ]
 
 
+def deprecated_alias(given: bool, old: str, new: str) -> bool:
+    """An old spelling of a flag still works (hidden from --help) but says which one to use:
+    spectm has one word for each thing (``--force`` for every "replace what exists")."""
+    if given:
+        from spectm.console import log
+
+        log.warning("%s is deprecated; use %s", old, new)
+    return given
+
+
 def resolve_aoi(value: str) -> AOI:
     return parse_bbox(value, data_dir())
 

@@ -107,3 +107,64 @@ def test_build_cube_api_refuses_nan_radius_and_bad_memory_limit(tmp_path: Path) 
         with pytest.raises(BadInputError, match=word):
             build_cube(BUILD[2], "2024-07-15", data_dir=tmp_path, sensors=["pace"], scheduler="local", **kw)
     assert not (tmp_path / "cubes").exists()
+
+
+def _all_commands() -> list[list[str]]:
+    import click
+    import typer
+
+    from spectm.cli import app
+
+    out: list[list[str]] = []
+
+    def walk(cmd: click.Command, path: list[str]) -> None:
+        out.append(path)
+        for name, sub in getattr(cmd, "commands", {}).items():
+            walk(sub, [*path, name])
+
+    walk(typer.main.get_command(app), [])
+    return out
+
+
+def test_help_shows_no_bool_placeholder(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    cmds = _all_commands()
+    assert ["build-cube"] in cmds and ["features", "show"] in cmds
+    for path in cmds:
+        assert run_main([*path, "--help"]) == 0
+        out = capsys.readouterr().out
+        assert "<bool>" not in out, path
+        if path == ["build-cube"]:
+            assert "--force" in out and "--dry-run" in out and "<float>" in out  # value options keep their type
+
+
+def test_global_flags_after_the_subcommand() -> None:
+    from spectm.cli import hoist_global_flags
+
+    assert hoist_global_flags(["build-cube", "-v", "--bbox", "x", "-q"]) == ["-v", "-q", "build-cube", "--bbox", "x"]
+    assert hoist_global_flags(["-vv", "join", "--", "-v"]) == ["-vv", "join", "--", "-v"]
+    assert hoist_global_flags(["join", "--verbose", "--name", "a"]) == ["--verbose", "join", "--name", "a"]
+
+
+def test_verbose_after_subcommand_runs(tmp_path: Path) -> None:
+    """`spectm catalogs -v` and `spectm catalogs -q` are accepted (Click alone rejects them)."""
+    for flag in ("-v", "-q", "-vv"):
+        r = subprocess.run([sys.executable, "-m", "spectm", "--data-dir", str(tmp_path), "catalogs", "regions", flag],
+                           capture_output=True, text=True, timeout=120, cwd=ROOT)
+        assert r.returncode == 0, r.stderr
+        assert "lake_erie" in r.stdout
+
+
+def test_force_is_the_one_word_and_overwrite_a_hidden_alias(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    store = tmp_path / "chips.zarr"
+    args = ["train", "synth-chips", str(store), "--n-chips", "8", "--size", "2"]
+    assert run_main(args) == 0
+    assert run_main(args) == 2
+    assert "pass --force" in capsys.readouterr().err
+    assert run_main([*args, "--force"]) == 0
+    assert run_main([*args, "--overwrite"]) == 0  # the old spelling still works, with a warning
+    assert "--overwrite is deprecated; use --force" in capsys.readouterr().err
+    for path in (["predict"], ["train", "synth-chips"]):
+        assert run_main([*path, "--help"]) == 0
+        out = capsys.readouterr().out
+        assert "--force" in out and "--overwrite" not in out

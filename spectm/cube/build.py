@@ -179,6 +179,8 @@ def _global_attrs(aoi: AOI, sensor: str, chash: str, settings: dict, *, twin: bo
         "processing_level": "L3 (L2 data masked and gridded to daily slices)",
         "product_version": f"spectm {__version__}, cube algorithm {ALGORITHM_VERSION}",
         "cdm_data_type": "Grid",
+        # ACDD id: stable for one region, sensor and settings (an append keeps the store's attrs)
+        "id": f"spectm-cube-{aoi.name}-{sensor}-{chash}",
         "license": meta["license"],
         "history": f"{now} spectm {__version__} build-cube (sensor={sensor}, config {chash})",
         **common_attrs(aoi.bbox, aoi.geometry.wkt, now),
@@ -199,27 +201,35 @@ def _sensor_settings(sensor: str, aoi: AOI, resolution: float | None, **kw: obje
     return s
 
 
-def _build_sensor(
-    sensor: str, aoi: AOI, dates: DateRange, data_dir: Path, *, flags: object, resolution: float | None,
-    radius_m: float | None, with_unc: bool, s2_bands: Sequence[str] | None, s2_mask_classes: Iterable[int] | None,
-    force: bool, force_dates: DateRange | None, pace_chunks: dict | None, s2_chunk: int | None, repair: bool = False,
-) -> SensorResult:
-    path = cube_path(data_dir, aoi, sensor)
+def sensor_settings(
+    sensor: str, aoi: AOI, *, flags: object = None, resolution: float | None = None, radius_m: float | None = None,
+    with_unc: bool = True, s2_bands: Sequence[str] | None = None, s2_mask_classes: Iterable[int] | None = None,
+) -> dict:
+    """The settings that decide a sensor's cube values (hashed into ``config_hash``)."""
     if sensor == "pace":
         from spectm.cube.regrid import default_radius
 
         flag_names = parse_flag_names(flags)  # type: ignore[arg-type]
         res0 = float(resolution or aoi.resolution.get("pace", 1000.0))
         radius = float(radius_m or default_radius(res0))
-        settings = _sensor_settings("pace", aoi, resolution, flags=list(flag_names), radius_m=radius,
-                                    with_unc=with_unc, combine="mean-of-granules")
-    else:
-        from spectm.cube.s2_cube import DEFAULT_BANDS, DEFAULT_MASK_CLASSES
+        return _sensor_settings("pace", aoi, resolution, flags=list(flag_names), radius_m=radius,
+                                with_unc=with_unc, combine="mean-of-granules")
+    from spectm.cube.s2_cube import DEFAULT_BANDS, DEFAULT_MASK_CLASSES
 
-        bands = list(s2_bands or DEFAULT_BANDS)
-        classes = sorted(set(s2_mask_classes or DEFAULT_MASK_CLASSES))
-        settings = _sensor_settings("s2", aoi, resolution, bands=bands, mask_classes=classes,
-                                    combine="mean-of-items", water_mask=aoi.water is not None)
+    bands = list(s2_bands or DEFAULT_BANDS)
+    classes = sorted(set(s2_mask_classes or DEFAULT_MASK_CLASSES))
+    return _sensor_settings("s2", aoi, resolution, bands=bands, mask_classes=classes,
+                            combine="mean-of-items", water_mask=aoi.water is not None)
+
+
+def _build_sensor(
+    sensor: str, aoi: AOI, dates: DateRange, data_dir: Path, *, flags: object, resolution: float | None,
+    radius_m: float | None, with_unc: bool, s2_bands: Sequence[str] | None, s2_mask_classes: Iterable[int] | None,
+    force: bool, force_dates: DateRange | None, pace_chunks: dict | None, s2_chunk: int | None, repair: bool = False,
+) -> SensorResult:
+    path = cube_path(data_dir, aoi, sensor)
+    settings = sensor_settings(sensor, aoi, flags=flags, resolution=resolution, radius_m=radius_m, with_unc=with_unc,
+                               s2_bands=s2_bands, s2_mask_classes=s2_mask_classes)
     chash = config_hash(settings)
     out = SensorResult(sensor=sensor, path=path, config_hash=chash)
     scan = catalog.scan(data_dir, sensor, aoi, dates)
@@ -397,6 +407,13 @@ class _PaceBuilder(_Builder):
         return pace_slice(day, items, self.resampler, self.wavelength, self.settings)
 
 
+PROVENANCE_LONG_NAMES = {
+    "source_ids": "STAC item ids combined into this time slice",
+    "software_version": "spectm version that wrote this time slice",
+    "config_hash": "hash of the cube settings this time slice was built with",
+    "processing_version": "processing version of the source data of this time slice",
+}
+
 TIME_ENCODING = {
     "time": {"units": "seconds since 1970-01-01T00:00:00", "dtype": "int64", "calendar": "proleptic_gregorian"},
     "slice_complete": {"dtype": "uint8"},
@@ -410,13 +427,19 @@ def finish_template(ds: xr.Dataset, aoi: AOI, var_attrs: dict) -> xr.Dataset:
         ds[name] = ("time", np.array([""] * nt, dtype=object))
     ds[DIGEST_VAR].attrs["long_name"] = "size and BLAKE2b-128 digest of each chunk file of this slice, as written (JSON)"
     ds["slice_complete"] = ("time", np.zeros(nt, dtype=np.uint8),
-                            {"long_name": "1 when every variable of this time slice was written", "flag_values": [0, 1],
-                             "flag_meanings": "incomplete complete"})
+                            {"long_name": "1 when every variable of this time slice was written",
+                             "flag_values": np.array([0, 1], dtype=np.uint8), "flag_meanings": "incomplete complete",
+                             "coverage_content_type": "qualityInformation"})
+    for name, long_name in PROVENANCE_LONG_NAMES.items():
+        ds[name].attrs.update({"long_name": long_name, "coverage_content_type": "auxiliaryInformation"})
     for name, attrs in var_attrs.items():
         if name in ds.variables:
             ds[name].attrs.update(attrs)
     ds["time"].attrs.update({"standard_name": "time", "long_name": "overpass time (UTC)", "axis": "T"})
     ds = ds.rio.write_crs(aoi.crs)
+    ds["spatial_ref"].attrs["long_name"] = "coordinate reference system (CF grid mapping)"
+    for name in ("x", "y", *[c for c in ("wavelength",) if c in ds.coords]):
+        ds[name].encoding["_FillValue"] = None  # CF: a coordinate variable has no missing values
     for name in ds.data_vars:
         if {"y", "x"} <= set(ds[name].dims):
             ds[name].attrs["grid_mapping"] = "spatial_ref"

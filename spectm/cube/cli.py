@@ -34,6 +34,7 @@ def build_cube_cmd(
     repair: Annotated[bool, typer.Option("--repair", help="Re-hash and decode every chunk of the requested dates; rebuild damaged slices (a deleted or truncated chunk is found without it).")] = False,
     dashboard: Annotated[bool, typer.Option("--dashboard", help="Serve the LocalCluster's dask dashboard on 127.0.0.1:8787 (off: nothing listens beyond loopback).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be built (slices, grid, sizes); write nothing.")] = False,
 ) -> None:
     """Build or update cubes/<region>_<sensor>.zarr from the local STAC catalog (incremental)."""
     from spectm.cube.build import build_cube, result_json, summary_rows
@@ -41,6 +42,18 @@ def build_cube_cmd(
     sensors = {"all": ("pace", "s2"), "pace": ("pace",), "s2": ("s2",)}.get(sensor)
     if sensors is None:
         raise BadInputError(f"--sensor {sensor!r} is not one of pace, s2, all", "pass --sensor pace, s2 or all")
+    if dry_run:
+        from spectm.cube.plan import PLAN_COLUMNS, plan_cube, plan_rows
+
+        plans = plan_cube(resolve_aoi(bbox), resolve_dates(dates), data_dir=state.data_dir, sensors=sensors, flags=flags,
+                          resolution=resolution, radius_m=radius, with_unc=not no_unc, force=force, force_dates=force_dates)
+        for plan, row in zip(plans, plan_rows(plans), strict=True):
+            print_table(f"build-cube --dry-run: {plan.sensor} (nothing written)", ["what", "would be"],
+                        list(zip(PLAN_COLUMNS[1:], row[1:], strict=True)))
+            days = [*plan.new, *plan.repair, *plan.rebuild]
+            if days:
+                console.print(f"  {plan.sensor} slices: {', '.join(str(d) for d in days)}")
+        return
     res = build_cube(
         resolve_aoi(bbox), resolve_dates(dates), data_dir=state.data_dir, sensors=sensors, flags=flags,
         resolution=resolution, radius_m=radius, with_unc=not no_unc, scheduler=scheduler, workers=workers,

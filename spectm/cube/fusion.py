@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from spectm.cube.s2_cube import aggregate
-from spectm.cube.store import PER_TIME_STR, open_cube
+from spectm.cube.store import PER_TIME_STR, consolidate, open_cube
 from spectm.errors import BadInputError
 
 
@@ -77,6 +77,7 @@ def aggregate_store(s2_store: Path | str, resolution: float | None = None, out: 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         agg.to_zarr(tmp, mode="w-", consolidated=False, zarr_format=3)
+    consolidate(tmp)
     shutil.rmtree(dst, ignore_errors=True)
     tmp.rename(dst)
     return FusionResult(dst, res, int(done.size), skipped)

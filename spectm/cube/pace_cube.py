@@ -72,8 +72,10 @@ def pace_slice(
 def grid_coords(gb: GeoBox) -> dict:
     x, y = cell_centres(gb)
     return {
-        "x": ("x", x, {"standard_name": "projection_x_coordinate", "units": "m", "axis": "X"}),
-        "y": ("y", y, {"standard_name": "projection_y_coordinate", "units": "m", "axis": "Y"}),
+        "x": ("x", x, {"standard_name": "projection_x_coordinate", "long_name": "x coordinate of projection",
+                       "units": "m", "axis": "X"}),
+        "y": ("y", y, {"standard_name": "projection_y_coordinate", "long_name": "y coordinate of projection",
+                       "units": "m", "axis": "Y"}),
     }
 
 
@@ -100,15 +102,23 @@ def pace_encoding(nb: int, ny: int, nx: int, with_unc: bool) -> dict:
     return enc
 
 
+RRS_STANDARD_NAME = "surface_ratio_of_upwelling_radiance_emerging_from_sea_water_to_downwelling_radiative_flux_in_air"
+
 PACE_VAR_ATTRS = {
     "rrs": {
         "long_name": "Remote sensing reflectance",
-        "standard_name": "surface_ratio_of_upwelling_radiance_emerging_from_sea_water_to_downwelling_radiative_flux_in_air",
+        "standard_name": RRS_STANDARD_NAME,
         "units": "sr-1",
+        "coverage_content_type": "physicalMeasurement",
         "comment": "PACE OCI L2 AOP Rrs, l2_flags-masked, nearest valid pixel within the search radius; "
         "mean of the day's granules",
     },
-    "rrs_unc": {"long_name": "Uncertainty in remote sensing reflectance", "units": "sr-1"},
-    "valid_count": {"long_name": "Number of granules with a valid pixel in the cell this day", "units": "1"},
-    "wavelength": {"long_name": "Band centre wavelength", "units": "nm"},
+    # the uncertainty is the Rrs standard error (CF standard-name modifier, CF 1.8 Appendix C);
+    # the count is the CF standard name number_of_observations (cells averaged into the mean)
+    "rrs_unc": {"long_name": "Uncertainty in remote sensing reflectance", "units": "sr-1",
+                "standard_name": f"{RRS_STANDARD_NAME} standard_error", "coverage_content_type": "qualityInformation"},
+    "valid_count": {"long_name": "Number of granules with a valid pixel in the cell this day", "units": "1",
+                    "standard_name": "number_of_observations",
+                    "coverage_content_type": "auxiliaryInformation"},
+    "wavelength": {"long_name": "Band centre wavelength", "units": "nm", "standard_name": "radiation_wavelength"},
 }

@@ -46,11 +46,18 @@ DEFAULT_MASK_CLASSES = (0, 1, 3, 8, 9, 10, 11)
 S2_CHUNK_YX = 256  # inner chunk (1, bands, 256, 256): 2.9 MB float32; dask chunk 1024²
 
 S2_VAR_ATTRS = {
+    # CF standard name of BOA reflectance (directional, as an L2A product is): a user's tools
+    # find the variable by name; counts are the CF standard name number_of_observations
     "reflectance": {"long_name": "Surface reflectance (BOA)", "units": "1",
+                    "standard_name": "surface_bidirectional_reflectance", "coverage_content_type": "physicalMeasurement",
                     "comment": "Sentinel-2 L2A, DN offset harmonised per item, SCL- and water-masked"},
-    "valid_count": {"long_name": "Number of items with a clear in-water observation", "units": "1"},
-    "clear_fraction": {"long_name": "Fraction of water cells that are clear in this slice", "units": "1"},
-    "wavelength": {"long_name": "Band centre wavelength", "units": "nm"},
+    "valid_count": {"long_name": "Number of items with a clear in-water observation", "units": "1",
+                    "standard_name": "number_of_observations",
+                    "coverage_content_type": "auxiliaryInformation"},
+    "clear_fraction": {"long_name": "Fraction of water cells that are clear in this slice", "units": "1",
+                       "coverage_content_type": "qualityInformation"},
+    "wavelength": {"long_name": "Band centre wavelength", "units": "nm", "standard_name": "radiation_wavelength"},
+    "band": {"long_name": "Sentinel-2 band (STAC eo:bands common name / asset key)"},
 }
 
 

@@ -15,8 +15,11 @@ Write protocol (why a killed build can never leave a slice that passes for compl
 truncates arrays that an interrupted extension left longer than ``time`` and lists the
 incomplete slices, which the build recomputes. Readers should use
 ``ds.where(ds.slice_complete == 1, drop=True)`` or run ``spectm cube verify``.
-``consolidated=False`` is used everywhere (DOMAIN.md §4: consolidated metadata is not
-in the Zarr v3 spec and mixing modes warns).
+spectm itself always reads and writes with ``consolidated=False`` (the arrays' own
+metadata is the truth while a build runs), and re-consolidates the root metadata after
+every change (:func:`consolidate`), so a plain ``xr.open_zarr(path)`` by a user opens the
+finished store without the "failed to open with consolidated metadata" warning.
+Consolidated metadata is a zarr-python extension to Zarr v3 (docs/cube.md § Conventions).
 """
 
 from __future__ import annotations
@@ -65,6 +68,19 @@ def open_cube(path: Path) -> xr.Dataset:
         raise BadInputError(f"{path} is not a readable Zarr v3 cube: {exc}", "rebuild it with 'spectm build-cube --force'") from None
 
 
+def consolidate(path: Path) -> None:
+    """Rewrite the root's consolidated metadata from the arrays' own ``zarr.json`` files.
+
+    Called after every metadata or slice change, so a reader that trusts the consolidated
+    copy (``xr.open_zarr`` without ``consolidated=False``) never sees stale shapes or attrs.
+    zarr-python warns that the feature is outside the v3 spec on every write; that is a
+    documented choice here, not news to the user, so the warning is silenced.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        zarr.consolidate_metadata(str(path), zarr_format=3)
+
+
 def _time_arrays(group: zarr.Group) -> list[tuple[str, zarr.Array, int]]:
     out = []
     for name, arr in group.arrays():
@@ -74,12 +90,15 @@ def _time_arrays(group: zarr.Group) -> list[tuple[str, zarr.Array, int]]:
     return out
 
 
-def repair_plan(path: Path) -> StoreState:
-    """Inspect (and fix the shape of) an existing store; see the module docstring."""
+def repair_plan(path: Path, *, dry_run: bool = False) -> StoreState:
+    """Inspect (and fix the shape of) an existing store; see the module docstring.
+
+    ``dry_run`` only reads: arrays an interrupted extension left too long are counted in
+    ``truncated`` but not cut (``build-cube --dry-run`` reports what a build would do)."""
     path = Path(path)
     if not path.exists():
         return StoreState()
-    group = zarr.open_group(path, mode="r+", zarr_format=3)
+    group = zarr.open_group(path, mode="r" if dry_run else "r+", zarr_format=3, use_consolidated=False)
     arrays = _time_arrays(group)
     if "time" not in group or "slice_complete" not in group:
         raise BadInputError(f"{path} is not a spectm cube (no time/slice_complete)", "move it away or pass another --data-dir")
@@ -104,9 +123,13 @@ def repair_plan(path: Path) -> StoreState:
         if arr.shape[ax] > n:
             shape = list(arr.shape)
             truncated = max(truncated, shape[ax] - n)
+            if dry_run:
+                continue
             shape[ax] = n
             arr.resize(tuple(shape))
             log.warning("repaired %s: cut '%s' back to %d time steps (interrupted append)", path.name, name, n)
+    if truncated and not dry_run:
+        consolidate(path)
     flags = np.asarray(group["slice_complete"][:n])
     st = StoreState(n_time=n, truncated=truncated, attrs=dict(group.attrs))
     for i in range(n):
@@ -141,6 +164,7 @@ def create_or_extend(path: Path, template: xr.Dataset, encoding: dict, *, exists
             template.to_zarr(path, append_dim="time", compute=False, consolidated=False, zarr_format=3)
         else:
             template.to_zarr(path, mode="w-", compute=False, consolidated=False, zarr_format=3, encoding=encoding)
+    consolidate(path)
 
 
 def set_complete(path: Path, index: int, value: int) -> None:
@@ -159,11 +183,13 @@ def write_slice(path: Path, index: int, ds_slice: xr.Dataset) -> None:
                     align_chunks=True)
     record_digests(path, index)
     set_complete(path, index, 1)
+    consolidate(path)
 
 
 def update_attrs(path: Path, attrs: dict) -> None:
-    group = zarr.open_group(path, mode="r+", zarr_format=3)
+    group = zarr.open_group(path, mode="r+", zarr_format=3, use_consolidated=False)
     group.attrs.update(attrs)
+    consolidate(path)
 
 
 def store_size(path: Path) -> int:

@@ -1,4 +1,4 @@
-"""``spectm join``, ``spectm features list`` and ``spectm features show NAME``."""
+"""``spectm join``, ``spectm features list``, ``spectm features show NAME`` and ``spectm features export NAME``."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from spectm.cli import app
 from spectm.cli_common import float_range, state
 from spectm.console import console, print_table
 
-features_app = typer.Typer(help="Inspect feature stores (features/<name>/).", no_args_is_help=True)
+features_app = typer.Typer(help="Inspect and export feature stores (features/<name>/).", no_args_is_help=True)
 app.add_typer(features_app, name="features")
 
 
@@ -37,20 +37,25 @@ def join_cmd(
     buffer_days: Annotated[int, typer.Option("--buffer-days", help="Leakage buffer in time.")] = 2,
     seed: Annotated[int, typer.Option("--seed", help="Seeds chip sampling and the station draw.")] = 0,
     force: Annotated[bool, typer.Option("--force", help="Replace a store built from other inputs or parameters.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be built (store status, match-up candidates, chips); write nothing.")] = False,
 ) -> None:
     """Match samples to the cube and write the feature store (match-ups, chips, splits, manifest)."""
     from spectm.features import join
+    from spectm.features.plan import plan_join, plan_rows
 
     def _list(v: str | None) -> list[str] | None:
         return [s.strip() for s in v.split(",") if s.strip()] if v else None
 
-    res = join(
+    res = (plan_join if dry_run else join)(
         state.data_dir, name, force=force, sensor=sensor, cube=cube, time_window_days=time_window, lead_days=lead_days,
         pixel_window=pixel_window, min_valid_fraction=min_valid, aggregation=agg, include_scum=include_scum,
         chip_size=chip_size, chip_time=chip_time, unlabeled_per_date=unlabeled_per_date, split=split,
         block_days=block_days, test_stations=_list(test_stations), val_stations=_list(val_stations),
         buffer_km=buffer_km, buffer_days=buffer_days, seed=seed,
     )
+    if dry_run:
+        print_table(f"join --dry-run: features/{name} (nothing written)", ["what", "would be"], plan_rows(res))
+        return
     res.print_summary()
     console.print(f"{res.summary()} ({res.seconds:.1f} s) -> {res.path}")
 
@@ -65,6 +70,20 @@ def list_cmd() -> None:
         console.print(f"no feature stores in {Path(state.data_dir) / 'features'}; run `spectm join`")
         return
     print_table("Feature stores", ["name", "sensor", "cube", "current", "ahead", "chips", "split", "created"], rows)
+
+
+@features_app.command("export")
+def export_cmd(
+    name: Annotated[str, typer.Argument(help="Feature store name.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Output file (.csv or .gpkg).")],
+    fmt: Annotated[str | None, typer.Option("--format", help="csv or gpkg (default: from the file suffix).")] = None,
+    horizon: Annotated[str | None, typer.Option("--horizon", help="Only current or ahead match-ups (default: both).")] = None,
+) -> None:
+    """Export the match-ups as CSV (lon/lat columns) or GeoPackage (points, EPSG:4326) for GIS and spreadsheets."""
+    from spectm.features.export import export_matchups
+
+    path, n = export_matchups(state.data_dir, name, out, fmt=fmt, horizon=horizon)
+    console.print(f"exported {n} match-ups of features/{name} -> {path}")
 
 
 @features_app.command("show")

@@ -99,6 +99,12 @@ def resolve_params(params: JoinSection | None = None, **overrides: Any) -> JoinS
         raise BadInputError(f"invalid join parameters: {_format_validation(exc)}", "see `spectm join --help` or docs/features.md") from None
 
 
+def store_key(p: JoinSection, cube: Cube, samples_sha256: str) -> str:
+    """The store's identity: algorithm version, parameters, cube fingerprint, samples hash."""
+    pdict = p.model_dump(exclude={"name"})
+    return hashlib.sha256("|".join([ALGORITHM_VERSION, params_json(pdict), cube.fingerprint, samples_sha256]).encode()).hexdigest()
+
+
 def join(data_dir: Path | str, name: str | None = None, *, params: JoinSection | None = None, force: bool = False,
          **overrides: Any) -> JoinResult:
     """Build (or reuse) ``features/<name>/`` from the cube and ``insitu/samples.parquet``.
@@ -115,8 +121,7 @@ def join(data_dir: Path | str, name: str | None = None, *, params: JoinSection |
     if cube.times.size == 0:
         raise DataNotFoundError(f"cube {cube.path} has no complete time slice", "run `spectm build-cube` (or `cube verify`) first")
     samples = load_samples_for_join(data_dir, include_scum=p.include_scum, label=p.label)
-    pdict = p.model_dump(exclude={"name"})
-    key = hashlib.sha256("|".join([ALGORITHM_VERSION, params_json(pdict), cube.fingerprint, samples.sha256]).encode()).hexdigest()
+    key = store_key(p, cube, samples.sha256)
     final = store.store_dir(data_dir, p.name)
     old = store.read_manifest(data_dir, p.name)
     if old is not None and not force:

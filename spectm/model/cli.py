@@ -54,16 +54,18 @@ def synth_chips_cmd(
     n_times: Annotated[int, typer.Option("--times", min=1, help="Time steps per chip (8 days apart).")] = 1,
     size: Annotated[int, typer.Option("--size", min=1, help="Chip side in pixels.")] = 8,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace an existing store.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace an existing store.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", hidden=True, help="Deprecated spelling of --force.")] = False,
 ) -> None:
     """Write synthetic PACE-like chips (a bio-optical model; see docs/model.md) in the chips-store format."""
     import numpy as np
 
+    from spectm.cli_common import deprecated_alias
     from spectm.errors import BadInputError
     from spectm.model.synthetic import make_synthetic_chips, write_chips_store
 
-    if out.exists() and not overwrite:
-        raise BadInputError(f"{out} already exists", "pass --overwrite to replace it, or choose another path")
+    if out.exists() and not (force or deprecated_alias(overwrite, "--overwrite", "--force")):
+        raise BadInputError(f"{out} already exists", "pass --force to replace it, or choose another path")
     ds = make_synthetic_chips(n_chips, n_times, size, seed=seed)
     write_chips_store(ds, out)
     print_table("Synthetic chips", ["what", "value"], [

@@ -92,7 +92,7 @@ class ChipDataset(Dataset):
         try:
             ds = xr.open_zarr(path, consolidated=False, zarr_format=3)
         except Exception as exc:  # zarr raises many types for a damaged store
-            raise SchemaError(f"cannot open chips store {path}: {exc}", "rewrite it with `spectm join --overwrite`") from None
+            raise SchemaError(f"cannot open chips store {path}: {exc}", "rewrite it with `spectm join --force`") from None
         missing = [v for v in ("chips", *REQUIRED_COORDS) if v not in ds.variables]
         if missing:
             raise SchemaError(f"chips store {path} lacks {missing}", "see docs/data-layout.md, section features/<name>/")

@@ -23,15 +23,21 @@ def predict_cmd(
     min_valid: Annotated[float, typer.Option("--min-valid", callback=float_range("--min-valid", low_inclusive=True, high=1.0), help="Share of a tile's water cells that must be valid.")] = 0.25,
     overlap: Annotated[int | None, typer.Option("--overlap", help="Cells shared by neighbouring tiles, blended (default: half a chip; 0: none).")] = None,
     no_png: Annotated[bool, typer.Option("--no-png", help="Skip the quick-look PNGs.")] = False,
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace maps made from another regressor, cube or settings.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace maps made from another regressor, cube or settings.")] = False,
+    overwrite: Annotated[bool, typer.Option("--overwrite", hidden=True, help="Deprecated spelling of --force.")] = False,
 ) -> None:
     """Predict microcystin for every cube date in --dates: a map cube (Zarr) and quick-look PNGs."""
+    from spectm.cli_common import deprecated_alias
     from spectm.predict import predict_maps
 
+    force = force or deprecated_alias(overwrite, "--overwrite", "--force")
+
     res = predict_maps(state.data_dir, checkpoint, dates, region=region, name=name, model=model, horizon=horizon,
-                       features=features, min_valid=min_valid, overlap=overlap, quicklooks=not no_png, overwrite=overwrite)
+                       features=features, min_valid=min_valid, overlap=overlap, quicklooks=not no_png, force=force)
     res.print_summary()
     console.print(f"{res.summary()} ({res.seconds:.1f} s)")
     console.print(f"map cube: {res.path}")
     if res.pngs:
         console.print(f"quick-looks: {res.png_dir}/ ({len(res.pngs)} PNGs)")
+    if res.cogs:
+        console.print(f"GeoTIFFs (COG, µg/L) for GIS: {res.png_dir}/ ({len(res.cogs)} .tif)")

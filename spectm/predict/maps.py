@@ -3,8 +3,9 @@
 Open the region's cube for the regressor's sensor, tile every cube date in the requested
 range into the regressor's chips (:mod:`spectm.predict.tiling`), predict them with
 ``predict_chips``, blend overlapping tiles into a per-date mosaic, and write
-``maps/<name>.zarr`` (:mod:`spectm.predict.mapstore`), one quick-look PNG per date
-(``maps/<name>/<YYYY-MM-DD>.png``) and ``maps/<name>/manifest.json`` (written last: its key
+``maps/<name>.zarr`` (:mod:`spectm.predict.mapstore`), one quick-look PNG and one
+Cloud-Optimized GeoTIFF per date (``maps/<name>/<YYYY-MM-DD>.png`` / ``.tif``,
+:mod:`spectm.predict.cog`) and ``maps/<name>/manifest.json`` (written last: its key
 says which regressor, cube and settings made the maps, so an identical re-run is skipped).
 Days without imagery and tiles left out are counted and reported, never dropped silently.
 """
@@ -28,6 +29,7 @@ from spectm.dates import parse_dates
 from spectm.errors import BadInputError, DataNotFoundError, DateRangeError, SchemaError, StageError
 from spectm.features.inputs import Cube, open_cube
 from spectm.predict import mapstore, quicklook
+from spectm.predict.cog import write_cog
 from spectm.predict.regressor import Regressor, load, resolve_checkpoint
 from spectm.predict.tiling import SKIP_REASONS, Tiler, batches, blend_window, chip_days, cut_chips
 
@@ -54,6 +56,11 @@ class PredictResult:
     @property
     def pngs(self) -> list[Path]:
         return sorted(self.png_dir.glob("*.png"))
+
+    @property
+    def cogs(self) -> list[Path]:
+        """The per-date Cloud-Optimized GeoTIFFs (µg/L) for GIS tools."""
+        return sorted(self.png_dir.glob("*.tif"))
 
     def summary(self) -> str:
         c = self.counts
@@ -156,7 +163,7 @@ def predict_maps(
     overlap: int | None = None,
     batch_size: int = 256,
     quicklooks: bool = True,
-    overwrite: bool = False,
+    force: bool = False,
 ) -> PredictResult:
     """Write microcystin maps for ``dates`` (module docstring); returns what was written.
 
@@ -165,7 +172,7 @@ def predict_maps(
     (``cubes/<region>_<sensor>.zarr``; default: the only cube of the regressor's sensor).
     ``name`` names ``maps/<name>`` (default: the region). ``min_valid``: share of a tile's
     water cells that must be valid on the date. ``overlap``: cells shared by neighbouring tiles,
-    blended in the mosaic (default: half a chip; 0: tiles side by side). ``overwrite`` replaces maps made from other
+    blended in the mosaic (default: half a chip; 0: tiles side by side). ``force`` replaces maps made from other
     inputs or settings (an identical re-run is skipped either way).
     """
     t0 = time.perf_counter()
@@ -206,9 +213,9 @@ def predict_maps(
         if key is not None and old.get("key") == key:
             log.info("maps/%s is up to date (same regressor, cube and settings); skipped", name)
             return PredictResult(name, final, png_dir, "skipped", old, time.perf_counter() - t0)
-        if not overwrite:
+        if not force:
             raise BadInputError(f"maps/{name} exists and was made from another regressor, cube or settings",
-                                "pass --overwrite to replace it, or choose another --name")
+                                "pass --force to replace it, or choose another --name")
     try:
         tiler = Tiler(cube, params, min_valid, stride=s - overlap)
     except ValueError as exc:
@@ -224,8 +231,8 @@ def predict_maps(
     partial = mapstore.partial_path(data_dir, name)
     mapstore.create(partial, ds, enc)
     if png_dir.exists():
-        for old_png in png_dir.glob("*.png"):
-            old_png.unlink()
+        for old_file in [*png_dir.glob("*.png"), *png_dir.glob("*.tif")]:
+            old_file.unlink()
         (png_dir / MANIFEST).unlink(missing_ok=True)
 
     (ny, nx), weight = cube.grid.shape, blend_window(s)
@@ -262,6 +269,10 @@ def predict_maps(
         day = str(cube.local_days[t].astype("datetime64[D]"))
         per_date.append({"date": day, "time": str(times[i])[:19], "chips": len(plan.specs), "cells": n_cells,
                          **plan.skipped})
+        write_cog(png_dir / f"{day}.tif", mapstore.to_ugL(mean), cube.grid, cube.crs.to_wkt(), tags={
+            "TIFFTAG_DATETIME": f"{day.replace('-', ':')} 00:00:00", "imagery_time_utc": str(times[i])[:19],
+            "target_date": str(target[i])[:10], "source": f"spectm {__version__} predict ({Path(reg_name).name})",
+            "region": cube.region, "sensor": cube.sensor})
         if quicklooks:
             when = f"imagery {day}" + (f", for {str(target[i])[:10]} (+{lead} d)" if lead else "")
             title = f"Predicted microcystin, {cube.region} ({cube.sensor}), {when}"

@@ -12,6 +12,11 @@ Layout (docs/data-layout.md § maps):
 * ``target_date`` (time) — the day the prediction is for (imagery date + ``lead_days`` for
   the ``ahead`` horizon); ``tiles_<reason>`` / ``tiles_predicted`` (time) int32 counts;
 * ``spatial_ref`` (CF grid mapping; ``ds.rio.crs`` works on a plain ``open_zarr``).
+
+Metadata is consolidated when the store is committed, so a plain ``xr.open_zarr`` opens it
+without a warning; the attributes follow CF-1.8 / ACDD-1.3 like the cubes' (docs/cube.md
+§ Conventions). GIS users get the same maps as Cloud-Optimized GeoTIFFs
+(:mod:`spectm.predict.cog`).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from pyproj import CRS, Transformer
 
 from spectm import __version__
 from spectm.cf import common_attrs
+from spectm.cube.store import consolidate
 from spectm.features.inputs import Cube
 from spectm.predict.tiling import SKIP_REASONS
 
@@ -72,6 +78,8 @@ def global_attrs(cube: Cube, provenance: dict[str, Any], settings: dict[str, Any
         "source": f"spectm predict from {cube.path.name}",
         "history": f"{now} spectm {__version__} predict (regressor {provenance.get('regressor')})",
         **common_attrs((w, s, e, n), f"POLYGON (({w} {s}, {e} {s}, {e} {n}, {w} {n}, {w} {s}))", now),
+        "id": f"spectm-maps-{cube.region}-{cube.sensor}-{cube.fingerprint[:12]}",
+        "cdm_data_type": "Grid",
         "spectm_region": cube.region,
         "spectm_sensor": cube.sensor,
         "spectm_cube": str(cube.path),
@@ -94,18 +102,23 @@ def template(cube: Cube, times: np.ndarray, target: np.ndarray, attrs: dict[str,
     ds = xr.Dataset(
         {
             "mc_log10": (("time", "y", "x"), f32, {
-                "long_name": "predicted particulate microcystin (log10)", "units": "log10(ug L-1)"}),
+                "long_name": "predicted particulate microcystin (log10)", "units": "log10(ug L-1)",
+                "coverage_content_type": "modelResult"}),
             "mc_ugL": (("time", "y", "x"), f32, {
-                "long_name": "predicted particulate microcystin", "units": "ug L-1"}),
+                "long_name": "predicted particulate microcystin", "units": "ug L-1",
+                "coverage_content_type": "modelResult"}),
             "n_pred": (("time", "y", "x"), u8, {
-                "long_name": "number of chip predictions blended into the cell", "units": "1"}),
+                "long_name": "number of chip predictions blended into the cell", "units": "1",
+                "coverage_content_type": "auxiliaryInformation"}),
             "valid": (("time", "y", "x"), u8, {
                 "long_name": "prediction available", "flag_values": np.array([0, 1], np.uint8),
-                "flag_meanings": "no_prediction predicted"}),
+                "flag_meanings": "no_prediction predicted", "coverage_content_type": "qualityInformation"}),
             "water": (("y", "x"), cube.water.astype(np.uint8), {
                 "long_name": "water mask of the cube", "source": cube.water_source,
-                "flag_values": np.array([0, 1], np.uint8), "flag_meanings": "land water"}),
-            **{c: ("time", np.zeros(nt, np.int32), {"long_name": f"tiles: {c[6:].replace('_', ' ')}", "units": "1"})
+                "flag_values": np.array([0, 1], np.uint8), "flag_meanings": "land water",
+                "coverage_content_type": "auxiliaryInformation"}),
+            **{c: ("time", np.zeros(nt, np.int32), {"long_name": f"tiles: {c[6:].replace('_', ' ')}", "units": "1",
+                                                    "coverage_content_type": "auxiliaryInformation"})
                for c in COUNTS},
         },
         coords={
@@ -117,6 +130,7 @@ def template(cube: Cube, times: np.ndarray, target: np.ndarray, attrs: dict[str,
         attrs=attrs,
     )
     ds = ds.rio.write_crs(CRS.from_user_input(cube.crs).to_wkt())
+    ds["spatial_ref"].attrs["long_name"] = "coordinate reference system (CF grid mapping)"
     for v in (*GRIDDED, "water"):  # as the cube does it: ds.rio.crs works on a plain open_zarr
         ds[v].encoding.pop("grid_mapping", None)
         ds[v].attrs["grid_mapping"] = "spatial_ref"
@@ -124,6 +138,8 @@ def template(cube: Cube, times: np.ndarray, target: np.ndarray, attrs: dict[str,
     enc: dict[str, dict] = {v: {"chunks": chunks} for v in GRIDDED}
     enc["mc_log10"]["fill_value"] = np.nan
     enc["mc_ugL"]["fill_value"] = np.nan
+    enc["x"] = {"_FillValue": None}  # CF: a coordinate variable has no missing values
+    enc["y"] = {"_FillValue": None}
     enc["time"] = {"units": "seconds since 1970-01-01", "dtype": "int64"}
     enc["target_date"] = {"units": "seconds since 1970-01-01", "dtype": "int64"}
     return ds, enc
@@ -138,13 +154,19 @@ def create(path: Path, ds: xr.Dataset, encoding: dict) -> None:
         ds.to_zarr(path, mode="w", zarr_format=3, consolidated=False, compute=False, encoding=encoding)
 
 
+def to_ugL(mc_log10: np.ndarray) -> np.ndarray:
+    """µg/L from log10 µg/L, float32, NaN where there is no prediction (the ``mc_ugL`` layer)."""
+    mc = np.asarray(mc_log10, dtype=np.float32)
+    return np.power(10.0, np.where(np.isfinite(mc), mc, np.nan)).astype(np.float32)
+
+
 def write_date(path: Path, i: int, mean: np.ndarray, count: np.ndarray, counts: dict[str, int]) -> None:
     """Write date ``i``: the mosaic (NaN = none), its prediction counts and the tile counts."""
     mc = mean.astype(np.float32)[None]
     ok = np.isfinite(mc)
     part = xr.Dataset({
         "mc_log10": (("time", "y", "x"), mc),
-        "mc_ugL": (("time", "y", "x"), np.power(10.0, np.where(ok, mc, np.nan)).astype(np.float32)),
+        "mc_ugL": (("time", "y", "x"), to_ugL(mc)),
         "n_pred": (("time", "y", "x"), np.minimum(count, 255).astype(np.uint8)[None]),
         "valid": (("time", "y", "x"), ok.astype(np.uint8)),
         **{c: ("time", np.array([counts.get(c, 0)], np.int32)) for c in COUNTS},
@@ -156,6 +178,7 @@ def write_date(path: Path, i: int, mean: np.ndarray, count: np.ndarray, counts: 
 
 def commit(partial: Path, final: Path) -> None:
     """Replace ``final`` with the finished ``partial`` store."""
+    consolidate(partial)
     if final.exists():
         shutil.rmtree(final)
     partial.rename(final)

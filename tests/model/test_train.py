@@ -147,7 +147,7 @@ def test_cli_synth_chips_then_pretrain(tmp_path: Path, data_dir: Path) -> None:
     r = runner.invoke(app, ["train", "synth-chips", str(store), "--n-chips", "12", "--size", "4"])
     assert r.exit_code == 0, r.output
     r = runner.invoke(app, ["train", "synth-chips", str(store), "--n-chips", "12"])
-    assert getattr(r.exception, "exit_code", None) == 2 and "--overwrite" in str(r.exception)  # main() maps it to exit 2
+    assert getattr(r.exception, "exit_code", None) == 2 and "--force" in str(r.exception)  # main() maps it to exit 2
     cfg = tmp_path / "p.yaml"
     cfg.write_text(yaml.safe_dump({"name": "t", "region": "lake_erie", "dates": "2024-06", "pretrain": {
         "batch_size": 4, "max_steps": 2, "num_workers": 0, "cpu_threads": 1, "baseline_max_pixels": 32,

@@ -98,7 +98,7 @@ def test_overlapping_tiles_are_blended_with_the_sine_window(cube_dir: tuple[Path
             v = np.nanmean(chips[:, -1, 5], axis=(1, 2)) * 1000.0
             return np.broadcast_to(v[:, None, None], (len(chips), 4, 4)).astype(np.float32).copy()
 
-    res = predict_maps(data_dir, ChipConstant(), "2024-08-01", name="blend", quicklooks=False, overwrite=True)
+    res = predict_maps(data_dir, ChipConstant(), "2024-08-01", name="blend", quicklooks=False, force=True)
     got = xr.open_zarr(res.path, consolidated=False)["mc_log10"].values[0]
     w = blend_window(4)
     origins = tile_origins(12, 12, 4, 2)
@@ -139,9 +139,9 @@ def test_identical_rerun_is_skipped_and_other_settings_need_overwrite(cube_dir: 
     assert first.status == "written" and len(reg.calls) == 2
     again = predict_maps(data_dir, "r1", "2024-08-01:2024-08-02", name="x", quicklooks=False)
     assert again.status == "skipped" and len(reg.calls) == 2
-    with pytest.raises(BadInputError, match="overwrite"):
+    with pytest.raises(BadInputError, match="--force"):
         predict_maps(data_dir, "r1", "2024-08-01:2024-08-03", name="x", quicklooks=False)
-    third = predict_maps(data_dir, "r1", "2024-08-01:2024-08-03", name="x", quicklooks=False, overwrite=True)
+    third = predict_maps(data_dir, "r1", "2024-08-01:2024-08-03", name="x", quicklooks=False, force=True)
     assert third.status == "written" and xr.open_zarr(third.path, consolidated=False).sizes["time"] == 3
 
 
