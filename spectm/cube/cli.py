@@ -54,8 +54,12 @@ def build_cube_cmd(
         console.print_json(json.dumps(result_json(res), default=str))
     else:
         print_table("build-cube", ["sensor", "store", "status", "new days", "repaired", "rebuilt", "already complete",
-                                   "items used", "items failed", "items skipped", "seconds"], summary_rows(res))
+                                   "0 valid cells", "items used", "items failed", "items skipped", "seconds"], summary_rows(res))
         for r in res.sensors.values():
+            if r.days_empty:
+                shown = ", ".join(str(d) for d in r.days_empty[:8]) + (", …" if len(r.days_empty) > 8 else "")
+                console.print(f"warning: {r.sensor}: {len(r.days_empty)} day(s) written with 0 valid cells "
+                              f"(cloud, flags or no water under the swath): {shown}")
             for iid, why in r.items_failed.items():
                 console.print(f"  {r.sensor}: skipped {iid}: {why}")
     if any(r.items_failed for r in res.sensors.values()):
