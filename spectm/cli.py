@@ -106,6 +106,7 @@ def run_cmd(
 _COMMAND_MODULES = [
     "spectm.samples.cli",
     "spectm.fetch.cli",
+    "spectm.catalog_cli",
     "spectm.cube.cli",
     "spectm.twin.cli",
     "spectm.model.cli",
