@@ -54,7 +54,14 @@ class Added:
 
     @property
     def day(self) -> str:
-        return (self.item.datetime or pystac.utils.str_to_datetime(self.item.properties["start_datetime"])).date().isoformat()
+        return (
+            (
+                self.item.datetime
+                or pystac.utils.str_to_datetime(self.item.properties["start_datetime"])
+            )
+            .date()
+            .isoformat()
+        )
 
 
 def _source_name(kind: str, key: str, data_dir: Path) -> str:
@@ -62,8 +69,11 @@ def _source_name(kind: str, key: str, data_dir: Path) -> str:
     from spectm.catalogs import list_sources
 
     for name, src in list_sources(data_dir).items():
-        if kind == "pace" and getattr(src, "short_name", None) == key.split("|")[0] and \
-                getattr(src, "version", None) == key.split("|")[1]:
+        if (
+            kind == "pace"
+            and getattr(src, "short_name", None) == key.split("|")[0]
+            and getattr(src, "version", None) == key.split("|")[1]
+        ):
             return name
         if kind == "s2" and getattr(src, "collection", None) == key:
             return name
@@ -73,9 +83,17 @@ def _source_name(kind: str, key: str, data_dir: Path) -> str:
 def _footprint(lat: np.ndarray, lon: np.ndarray) -> dict[str, Any]:
     from shapely.geometry import MultiPoint, mapping
 
-    edge = np.concatenate([np.c_[lon[0], lat[0]], np.c_[lon[-1], lat[-1]], np.c_[lon[:, 0], lat[:, 0]],
-                           np.c_[lon[:, -1], lat[:, -1]]])
-    edge = edge[np.isfinite(edge).all(axis=1) & (np.abs(edge[:, 1]) <= 90) & (np.abs(edge[:, 0]) <= 180)]
+    edge = np.concatenate(
+        [
+            np.c_[lon[0], lat[0]],
+            np.c_[lon[-1], lat[-1]],
+            np.c_[lon[:, 0], lat[:, 0]],
+            np.c_[lon[:, -1], lat[:, -1]],
+        ]
+    )
+    edge = edge[
+        np.isfinite(edge).all(axis=1) & (np.abs(edge[:, 1]) <= 90) & (np.abs(edge[:, 0]) <= 180)
+    ]
     if len(edge) < 3:
         raise ValueError("no valid latitude/longitude on the granule's edges")
     hull = MultiPoint([tuple(p) for p in edge]).convex_hull
@@ -90,34 +108,63 @@ def read_pace_granule(path: Path, data_dir: Path) -> pystac.Item:
 
     name = path.name
     if not name.startswith("PACE_OCI.") or ".L2." not in name:
-        raise BadInputError(f"{path} is not a PACE OCI L2 file name (PACE_OCI.<time>.L2.OC_AOP.V3_1.nc)",
-                            "register L2 granules as NASA names them; L1 and L3 files are not used by build-cube")
+        raise BadInputError(
+            f"{path} is not a PACE OCI L2 file name (PACE_OCI.<time>.L2.OC_AOP.V3_1.nc)",
+            "register L2 granules as NASA names them; L1 and L3 files are not used by build-cube",
+        )
     prod = next((v for k, v in PACE_PRODUCTS.items() if f".{k}." in name), None)
     if prod is None:
-        raise BadInputError(f"{name}: unknown L2 product (expected OC_AOP, OC_BGC or OC_IOP in the name)",
-                            "pass PACE OCI L2 AOP granules (build-cube reads Rrs from OC_AOP)")
+        raise BadInputError(
+            f"{name}: unknown L2 product (expected OC_AOP, OC_BGC or OC_IOP in the name)",
+            "pass PACE OCI L2 AOP granules (build-cube reads Rrs from OC_AOP)",
+        )
     try:
         with xr.open_dataset(path, engine="netcdf4", decode_times=False) as root:
             attrs = dict(root.attrs)
-        with xr.open_dataset(path, engine="netcdf4", group="navigation_data", decode_times=False) as nav:
-            lat, lon = np.asarray(nav["latitude"].values, float), np.asarray(nav["longitude"].values, float)
+        with xr.open_dataset(
+            path, engine="netcdf4", group="navigation_data", decode_times=False
+        ) as nav:
+            lat, lon = (
+                np.asarray(nav["latitude"].values, float),
+                np.asarray(nav["longitude"].values, float),
+            )
     except (OSError, ValueError, KeyError) as exc:
-        raise BadInputError(f"cannot read {path} as a PACE L2 granule ({type(exc).__name__}: {exc})",
-                            "check the download is complete (re-download it)") from None
-    missing = [k for k in ("time_coverage_start", "time_coverage_end", "processing_version") if k not in attrs]
+        raise BadInputError(
+            f"cannot read {path} as a PACE L2 granule ({type(exc).__name__}: {exc})",
+            "check the download is complete (re-download it)",
+        ) from None
+    missing = [
+        k
+        for k in ("time_coverage_start", "time_coverage_end", "processing_version")
+        if k not in attrs
+    ]
     if missing or lat.ndim != 2:
-        raise BadInputError(f"{name} lacks {missing or 'a 2-D navigation_data latitude/longitude'}",
-                            "pass the granule as NASA distributes it (not a re-gridded copy)")
+        raise BadInputError(
+            f"{name} lacks {missing or 'a 2-D navigation_data latitude/longitude'}",
+            "pass the granule as NASA distributes it (not a re-gridded copy)",
+        )
     try:
         geometry = _footprint(lat, lon)
     except ValueError as exc:
-        raise BadInputError(f"{name}: {exc}", "the granule holds no navigable pixels; leave it out") from None
+        raise BadInputError(
+            f"{name}: {exc}", "the granule holds no navigable pixels; leave it out"
+        ) from None
     nrt = ".NRT." in name
     short = f"PACE_OCI_{prod}" + ("_NRT" if nrt else "")
     version = str(attrs["processing_version"])
-    return pace_item(data_dir, name, geometry=geometry, start=str(attrs["time_coverage_start"]),
-                     end=str(attrs["time_coverage_end"]), short_name=short, version=version, nrt=nrt, product=prod,
-                     source=_source_name("pace", f"PACE_OCI_{prod}|{version}", data_dir), file_size=path.stat().st_size)
+    return pace_item(
+        data_dir,
+        name,
+        geometry=geometry,
+        start=str(attrs["time_coverage_start"]),
+        end=str(attrs["time_coverage_end"]),
+        short_name=short,
+        version=version,
+        nrt=nrt,
+        product=prod,
+        source=_source_name("pace", f"PACE_OCI_{prod}|{version}", data_dir),
+        file_size=path.stat().st_size,
+    )
 
 
 def _s2_item_json(folder: Path) -> dict[str, Any]:
@@ -150,14 +197,18 @@ def read_s2_scene(folder: Path, data_dir: Path) -> tuple[pystac.Item, dict[str, 
                 break
     lacking = [k for k in S2_REQUIRED if k not in files]
     if lacking or len(files) < 2:
-        raise BadInputError(f"{folder}: no COG for asset(s) {lacking or 'bands'} of item {d.get('id')}",
-                            "download the scene's scl and band COGs (named <asset key>.tif or as in the item's hrefs)")
+        raise BadInputError(
+            f"{folder}: no COG for asset(s) {lacking or 'bands'} of item {d.get('id')}",
+            "download the scene's scl and band COGs (named <asset key>.tif or as in the item's hrefs)",
+        )
     coll = str(d.get("collection") or "")
     from spectm.cube.catalog import S2_COLLECTIONS
 
     if coll not in S2_COLLECTIONS:
-        raise BadInputError(f"{folder}: item collection {coll!r} is not Sentinel-2 L2A",
-                            f"pass scenes of {', '.join(S2_COLLECTIONS)}")
+        raise BadInputError(
+            f"{folder}: item collection {coll!r} is not Sentinel-2 L2A",
+            f"pass scenes of {', '.join(S2_COLLECTIONS)}",
+        )
     return pystac.Item.from_dict(d), files
 
 
@@ -187,14 +238,20 @@ def add_files(paths: list[Path], *, data_dir: Path, link: bool = False) -> list[
 
     data_dir = Path(data_dir)
     if not paths:
-        raise BadInputError("no files given", "pass PACE .nc granules and/or Sentinel-2 scene folders")
+        raise BadInputError(
+            "no files given", "pass PACE .nc granules and/or Sentinel-2 scene folders"
+        )
     plan: list[tuple[Added, dict[Path, Path]]] = []
     seen: set[Path] = set()
     for raw in paths:
         p = Path(raw)
         if not p.exists():
             raise DataNotFoundError(f"{p} does not exist", "check the path")
-        folder = p if p.is_dir() else (p.parent if p.suffix.lower() in (".tif", ".tiff", ".json") else None)
+        folder = (
+            p
+            if p.is_dir()
+            else (p.parent if p.suffix.lower() in (".tif", ".tiff", ".json") else None)
+        )
         if p.suffix.lower() == ".nc":
             item = read_pace_granule(p, data_dir)
             plan.append((Added(p, "pace", item), {p: pace_path(data_dir, p.name)}))
@@ -206,8 +263,10 @@ def add_files(paths: list[Path], *, data_dir: Path, link: bool = False) -> list[
             moves = {f: s2_path(data_dir, remote.id, k) for k, f in files.items()}
             plan.append((Added(folder, "s2", remote), moves))
         else:
-            raise BadInputError(f"{p} is neither a PACE granule (.nc) nor a Sentinel-2 scene (folder or .tif)",
-                                "pass .nc granules, scene folders or one COG of each scene")
+            raise BadInputError(
+                f"{p} is neither a PACE granule (.nc) nor a Sentinel-2 scene (folder or .tif)",
+                "pass .nc granules, scene folders or one COG of each scene",
+            )
     existing = set()
     root = data_dir / "raw" / "catalog"
     if (root / "catalog.json").exists():
@@ -218,8 +277,11 @@ def add_files(paths: list[Path], *, data_dir: Path, link: bool = False) -> list[
             _place(src, dst, link)
         if added.kind == "s2":
             placed = set(moves.values())
-            files = {k: s2_path(data_dir, added.item.id, k) for k in added.item.assets
-                     if s2_path(data_dir, added.item.id, k) in placed}
+            files = {
+                k: s2_path(data_dir, added.item.id, k)
+                for k in added.item.assets
+                if s2_path(data_dir, added.item.id, k) in placed
+            }
             src_name = _source_name("s2", added.item.collection_id or "", data_dir)
             added.item = s2_local_item(data_dir, added.item, files, source=src_name)
         added.replaced = (added.item.collection_id, added.item.id) in existing

@@ -43,10 +43,17 @@ def preset_sections(preset: Preset) -> tuple[PretrainSection, RegressSection]:
     if preset == "gpu":
         return PretrainSection(), RegressSection(device="auto")
     pretrain = PretrainSection(
-        max_steps=400, batch_size=32, lr=0.002, warmup_steps=20, val_every=100, checkpoint_every=100,
-        num_workers=0, cpu_threads=1,
-        model=PretrainModel(patch_size=8, dim=64, depth=2, heads=4, decoder_dim=64, decoder_depth=1,
-                            decoder_heads=4),
+        max_steps=400,
+        batch_size=32,
+        lr=0.002,
+        warmup_steps=20,
+        val_every=100,
+        checkpoint_every=100,
+        num_workers=0,
+        cpu_threads=1,
+        model=PretrainModel(
+            patch_size=8, dim=64, depth=2, heads=4, decoder_dim=64, decoder_depth=1, decoder_heads=4
+        ),
     )
     return pretrain, RegressSection(finetune_epochs=5, frozen_steps=200)
 
@@ -54,12 +61,20 @@ def preset_sections(preset: Preset) -> tuple[PretrainSection, RegressSection]:
 def default_train_pipeline(region: str, dates: str, preset: Preset) -> Pipeline:
     """The in-memory pipeline ``spectm train`` runs: join → pretrain → regress with defaults."""
     pretrain, regress = preset_sections(preset)
-    return Pipeline(name=TRAIN_PIPELINE, description=f"spectm train ({preset} preset)", region=region, dates=dates,
-                    stages=["join", "pretrain", "regress"], pretrain=pretrain, regress=regress)
+    return Pipeline(
+        name=TRAIN_PIPELINE,
+        description=f"spectm train ({preset} preset)",
+        region=region,
+        dates=dates,
+        stages=["join", "pretrain", "regress"],
+        pretrain=pretrain,
+        regress=regress,
+    )
 
 
-def train_all(data_dir: Path, *, region: str | None = None, dates: str | None = None,
-              device: str = "auto") -> tuple[Pipeline, list[StageResult]]:
+def train_all(
+    data_dir: Path, *, region: str | None = None, dates: str | None = None, device: str = "auto"
+) -> tuple[Pipeline, list[StageResult]]:
     """Join, pretrain and regress with the machine's preset; ``region``/``dates`` default to
     those of ``raw/manifest.json``. Returns the pipeline run and the stage results."""
     from spectm.last_fetch import last_fetch
