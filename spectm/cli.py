@@ -110,6 +110,7 @@ def catalogs_cmd(
 @app.command("run")
 def run_cmd(
     pipeline_file: Annotated[Path, typer.Argument(help="Pipeline YAML (see pipelines/).", exists=True, dir_okay=False, readable=True)],
+    force: Annotated[bool, typer.Option("--force", help="Replace outputs built from other inputs or parameters (a feature store, the twin's raw/) instead of refusing; complete work of the same inputs is still reused.")] = False,
 ) -> None:
     """Run every stage a pipeline file names, in order, skipping work that is complete."""
     from spectm.config import load_pipeline
@@ -117,13 +118,14 @@ def run_cmd(
 
     pipeline = load_pipeline(pipeline_file)
     dd = Path(pipeline.data_dir) if pipeline.data_dir and "SPECTM_DATA" not in os.environ and state.data_dir == Path("spectm-data") else state.data_dir
-    run_pipeline(pipeline, dd, pipeline_file=pipeline_file)
+    run_pipeline(pipeline, dd, pipeline_file=pipeline_file, force=force)
 
 
 # Each stage registers its commands on ``app`` from its own module.
 _COMMAND_MODULES = [
     "spectm.samples.cli",
     "spectm.fetch.cli",
+    "spectm.catalog_cli",
     "spectm.cube.cli",
     "spectm.twin.cli",
     "spectm.model.cli",

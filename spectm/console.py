@@ -58,6 +58,9 @@ def configure(verbosity: int = 0, quiet: bool = False) -> None:
     root.addHandler(handler)
     root.setLevel(level)
     root.propagate = False
+    from spectm.library_warnings import quiet_library_warnings
+
+    quiet_library_warnings(verbosity == 0)
 
 
 def progress_enabled() -> bool:

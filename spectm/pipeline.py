@@ -4,6 +4,11 @@ Each stage is a function ``(pipeline, data_dir) -> StageResult`` registered in
 :data:`STAGES` by its module. A stage decides itself whether its output is
 complete (every stage is idempotent), so re-running a pipeline skips finished
 work and resumes after a failure where it stopped.
+
+A stage that refuses to replace output built from other inputs (a feature store
+of other parameters, the twin's raw/) takes a keyword ``force``; ``spectm run
+--force`` passes ``force=True`` to exactly those stages, so the refusal's remedy
+works from the pipeline command too. Complete work of the same inputs is still reused.
 """
 
 from __future__ import annotations
@@ -54,7 +59,15 @@ def resolve_stage(name: str) -> StageFn:
     return getattr(import_module(mod), fn)
 
 
-def run_pipeline(pipeline: Pipeline, data_dir: Path, *, pipeline_file: Path | str | None = None) -> list[StageResult]:
+def accepts_force(fn: StageFn) -> bool:
+    """Whether a stage function takes the ``force`` keyword (see the module docstring)."""
+    import inspect
+
+    return "force" in inspect.signature(fn).parameters
+
+
+def run_pipeline(pipeline: Pipeline, data_dir: Path, *, pipeline_file: Path | str | None = None,
+                 force: bool = False) -> list[StageResult]:
     """Run every stage of ``pipeline`` in order; raise on the first failure.
 
     Every stage skips work whose output is complete, so after a failure the same command
@@ -74,11 +87,12 @@ def run_pipeline(pipeline: Pipeline, data_dir: Path, *, pipeline_file: Path | st
         log.info("stage %s: starting", name)
         t0 = time.perf_counter()
         try:
-            res = fn(pipeline, data_dir)
+            res = fn(pipeline, data_dir, force=True) if force and accepts_force(fn) else fn(pipeline, data_dir)
         except BaseException as exc:
             failed = StageResult(name, "failed", f"{type(exc).__name__}: {exc}"[:200], seconds=time.perf_counter() - t0)
             _print_results(pipeline, [*results, failed], [s for s, _ in fns][len(results) + 1:])
-            again = f"spectm run {pipeline_file}" if pipeline_file else "spectm run <pipeline file>"
+            again = (f"spectm run {pipeline_file}" if pipeline_file else "spectm run <pipeline file>") + (
+                " --force" if force else "")
             err_console.print(f"stage {name} failed after {failed.seconds:.1f} s; fix the cause and run `{again}` "
                               f"again: completed stages are skipped and {name} resumes from its own outputs",
                               markup=False, highlight=False)

@@ -168,3 +168,37 @@ def test_force_is_the_one_word_and_overwrite_a_hidden_alias(tmp_path: Path, caps
         assert run_main([*path, "--help"]) == 0
         out = capsys.readouterr().out
         assert "--force" in out and "--overwrite" not in out
+
+
+def test_library_warnings_hidden_by_default_shown_at_v(tmp_path: Path) -> None:
+    """rasterio's NotGeoreferencedWarning (a real GeoTIFF without a transform) and distributed's
+    port-in-use message stay out of normal output and come back with -v; others always show."""
+    import warnings
+
+    import numpy as np
+    import rasterio
+
+    from spectm.console import configure
+
+    tif = tmp_path / "plain.tif"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with rasterio.open(tif, "w", driver="GTiff", width=2, height=2, count=1, dtype="uint8") as dst:
+            dst.write(np.zeros((1, 2, 2), np.uint8))
+
+    def emitted() -> list[str]:
+        with warnings.catch_warnings(record=True) as caught:
+            with rasterio.open(tif) as src:
+                src.read(1)
+            warnings.warn("Port 8787 is already in use.\nPerhaps you already have a cluster running?", stacklevel=1)
+            warnings.warn("a warning spectm users should see", UserWarning, stacklevel=1)
+        return [str(w.message) for w in caught]
+
+    try:
+        configure(0)
+        assert emitted() == ["a warning spectm users should see"]
+        configure(1)
+        got = emitted()
+        assert any("geotransform" in m for m in got) and any("Port 8787" in m for m in got)
+    finally:
+        configure(0)

@@ -175,3 +175,28 @@ def test_relative_data_dir_runs_twin_then_cube(tmp_path: Path, monkeypatch: pyte
     assert _statuses(results) == {"twin": "done", "cube": "done"}
     ds = xr.open_zarr(tmp_path / "spectm-data" / "cubes" / "bbox_pace.zarr", consolidated=False)
     assert int(ds["slice_complete"].sum()) == 1
+
+
+def test_run_force_replaces_a_feature_store_of_other_parameters(chain: Path, data_dir: Path,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    """Changed join parameters: ``spectm run`` refuses and names the folder; ``--force`` replaces it."""
+    def run(*extra: str) -> int:
+        try:
+            main(["--data-dir", str(data_dir), "run", str(chain), *extra])
+        except SystemExit as exc:
+            return int(exc.code or 0)
+        return 0
+
+    assert run() == 0
+    cfg = yaml.safe_load(chain.read_text())
+    cfg["join"]["chip_size"] = 6
+    chain.write_text(yaml.safe_dump(cfg))
+    capsys.readouterr()
+    assert run() == 2
+    err = capsys.readouterr().err
+    assert "--force" in err and str(data_dir / "features" / "default") in err.replace("\n", "")
+    assert run("--force") == 0
+    import json
+
+    manifest = json.loads((data_dir / "features" / "default" / "manifest.json").read_text())
+    assert manifest["params"]["chip_size"] == 6

@@ -30,7 +30,14 @@ from spectm.cube.grid import region_geobox
 from spectm.cube.integrity import DIGEST_VAR, damaged_slices
 from spectm.cube.lock import store_lock
 from spectm.cube.scheduler import check_memory_limit, dask_context
-from spectm.cube.store import StoreState, create_or_extend, repair_plan, update_attrs, write_slice
+from spectm.cube.store import (
+    StoreState,
+    create_or_extend,
+    repair_plan,
+    update_attrs,
+    valid_cells,
+    write_slice,
+)
 from spectm.dates import DateRange, parse_dates
 from spectm.errors import BadInputError, SpectmError
 
@@ -46,6 +53,7 @@ class SensorResult:
     days_written: list[date] = field(default_factory=list)
     days_repaired: list[date] = field(default_factory=list)
     days_forced: list[date] = field(default_factory=list)
+    days_empty: list[date] = field(default_factory=list)  # written, but 0 valid cells (cloud, land, flags)
     days_already_complete: int = 0
     days_without_data: int = 0
     items_used: int = 0
@@ -290,6 +298,10 @@ def _build_sensor(
                 ds_slice = _add_provenance(ds_slice, ids, chash)
                 t0 = time.perf_counter()
                 write_slice(path, index[d], ds_slice)
+                if valid_cells(path, index[d]) == 0:
+                    out.days_empty.append(d)
+                    log.warning("%s %s: written with 0 valid cells (every cell cloudy, flagged or off the water)",
+                                sensor, d)
                 log.info("%s %s: wrote %s (%d items) in %.1f s", sensor, kind, d, len(ids), time.perf_counter() - t0)
                 out.items_used += len(ids)
                 {"repair": out.days_repaired, "force": out.days_forced, "new": out.days_written}[kind].append(d)
@@ -453,8 +465,8 @@ def summary_rows(result: CubeResult) -> list[tuple]:
     rows = []
     for r in result.sensors.values():
         rows.append((r.sensor, str(r.path), r.status, len(r.days_written), len(r.days_repaired), len(r.days_forced),
-                     r.days_already_complete, r.items_used, len(r.items_failed), sum(r.items_skipped.values()),
-                     f"{r.seconds:.1f}"))
+                     r.days_already_complete, len(r.days_empty), r.items_used, len(r.items_failed),
+                     sum(r.items_skipped.values()), f"{r.seconds:.1f}"))
     return rows
 
 

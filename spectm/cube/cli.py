@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from spectm.cli import app
-from spectm.cli_common import BBoxOpt, DatesOpt, float_range, resolve_aoi, resolve_dates, state
+from spectm.cli_common import float_range, resolve_aoi, resolve_dates, state
 from spectm.console import console, print_table
 from spectm.errors import BadInputError, StageError
 
@@ -19,8 +19,8 @@ app.add_typer(cube_app, name="cube")
 
 @app.command("build-cube")
 def build_cube_cmd(
-    bbox: BBoxOpt,
-    dates: DatesOpt,
+    bbox: Annotated[str | None, typer.Option("--bbox", help="Region name, W,S,E,N or a GeoJSON file (default: the region in raw/manifest.json, i.e. what the last fetch or twin wrote).")] = None,
+    dates: Annotated[str | None, typer.Option("--dates", help="2024-06:2024-10, 2024-06-01:2024-06-15 or one day (default: the dates in raw/manifest.json).")] = None,
     sensor: Annotated[str, typer.Option("--sensor", help="pace, s2 or all.")] = "all",
     flags: Annotated[str | None, typer.Option("--flags", help="l2_flags names to mask, comma-separated; 'default' = NASA's L3 Rrs mask; 'none'.")] = None,
     resolution: Annotated[float | None, typer.Option("--resolution", callback=float_range("--resolution"), help="Grid cell size in metres (default: the region's, PACE 1000, S2 20).")] = None,
@@ -39,6 +39,12 @@ def build_cube_cmd(
     """Build or update cubes/<region>_<sensor>.zarr from the local STAC catalog (incremental)."""
     from spectm.cube.build import build_cube, result_json, summary_rows
 
+    if bbox is None or dates is None:
+        from spectm.last_fetch import last_fetch
+
+        m_bbox, m_dates = last_fetch(state.data_dir)
+        bbox, dates = bbox or m_bbox, dates or m_dates
+        console.print(f"build-cube: --bbox {bbox} --dates {dates} (from raw/manifest.json)")
     sensors = {"all": ("pace", "s2"), "pace": ("pace",), "s2": ("s2",)}.get(sensor)
     if sensors is None:
         raise BadInputError(f"--sensor {sensor!r} is not one of pace, s2, all", "pass --sensor pace, s2 or all")
@@ -63,8 +69,12 @@ def build_cube_cmd(
         console.print_json(json.dumps(result_json(res), default=str))
     else:
         print_table("build-cube", ["sensor", "store", "status", "new days", "repaired", "rebuilt", "already complete",
-                                   "items used", "items failed", "items skipped", "seconds"], summary_rows(res))
+                                   "0 valid cells", "items used", "items failed", "items skipped", "seconds"], summary_rows(res))
         for r in res.sensors.values():
+            if r.days_empty:
+                shown = ", ".join(str(d) for d in r.days_empty[:8]) + (", …" if len(r.days_empty) > 8 else "")
+                console.print(f"warning: {r.sensor}: {len(r.days_empty)} day(s) written with 0 valid cells "
+                              f"(cloud, flags or no water under the swath): {shown}")
             for iid, why in r.items_failed.items():
                 console.print(f"  {r.sensor}: skipped {iid}: {why}")
             for day, why in r.days_damaged.items():

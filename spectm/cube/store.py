@@ -186,6 +186,16 @@ def write_slice(path: Path, index: int, ds_slice: xr.Dataset) -> None:
     consolidate(path)
 
 
+def valid_cells(path: Path, index: int) -> int:
+    """Cells of time step ``index`` with at least one valid observation (``valid_count > 0``).
+
+    Read back from the store after the write (one small uint8 plane) rather than computed on the
+    lazy slice, which would run the slice's whole task graph a second time.
+    """
+    arr = zarr.open_group(path, mode="r", zarr_format=3)["valid_count"]
+    return int(np.count_nonzero(arr[index]))
+
+
 def update_attrs(path: Path, attrs: dict) -> None:
     group = zarr.open_group(path, mode="r+", zarr_format=3, use_consolidated=False)
     group.attrs.update(attrs)

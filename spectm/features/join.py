@@ -130,7 +130,8 @@ def join(data_dir: Path | str, name: str | None = None, *, params: JoinSection |
             return _result(data_dir, p.name, "skipped", old, time.perf_counter() - t0)
         raise BadInputError(
             f"features/{p.name} exists and was built from other inputs or parameters",
-            f"pass --force to replace it, or choose another --name (see `spectm features show {p.name}`)",
+            f"pass --force (spectm run --force) to replace it, delete {final}, or choose another --name "
+            f"(see `spectm features show {p.name}`)",
         )
     manifest = _build(data_dir, p, cube, samples, key)
     return _result(data_dir, p.name, "written", manifest, time.perf_counter() - t0)

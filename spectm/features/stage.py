@@ -8,16 +8,17 @@ from spectm.config import Pipeline
 from spectm.pipeline import StageResult
 
 
-def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
+def run_stage(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> StageResult:
     """Join with the ``join:`` section; the cube defaults to the pipeline's region. Skipped when
-    the store exists for the same inputs and parameters."""
+    the store exists for the same inputs and parameters; ``force`` replaces a store built from
+    other inputs or parameters (otherwise refused)."""
     from spectm.aoi import parse_bbox
     from spectm.features import join
 
     params = pipeline.join
     if params.cube is None:
         params = params.model_copy(update={"cube": parse_bbox(pipeline.region, data_dir).name})
-    res = join(data_dir, params=params)
+    res = join(data_dir, params=params, force=force)
     res.print_summary()
     return StageResult(stage="join", status="skipped" if res.status == "skipped" else "done", summary=res.summary(),
                        outputs=[str(res.path)])

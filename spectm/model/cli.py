@@ -11,9 +11,38 @@ from spectm.cli import app
 from spectm.cli_common import state
 from spectm.console import print_table
 
-train_app = typer.Typer(help="Self-supervised pretraining (and, later, fine-tuning) of the spectral MAE.",
-                        no_args_is_help=True)
+train_app = typer.Typer(help="Pretrain the spectral MAE and fit the microcystin regressors. Without a subcommand: "
+                        "join (if needed), pretrain and regress with defaults sized for this machine.",
+                        invoke_without_command=True)
 app.add_typer(train_app, name="train")
+
+
+@train_app.callback()
+def train_default(
+    ctx: typer.Context,
+    bbox: Annotated[str | None, typer.Option("--bbox", help="Region (default: the one in raw/manifest.json).")] = None,
+    dates: Annotated[str | None, typer.Option("--dates", help="Dates (default: those in raw/manifest.json).")] = None,
+    device: Annotated[str, typer.Option("--device", help="auto (GPU preset when CUDA is available), cpu or cuda.")] = "auto",
+) -> None:
+    """Without a subcommand: join → pretrain → regress with the cpu or gpu preset (docs/model.md)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from spectm.console import console
+    from spectm.errors import BadInputError
+    from spectm.model.train_all import machine_preset, train_all
+    from spectm.pipeline import where_results_are
+
+    if device not in ("auto", "cpu", "cuda"):
+        raise BadInputError(f"--device {device!r} is not one of auto, cpu, cuda", "pass --device auto, cpu or cuda")
+    preset = machine_preset(device)
+    console.print(f"spectm train: {preset} preset (docs/model.md); runs go to {state.data_dir / 'runs'}")
+    _, results = train_all(state.data_dir, region=bbox, dates=dates, device=device)
+    shown = {p for _, p in where_results_are(results)}
+    for r in results:
+        if r.stage == "pretrain":
+            for o in r.outputs:
+                if o not in shown:
+                    console.print(f"pretraining run: {o}", highlight=False)
 
 
 @train_app.command("pretrain")

@@ -91,7 +91,7 @@ def fit_predict(data_dir: Path | str, features: str, *, model: str, horizon: str
     also save their regressor artefact there. See docs/regress.md.
     """
     from spectm.features import read_manifest
-    from spectm.regress.data import load_table, select_rows
+    from spectm.regress.data import NoChipsError, load_table, select_rows
 
     data_dir = Path(data_dir)
     if model not in REGRESS_MODELS:
@@ -107,8 +107,18 @@ def fit_predict(data_dir: Path | str, features: str, *, model: str, horizon: str
     jp = dict(manifest.get("params", {}))
     label = str(jp.get("label", "pmc_ugL"))
     same = params.rows == "chips"
-    rows = select_rows(table, horizon=horizon, seed=seed, label_fraction=label_fraction,
-                       need_chip=is_torch or same, need_features=(not is_torch) or same)
+    note = ""
+    try:
+        rows = select_rows(table, horizon=horizon, seed=seed, label_fraction=label_fraction,
+                           need_chip=is_torch or same, need_features=(not is_torch) or same)
+    except NoChipsError as exc:
+        if is_torch:
+            raise  # the caller skips this model with the reason
+        # a baseline needs no chip: fit it on every match-up rather than not at all, and say so
+        rows = select_rows(table, horizon=horizon, seed=seed, label_fraction=label_fraction, need_chip=False,
+                           need_features=True)
+        note = f"{exc.message}; fitted on all match-ups (rows: all)"
+        log.warning("%s %s: %s", model, horizon, note)
     cens = {k: _censoring(getattr(rows, k), label) for k in ("train", "val", "test")}
     masking = tasks = encoder_run = ""
     info: dict[str, Any] = {}
@@ -139,7 +149,7 @@ def fit_predict(data_dir: Path | str, features: str, *, model: str, horizon: str
         log.info("%s %s: %d match-ups; not used: %d excluded split, %d no label, %d without chip%s, "
                  "%d with missing features", model, horizon, c.matchups, c.excluded_split, c.no_label, c.no_chip,
                  "" if (is_torch or same) else " (kept for baselines)", c.missing_features)
-    out.attrs.update({"counts": c.as_dict(), "params": info.get("params", {}), "val_rmse": info.get("val_rmse"),
+    out.attrs.update({"note": note, "counts": c.as_dict(), "params": info.get("params", {}), "val_rmse": info.get("val_rmse"),
                       "train_sample_ids": rows.train["sample_id"].astype(str).tolist(),
                       "seconds": time.perf_counter() - t0, "manifest_key": manifest.get("key")})
     return out

@@ -36,4 +36,6 @@ def regress_cmd(
     test = res.metrics[res.metrics["split"] == "test"]
     print_table(f"Regression {res.run_dir.name} ({res.status}) — test split", ["horizon", "model", "R²", "RMSE", "MAE", "n"],
                 [(r.horizon, r.model, r.r2, r.rmse, r.mae, r.n) for r in test.itertuples()])
+    if res.notes:
+        console.print(f"note: {res.notes_line()}")
     console.print(f"run dir: {res.run_dir}  (metrics.md, predictions.parquet)")

@@ -25,6 +25,11 @@ import pandas as pd
 from spectm.errors import BadInputError, DataNotFoundError, SchemaError
 from spectm.features.matchup import INDEX_COLUMNS
 
+
+class NoChipsError(DataNotFoundError):
+    """The train split has match-ups, but too few of them have a chip (a small lake, a short
+    season): the spectm models cannot be fitted, the baselines can (on all match-ups)."""
+
 SPECTRUM_RE = re.compile(r"^(rrs_[0-9.]+|refl_[A-Za-z0-9]+)$")
 REQUIRED = ("sample_id", "station", "date", "horizon", "split", "label_log10", "chip_index")
 MIN_TRAIN = 2
@@ -121,6 +126,7 @@ def select_rows(df: pd.DataFrame, *, horizon: str, seed: int, label_fraction: fl
     keep &= lab
     chip = h["chip_index"].to_numpy(np.int64) >= 0
     counts.no_chip = int((keep & ~chip).sum())
+    keep_no_chip = keep.copy()  # the rows a chip-free model could use (for NoChipsError)
     if need_chip:
         keep &= chip
     cols = feature_columns(h)
@@ -131,10 +137,17 @@ def select_rows(df: pd.DataFrame, *, horizon: str, seed: int, label_fraction: fl
         full = np.isfinite(h[cols].to_numpy(np.float64)).all(axis=1)
         counts.missing_features = int((keep & ~full).sum())
         keep &= full
+        keep_no_chip &= full
+    h_all = h
     h = h[keep].reset_index(drop=True)
     counts.by_split = {s: int((h["split"] == s).sum()) for s in ("train", "val", "test")}
     train = h[h["split"] == "train"]
     counts.n_train_total = len(train)
+    if len(train) < MIN_TRAIN and need_chip:
+        n_any = int((np.array(h_all["split"] == "train") & keep_no_chip).sum())
+        if n_any >= MIN_TRAIN:
+            raise NoChipsError(f"the '{horizon}' train split has {n_any} match-ups but {len(train)} with a chip",
+                               "join with a smaller --chip-size or --min-valid, or a longer season")
     if len(train) < MIN_TRAIN:
         raise DataNotFoundError(f"only {len(train)} usable '{horizon}' train rows (counts: {counts.as_dict()})",
                                 "join more samples or a longer season")

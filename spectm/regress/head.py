@@ -127,7 +127,7 @@ def window_masks(valid: np.ndarray, rows: np.ndarray, cols: np.ndarray, window: 
         r, c = int(rows[i]), int(cols[i])
         m[i, max(0, r - half):r + half + 1, max(0, c - half):c + half + 1] = 1.0
     m *= valid
-    empty = m.reshape(b, -1).sum(1) == 0
+    empty = m.reshape(b, h * w).sum(1) == 0  # h * w, not -1: an empty split has b = 0
     m[empty] = valid[empty]
     return m
 

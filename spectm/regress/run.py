@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ import yaml
 from spectm.config import SPECTM_MODELS as TORCH_MODELS
 from spectm.config import RegressSection
 from spectm.console import log
+from spectm.errors import DataNotFoundError
 from spectm.runs import file_fingerprint, mark_complete, resolve_pretrain_run
 from spectm.runs import stage_run_id as _stage_run_id
 
@@ -39,6 +40,11 @@ class RegressResult:
     metrics: pd.DataFrame
     fitted: int = 0
     reused: int = 0
+    notes: dict[str, str] = field(default_factory=dict)  # "<model>_<horizon>" -> why skipped / how fitted
+
+    def notes_line(self) -> str:
+        """One line naming the fits that were skipped or fitted differently, and why."""
+        return "; ".join(f"{k}: {v}" for k, v in sorted(self.notes.items()))
 
 
 def resolve_encoder(cfg: RegressSection, data_dir: Path, pipeline_name: str | None) -> Path | None:
@@ -81,7 +87,8 @@ def metrics_table(pred: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["split", "horizon", "model", "r2", "rmse", "mae", "n", "n_censored", "n_train"])
 
 
-def write_metrics_md(path: Path, metrics: pd.DataFrame, parts: dict[str, dict[str, Any]], info: dict[str, Any]) -> None:
+def write_metrics_md(path: Path, metrics: pd.DataFrame, parts: dict[str, dict[str, Any]], info: dict[str, Any],
+                     notes: dict[str, str] | None = None) -> None:
     lines = [f"# Regression run {info['run_id']}", "",
              f"Feature store `{info['features']}`; encoder `{info.get('encoder_run') or '—'}`; seed {info['seed']}; "
              f"rows: `{info['rows']}`; censoring (spectm heads): `{info['censoring']}`.", "",
@@ -106,6 +113,8 @@ def write_metrics_md(path: Path, metrics: pd.DataFrame, parts: dict[str, dict[st
                      f"{bs.get('test', '')} | {json.dumps(meta.get('params', {}))} | {meta.get('seconds', 0):.1f} |")
     lines += ["", "Rows without a chip cannot be used by the spectm models; with `rows: chips` no model uses them, "
               "so every model is scored on the same samples. See docs/regress.md.", ""]
+    if notes:
+        lines += ["## Skipped or fitted differently", ""] + [f"- `{k}`: {v}" for k, v in sorted(notes.items())] + [""]
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
@@ -118,7 +127,10 @@ def regress_run(cfg: RegressSection, data_dir: Path, *, pipeline_name: str, run_
     key_id, enc = regress_run_id(cfg, data_dir, pipeline_name)
     run_dir = data_dir / "runs" / (run_id or key_id)
     if is_complete(run_dir):
-        return RegressResult(run_dir, "skipped", pd.read_csv(run_dir / "metrics.csv"))
+        from spectm.runs import read_complete
+
+        return RegressResult(run_dir, "skipped", pd.read_csv(run_dir / "metrics.csv"),
+                             notes=dict(read_complete(run_dir).get("notes") or {}))
     parts_dir = run_dir / "parts"
     parts_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(yaml.safe_dump({"regress": cfg.model_dump(mode="json")}, sort_keys=False),
@@ -127,7 +139,10 @@ def regress_run(cfg: RegressSection, data_dir: Path, *, pipeline_name: str, run_
         "features": str(features_dir(cfg, data_dir).resolve()), "encoder": str(enc.resolve()) if enc else None,
         "encoder_fingerprint": file_fingerprint(enc / "model.safetensors") if enc else None}, indent=2),
         encoding="utf-8")
+    from spectm.regress.data import NoChipsError
+
     fitted = reused = 0
+    notes: dict[str, str] = {}
     metas: dict[str, dict[str, Any]] = {}
     frames = []
     for horizon in cfg.horizons:
@@ -139,9 +154,14 @@ def regress_run(cfg: RegressSection, data_dir: Path, *, pipeline_name: str, run_
             else:
                 t0 = time.perf_counter()
                 out_dir = run_dir / "regressor" / key if model in TORCH_MODELS else None
-                df = fit_predict(data_dir, cfg.features, model=model, horizon=horizon, seed=cfg.seed,
-                                 encoder=enc, params=cfg, out_dir=out_dir)
-                meta = {k: df.attrs.get(k) for k in ("counts", "params", "val_rmse")}
+                try:
+                    df = fit_predict(data_dir, cfg.features, model=model, horizon=horizon, seed=cfg.seed,
+                                     encoder=enc, params=cfg, out_dir=out_dir)
+                except NoChipsError as exc:  # a spectm model without train chips: skipped, the rest goes on
+                    notes[key] = f"not fitted: {exc.message}"
+                    log.warning("regress %s %s", key, notes[key])
+                    continue
+                meta = {k: df.attrs.get(k) for k in ("counts", "params", "val_rmse", "note")}
                 meta["seconds"] = time.perf_counter() - t0
                 (parts_dir / f"{key}.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
                 df.attrs = {}
@@ -151,7 +171,12 @@ def regress_run(cfg: RegressSection, data_dir: Path, *, pipeline_name: str, run_
                 fitted += 1
                 log.info("regress %s: test n=%d in %.1f s", key, int((df["split"] == "test").sum()), meta["seconds"])
             metas[key] = json.loads((parts_dir / f"{key}.json").read_text(encoding="utf-8"))
+            if metas[key].get("note"):
+                notes[key] = str(metas[key]["note"])
             frames.append(pd.read_parquet(part))
+    if not frames:
+        raise DataNotFoundError(f"no model could be fitted ({'; '.join(f'{k}: {v}' for k, v in notes.items())})",
+                                "join more samples or a longer season")
     pred = pd.concat(frames, ignore_index=True)
     pred.to_parquet(run_dir / "predictions.parquet", index=False)
     stored = pd.read_parquet(run_dir / "predictions.parquet")
@@ -160,7 +185,7 @@ def regress_run(cfg: RegressSection, data_dir: Path, *, pipeline_name: str, run_
     first = stored.iloc[0] if len(stored) else None
     info = {"run_id": run_dir.name, "features": cfg.features, "seed": cfg.seed, "rows": cfg.rows,
             "censoring": cfg.censoring, "encoder_run": enc.name if enc else (first["encoder_run"] if first is not None else "")}
-    write_metrics_md(run_dir / "metrics.md", metrics, metas, info)
+    write_metrics_md(run_dir / "metrics.md", metrics, metas, info, notes)
     mark_complete(run_dir, {"stage": "regress", "models": cfg.models, "horizons": cfg.horizons,
-                            "predictions": len(stored), "fitted": fitted, "reused": reused, **info})
-    return RegressResult(run_dir, "done", metrics, fitted, reused)
+                            "predictions": len(stored), "fitted": fitted, "reused": reused, "notes": notes, **info})
+    return RegressResult(run_dir, "done", metrics, fitted, reused, notes)

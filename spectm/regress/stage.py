@@ -21,4 +21,9 @@ def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
     best = test.sort_values("r2", ascending=False).groupby("horizon").head(1)
     summary = "; ".join(f"{r.horizon}: best {r.model} R² {r.r2:.3f}" for r in best.itertuples())
     what = f"{res.run_dir.name} complete" if res.status == "skipped" else f"{res.run_dir.name}: {summary}"
+    no_test = [h for h in pipeline.regress.horizons if h not in set(best["horizon"])]
+    if res.status != "skipped" and no_test:
+        what += f"; no test match-ups for {', '.join(no_test)}"
+    if res.notes:
+        what += f"; {res.notes_line()}"
     return StageResult("regress", res.status, what, [str(res.run_dir)])

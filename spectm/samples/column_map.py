@@ -16,8 +16,11 @@ naming the key, and every column of the CSV must be either mapped or listed unde
     date_format: "%Y-%m-%d"
     default_depth_category: surface
     variables:
-      pmc_ugL: {column: "Microcystin (ng/L)", unit: ng/L}
-      chla_ugL: {column: Chl_a, unit: ug/L}
+      pmc_ugL:
+        column: "Microcystin (ng/L)"
+        unit: ng/L
+        nondetect: {tokens: [ND, "<DL"], lod: 150}   # lod in the column's own unit
+      chla_ugL: {column: Chl_a, unit: mg/m3}
       secchi_m: {column: Secchi_cm, unit: cm}
       water_temp_c: {column: Temp_F, unit: degF}
     missing_tokens: ["NA", "-9999"]
@@ -27,6 +30,7 @@ naming the key, and every column of the CSV must be either mapped or listed unde
 
 from __future__ import annotations
 
+import re
 import zoneinfo
 from collections.abc import Callable
 from pathlib import Path
@@ -49,16 +53,28 @@ def _identity(v: float) -> float:
 
 
 # Unit groups: accepted spellings -> converter into spectm's unit for that group.
+# mg/m³ is µg/L (1 mg per 1000 L) and g/m³ is mg/L: ocean-colour papers and many agencies
+# report chlorophyll in mg/m³, the GLERL files in µg/L.
 _CONC_UG = {
     "ug/l": 1.0,
     "µg/l": 1.0,
-    "μg/l": 1.0,
+    "mg/m3": 1.0,
     "ppb": 1.0,
     "ng/l": 1e-3,
+    "ug/m3": 1e-3,
+    "µg/m3": 1e-3,
     "ppt": 1e-3,
     "mg/l": 1e3,
+    "g/m3": 1e3,
 }
-_CONC_MG = {"mg/l": 1.0, "g/m3": 1.0, "ppm": 1.0, "ug/l": 1e-3, "µg/l": 1e-3, "μg/l": 1e-3}
+_CONC_MG = {
+    "mg/l": 1.0,
+    "g/m3": 1.0,
+    "ppm": 1.0,
+    "ug/l": 1e-3,
+    "µg/l": 1e-3,
+    "mg/m3": 1e-3,
+}
 _LENGTH = {"m": 1.0, "cm": 0.01, "mm": 0.001, "ft": 0.3048, "in": 0.0254}
 _PER_M = {"1/m": 1.0, "m-1": 1.0, "/m": 1.0}
 _NTU = {"ntu": 1.0}
@@ -94,10 +110,19 @@ UNITS["wind_speed_ms"] = {u: _lin(f) for u, f in _SPEED.items()}
 UNITS["water_temp_c"] = dict(_TEMP)
 
 
+def unit_key(unit: str) -> str:
+    """A unit spelling reduced to one key: case, spaces, Greek mu vs micro sign, ``³``/``^3``
+    and ``m-3`` written as ``/m3`` all fold together (``µg/L`` = ``ug/l`` = ``μg l-1``)."""
+    k = unit.strip().lower().replace(" ", "").replace("\u03bc", "µ").replace("³", "3")
+    k = k.replace("^3", "3").replace("^-1", "-1").replace("**3", "3")
+    k = re.sub(r"^([a-zµ]+)m-3$", r"\1/m3", k)  # mgm-3 -> mg/m3
+    return re.sub(r"^([a-zµ]+)l-1$", r"\1/l", k)  # ugl-1 -> ug/l
+
+
 def converter(variable: str, unit: str) -> Callable[[float], float]:
     """The function taking a value in ``unit`` to spectm's unit for ``variable``."""
     table = UNITS[variable]
-    key = unit.strip().lower().replace(" ", "")
+    key = unit_key(unit)
     if key not in table:
         raise ValueError(
             f"unit {unit!r} is not supported for {variable} (use one of: {', '.join(sorted(table))})"
@@ -105,11 +130,25 @@ def converter(variable: str, unit: str) -> Callable[[float], float]:
     return table[key]
 
 
+class NonDetect(Strict):
+    """The lab's own words for "below the detection limit" in one column.
+
+    A cell equal to one of ``tokens`` (case-insensitive, e.g. ``ND``, ``<DL``) is a censored
+    value at ``lod`` (in the column's own unit), not a missing one. Without ``lod`` the limit
+    comes from ``bdl_lod`` or, failing that, the smallest detected value of the column in the
+    file (see docs/samples.md, Censoring).
+    """
+
+    tokens: list[str] = Field(min_length=1)
+    lod: float | None = Field(None, gt=0)
+
+
 class ColumnSpec(Strict):
-    """A source column and the unit its values are in."""
+    """A source column, the unit its values are in and, optionally, its non-detect words."""
 
     column: str
     unit: str
+    nondetect: NonDetect | None = None
 
 
 class KeyColumns(Strict):
@@ -197,6 +236,18 @@ class ColumnMap(Strict):
                 )
             converter(name, spec.unit)  # raises ValueError naming the accepted units
         return v
+
+    @model_validator(mode="after")
+    def _nondetect_lod(self) -> ColumnMap:
+        for name, spec in self.variables.items():
+            nd = spec.nondetect
+            lod = nd.lod if nd is not None else None
+            if lod is not None and self.bdl_lod.get(name, lod) != lod:
+                raise ValueError(
+                    f"{name}: nondetect.lod {lod} and bdl_lod {self.bdl_lod[name]} "
+                    "differ (give the detection limit once)"
+                )
+        return self
 
     @field_validator("bdl_lod")
     @classmethod

@@ -38,7 +38,7 @@ from spectm.samples.normalize import DEPTH_WORDS, SourceSpec, empty_rows, normal
 from spectm.samples.schemas import VARIABLES, detect_schema
 
 # Bump when the rules change, so existing outputs are rebuilt rather than reused.
-RULES_VERSION = "1"
+RULES_VERSION = "2"
 GLERL_TIMEZONE = "America/New_York"
 STATION_TABLE = "glerl_western_lake_erie"
 REJECTED_COLUMNS = ["file", "row", "column", "value", "reason", "scope"]
@@ -57,6 +57,7 @@ class FileSummary:
     cells_rejected: int
     pmc_detected: int
     pmc_censored: int
+    nondetects: int = 0  # cells in the column map's non-detect words, all variables
 
 
 @dataclass
@@ -82,7 +83,13 @@ class IngestResult:
             cells_rejected=sum(f.cells_rejected for f in self.files),
             pmc_detected=sum(f.pmc_detected for f in self.files),
             pmc_censored=sum(f.pmc_censored for f in self.files),
+            nondetects=sum(f.nondetects for f in self.files),
         )
+
+    @property
+    def duplicates(self) -> list[str]:
+        """Sample ids of rows repeating an earlier station/day/depth (the ``_2``, ``_3`` ids)."""
+        return list(self.report.get("duplicates", []))
 
 
 def bundled_files() -> list[Path]:
@@ -303,9 +310,15 @@ def _spec_for_user(path: Path, headers: list[str], cmap: ColumnMap, timezone: st
         if spec is not None:
             columns[fld] = spec.column
             convert[fld] = converter(fld, spec.unit)
+    nondetect: dict[str, frozenset[str]] = {}
+    lods = dict(cmap.bdl_lod)
     for v, spec in cmap.variables.items():
         columns[v] = spec.column
         convert[v] = converter(v, spec.unit)
+        if spec.nondetect is not None:
+            nondetect[v] = frozenset(t.strip().lower() for t in spec.nondetect.tokens)
+            if spec.nondetect.lod is not None:
+                lods[v] = spec.nondetect.lod
     missing = [h for h in columns.values() if h not in headers]
     ignore = set(cmap.ignore_columns)
     unknown = [h for h in headers if h not in set(columns.values()) | ignore]
@@ -333,7 +346,8 @@ def _spec_for_user(path: Path, headers: list[str], cmap: ColumnMap, timezone: st
         default_depth_category=cmap.default_depth_category,
         user=True,
         extra_missing=frozenset(t.strip().lower() for t in cmap.missing_tokens),
-        bdl_lod=dict(cmap.bdl_lod),
+        bdl_lod=lods,
+        nondetect=nondetect,
     )
 
 
@@ -476,6 +490,7 @@ def ingest_samples(
             o.cells_rejected,
             o.detected.get("pmc_ugL", 0),
             o.censored.get("pmc_ugL", 0),
+            sum(o.nondetect.values()),
         )
         for path, enc, spec, o in outcomes
     ]
@@ -500,6 +515,7 @@ def ingest_samples(
                 "censored": o.censored,
                 "detected": o.detected,
                 "bdl_lods": o.bdl_lods,
+                "nondetects": o.nondetect,
                 "flags": o.flags,
                 "repairs": len(o.repairs),
                 "columns_not_carried": list(spec.ignored),
@@ -513,6 +529,7 @@ def ingest_samples(
             if k not in ("file", "schema", "encoding")
         },
         "repairs": [r for *_, o in outcomes for r in o.repairs],
+        "duplicates": table.loc[table["sample_id"].str.match(r".*_\d+$"), "sample_id"].tolist(),
     }
     paths["samples"].parent.mkdir(parents=True, exist_ok=True)
     gdf = _to_geo(table)
@@ -628,6 +645,7 @@ def _load_result(paths: dict[str, Path], report: dict[str, Any]) -> IngestResult
             f["cells_rejected"],
             f["detected"].get("pmc_ugL", 0),
             f["censored"].get("pmc_ugL", 0),
+            sum(f.get("nondetects", {}).values()),
         )
         for name, f in report.get("files", {}).items()
     ]

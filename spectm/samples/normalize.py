@@ -86,6 +86,8 @@ class SourceSpec:
     user: bool = False
     extra_missing: frozenset[str] = frozenset()
     bdl_lod: dict[str, float] = field(default_factory=dict)
+    # Per variable: the lab's non-detect words (lower case) -> a censored value at the LOD.
+    nondetect: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -102,6 +104,7 @@ class FileOutcome:
     bdl_lods: dict[str, float]
     flags: dict[str, int]
     not_carried_values: dict[str, int]
+    nondetect: dict[str, int] = field(default_factory=dict)
 
     @property
     def rows_kept(self) -> int:
@@ -178,6 +181,7 @@ def normalize(
     repairs: list[dict[str, Any]] = []
     missing: dict[str, Counter[str]] = defaultdict(Counter)
     not_carried = Counter({v: 0 for v in spec.unit_unknown if v in cols})
+    nondetect_n: Counter[str] = Counter()
 
     def reject(row: int, column: str, value: object, reason: str, scope: str = "row") -> None:
         rejected.append(
@@ -315,6 +319,10 @@ def normalize(
         parsed: dict[str, Parsed] = {}
         for v in variables:
             raw_v = cell(v)
+            if raw_v.strip().lower() in spec.nondetect.get(v, ()):
+                # The lab's non-detect word: censored at the column's LOD, like 'bdl'.
+                parsed[v] = Parsed("bdl", token="nondetect")
+                continue
             p = parse_cell(raw_v, spec.extra_missing)
             if p.status == "invalid":
                 reject(row, cols[v], raw_v, _cell_reason(v, raw_v), "cell")
@@ -468,13 +476,17 @@ def normalize(
                 elif p.status == "bdl":
                     if v in bdl_lods:
                         val, cens, lod = bdl_lods[v], True, bdl_lods[v]
+                        if p.token == "nondetect":
+                            nondetect_n[v] += 1
                     else:
+                        word = "a non-detect" if p.token == "nondetect" else "'bdl'"
                         reject(
                             r["row"],
                             cols[v],
                             "bdl",
-                            f"'bdl' but no detection limit is known for {v} in this "
-                            "file (no detected value to bound it); set bdl_lod in a column map",
+                            f"{word} but no detection limit is known for {v} in this "
+                            "file (no detected value to bound it); set bdl_lod (or "
+                            "nondetect.lod) in the column map",
                             "cell",
                         )
                 if conv is not None and not math.isnan(val):
@@ -525,6 +537,7 @@ def normalize(
         bdl_lods=bdl_lods,
         flags=dict(flag_counts),
         not_carried_values=dict(not_carried),
+        nondetect=dict(nondetect_n),
     )
 
 

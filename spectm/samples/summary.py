@@ -9,7 +9,9 @@ from spectm.samples.ingest import IngestResult
 
 
 def print_ingest_summary(result: IngestResult) -> None:
-    """Per file: schema, encoding, rows read / kept / rejected, cells rejected, PMC counts."""
+    """Per file: schema, encoding, rows read / kept / rejected, cells rejected, PMC counts
+    (and the column map's non-detect cells, censored, when a file has any)."""
+    nd = any(f.nondetects for f in result.files)
     rows = [
         (
             f.file,
@@ -21,6 +23,7 @@ def print_ingest_summary(result: IngestResult) -> None:
             f.cells_rejected,
             f.pmc_detected,
             f.pmc_censored,
+            *((f.nondetects,) if nd else ()),
         )
         for f in result.files
     ]
@@ -36,6 +39,7 @@ def print_ingest_summary(result: IngestResult) -> None:
             t.cells_rejected,
             t.pmc_detected,
             t.pmc_censored,
+            *((t.nondetects,) if nd else ()),
         )
     )
     title = "Samples ingest" + (
@@ -53,9 +57,17 @@ def print_ingest_summary(result: IngestResult) -> None:
             "cells rejected",
             "PMC detected",
             "PMC censored",
+            *(("non-detects",) if nd else ()),
         ],
         rows,
     )
+    dup = result.duplicates
+    if dup:
+        shown = ", ".join(dup[:5]) + (", …" if len(dup) > 5 else "")
+        console.print(
+            f"warning: {len(dup)} row(s) repeat an earlier station/day/depth ({shown}); kept "
+            "with a numbered sample_id — check for duplicated rows in the input"
+        )
     console.print(
         f"wrote {result.paths['samples']} ({len(result.samples)} samples); "
         f"rejected rows/cells with reasons: {result.paths['rejected']}; report: {result.paths['report']}"
@@ -67,6 +79,8 @@ def summary_line(result: IngestResult) -> str:
     return (
         f"{t.rows_kept} kept, {t.rows_rejected} rejected of {t.rows_read} rows; "
         f"PMC {t.pmc_detected} detected, {t.pmc_censored} censored"
+        + (f"; {t.nondetects} non-detects censored" if t.nondetects else "")
+        + (f"; {len(result.duplicates)} duplicate station/day rows" if result.duplicates else "")
     )
 
 

@@ -53,3 +53,25 @@ def test_build_info_verify_quicklook_and_errors(tmp_path, capsys):
     zarr.open_array(d / "cubes" / "bbox_pace.zarr" / "slice_complete", mode="r+")[1] = 0
     code, out, _ = spectm(capsys, d, "cube", "verify", "bbox")
     assert code == 1 and "incomplete" in out
+
+
+def test_days_with_no_valid_cell_are_counted_and_warned(tmp_path, capsys):
+    """A box on land next to the lake: every slice is written (the day had a granule) but holds no
+    valid cell, which the summary says instead of a bare 'written'."""
+    d = tmp_path / "data"
+    add_pace(d, SEASON)
+    code, out, err = spectm(capsys, d, "build-cube", "--bbox=-83.45,41.8,-83.4,41.85", "--dates", "2024-07-15:2024-07-18",
+                            "--sensor", "pace", "--scheduler", "synchronous", "--json")
+    assert code == 0, err
+    import json
+
+    res = json.loads(out)["pace"]
+    assert len(res["days_written"]) == 3 and len(res["days_empty"]) == 3
+    d2 = tmp_path / "data2"
+    add_pace(d2, SEASON)
+    code, out, err = spectm(capsys, d2, "build-cube", f"--bbox={BBOX}", "--dates", "2024-07-15:2024-07-18",
+                            "--sensor", "pace", "--scheduler", "synchronous")
+    assert code == 0 and "0 valid cells" in out and "warning" not in out, err  # the column, no warning
+    code, out, err = spectm(capsys, d, "build-cube", "--bbox=-83.45,41.8,-83.4,41.85", "--dates", "2024-07-15:2024-07-18",
+                            "--sensor", "pace", "--scheduler", "synchronous", "--force")
+    assert code == 0 and "warning: pace: 3 day(s) written with 0 valid cells" in out, err

@@ -83,3 +83,45 @@ def test_cli_bad_input_exits_2_with_a_clear_message(tmp_path: Path, store_dir: P
         main(["--data-dir", str(data), "train", "regress", "--config", str(cfg)])
     err = capsys.readouterr().err
     assert ex.value.code == 2 and message in err and "remedy" in err and "Traceback" not in err
+
+
+def test_split_with_rows_but_no_chips_skips_the_spectm_model_not_the_run(
+        tmp_path: Path, store_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A small lake / short season: 'current' train rows have no chip and 'ahead' val rows have
+    none either. The spectm model is skipped for 'current' with the reason, ridge is still fitted
+    (on all match-ups, said so), and 'ahead' fits with an empty val split instead of crashing."""
+    data = _copy_store(store_dir, tmp_path / "data")
+    table = data / "features" / "default" / "matchups.parquet"
+    df = pd.read_parquet(table)
+    no_chip = ((df["horizon"] == "current") & (df["split"] == "train")) | (
+        (df["horizon"] == "ahead") & (df["split"] == "val"))
+    assert no_chip.sum() > 0 and (df.loc[df["horizon"] == "ahead", "split"] == "val").any()
+    df.loc[no_chip, "chip_index"] = -1
+    df.to_parquet(table, index=False)
+    cfg = _pipeline(tmp_path)
+    with pytest.raises(SystemExit) as ex:
+        main(["--data-dir", str(data), "train", "regress", "--config", str(cfg)])
+    out = capsys.readouterr()
+    assert ex.value.code in (0, None), out.err
+    assert "Traceback" not in out.err
+    n_train = int(((df["horizon"] == "current") & (df["split"] == "train")).sum())
+    assert (f"spectm-frozen_current: not fitted: the 'current' train split has {n_train} match-ups but 0 with a chip"
+            in out.out)
+    assert "ridge_current: the 'current' train split" in out.out and "fitted on all match-ups" in out.out
+    run = next((data / "runs").glob("t-regress-*"))
+    pred = pd.read_parquet(run / "predictions.parquet")
+    fitted = set(zip(pred["model"], pred["horizon"], strict=True))
+    assert fitted == {("ridge", "current"), ("ridge", "ahead"), ("spectm-frozen", "ahead")}
+    assert "## Skipped or fitted differently" in (run / "metrics.md").read_text()
+    # the pipeline stage says it in its one-line summary too (the run is complete: skipped)
+    res = run_stage(load_pipeline(cfg), data)
+    assert res.status == "skipped" and "spectm-frozen_current: not fitted" in res.summary
+
+
+def test_window_masks_of_an_empty_split() -> None:
+    import numpy as np
+
+    from spectm.regress.head import window_masks
+
+    m = window_masks(np.zeros((0, 8, 8), bool), np.zeros(0, int), np.zeros(0, int), 3)
+    assert m.shape == (0, 8, 8)
