@@ -234,6 +234,7 @@ class _FileResult:
     bdl_lods: dict[str, float] = field(default_factory=dict)
     flags: dict[str, int] = field(default_factory=dict)
     not_carried_values: dict[str, int] = field(default_factory=dict)
+    nondetect: dict[str, int] = field(default_factory=dict)
 
     @property
     def rows_kept(self) -> int:
@@ -268,7 +269,7 @@ def _normalize_file(blocks: Iterator[pd.DataFrame], spec: SourceSpec, name: str,
         res.rows_read += out.rows_read
         res.rows_rejected += out.rows_rejected
         res.cells_rejected += out.cells_rejected
-        for k in ("missing", "censored", "detected", "flags", "not_carried_values"):
+        for k in ("missing", "censored", "detected", "flags", "not_carried_values", "nondetect"):
             _add_counts(getattr(res, k), getattr(out, k))
         for v, lod in out.bdl_lods.items():
             res.bdl_lods[v] = min(lod, res.bdl_lods.get(v, lod))
