@@ -257,9 +257,14 @@ class JoinSection(Strict):
     unlabeled_per_date: int = Field(32, ge=0, description="unlabeled pretraining chips per cube date (0: none)")
     min_water_fraction: float = Field(0.5, gt=0, le=1, description="water share of an unlabeled chip")
     seed: int = 0
-    split: Literal["period", "time", "station"] = Field(
-        "period", description="period: contiguous train/val/test per season; time: date blocks; station"
+    split: Literal["auto", "season", "period", "time", "station"] = Field(
+        "auto", description="auto: season when the samples cover ≥ 3 seasons, else period; season: whole "
+                            "seasons; period: contiguous train/val/test per season; time: date blocks; station"
     )
+    val_seasons: list[int] = Field(default_factory=list, description="season split: validation season(s) "
+                                                                     "(default: the one before the test season)")
+    test_seasons: list[int] = Field(default_factory=list, description="season split: test season(s) "
+                                                                      "(default: the last season)")
     period_fractions: tuple[float, float, float] = Field(
         (0.6, 0.2, 0.2), description="period split: shares of each season's sampling days (train, val, test)"
     )
