@@ -54,30 +54,47 @@ def test_val_split_selectable() -> None:
 
 
 def _boot_by_loop(df: pd.DataFrame, n_boot: int, seed: int) -> tuple[float, float]:
-    """Independent, slow re-implementation of the paired bootstrap with the scalar r2."""
-    ids = sorted(df["sample_id"].unique())
+    """Independent, slow re-implementation of the paired week (cluster) bootstrap with the scalar r2."""
+    week = (df["date"].to_numpy("datetime64[D]").astype(np.int64) + 3) // 7
+    weeks = np.unique(week)
     rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(ids), size=(n_boot, len(ids)))
+    idx = rng.integers(0, len(weeks), size=(n_boot, len(weeks)))
     stats = []
     for row in idx:
         vals = []
-        for _, g in df.groupby("seed"):
-            g = g.set_index("sample_id").loc[[ids[i] for i in row]]
+        for _, g in df.assign(week=week).groupby("seed"):
+            g = pd.concat([g[g["week"] == weeks[i]] for i in row])
             vals.append(r2(g["y_true"].to_numpy(), g["y_pred"].to_numpy()))
         stats.append(np.nanmean(vals) if np.isfinite(vals).any() else np.nan)
     return tuple(np.nanquantile(stats, [0.025, 0.975]))
 
 
-def test_bootstrap_matches_a_loop_and_brackets_the_estimate() -> None:
+def test_week_bootstrap_matches_a_loop_and_brackets_the_estimate() -> None:
     rng = np.random.default_rng(5)
     y = rng.normal(size=15)
-    df = pd.concat([pred_rows("ridge", s, y + rng.normal(scale=0.5, size=15), y_true=y) for s in (0, 1, 2)])
+    dates = pd.date_range("2024-07-01", periods=15, freq="3D")  # two or three samples per week
+    df = pd.concat([pred_rows("ridge", s, y + rng.normal(scale=0.5, size=15), y_true=y).assign(date=dates)
+                    for s in (0, 1, 2)])
     df = validate_predictions(df)
     lo, hi = bootstrap_r2_ci(df, n_boot=200, seed=3)
     assert (lo, hi) == pytest.approx(_boot_by_loop(df, 200, 3))
     est = main_table(df, NOBOOT)["r2_mean"].iloc[0]
     assert lo < est < hi
     assert bootstrap_r2_ci(df, n_boot=200, seed=3) == (lo, hi)  # deterministic
+
+
+def test_week_bootstrap_resamples_weeks_not_rows() -> None:
+    """Rows of one week err together: resampling weeks gives a wider interval than resampling rows."""
+    rng = np.random.default_rng(1)
+    days = np.repeat(np.arange(10) * 7, 6)  # ten weeks, six samples each
+    y = rng.normal(size=60)
+    err = np.repeat(rng.normal(scale=0.8, size=10), 6) + rng.normal(scale=0.1, size=60)
+    base = pred_rows("ridge", 0, y + err, y_true=y)
+    weekly = validate_predictions(base.assign(date=pd.Timestamp("2024-06-03") + pd.to_timedelta(days, "D")))
+    daily = validate_predictions(base.assign(date=pd.date_range("2024-06-03", periods=60, freq="7D")))
+    lo_w, hi_w = bootstrap_r2_ci(weekly, n_boot=400, seed=0)
+    lo_d, hi_d = bootstrap_r2_ci(daily, n_boot=400, seed=0)
+    assert hi_w - lo_w > 1.3 * (hi_d - lo_d)
 
 
 def test_bootstrap_of_perfect_predictions_is_one() -> None:
