@@ -17,7 +17,14 @@ import pandas as pd
 
 from spectm.evaluate.efficiency import efficiency_ratio
 from spectm.evaluate.metrics import bootstrap_r2_ci, paired_difference_ci, per_seed, summarise
-from spectm.evaluate.schema import BASELINES, CLIMATOLOGY, HORIZONS, REFERENCES, SPECTM_MODELS, model_sort_key
+from spectm.evaluate.schema import (
+    BASELINES,
+    CLIMATOLOGY,
+    HORIZONS,
+    REFERENCES,
+    SPECTM_MODELS,
+    model_sort_key,
+)
 
 TARGETED, RANDOM = "spectral-targeted", "random"
 MIN_RATIO_LABELS = 20  # the efficiency ratio needs at least this many training labels at its fraction
@@ -60,17 +67,25 @@ def main_table(pred: pd.DataFrame, settings: ReportSettings = ReportSettings()) 
     return _order(out, ["horizon", "model"])
 
 
-def paired_table(pred: pd.DataFrame, settings: ReportSettings = ReportSettings()) -> pd.DataFrame:
+def advisory_table(main: pd.DataFrame) -> pd.DataFrame:
+    """The advisory-threshold columns of the main table: exceedances, balanced accuracy and AUC per threshold."""
+    keep = [c for c in main.columns if c.startswith(("n_exceed_", "bacc_", "auc_"))]
+    return main[["horizon", "model", "n", *keep]].reset_index(drop=True)
+
+
+def paired_table(pred: pd.DataFrame, settings: ReportSettings = ReportSettings(),
+                 summary: pd.DataFrame | None = None) -> pd.DataFrame:
     """R² differences on the same test rows, with week-bootstrap intervals, per horizon.
 
     Pairs: every spectm model − ridge, every spectm model − the best-scoring other baseline, and
     every non-reference model − climatology (the floor). A pair needs both models in ``main``.
+    ``summary``: the main table when the caller has it (else it is computed).
     """
     cols = ["horizon", "model", "reference", "n", "r2_model", "r2_reference", "diff", "ci_lo", "ci_hi"]
     main = pred[(pred["experiment"] == "main") & (pred["split"] == settings.split)]
     if main.empty:
         return pd.DataFrame(columns=cols)
-    table = main_table(pred, settings)
+    table = summary if summary is not None else main_table(pred, settings)
     out = []
     for horizon, h in main.groupby("horizon", sort=False):
         models = sorted(h["model"].unique(), key=model_sort_key)

@@ -27,10 +27,16 @@ def test_real_fits_and_variants(tmp_path: Path) -> None:
         "name": "demo", "region": "lake_erie", "dates": "2024-06", "pretrain": TINY,
         "regress": {"frozen_steps": 10, "cpu_threads": 1, "weight_decay_grid": [0.01]},
         "evaluate": {"models": ["spectm-frozen", "ridge"], "seeds": [0, 1], "label_fractions": [0.5, 1.0],
-                     "horizons": ["current"], "bootstrap": 50,
-                     "ablation": {"masking": ["spectral-targeted", "random"], "tasks": ["rec"], "max_steps": 2}}})
+                     "horizons": ["current"], "bootstrap": 50, "references": ["climatology", "ceiling"],
+                     "ablation": {"masking": ["spectral-targeted", "random"], "tasks": ["rec"], "max_steps": 2,
+                                  "encoder_seeds": [0]}}})
     res = evaluate_run(p, tmp_path)
-    assert res.status == "done" and res.fitted == 4 + 4 + 4
+    # main 4 + climatology 2 + label efficiency 4 + ablation 4; the store has no measured pigments:
+    # the two ceiling fits are skipped and reported, not dropped silently
+    assert res.status == "done" and res.fitted == 4 + 2 + 4 + 4
+    info = (res.run_dir / "evaluate.json").read_text()
+    assert "main_ceiling-ridge_current_s0_f1" in info and "no in-situ column" in info
+    assert "skipped fit `main_ceiling-ridge_current_s1_f1`" in (res.run_dir / "report.md").read_text()
     pred = pd.read_parquet(res.run_dir / "predictions.parquet")
     main = pred[(pred["experiment"] == "main") & (pred["model"] == "spectm-frozen")]
     assert set(main["encoder_run"]) == {"demo-pretrain-main"}
@@ -45,6 +51,8 @@ def test_real_fits_and_variants(tmp_path: Path) -> None:
     le = pred[(pred["experiment"] == "label_efficiency") & (pred["split"] == "test")]
     assert (le["n_train"] < main["n_train"].iloc[0]).all()
     assert "| current | spectm-frozen |" in (res.run_dir / "tables" / "main.md").read_text()
+    assert "| current | climatology |" in (res.run_dir / "tables" / "main.md").read_text()
+    assert "| current | spectm-frozen | climatology |" in (res.run_dir / "tables" / "paired.md").read_text()
     # complete variant runs are reused, never retrained
     for v in variants(p.evaluate.ablation):
         path, reused = ensure_variant(p, v, tmp_path)
