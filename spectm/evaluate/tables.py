@@ -178,7 +178,7 @@ def efficiency_table(curves: pd.DataFrame) -> pd.DataFrame:
                 for m, g in h[h["model"].isin(BASELINES)].groupby("model", sort=False)
                 if m in at.index and at.at[m, "r2_mean"] > 0}  # a curve must start above 0 at the smallest fraction
         base = dict(sorted(base.items(), key=lambda kv: model_sort_key(kv[0])))
-        for model, g in h[h["model"].isin(SPECTM_MODELS)].groupby("model", sort=False):
+        for model in dict.fromkeys(h.loc[h["model"].isin(SPECTM_MODELS), "model"]):
             if model not in at.index:
                 continue
             s, n = float(at.at[model, "r2_mean"]), float(at.at[model, "n_train"])

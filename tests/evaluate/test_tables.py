@@ -159,3 +159,73 @@ def test_label_efficiency_leaves_out_models_without_a_curve() -> None:
         pred_rows("ridge", 0, [1.5, 1.5, 1.5, 1.5], experiment="label_efficiency", fraction=0.1),
     ]))
     assert set(label_efficiency_table(df, NOBOOT)["model"]) == {"ridge"}
+
+
+def test_detected_only_metrics_leave_censored_rows_out() -> None:
+    s = per_seed(validate_predictions(hand_table())).set_index(["model", "seed"])
+    # ridge s1: [1, 1, 2, 3] vs [0, 1, 2, 3] with row 0 censored → detected rows are perfect
+    assert s.loc[("ridge", 1), "n_detected"] == 3
+    assert s.loc[("ridge", 1), ["r2_det", "rmse_det"]].tolist() == pytest.approx([1.0, 0.0])
+    assert s.loc[("ridge", 1), "r2"] == pytest.approx(0.8)  # all rows, censored at LOD/√2, as before
+
+
+def test_auc_and_balanced_accuracy_against_scikit_learn() -> None:
+    from sklearn.metrics import balanced_accuracy_score, roc_auc_score
+
+    from spectm.evaluate.metrics import auc, balanced_accuracy
+
+    rng = np.random.default_rng(0)
+    y = rng.random(50) < 0.3
+    score = y + rng.normal(scale=0.8, size=50)
+    score[:5] = score[5]  # ties
+    assert auc(y, score) == pytest.approx(roc_auc_score(y, score))
+    assert balanced_accuracy(y, score > 0.5) == pytest.approx(balanced_accuracy_score(y, score > 0.5))
+    assert math.isnan(auc(np.zeros(4, bool), np.arange(4.0)))
+
+
+def test_threshold_skill_in_ug_per_litre_and_unknown_censored_rows() -> None:
+    from spectm.evaluate.metrics import threshold_skill
+
+    lg = np.log10
+    y_true = np.array([lg(0.5), lg(2.0), lg(8.0), lg(3.0 / np.sqrt(2)), lg(0.3 / np.sqrt(2))])
+    censored = np.array([False, False, False, True, True])  # LOD 3 µg/L and 0.3 µg/L
+    y_pred = np.array([lg(1.0), lg(1.0), lg(7.0), lg(2.0), lg(0.1)])
+    bacc, auc_, n = threshold_skill(y_true, y_pred, censored, 1.6)
+    # the row censored at LOD 3 µg/L may be above 1.6: its class is unknown, it is left out
+    # known: 0.5 (no), 2.0 (yes), 8.0 (yes), <0.3 (no); predicted ≥ 1.6: no, no, yes, no
+    assert n == 2 and bacc == pytest.approx((0.5 + 1.0) / 2)
+    assert auc_ == pytest.approx(3.5 / 4)  # of 4 (yes, no) pairs, one tie (both scored 1 µg/L): ½
+    bacc6, _, n6 = threshold_skill(y_true, y_pred, censored, 6.0)
+    assert n6 == 1 and bacc6 == pytest.approx(1.0)  # the LOD-3 row is known to be below 6
+
+
+def test_paired_difference_is_the_r2_difference_on_common_rows() -> None:
+    from spectm.evaluate.metrics import paired_difference_ci
+
+    rng = np.random.default_rng(2)
+    y = rng.normal(size=30)
+    dates = pd.date_range("2024-06-03", periods=30, freq="2D")
+    a = validate_predictions(pred_rows("spectm-frozen", 0, y + rng.normal(scale=0.3, size=30), y_true=y)
+                             .assign(date=dates))
+    b = validate_predictions(pred_rows("ridge", 0, y + rng.normal(scale=0.7, size=30), y_true=y).assign(date=dates))
+    d, lo, hi, n = paired_difference_ci(a, b.iloc[:-2], n_boot=300, seed=1)  # b lacks two rows
+    assert n == 28
+    ra = r2(a["y_true"].to_numpy()[:28], a["y_pred"].to_numpy()[:28])
+    rb = r2(b["y_true"].to_numpy()[:28], b["y_pred"].to_numpy()[:28])
+    assert d == pytest.approx(ra - rb) and lo < d < hi
+    same = paired_difference_ci(a, a.assign(model="x"), n_boot=100)
+    assert same[:3] == pytest.approx((0.0, 0.0, 0.0))
+
+
+def test_paired_table_pairs_spectm_with_ridge_and_everything_with_climatology() -> None:
+    from spectm.evaluate.tables import paired_table
+
+    y = [0.0, 1.0, 2.0, 3.0, 1.0, 2.0]
+    parts = [pred_rows(m, s, np.array(y) + off, y_true=y)
+             for m, off in (("spectm-frozen", 0.1), ("ridge", 0.5), ("climatology", 1.0), ("ceiling-ridge", 0.0))
+             for s in (0, 1)]
+    t = paired_table(validate_predictions(pd.concat(parts)), ReportSettings(n_boot=50))
+    pairs = set(zip(t["model"], t["reference"], strict=True))
+    assert pairs == {("spectm-frozen", "ridge"), ("spectm-frozen", "climatology"), ("ridge", "climatology")}
+    row = t.set_index(["model", "reference"]).loc[("spectm-frozen", "ridge")]
+    assert row["diff"] == pytest.approx(row["r2_model"] - row["r2_reference"])
