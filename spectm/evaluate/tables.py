@@ -202,6 +202,7 @@ def efficiency_table(curves: pd.DataFrame) -> pd.DataFrame:
 
 
 def best_models(main: pd.DataFrame) -> dict[str, str]:
-    """Per horizon, the model with the highest mean R² in the main table."""
-    return {h: str(g.loc[g["r2_mean"].idxmax(), "model"]) for h, g in main.groupby("horizon", sort=False)
+    """Per horizon, the model with the highest mean R² in the main table (reference rows excluded)."""
+    models = main[~main["model"].isin(REFERENCES)]
+    return {h: str(g.loc[g["r2_mean"].astype(float).idxmax(), "model"]) for h, g in models.groupby("horizon", sort=False)
             if g["r2_mean"].notna().any()}

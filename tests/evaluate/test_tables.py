@@ -229,3 +229,11 @@ def test_paired_table_pairs_spectm_with_ridge_and_everything_with_climatology() 
     assert pairs == {("spectm-frozen", "ridge"), ("spectm-frozen", "climatology"), ("ridge", "climatology")}
     row = t.set_index(["model", "reference"]).loc[("spectm-frozen", "ridge")]
     assert row["diff"] == pytest.approx(row["r2_model"] - row["r2_reference"])
+
+
+def test_best_model_is_never_a_reference_row() -> None:
+    from spectm.evaluate.tables import best_models
+
+    parts = [pred_rows("ceiling-ridge", 0, [0, 1, 2, 3]), pred_rows("ridge", 0, [0.5, 1, 2, 3]),
+             pred_rows("climatology", 0, [1.5, 1.5, 1.5, 1.5])]
+    assert best_models(main_table(validate_predictions(pd.concat(parts)), NOBOOT)) == {"current": "ridge"}
