@@ -31,9 +31,20 @@ import pandas as pd
 from spectm.console import log
 from spectm.regress.metrics import mae, r2, rmse
 
-SEED_KEYS = ["experiment", "model", "horizon", "label_fraction", "masking", "tasks", "encoder_seed", "seed"]
+SEED_KEYS = [
+    "experiment",
+    "model",
+    "horizon",
+    "label_fraction",
+    "masking",
+    "tasks",
+    "encoder_seed",
+    "seed",
+]
 THRESHOLDS = (1.6, 6.0)  # µg/L microcystin: recreational-advisory levels (docs/evaluate.md)
-METRICS = ["r2", "rmse", "mae", "r2_det", "rmse_det"] + [f"{m}_{t:g}" for t in THRESHOLDS for m in ("bacc", "auc")]
+METRICS = ["r2", "rmse", "mae", "r2_det", "rmse_det"] + [
+    f"{m}_{t:g}" for t in THRESHOLDS for m in ("bacc", "auc")
+]
 
 
 def week_of(dates: pd.Series | np.ndarray) -> np.ndarray:
@@ -49,7 +60,7 @@ def auc(y: np.ndarray, score: np.ndarray) -> float:
     if pos.size == 0 or neg.size == 0:
         return float("nan")
     ranks = pd.Series(np.concatenate([pos, neg])).rank(method="average").to_numpy()
-    return float((ranks[:pos.size].sum() - pos.size * (pos.size + 1) / 2) / (pos.size * neg.size))
+    return float((ranks[: pos.size].sum() - pos.size * (pos.size + 1) / 2) / (pos.size * neg.size))
 
 
 def balanced_accuracy(y: np.ndarray, yhat: np.ndarray) -> float:
@@ -60,8 +71,9 @@ def balanced_accuracy(y: np.ndarray, yhat: np.ndarray) -> float:
     return float((yhat[y].mean() + (~yhat[~y]).mean()) / 2)
 
 
-def threshold_skill(y_true: np.ndarray, y_pred: np.ndarray, censored: np.ndarray, threshold: float
-                    ) -> tuple[float, float, int]:
+def threshold_skill(
+    y_true: np.ndarray, y_pred: np.ndarray, censored: np.ndarray, threshold: float
+) -> tuple[float, float, int]:
     """(balanced accuracy, AUC, rows measured ≥ threshold) at ``threshold`` µg/L (labels in log10)."""
     t = np.log10(threshold)
     lod = 10.0 ** np.asarray(y_true, float) * np.sqrt(2.0)  # a censored label is stored at LOD/√2
@@ -74,16 +86,24 @@ def threshold_skill(y_true: np.ndarray, y_pred: np.ndarray, censored: np.ndarray
 def row_metrics(y_true: np.ndarray, y_pred: np.ndarray, censored: np.ndarray) -> dict[str, float]:
     """Every metric of :data:`METRICS` (plus detected and exceedance counts) for one set of rows."""
     det = ~np.asarray(censored, bool)
-    out = {"r2": r2(y_true, y_pred), "rmse": rmse(y_true, y_pred), "mae": mae(y_true, y_pred),
-           "n_detected": int(det.sum()),
-           "r2_det": r2(y_true[det], y_pred[det]) if det.sum() >= 2 else float("nan"),
-           "rmse_det": rmse(y_true[det], y_pred[det]) if det.any() else float("nan")}
+    out = {
+        "r2": r2(y_true, y_pred),
+        "rmse": rmse(y_true, y_pred),
+        "mae": mae(y_true, y_pred),
+        "n_detected": int(det.sum()),
+        "r2_det": r2(y_true[det], y_pred[det]) if det.sum() >= 2 else float("nan"),
+        "rmse_det": rmse(y_true[det], y_pred[det]) if det.any() else float("nan"),
+    }
     for t in THRESHOLDS:
-        out[f"bacc_{t:g}"], out[f"auc_{t:g}"], out[f"n_exceed_{t:g}"] = threshold_skill(y_true, y_pred, censored, t)
+        out[f"bacc_{t:g}"], out[f"auc_{t:g}"], out[f"n_exceed_{t:g}"] = threshold_skill(
+            y_true, y_pred, censored, t
+        )
     return out
 
 
-def per_seed(pred: pd.DataFrame, split: str = "test", keys: Sequence[str] = SEED_KEYS) -> pd.DataFrame:
+def per_seed(
+    pred: pd.DataFrame, split: str = "test", keys: Sequence[str] = SEED_KEYS
+) -> pd.DataFrame:
     """Every metric, n, n_censored and n_train per group × run on one split.
 
     ``n_train`` is the mean over folds under leave-one-season-out (one value otherwise).
@@ -96,9 +116,18 @@ def per_seed(pred: pd.DataFrame, split: str = "test", keys: Sequence[str] = SEED
     for key, g in sub.groupby(list(keys), sort=False, dropna=False):
         yt, yp = g["y_true"].to_numpy(float), g["y_pred"].to_numpy(float)
         cen = g["censored"].to_numpy(bool)
-        n_train = g.groupby("fold")["n_train"].first().mean() if "fold" in g else g["n_train"].iloc[0]
-        rows.append({**dict(zip(keys, key, strict=True)), "n": len(g), "n_censored": int(cen.sum()),
-                     "n_train": float(n_train), **row_metrics(yt, yp, cen)})
+        n_train = (
+            g.groupby("fold")["n_train"].first().mean() if "fold" in g else g["n_train"].iloc[0]
+        )
+        rows.append(
+            {
+                **dict(zip(keys, key, strict=True)),
+                "n": len(g),
+                "n_censored": int(cen.sum()),
+                "n_train": float(n_train),
+                **row_metrics(yt, yp, cen),
+            }
+        )
     extra = ["n_detected"] + [f"n_exceed_{t:g}" for t in THRESHOLDS]
     return pd.DataFrame(rows, columns=[*keys, "n", "n_censored", "n_train", *extra, *METRICS])
 
@@ -106,9 +135,15 @@ def per_seed(pred: pd.DataFrame, split: str = "test", keys: Sequence[str] = SEED
 def summarise(seeds: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
     """Mean and sd (ddof 1) over runs of each metric, per group of ``keys``."""
     aggs: dict[str, tuple[str, str]] = {
-        "runs": ("seed", "size"), "seeds": ("seed", "nunique"), "encoders": ("encoder_seed", "nunique"),
-        "n": ("n", "max"), "n_min": ("n", "min"), "n_censored": ("n_censored", "max"),
-        "n_detected": ("n_detected", "max"), "n_train": ("n_train", "mean")}
+        "runs": ("seed", "size"),
+        "seeds": ("seed", "nunique"),
+        "encoders": ("encoder_seed", "nunique"),
+        "n": ("n", "max"),
+        "n_min": ("n", "min"),
+        "n_censored": ("n_censored", "max"),
+        "n_detected": ("n_detected", "max"),
+        "n_train": ("n_train", "mean"),
+    }
     for t in THRESHOLDS:
         aggs[f"n_exceed_{t:g}"] = (f"n_exceed_{t:g}", "max")
     for m in METRICS:
@@ -133,13 +168,18 @@ def r2_weighted(y_true: np.ndarray, y_pred: np.ndarray, w: np.ndarray) -> np.nda
         mean = np.sum(w * y_true, axis=-1, keepdims=True) / sw
         ss_res = np.sum(w * (y_true - y_pred) ** 2, axis=-1)
         ss_tot = np.sum(w * (y_true - mean) ** 2, axis=-1)
-        return np.where(ss_tot > 1e-12, 1.0 - ss_res / np.where(ss_tot > 1e-12, ss_tot, 1.0), np.nan)
+        return np.where(
+            ss_tot > 1e-12, 1.0 - ss_res / np.where(ss_tot > 1e-12, ss_tot, 1.0), np.nan
+        )
 
 
 def _wide(group: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
     """(predictions: sample × run, truth, week) of one group; runs = (encoder seed, seed)."""
-    g = group.assign(run=group["encoder_seed"].astype(str) + "/" + group["seed"].astype(str)
-                     if "encoder_seed" in group else group["seed"].astype(str))
+    g = group.assign(
+        run=group["encoder_seed"].astype(str) + "/" + group["seed"].astype(str)
+        if "encoder_seed" in group
+        else group["seed"].astype(str)
+    )
     wide = g.pivot_table(index="sample_id", columns="run", values="y_pred", aggfunc="first")
     first = g.groupby("sample_id")[["y_true", "date"]].first().reindex(wide.index)
     return wide, first["y_true"], pd.Series(week_of(first["date"]), index=wide.index)
@@ -174,13 +214,19 @@ def _mean_r2(truth: np.ndarray, preds: np.ndarray, w: np.ndarray) -> np.ndarray:
 def _complete(wide: pd.DataFrame, what: str) -> pd.Series:
     complete = wide.notna().all(axis=1)
     if not complete.all():
-        log.warning("bootstrap (%s): %d of %d samples lack a prediction for some run; resampling the other %d",
-                    what, int((~complete).sum()), len(wide), int(complete.sum()))
+        log.warning(
+            "bootstrap (%s): %d of %d samples lack a prediction for some run; resampling the other %d",
+            what,
+            int((~complete).sum()),
+            len(wide),
+            int(complete.sum()),
+        )
     return complete
 
 
-def bootstrap_r2_ci(group: pd.DataFrame, n_boot: int = 1000, seed: int = 0,
-                    level: float = 0.95) -> tuple[float, float]:
+def bootstrap_r2_ci(
+    group: pd.DataFrame, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float]:
     """Week-bootstrap CI of the run-mean R² of one group (rows of one split, all runs).
 
     Sampling weeks are drawn with replacement, the same draw for every run. Samples missing
@@ -196,8 +242,9 @@ def bootstrap_r2_ci(group: pd.DataFrame, n_boot: int = 1000, seed: int = 0,
     return _interval(_mean_r2(truth[ok].to_numpy(float), wide[ok].to_numpy(float).T, w), level)
 
 
-def paired_difference_ci(a: pd.DataFrame, b: pd.DataFrame, n_boot: int = 1000, seed: int = 0,
-                         level: float = 0.95) -> tuple[float, float, float, int]:
+def paired_difference_ci(
+    a: pd.DataFrame, b: pd.DataFrame, n_boot: int = 1000, seed: int = 0, level: float = 0.95
+) -> tuple[float, float, float, int]:
     """(difference, CI low, CI high, n) of run-mean R²(a) − run-mean R²(b) on their common samples.
 
     Both groups are scored on the same rows and resampled with the same draw of weeks, so the

@@ -22,7 +22,10 @@ from spectm.config import BASELINE_MODELS
 from spectm.errors import DataNotFoundError
 
 CLIMATOLOGY = "climatology"
-INSITU: dict[str, tuple[str, ...]] = {"ceiling": ("chla_ugL", "pc_ugL"), "ceiling-chl": ("chla_ugL",)}
+INSITU: dict[str, tuple[str, ...]] = {
+    "ceiling": ("chla_ugL", "pc_ugL"),
+    "ceiling-chl": ("chla_ugL",),
+}
 HALF_WIDTH = 1
 MIN_ROWS = 3
 
@@ -58,14 +61,18 @@ def insitu_matrix(df: pd.DataFrame, kind: str, features: str = "default") -> np.
         raise DataNotFoundError(
             f"features/{features} has no in-situ column(s) {', '.join(missing)} for the {kind} row",
             "join samples that carry extracted chlorophyll-a (chla_ugL) and phycocyanin (pc_ugL), "
-            "or leave the reference out (evaluate.references)")
+            "or leave the reference out (evaluate.references)",
+        )
     out = np.full((len(df), len(cols)), np.nan)
     for j, c in enumerate(cols):
         v = pd.to_numeric(df[c], errors="coerce").to_numpy(float).copy()
         if f"{c}_censored" in df:
             cen = df[f"{c}_censored"].fillna(False).to_numpy(bool)
-            lod = (pd.to_numeric(df[f"{c}_lod"], errors="coerce").to_numpy(float) if f"{c}_lod" in df
-                   else np.full(len(df), np.nan))
+            lod = (
+                pd.to_numeric(df[f"{c}_lod"], errors="coerce").to_numpy(float)
+                if f"{c}_lod" in df
+                else np.full(len(df), np.nan)
+            )
             v[cen] = np.where(np.isfinite(lod[cen]), lod[cen], v[cen]) / np.sqrt(2.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             out[:, j] = np.where(v > 0, np.log10(v), np.nan)

@@ -32,12 +32,23 @@ def test_reference_names() -> None:
     assert parse_reference("ceiling-chl-ridge") == ("ceiling-chl", "ridge")
     assert parse_reference("ridge") is None and parse_reference("ceiling-xgb") is None
     assert reference_models(["climatology", "ceiling", "ceiling-chl"], ["ridge", "rf"]) == [
-        "climatology", "ceiling-ridge", "ceiling-rf", "ceiling-chl-ridge", "ceiling-chl-rf"]
+        "climatology",
+        "ceiling-ridge",
+        "ceiling-rf",
+        "ceiling-chl-ridge",
+        "ceiling-chl-rf",
+    ]
 
 
 def test_insitu_matrix_censors_at_lod_over_sqrt2() -> None:
-    df = pd.DataFrame({"chla_ugL": [10.0, np.nan], "pc_ugL": [0.2, 0.2], "pc_ugL_censored": [True, False],
-                       "pc_ugL_lod": [0.2, np.nan]})
+    df = pd.DataFrame(
+        {
+            "chla_ugL": [10.0, np.nan],
+            "pc_ugL": [0.2, 0.2],
+            "pc_ugL_censored": [True, False],
+            "pc_ugL_lod": [0.2, np.nan],
+        }
+    )
     x = insitu_matrix(df, "ceiling")
     assert x[0].tolist() == pytest.approx([1.0, np.log10(0.2 / np.sqrt(2))])
     assert np.isnan(x[1, 0]) and x[1, 1] == pytest.approx(np.log10(0.2))
@@ -67,8 +78,14 @@ def test_ceiling_fits_measured_pigments_on_the_baselines_rows(tmp_path: Path) ->
     cur = table[table["horizon"] == "current"].set_index("sample_id")
     rows = {k: cur.loc[ceil.loc[ceil["split"] == k, "sample_id"]] for k in ("val", "test")}
     train = cur.loc[ceil.attrs["train_sample_ids"]]
-    fit = fit_baseline("ridge", insitu_matrix(train, "ceiling"), train["label_log10"].to_numpy(),
-                       insitu_matrix(rows["val"], "ceiling"), rows["val"]["label_log10"].to_numpy(), 0)
+    fit = fit_baseline(
+        "ridge",
+        insitu_matrix(train, "ceiling"),
+        train["label_log10"].to_numpy(),
+        insitu_matrix(rows["val"], "ceiling"),
+        rows["val"]["label_log10"].to_numpy(),
+        0,
+    )
     expect = fit.estimator.predict(insitu_matrix(rows["test"], "ceiling"))
     assert ceil.loc[ceil["split"] == "test", "y_pred"].to_numpy() == pytest.approx(expect)
     # the pigments carry the label (log-linear, 0.05 noise): the ceiling beats chance by far
@@ -90,7 +107,11 @@ def test_season_fold_never_sees_the_held_out_season(tmp_path: Path) -> None:
     years = df.assign(y=pd.to_datetime(df["date"]).dt.year).groupby("split")["y"].unique()
     assert set(years["test"]) == {2022} and set(years["val"]) == {2024}
     table = pd.read_parquet(tmp_path / "features" / "default" / "matchups.parquet")
-    train_years = set(pd.to_datetime(table.set_index("sample_id").loc[df.attrs["train_sample_ids"], "date"]).dt.year)
+    train_years = set(
+        pd.to_datetime(
+            table.set_index("sample_id").loc[df.attrs["train_sample_ids"], "date"]
+        ).dt.year
+    )
     assert train_years == {2021, 2023}
     # every labelled current row of 2022 is predicted (the store's own split does not matter)
     cur = table[(table["horizon"] == "current") & (pd.to_datetime(table["date"]).dt.year == 2022)]
