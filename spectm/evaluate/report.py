@@ -53,11 +53,11 @@ def _md(header: list[str], rows: list[list[str]]) -> str:
 
 
 def md_main(t: pd.DataFrame) -> str:
-    rows = [[r.horizon, r.model, f"{r.n} ({r.n_censored})", _runs(r), f"{r.n_train:.0f}",
+    rows = [[r.horizon, r.model, f"{r.n} ({r.n_censored})", r.weeks, _runs(r), f"{r.n_train:.0f}",
              _pm(r.r2_mean, r.r2_sd), f"[{_f(r.r2_ci_lo)}, {_f(r.r2_ci_hi)}]", _pm(r.rmse_mean, r.rmse_sd),
              _pm(r.mae_mean, r.mae_sd), _pm(r.r2_det_mean, r.r2_det_sd), _pm(r.rmse_det_mean, r.rmse_det_sd)]
             for r in t.itertuples()]
-    return _md(["horizon", "model", "n test (censored)", "runs", "n train", "R² (mean ± sd)",
+    return _md(["horizon", "model", "n test (censored)", "test weeks", "runs", "n train", "R² (mean ± sd)",
                 "R² 95 % CI (week bootstrap)", "RMSE (log10 µg/L)", "MAE (log10 µg/L)", "R² detected",
                 "RMSE detected"], rows)
 

@@ -16,7 +16,13 @@ import numpy as np
 import pandas as pd
 
 from spectm.evaluate.efficiency import efficiency_ratio
-from spectm.evaluate.metrics import bootstrap_r2_ci, paired_difference_ci, per_seed, summarise
+from spectm.evaluate.metrics import (
+    bootstrap_r2_ci,
+    paired_difference_ci,
+    per_seed,
+    summarise,
+    week_of,
+)
 from spectm.evaluate.schema import (
     BASELINES,
     CLIMATOLOGY,
@@ -64,6 +70,8 @@ def main_table(pred: pd.DataFrame, settings: ReportSettings = ReportSettings()) 
                            settings.boot_seed) for h, m in zip(out["horizon"], out["model"], strict=True)]
     out["r2_ci_lo"] = [c[0] for c in cis]
     out["r2_ci_hi"] = [c[1] for c in cis]
+    out["weeks"] = [len(np.unique(week_of(test.loc[(test["horizon"] == h) & (test["model"] == m), "date"])))
+                    for h, m in zip(out["horizon"], out["model"], strict=True)]
     return _order(out, ["horizon", "model"])
 
 
