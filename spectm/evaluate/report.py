@@ -129,7 +129,7 @@ def md_efficiency(t: pd.DataFrame) -> str:
     rows = []
     for r in t.itertuples():
         if r.missing:
-            rows.append([r.horizon, r.model, _pct(r.fraction), _f(r.r2), "—", "—", "—", "—", f"missing: {r.missing}"])
+            rows.append([r.horizon, r.model, _pct(r.fraction), _f(r.r2), "—", "—", "—", f"missing: {r.missing}", "—"])
             continue
         rows.append([r.horizon, r.model, _pct(r.fraction), _f(r.r2), r.best_baseline, _f(r.baseline_r2),
                      ("≤ " if r.bound == "<=" else "> " if r.bound == ">" else "") + _pct(round(r.baseline_fraction, 4)),

@@ -93,3 +93,11 @@ def test_ratio_is_missing_with_a_reason(spectm, ridge, n0, why) -> None:
 def test_ratio_shown_when_both_curves_are_positive_with_enough_labels() -> None:
     t = efficiency_table(_curve((0.3, 0.5), (0.1, 0.4), 40))
     assert t["missing"].iloc[0] == "" and t["ratio"].iloc[0] > 1
+
+
+def test_the_report_says_why_a_ratio_is_missing() -> None:
+    from spectm.evaluate.report import md_efficiency
+
+    md = md_efficiency(efficiency_table(_curve((-0.3, 0.2), (-0.5, 0.1), 40)))
+    row = [c.strip() for c in md.splitlines()[2].strip("|").split("|")]
+    assert row[7] == "missing: spectm-frozen R² -0.300 ≤ 0 at 5 %" and row[8] == "—"  # under "efficiency ratio"
