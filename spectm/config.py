@@ -257,9 +257,14 @@ class JoinSection(Strict):
     unlabeled_per_date: int = Field(32, ge=0, description="unlabeled pretraining chips per cube date (0: none)")
     min_water_fraction: float = Field(0.5, gt=0, le=1, description="water share of an unlabeled chip")
     seed: int = 0
-    split: Literal["period", "time", "station"] = Field(
-        "period", description="period: contiguous train/val/test per season; time: date blocks; station"
+    split: Literal["auto", "season", "period", "time", "station"] = Field(
+        "auto", description="auto: season when the samples cover ≥ 3 seasons, else period; season: whole "
+                            "seasons; period: contiguous train/val/test per season; time: date blocks; station"
     )
+    val_seasons: list[int] = Field(default_factory=list, description="season split: validation season(s) "
+                                                                     "(default: the one before the test season)")
+    test_seasons: list[int] = Field(default_factory=list, description="season split: test season(s) "
+                                                                      "(default: the last season)")
     period_fractions: tuple[float, float, float] = Field(
         (0.6, 0.2, 0.2), description="period split: shares of each season's sampling days (train, val, test)"
     )
@@ -360,17 +365,23 @@ class PredictSection(Strict):
 
 EVALUATE_TASKS = ("rec", "idx", "fut")
 MASKING_STRATEGIES = ("random", "spectral-targeted", "spatial-spectral", "index-guided")
+# the ablation's names for the papers' masking families → the pretraining strategy that implements each
+MASKING_ALIASES = {"laprade": "spatial-spectral", "sigmae": "index-guided"}
+REFERENCE_KINDS = ("climatology", "ceiling", "ceiling-chl")
 
 
 class EvaluateAblation(Strict):
     """``evaluate.ablation`` — pretraining variants: every masking × tasks cell is a short pretraining run."""
 
-    masking: list[str] = Field(default_factory=lambda: ["spectral-targeted", "random"], min_length=1,
-                               description="masking strategies of a variant, several joined by '+'")
+    masking: list[str] = Field(default_factory=lambda: ["random", "spectral-targeted", "laprade", "sigmae"],
+                               min_length=1, description="masking strategies of a variant, several joined by '+' "
+                                                         "(laprade = spatial-spectral, sigmae = index-guided)")
     tasks: list[str] = Field(default_factory=lambda: ["rec", "rec+idx+fut"], min_length=1,
                              description="pretraining tasks with weight > 0 (rec, idx, fut joined by '+')")
     models: list[Literal["spectm-frozen", "spectm-finetune"]] = Field(
         default_factory=lambda: ["spectm-frozen"], min_length=1)
+    encoder_seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1,
+                                     description="pretraining seeds: every cell is pretrained once per seed")
     max_steps: int | None = Field(300, ge=1, description="pretraining steps of each variant (None: as pretrain:)")
     epochs: int | None = Field(None, ge=1, description="epochs of each variant (None: as pretrain:)")
 
@@ -378,9 +389,17 @@ class EvaluateAblation(Strict):
     @classmethod
     def _masking(cls, v: list[str]) -> list[str]:
         for item in v:
-            bad = [s for s in item.split("+") if s not in MASKING_STRATEGIES]
+            bad = [s for s in item.split("+") if s not in MASKING_STRATEGIES and s not in MASKING_ALIASES]
             if bad:
-                raise ValueError(f"unknown masking strategy {bad} in {item!r}; known: {list(MASKING_STRATEGIES)}")
+                raise ValueError(f"unknown masking strategy {bad} in {item!r}; known: "
+                                 f"{list(MASKING_STRATEGIES) + list(MASKING_ALIASES)}")
+        return v
+
+    @field_validator("encoder_seeds")
+    @classmethod
+    def _encoder_seeds(cls, v: list[int]) -> list[int]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"encoder_seeds must be distinct, got {v}")
         return v
 
     @field_validator("tasks")
@@ -408,9 +427,17 @@ class EvaluateSection(Strict):
         default_factory=lambda: list(REGRESS_MODELS), min_length=1)
     label_efficiency_models: list[Literal["spectm-frozen", "spectm-finetune", "ridge", "svr", "rf", "gbt"]] | None = (
         Field(None, description="models of the label-efficiency curves (default: models)"))
+    references: list[Literal["climatology", "ceiling", "ceiling-chl"]] = Field(
+        default_factory=lambda: list(REFERENCE_KINDS),
+        description="reference rows of the main table: climatology (train mean per week of the year), ceiling "
+                    "(regressors on measured chlorophyll + phycocyanin), ceiling-chl (chlorophyll alone)")
+    ceiling_models: list[Literal["ridge", "svr", "rf", "gbt"]] | None = Field(
+        None, description="regressors of the ceiling rows (default: the baselines in models, else ridge)")
+    cv: Literal["none", "seasons"] = Field(
+        "none", description="seasons: leave-one-season-out — every fit once per season held out (needs ≥ 3 seasons)")
     ablation: EvaluateAblation = Field(default_factory=EvaluateAblation)
     split: Literal["test", "val"] = Field("test", description="split the tables are computed on")
-    bootstrap: int = Field(1000, ge=0, description="bootstrap resamples of the R² interval (0: none)")
+    bootstrap: int = Field(1000, ge=0, description="week-bootstrap resamples of the intervals (0: none)")
     bootstrap_seed: int = 0
 
     @field_validator("label_fractions")

@@ -18,12 +18,12 @@ app.add_typer(evaluate_app, name="evaluate")
 
 def _print_main(report: object) -> None:
     main = report.tables["main"]  # type: ignore[attr-defined]
-    rows = [(r.horizon, r.model, r.n, r.seeds, f"{r.r2_mean:.3f} ± {r.r2_sd:.3f}" if r.seeds > 1 else f"{r.r2_mean:.3f}",
-             f"[{r.r2_ci_lo:.3f}, {r.r2_ci_hi:.3f}]", f"{r.rmse_mean:.3f}", f"{r.mae_mean:.3f}")
+    rows = [(r.horizon, r.model, r.n, r.runs, f"{r.r2_mean:.3f} ± {r.r2_sd:.3f}" if r.runs > 1 else f"{r.r2_mean:.3f}",
+             f"[{r.r2_ci_lo:.3f}, {r.r2_ci_hi:.3f}]", f"{r.rmse_mean:.3f}", f"{r.r2_det_mean:.3f}")
             for r in main.itertuples()]
     if rows:
-        print_table("Main results (test split)", ["horizon", "model", "n", "seeds", "R²", "R² 95 % CI", "RMSE", "MAE"],
-                    rows)
+        print_table("Main results (test split)", ["horizon", "model", "n", "runs", "R²", "R² 95 % CI (weeks)", "RMSE",
+                                                  "R² detected"], rows)
 
 
 @evaluate_app.command("run")
@@ -31,6 +31,8 @@ def run_cmd(
     config: Annotated[Path, typer.Option("--config", "-c", help="Pipeline YAML (its evaluate:, regress:, pretrain: sections).",
                                          exists=True, dir_okay=False, readable=True)],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List the fits and the run id; fit nothing.")] = False,
+    cv: Annotated[str | None, typer.Option("--cv", help="seasons: leave-one-season-out (every fit once per held-out "
+                                                        "season); none: the store's splits (default: evaluate.cv).")] = None,
 ) -> None:
     """Run the protocol: fit every model × horizon × seed × label fraction × variant, then write the report.
 
@@ -42,6 +44,12 @@ def run_cmd(
     from spectm.evaluate.stage import evaluate_plan, evaluate_run
 
     pipeline = load_pipeline(config)
+    if cv is not None:
+        from spectm.errors import BadInputError
+
+        if cv not in ("seasons", "none"):
+            raise BadInputError(f"--cv {cv!r} is not seasons or none", "pass --cv seasons or --cv none")
+        pipeline = pipeline.model_copy(update={"evaluate": pipeline.evaluate.model_copy(update={"cv": cv})})
     if dry_run:
         run_id, combos, encoder, vruns = evaluate_plan(pipeline, state.data_dir)
         done = state.data_dir / "runs" / run_id / "parts"

@@ -53,25 +53,58 @@ def _md(header: list[str], rows: list[list[str]]) -> str:
 
 
 def md_main(t: pd.DataFrame) -> str:
-    rows = [[r.horizon, r.model, f"{r.n} ({r.n_censored})", r.seeds, f"{r.n_train:.0f}",
+    rows = [[r.horizon, r.model, f"{r.n} ({r.n_censored})", r.weeks, _runs(r), f"{r.n_train:.0f}",
              _pm(r.r2_mean, r.r2_sd), f"[{_f(r.r2_ci_lo)}, {_f(r.r2_ci_hi)}]", _pm(r.rmse_mean, r.rmse_sd),
-             _pm(r.mae_mean, r.mae_sd)] for r in t.itertuples()]
-    return _md(["horizon", "model", "n test (censored)", "seeds", "n train", "R² (mean ± sd)",
-                "R² 95 % CI (bootstrap)", "RMSE (log10 µg/L)", "MAE (log10 µg/L)"], rows)
+             _pm(r.mae_mean, r.mae_sd), _pm(r.r2_det_mean, r.r2_det_sd), _pm(r.rmse_det_mean, r.rmse_det_sd)]
+            for r in t.itertuples()]
+    return _md(["horizon", "model", "n test (censored)", "test weeks", "runs", "n train", "R² (mean ± sd)",
+                "R² 95 % CI (week bootstrap)", "RMSE (log10 µg/L)", "MAE (log10 µg/L)", "R² detected",
+                "RMSE detected"], rows)
+
+
+def _runs(r: object) -> str:
+    """Runs of a row: head seeds, and encoder seeds when there are several."""
+    enc = int(getattr(r, "encoders", 1))
+    seeds = int(getattr(r, "seeds", 1))
+    return f"{seeds}" if enc <= 1 else f"{enc} enc × {seeds}"
+
+
+def md_advisory(t: pd.DataFrame) -> str:
+    from spectm.evaluate.metrics import THRESHOLDS
+
+    rows = []
+    for r in t.to_dict("records"):
+        row = [r["horizon"], r["model"], r["n"]]
+        for th in THRESHOLDS:
+            k = f"{th:g}"
+            row += [r[f"n_exceed_{k}"], _pm(r[f"bacc_{k}_mean"], r[f"bacc_{k}_sd"]),
+                    _pm(r[f"auc_{k}_mean"], r[f"auc_{k}_sd"])]
+        rows.append(row)
+    head = ["horizon", "model", "n test"]
+    for th in THRESHOLDS:
+        head += [f"n ≥ {th:g}", f"bal. acc. ≥ {th:g} µg/L", f"AUC ≥ {th:g} µg/L"]
+    return _md(head, rows)
+
+
+def md_paired(t: pd.DataFrame) -> str:
+    rows = [[r.horizon, r.model, r.reference, r.n, _f(r.r2_model), _f(r.r2_reference), _f(r.diff),
+             f"[{_f(r.ci_lo)}, {_f(r.ci_hi)}]"] for r in t.itertuples()]
+    return _md(["horizon", "model", "minus", "n (same rows)", "R² model", "R² minus", "difference",
+                "95 % CI (week bootstrap)"], rows)
 
 
 def md_ablation(t: pd.DataFrame) -> str:
-    rows = [[r.model, r.horizon, r.masking, r.tasks, r.seeds, r.n, _pm(r.r2_mean, r.r2_sd),
-             _pm(r.rmse_mean, r.rmse_sd)] for r in t.itertuples()]
-    return _md(["model", "horizon", "masking", "pretraining tasks", "seeds", "n test", "R² (mean ± sd)",
-                "RMSE"], rows)
+    rows = [[r.model, r.horizon, r.masking, r.tasks, _runs(r), r.n, _pm(r.r2_mean, r.r2_sd),
+             _pm(r.rmse_mean, r.rmse_sd), _pm(r.r2_det_mean, r.r2_det_sd)] for r in t.itertuples()]
+    return _md(["model", "horizon", "masking", "pretraining tasks", "runs", "n test", "R² (mean ± sd)",
+                "RMSE", "R² detected"], rows)
 
 
 def md_gain(t: pd.DataFrame) -> str:
-    rows = [[r.model, r.horizon, r.tasks, r.pairs, _f(r.targeted_r2), _f(r.random_r2),
-             _pm(r.gain_mean, r.gain_sd)] for r in t.itertuples()]
-    return _md(["model", "horizon", "pretraining tasks", "seed pairs", "R² targeted", "R² random",
-                "gain: targeted − random (mean ± sd over seeds)"], rows)
+    rows = [[r.model, r.horizon, r.tasks, r.masking, r.pairs, _f(r.r2), _f(r.random_r2),
+             _pm(r.gain_mean, r.gain_sd), f"[{_f(r.gain_ci_lo)}, {_f(r.gain_ci_hi)}]"] for r in t.itertuples()]
+    return _md(["model", "horizon", "pretraining tasks", "masking", "run pairs", "R² masking", "R² random",
+                "difference (± sd over paired runs)", "95 % CI (week bootstrap)"], rows)
 
 
 def md_label_efficiency(t: pd.DataFrame) -> str:
@@ -93,9 +126,14 @@ def _ratio(r: pd.Series) -> str:
 
 
 def md_efficiency(t: pd.DataFrame) -> str:
-    rows = [[r.horizon, r.model, _pct(r.fraction), _f(r.r2), r.best_baseline, _f(r.baseline_r2),
-             ("≤ " if r.bound == "<=" else "> " if r.bound == ">" else "") + _pct(round(r.baseline_fraction, 4)),
-             _ratio(r), _f(r.r2_ratio, 2) + "×" if not math.isnan(r.r2_ratio) else "—"] for r in t.itertuples()]
+    rows = []
+    for r in t.itertuples():
+        if r.missing:
+            rows.append([r.horizon, r.model, _pct(r.fraction), _f(r.r2), "—", "—", "—", f"missing: {r.missing}", "—"])
+            continue
+        rows.append([r.horizon, r.model, _pct(r.fraction), _f(r.r2), r.best_baseline, _f(r.baseline_r2),
+                     ("≤ " if r.bound == "<=" else "> " if r.bound == ">" else "") + _pct(round(r.baseline_fraction, 4)),
+                     _ratio(r), _f(r.r2_ratio, 2) + "×" if not math.isnan(r.r2_ratio) else "—"])
     return _md(["horizon", "spectm model", "labels", "R²", "best baseline", "its R² at the same labels",
                 "labels it needs to match", "efficiency ratio", "R² ratio"], rows)
 
@@ -115,8 +153,11 @@ def write_settings(run_dir: Path, settings: tables.ReportSettings) -> None:
 
 def compute_tables(pred: pd.DataFrame, settings: tables.ReportSettings) -> dict[str, pd.DataFrame]:
     curves = tables.label_efficiency_table(pred, settings)
+    main = tables.main_table(pred, settings)
     return {
-        "main": tables.main_table(pred, settings),
+        "main": main,
+        "advisory": tables.advisory_table(main),
+        "paired": tables.paired_table(pred, settings, main),
         "ablation": tables.ablation_table(pred, settings),
         "masking_gain": tables.masking_gain(pred, settings),
         "label_efficiency": curves,
@@ -124,7 +165,7 @@ def compute_tables(pred: pd.DataFrame, settings: tables.ReportSettings) -> dict[
     }
 
 
-_FORMATTERS = {"main": md_main, "ablation": md_ablation, "masking_gain": md_gain,
+_FORMATTERS = {"main": md_main, "advisory": md_advisory, "paired": md_paired, "ablation": md_ablation, "masking_gain": md_gain,
                "label_efficiency": md_label_efficiency, "efficiency": md_efficiency}
 
 
@@ -180,18 +221,33 @@ def _report_md(run_dir: Path, pred: pd.DataFrame, rep: Report, settings: tables.
     if info:
         lines += [f"- features: `{info.get('features', '?')}`; encoder: `{info.get('encoder_run') or '—'}`",
                   f"- spectm {info.get('spectm_version', '?')}, git commit `{info.get('git_commit', '?')}`"]
+        for key, why in (info.get("skipped_fits") or {}).items():
+            lines.append(f"- skipped fit `{key}`: {why}")
         if info.get("variant_runs"):
             lines.append("- ablation encoders: " + ", ".join(f"{k} `{v}`" for k, v in info["variant_runs"].items()))
     lines += [f"- {len(pred)} prediction rows (" + ", ".join(f"{e}/{s} {n}" for (e, s), n in counts.items())
-              + f"); metrics on the **{settings.split}** split, per seed, then mean ± sd over seeds",
-              f"- R² 95 % CI: percentile bootstrap over {settings.split} samples ({settings.n_boot} resamples, "
-              f"seed {settings.boot_seed}), paired across seeds — see docs/evaluate.md",
-              "- every number below is computed from `predictions.parquet` (`spectm evaluate report` rebuilds it)",
-              "", "## Main results (all labels)", "", rep.markdown["main"]]
+              + f"); metrics on the **{settings.split}** split, per run (encoder seed × head seed), then mean ± sd "
+              "over runs",
+              f"- 95 % intervals: percentile bootstrap over **sampling weeks** of the {settings.split} split "
+              f"({settings.n_boot} resamples, seed {settings.boot_seed}), one draw for every run and both models of "
+              "a pair — see docs/evaluate.md",
+              "- censored labels at LOD/√2 in R²/RMSE/MAE; *detected* columns use the detected rows only",
+              "- every number below is computed from `predictions.parquet` (`spectm evaluate report` rebuilds it)"]
+    folds = sorted(f for f in pred["fold"].unique() if f)
+    if folds:
+        lines.append(f"- leave-one-season-out: {len(folds)} folds ({', '.join(folds)}); every test row was predicted "
+                     "by a model that never saw its season")
+    lines += ["", "## Main results (all labels)", "",
+              "Reference rows: `ceiling-*` are the regressors fitted on the *measured* chlorophyll-a (+ phycocyanin) "
+              "of the same match-ups (the most imagery carrying those pigments can give); `climatology` is the "
+              "train mean per week of the year (the least any model must beat).", "", rep.markdown["main"],
+              "", "### Advisory thresholds (measured ≥ 1.6 and ≥ 6 µg/L)", "", rep.markdown["advisory"],
+              "", "### Paired differences (same rows, week bootstrap)", "", rep.markdown["paired"]]
     for h in tables.best_models(rep.tables["main"]):
         lines += [f"![predicted vs observed, {h}](figures/scatter_{h}.png)", ""]
     lines += ["## Ablation: masking strategy × pretraining tasks", "", rep.markdown["ablation"], "",
-              "Targeted − random masking (SpecTM reports +0.037 R²):", "", rep.markdown["masking_gain"], ""]
+              "Each masking − random, on the same rows, paired by encoder and head seed (SpecTM reports +0.037 R² "
+              "for targeted − random):", "", rep.markdown["masking_gain"], ""]
     if not rep.tables["ablation"].empty:
         lines += ["![ablation](figures/ablation.png)", ""]
     lines += ["## Label efficiency", "", rep.markdown["label_efficiency"], "",

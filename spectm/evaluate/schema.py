@@ -20,26 +20,33 @@ COLUMNS: dict[str, str] = {
     "experiment": "str", "model": "str", "horizon": "str", "seed": "int", "label_fraction": "float",
     "n_train": "int", "masking": "str", "tasks": "str", "encoder_run": "str", "split": "str",
     "sample_id": "str", "station": "str", "date": "datetime64[ns]", "y_true": "float",
-    "censored": "bool", "y_pred": "float",
+    "censored": "bool", "y_pred": "float", "fold": "str", "encoder_seed": "int",
 }
+# columns added after the first release: a table without them reads with these values
+OPTIONAL: dict[str, object] = {"fold": "", "encoder_seed": 0}
 EXPERIMENTS = ("main", "ablation", "label_efficiency")
 SPECTM_MODELS = config.SPECTM_MODELS
 BASELINES = config.BASELINE_MODELS
-MODEL_ORDER = SPECTM_MODELS + BASELINES
+CEILINGS = tuple(f"ceiling-{b}" for b in BASELINES) + tuple(f"ceiling-chl-{b}" for b in BASELINES)
+CLIMATOLOGY = "climatology"
+REFERENCES = (*CEILINGS, CLIMATOLOGY)
+MODEL_ORDER = CEILINGS + SPECTM_MODELS + BASELINES + (CLIMATOLOGY,)
 HORIZONS = ("current", "ahead")
 
 
 def validate_predictions(df: pd.DataFrame, source: str = "predictions") -> pd.DataFrame:
     """Check the columns and normalise dtypes; returns a copy in the contract's types."""
+    df = df.assign(**{c: v for c, v in OPTIONAL.items() if c not in df.columns})
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
         raise SchemaError(f"{source} lacks the column(s) {', '.join(missing)}",
                           "write it with spectm evaluate (PREDICTIONS contract in docs/evaluate.md)")
     out = df[list(COLUMNS)].copy()
     for col in ("experiment", "model", "horizon", "masking", "tasks", "encoder_run", "split",
-                "sample_id", "station"):
+                "sample_id", "station", "fold"):
         out[col] = out[col].fillna("").astype(str)
     out["seed"] = out["seed"].astype("int64")
+    out["encoder_seed"] = out["encoder_seed"].fillna(0).astype("int64")
     out["n_train"] = out["n_train"].astype("int64")
     out["label_fraction"] = out["label_fraction"].astype(float)
     out["y_true"] = out["y_true"].astype(float)
@@ -66,5 +73,5 @@ def read_predictions(path: Path) -> pd.DataFrame:
 
 
 def model_sort_key(model: str) -> tuple[int, str]:
-    """Known models in the paper's order (spectm first, then baselines), others after by name."""
+    """Known models in table order (ceilings, spectm, baselines, climatology), others after by name."""
     return (MODEL_ORDER.index(model), "") if model in MODEL_ORDER else (len(MODEL_ORDER), model)

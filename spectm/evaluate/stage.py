@@ -55,6 +55,16 @@ def _features_fingerprint(data_dir: Path, name: str) -> dict[str, str]:
     return {"matchups": file_fingerprint(store / "matchups.parquet"), "chips": file_fingerprint(store / "chips.zarr")}
 
 
+def labelled_seasons(data_dir: Path, name: str) -> list[int]:
+    """The calendar years of the feature store's labelled match-ups (the folds of leave-one-season-out)."""
+    import numpy as np
+    import pandas as pd
+
+    m = pd.read_parquet(Path(data_dir) / "features" / name / "matchups.parquet", columns=["date", "label_log10"])
+    lab = m[np.isfinite(m["label_log10"].to_numpy(float))]
+    return sorted(int(y) for y in pd.to_datetime(lab["date"]).dt.year.unique())
+
+
 @dataclass
 class EvaluateResult:
     run_dir: Path
@@ -70,14 +80,15 @@ def evaluate_plan(pipeline: Pipeline, data_dir: Path) -> tuple[str, list, Path |
     from spectm.runs import file_fingerprint, stage_run_id
 
     ev = pipeline.evaluate
-    combos = combinations(ev)
+    feats = features_name(pipeline)
+    fingerprint = _features_fingerprint(data_dir, feats)
+    combos = combinations(ev, labelled_seasons(data_dir, feats) if ev.cv == "seasons" else None)
     needs_main = any(c.needs_encoder and c.variant is None for c in combos)
     encoder = resolve_encoder(pipeline, data_dir) if needs_main else None
-    feats = features_name(pipeline)
     # regress: keys that change a fit (not the regress stage's own model/horizon/seed lists)
     regress = pipeline.regress.model_dump(mode="json", exclude={"models", "horizons", "seed"})
     payload = {"evaluate": ev.model_dump(mode="json"), "regress": regress,
-               "features": _features_fingerprint(data_dir, feats),
+               "features": fingerprint,
                "encoder": file_fingerprint(encoder / "model.safetensors") if encoder else None}
     vruns: dict[str, str] = {}
     if any(c.variant is not None for c in combos):
@@ -115,6 +126,7 @@ def evaluate_run(pipeline: Pipeline, data_dir: Path, *, fit_predict: FitPredict 
     info = {"run_id": run_id, "pipeline": pipeline.name, "features": features_name(pipeline),
             "encoder_run": encoder.name if encoder else "", "variant_runs": vruns, "combinations": describe(combos),
             "fitted_this_call": res.fitted, "reused_parts": res.reused, "fit_seconds": res.seconds,
+            "skipped_fits": res.skipped or {}, "cv": ev.cv,
             "spectm_version": __version__, "git_commit": git_commit()}
     (run_dir / "evaluate.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
     report = build_report(run_dir)

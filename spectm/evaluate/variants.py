@@ -1,7 +1,9 @@
 """Pretraining variants of the ablation: the pipeline's ``pretrain:`` with masking / tasks changed.
 
-A variant is one cell of masking strategy × pretraining tasks. Its pretraining section is a copy
-of the pipeline's with ``masking.strategies`` set to the cell's strategies, the loss weight of
+A variant is one cell of masking strategy × pretraining tasks × pretraining seed. Its pretraining
+section is a copy of the pipeline's with ``seed`` set to the variant's encoder seed,
+``masking.strategies`` set to the cell's strategies (the ablation's names ``laprade`` and
+``sigmae`` stand for ``spatial-spectral`` and ``index-guided``), the loss weight of
 every task *not* in the cell set to 0 (a task in the cell keeps the pipeline's weight, or the
 default weight when the pipeline had set it to 0), and the run shortened to
 ``evaluate.ablation.max_steps`` / ``epochs``. All variants share that budget, so the cells
@@ -19,18 +21,24 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from spectm.config import MASKING_ALIASES, EvaluateAblation, Pipeline, PretrainLoss, PretrainSection
 from spectm.config import PRETRAIN_TASKS as TASK_WEIGHTS
-from spectm.config import EvaluateAblation, Pipeline, PretrainLoss, PretrainSection
 
 
 @dataclass(frozen=True)
 class Variant:
-    masking: str  # strategies joined by "+"
-    tasks: str    # tasks joined by "+", in the order rec, idx, fut
+    masking: str   # as named in the ablation (aliases kept: the tables show these names), joined by "+"
+    tasks: str     # tasks joined by "+", in the order rec, idx, fut
+    seed: int = 0  # the pretraining seed
+
+    @property
+    def strategies(self) -> str:
+        """The pretraining strategies (aliases resolved), joined by "+": what the encoder's config reports."""
+        return "+".join(MASKING_ALIASES.get(m, m) for m in self.masking.split("+"))
 
     @property
     def slug(self) -> str:
-        return f"{self.masking}_{self.tasks}".replace("+", "-")
+        return f"{self.masking}_{self.tasks}".replace("+", "-") + (f"_e{self.seed}" if self.seed else "")
 
 
 def canonical_tasks(tasks: str) -> str:
@@ -39,15 +47,16 @@ def canonical_tasks(tasks: str) -> str:
 
 
 def variants(ab: EvaluateAblation) -> list[Variant]:
-    """Every masking × tasks cell, in the configured order (duplicates removed)."""
-    cells = [Variant(m, canonical_tasks(t)) for t in ab.tasks for m in ab.masking]
+    """Every masking × tasks × encoder seed cell, in the configured order (duplicates removed)."""
+    cells = [Variant(m, canonical_tasks(t), e) for e in ab.encoder_seeds for t in ab.tasks for m in ab.masking]
     return list(dict.fromkeys(cells))
 
 
 def variant_section(base: PretrainSection, v: Variant, ab: EvaluateAblation) -> PretrainSection:
     """The pretraining section of one variant (a validated copy; ``base`` is not changed)."""
     data = base.model_dump(mode="json")
-    data["masking"]["strategies"] = v.masking.split("+")
+    data["masking"]["strategies"] = v.strategies.split("+")
+    data["seed"] = v.seed
     defaults = PretrainLoss()
     tasks = set(v.tasks.split("+"))
     for task, key in TASK_WEIGHTS.items():

@@ -29,7 +29,10 @@ def join_cmd(
     chip_size: Annotated[int, typer.Option("--chip-size", help="Chip side in cells.")] = 8,
     chip_time: Annotated[int, typer.Option("--chip-time", help="Time steps per chip (the last is the match-up).")] = 1,
     unlabeled_per_date: Annotated[int, typer.Option("--unlabeled-per-date", help="Pretraining chips per cube date (0: none).")] = 32,
-    split: Annotated[str, typer.Option("--split", help="period (contiguous per season), time (date blocks) or station.")] = "period",
+    split: Annotated[str, typer.Option("--split", help="auto (season with ≥ 3 seasons, else period), season (whole seasons), "
+                                                               "period (contiguous per season), time (date blocks) or station.")] = "auto",
+    val_seasons: Annotated[str | None, typer.Option("--val-seasons", help="Season split: validation season(s), e.g. 2022.")] = None,
+    test_seasons: Annotated[str | None, typer.Option("--test-seasons", help="Season split: test season(s), e.g. 2024.")] = None,
     block_days: Annotated[int, typer.Option("--block-days", help="Time split block length (0: one block per season).")] = 14,
     test_stations: Annotated[str | None, typer.Option("--test-stations", help="Station split: held-out stations, comma-separated.")] = None,
     val_stations: Annotated[str | None, typer.Option("--val-stations", help="Station split: validation stations.")] = None,
@@ -46,11 +49,20 @@ def join_cmd(
     def _list(v: str | None) -> list[str] | None:
         return [s.strip() for s in v.split(",") if s.strip()] if v else None
 
+    def _years(v: str | None) -> list[int] | None:
+        try:
+            return [int(s) for s in _list(v) or []] or None
+        except ValueError:
+            from spectm.errors import BadInputError
+
+            raise BadInputError(f"seasons {v!r} are not years", "pass years, comma-separated, e.g. 2022,2023") from None
+
     res = (plan_join if dry_run else join)(
         state.data_dir, name, force=force, sensor=sensor, cube=cube, time_window_days=time_window, lead_days=lead_days,
         pixel_window=pixel_window, min_valid_fraction=min_valid, aggregation=agg, include_scum=include_scum,
         chip_size=chip_size, chip_time=chip_time, unlabeled_per_date=unlabeled_per_date, split=split,
-        block_days=block_days, test_stations=_list(test_stations), val_stations=_list(val_stations),
+        block_days=block_days, val_seasons=_years(val_seasons), test_seasons=_years(test_seasons),
+        test_stations=_list(test_stations), val_stations=_list(val_stations),
         buffer_km=buffer_km, buffer_days=buffer_days, seed=seed,
     )
     if dry_run:

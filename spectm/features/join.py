@@ -35,11 +35,10 @@ from spectm.features.matchup import HORIZONS, INDEX_COLUMNS, REASONS, SliceReade
 from spectm.features.splits import (
     SPLITS,
     Items,
+    day_splits,
     exclude_leaks,
-    period_bounds,
-    period_split,
+    resolve_split,
     station_assignment,
-    time_split,
 )
 
 ALGORITHM_VERSION = "1"  # bump when a change alters the store for the same inputs and parameters
@@ -148,11 +147,14 @@ def _box(cube: Cube, r0: int, r1: int, c0: int, c1: int) -> list[float]:
     return [g.left + c0 * g.res, g.top - r1 * g.res, g.left + c1 * g.res, g.top - r0 * g.res]
 
 
+def _date_splits(days: np.ndarray, sample_days: np.ndarray, p: JoinSection) -> np.ndarray:
+    return day_splits(days, sample_days, p.split, block_days=p.block_days, period_fractions=p.period_fractions,
+                      val_seasons=p.val_seasons, test_seasons=p.test_seasons)
+
+
 def _assign_sample_splits(m: pd.DataFrame, p: JoinSection, sample_days: np.ndarray) -> tuple[np.ndarray, dict[str, str]]:
-    if p.split == "time":
-        return time_split(sample_days, p.block_days), {}
-    if p.split == "period":
-        return period_split(sample_days, period_bounds(sample_days, p.period_fractions)), {}
+    if p.split != "station":
+        return _date_splits(sample_days, sample_days, p), {}
     kinds = m["station_kind"] if "station_kind" in m else pd.Series("station", index=m.index)
     stations = sorted(set(m.loc[kinds == "station", "station"].astype(str)))
     assign = station_assignment(stations, list(p.test_stations), list(p.val_stations), p.seed)
@@ -200,10 +202,8 @@ def _build(data_dir: Path, p: JoinSection, cube: Cube, samples: Any, key: str) -
     short["unlabeled"] = ucounts.pop("short_history")
     if uspecs:
         last_days = np.array([cube.local_days[s.steps[-1]] for s in uspecs])
-        if p.split == "time":
-            usplit = time_split(last_days, p.block_days)
-        elif p.split == "period":
-            usplit = period_split(last_days, period_bounds(sample_days, p.period_fractions))
+        if p.split != "station":
+            usplit = _date_splits(last_days, sample_days, p)
         else:
             pos = m[m["station"].astype(str).isin(station_map)].groupby("station")[["x", "y"]].median()
             cx = np.array([g.left + (s.c0 + p.chip_size / 2) * res for s in uspecs])
@@ -274,6 +274,7 @@ def _build(data_dir: Path, p: JoinSection, cube: Cube, samples: Any, key: str) -
         "spectrum_columns": {"prefix": "rrs" if cube.sensor == "pace" else "refl", "bands": cube.band_names,
                              "wavelengths_nm": [float(w) for w in cube.wavelengths],
                              "spread": "iqr" if p.aggregation == "median" else "std"},
+        "split_method": resolve_split(p.split, sample_days),
         "station_splits": station_map,
         "counts": counts,
         "outputs": {store.MATCHUPS: store.tree_sha256(tmp / store.MATCHUPS), store.UNMATCHED: store.tree_sha256(tmp / store.UNMATCHED),

@@ -1,6 +1,13 @@
-"""Leakage-safe train/val/test splits (DOMAIN §8 pain point 13).
+"""Leakage-safe train/val/test splits (docs/features.md, "Splits").
 
-Three ways to assign a split, then one rule that removes leaks:
+Four ways to assign a split, then one rule that removes leaks:
+
+* **season** — whole seasons (calendar years): ``test_seasons`` (default: the last season of the
+  samples), ``val_seasons`` (default: the one before), every other season train. A model is
+  scored on a season it never saw, the question a multi-year record can answer.
+* **auto** (default) — ``season`` when the samples cover at least :data:`MIN_SEASONS` seasons,
+  else ``period``: one season cannot be split by seasons, and with two a season split would
+  leave a single training season.
 
 * **time** — calendar blocks of ``block_days`` counted from 1 January of each year; block *k*
   of a year goes to ``PATTERN[k % 5]`` = train, train, val, train, test (60/20/20 over a season,
@@ -36,6 +43,7 @@ import numpy as np
 from spectm.errors import BadInputError
 
 SPLITS = ("train", "val", "test")
+MIN_SEASONS = 3
 RANK = {s: i for i, s in enumerate(SPLITS)}
 PATTERN = ("train", "train", "val", "train", "test")
 
@@ -51,13 +59,106 @@ def time_split(days: np.ndarray, block_days: int) -> np.ndarray:
                 f"season blocks need ≥ 3 seasons, the data has {uniq.size}",
                 "use --split time with block_days > 0 (e.g. 14), or --split station",
             )
-        out = np.full(d.shape, "train", dtype=object)
-        out[years == uniq[-1]] = "test"
-        out[years == uniq[-2]] = "val"
-        return out
+        return season_split(d.astype(np.int64), {int(uniq[-1].astype(int)) + 1970: "test",
+                                                  int(uniq[-2].astype(int)) + 1970: "val"})
     doy = (d - years.astype("datetime64[D]")).astype(np.int64)
     k = doy // block_days
     return np.array([PATTERN[int(i) % len(PATTERN)] for i in k.ravel()], dtype=object).reshape(d.shape)
+
+
+def years_of(days: np.ndarray) -> np.ndarray:
+    """Calendar year of each day number (days since 1970-01-01)."""
+    return np.asarray(days, dtype="datetime64[D]").astype("datetime64[Y]").astype(int) + 1970
+
+
+def resolve_split(name: str, sample_days: np.ndarray) -> str:
+    """The split method actually used: ``auto`` becomes ``season`` (≥ 3 seasons) or ``period``."""
+    if name != "auto":
+        return name
+    return "season" if np.unique(years_of(sample_days)).size >= MIN_SEASONS else "period"
+
+
+def season_roles(sample_days: np.ndarray, val_seasons: list[int] | tuple[int, ...] = (),
+                 test_seasons: list[int] | tuple[int, ...] = ()) -> dict[int, str]:
+    """Split of every season of the samples: the named ones, else last → test, the one before → val.
+
+    Raises :class:`BadInputError` for a named season without samples, a season named twice, or
+    fewer than :data:`MIN_SEASONS` seasons when none are named.
+    """
+    seasons = sorted(int(y) for y in np.unique(years_of(sample_days)))
+    test, val = [int(y) for y in test_seasons], [int(y) for y in val_seasons]
+    if not test and not val and len(seasons) < MIN_SEASONS:
+        raise BadInputError(f"a season split needs ≥ {MIN_SEASONS} seasons, the samples cover {len(seasons)} "
+                            f"({', '.join(map(str, seasons))})", "use split: period (or name val_seasons/test_seasons)")
+    unknown = sorted(set(test + val) - set(seasons))
+    if unknown:
+        raise BadInputError(f"season(s) {unknown} have no samples to join",
+                            f"pick from: {', '.join(map(str, seasons))}")
+    both = sorted(set(test) & set(val))
+    if both:
+        raise BadInputError(f"season(s) {both} are both test and val", "name each season once")
+    if not test:
+        test = [y for y in reversed(seasons) if y not in val][:1]
+    if not val:
+        val = [y for y in reversed(seasons) if y not in test][:1]
+    roles = {y: "test" if y in test else "val" if y in val else "train" for y in seasons}
+    if "train" not in roles.values():
+        raise BadInputError(f"no training season is left (val {val}, test {test})", "name fewer val/test seasons")
+    return roles
+
+
+def season_split(days: np.ndarray, roles: dict[int, str]) -> np.ndarray:
+    """Split of each day number under per-season ``roles`` (seasons without a role: train)."""
+    y = years_of(days)
+    return np.array([roles.get(int(v), "train") for v in y.ravel()], dtype=object).reshape(y.shape)
+
+
+def day_splits(days: np.ndarray, sample_days: np.ndarray, method: str, *, block_days: int = 14,
+               period_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2),
+               val_seasons: list[int] | tuple[int, ...] = (), test_seasons: list[int] | tuple[int, ...] = ()
+               ) -> np.ndarray:
+    """Split of each day number for the date-based methods (``time``, ``period``, ``season``, ``auto``).
+
+    ``sample_days`` (the labelled samples' days) fix the period bounds and the seasons, so
+    samples and unlabeled chips of one store are split by the same rule.
+    """
+    method = resolve_split(method, sample_days)
+    if method == "time":
+        return time_split(days, block_days)
+    if method == "period":
+        return period_split(days, period_bounds(sample_days, period_fractions))
+    if method == "season":
+        return season_split(days, season_roles(sample_days, val_seasons, test_seasons))
+    raise ValueError(f"{method!r} is not a date-based split")
+
+
+def season_fold_splits(dates: np.ndarray, held_out: int, buffer_days: float = 0.0) -> np.ndarray:
+    """Leave-one-season-out: the split of each labelled row in the fold that holds ``held_out`` out.
+
+    The held-out season is test; the most recent *other* season is val (early stopping and
+    hyperparameter choice never see the held-out season); the rest train. Rows of other
+    seasons within ``buffer_days`` of a held-out row's date (conservatively, whatever their
+    place) become ``excluded``, as the buffer rule would do for a season split.
+    """
+    days = np.asarray(dates, dtype="datetime64[D]").astype(np.int64)
+    years = years_of(days)
+    seasons = sorted(int(y) for y in np.unique(years))
+    if held_out not in seasons:
+        raise BadInputError(f"season {held_out} has no labelled rows", f"pick from: {', '.join(map(str, seasons))}")
+    others = [y for y in seasons if y != held_out]
+    if len(others) < 2:
+        raise BadInputError(f"leave-one-season-out needs ≥ {MIN_SEASONS} seasons, the store has {len(seasons)}",
+                            "evaluate without cv (or join more seasons)")
+    out = np.full(days.shape, "train", dtype=object)
+    out[years == others[-1]] = "val"
+    test = years == held_out
+    out[test] = "test"
+    if buffer_days > 0 and test.any():
+        t = np.sort(np.unique(days[test]))
+        pos = np.clip(np.searchsorted(t, days), 0, t.size - 1)
+        near = np.minimum(np.abs(days - t[pos]), np.abs(days - t[np.maximum(pos - 1, 0)])) <= buffer_days
+        out[near & ~test] = "excluded"
+    return out
 
 
 def period_bounds(sample_days: np.ndarray, fractions: tuple[float, float, float]) -> dict[int, tuple[int, int]]:

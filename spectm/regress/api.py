@@ -6,6 +6,12 @@ PREDICTIONS table (columns :data:`PREDICTION_COLUMNS`, one row per val/test samp
 ``attrs`` holding what it did: ``counts`` (every row not used, by reason), ``params`` (the
 hyperparameters chosen on val), ``val_rmse`` and ``train_sample_ids`` (exactly the rows
 the model was fitted on).
+
+Besides the models of the ``regress`` stage it fits the evaluation's reference rows
+(:mod:`spectm.regress.references`: ``climatology``, ``ceiling-<regressor>``,
+``ceiling-chl-<regressor>``) on exactly the rows the baselines use, and with ``cv_season`` it
+replaces the store's splits by one fold of leave-one-season-out
+(:func:`spectm.features.splits.season_fold_splits`).
 """
 
 from __future__ import annotations
@@ -84,18 +90,23 @@ def predictions_frame(rows: pd.DataFrame, split: str, y_pred: np.ndarray, *, mod
 
 def fit_predict(data_dir: Path | str, features: str, *, model: str, horizon: str, seed: int,
                 label_fraction: float = 1.0, encoder: Path | None = None, params: RegressSection | None = None,
-                out_dir: Path | None = None) -> pd.DataFrame:
+                out_dir: Path | None = None, cv_season: int | None = None) -> pd.DataFrame:
     """Train ``model`` on the (``label_fraction``-subsampled) train rows of ``horizon``; predict val + test.
 
     ``encoder`` (a pretrain run dir) is required for the spectm models; with ``out_dir`` they
-    also save their regressor artefact there. See docs/regress.md.
+    also save their regressor artefact there. ``cv_season``: the fold of leave-one-season-out
+    that holds this season out (test), validates on the most recent other season and trains
+    on the rest. See docs/regress.md and docs/evaluate.md.
     """
     from spectm.features import read_manifest
     from spectm.regress.data import NoChipsError, load_table, select_rows
+    from spectm.regress.references import parse_reference
 
     data_dir = Path(data_dir)
-    if model not in REGRESS_MODELS:
-        raise BadInputError(f"unknown model '{model}'", f"use one of {', '.join(REGRESS_MODELS)}")
+    reference = parse_reference(model)
+    if model not in REGRESS_MODELS and reference is None:
+        raise BadInputError(f"unknown model '{model}'", f"use one of {', '.join(REGRESS_MODELS)}, climatology, "
+                                                        "ceiling-<baseline> or ceiling-chl-<baseline>")
     params = params or RegressSection(features=features)
     is_torch = model in TORCH_MODELS
     if is_torch and encoder is None:
@@ -106,6 +117,11 @@ def fit_predict(data_dir: Path | str, features: str, *, model: str, horizon: str
     manifest = read_manifest(data_dir, features) or {}
     jp = dict(manifest.get("params", {}))
     label = str(jp.get("label", "pmc_ugL"))
+    if cv_season is not None:
+        from spectm.features.splits import season_fold_splits
+
+        buffer = float(jp.get("buffer_days", 2)) + float(jp.get("lead_days", 8))
+        table["split"] = season_fold_splits(table["date"].to_numpy("datetime64[D]"), int(cv_season), buffer)
     same = params.rows == "chips"
     note = ""
     try:
@@ -126,6 +142,8 @@ def fit_predict(data_dir: Path | str, features: str, *, model: str, horizon: str
         if is_torch:
             preds, info, (masking, tasks, encoder_run) = _fit_torch(
                 data_dir, features, model, horizon, seed, rows, cens, Path(encoder), params, jp, out_dir)
+        elif reference is not None:
+            rows, cens, preds, info = _fit_reference(reference, rows, cens, seed, features)
         else:
             from spectm.regress.baselines import fit_baseline
 
@@ -153,6 +171,40 @@ def fit_predict(data_dir: Path | str, features: str, *, model: str, horizon: str
                       "train_sample_ids": rows.train["sample_id"].astype(str).tolist(),
                       "seconds": time.perf_counter() - t0, "manifest_key": manifest.get("key")})
     return out
+
+
+def _fit_reference(reference: tuple[str, str | None], rows: Any, cens: dict[str, tuple[np.ndarray, np.ndarray]],
+                   seed: int, features: str) -> tuple[Any, dict, dict[str, np.ndarray], dict[str, Any]]:
+    """Climatology or an in-situ ceiling on the baselines' rows; rows without the pigment are dropped, counted."""
+    from dataclasses import replace
+
+    from spectm.regress.baselines import fit_baseline
+    from spectm.regress.references import WeekClimatology, insitu_matrix
+
+    kind, reg = reference
+    if reg is None:
+        clim = WeekClimatology().fit(rows.train["date"], rows.train["label_log10"].to_numpy(float))
+        preds = {k: clim.predict(getattr(rows, k)["date"]) if len(getattr(rows, k)) else np.zeros(0)
+                 for k in ("val", "test")}
+        return rows, cens, preds, {"params": {"half_width_weeks": clim.half_width, "min_rows": clim.min_rows},
+                                   "val_rmse": None}
+    x = {k: insitu_matrix(getattr(rows, k), kind, features) for k in ("train", "val", "test")}
+    ok = {k: np.isfinite(v).all(axis=1) for k, v in x.items()}
+    dropped = {k: int((~v).sum()) for k, v in ok.items()}
+    if ok["train"].sum() < 2:
+        from spectm.errors import DataNotFoundError
+
+        raise DataNotFoundError(f"only {int(ok['train'].sum())} train rows have measured {kind} pigments",
+                                "join samples with chlorophyll/phycocyanin, or leave the ceiling out "
+                                "(evaluate.references)")
+    new = replace(rows, **{k: getattr(rows, k)[ok[k]].reset_index(drop=True) for k in ("train", "val", "test")})
+    new.counts.missing_features += sum(dropped.values())
+    cens = {k: (c[ok[k]], lod[ok[k]]) for k, (c, lod) in cens.items()}
+    x = {k: v[ok[k]] for k, v in x.items()}
+    fit = fit_baseline(reg, x["train"], new.train["label_log10"].to_numpy(float), x["val"],
+                       new.val["label_log10"].to_numpy(float), seed)
+    preds = {k: fit.estimator.predict(x[k]) if len(x[k]) else np.zeros(0) for k in ("val", "test")}
+    return new, cens, preds, {"params": {**fit.params, "insitu_rows_dropped": dropped}, "val_rmse": fit.val_rmse}
 
 
 def _fit_torch(data_dir: Path, features: str, model: str, horizon: str, seed: int, rows: Any,

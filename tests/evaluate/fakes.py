@@ -24,14 +24,15 @@ class FakeFit:
 
     def __call__(self, data_dir: Path, features: str, *, model: str, horizon: str, seed: int,
                  label_fraction: float = 1.0, encoder: Path | None = None, params: Any = None,
-                 out_dir: Path | None = None) -> pd.DataFrame:
+                 out_dir: Path | None = None, cv_season: int | None = None) -> pd.DataFrame:
         if self.fail_after is not None and len(self.calls) >= self.fail_after:
             raise RuntimeError("simulated crash")
         self.calls.append({"model": model, "horizon": horizon, "seed": seed, "fraction": label_fraction,
-                           "encoder": encoder})
+                           "encoder": encoder, "cv_season": cv_season})
         if model.startswith("spectm") and encoder is None:
             raise AssertionError("spectm model without encoder")
-        h = zlib.crc32(f"{model}|{horizon}|{seed}|{label_fraction}|{encoder}".encode())
+        h = zlib.crc32(f"{model}|{horizon}|{seed}|{label_fraction}|{encoder}|{cv_season}".encode())
+        year = cv_season or 2024  # a fold's test (and val) rows: the held-out season
         rng = np.random.default_rng(h)
         scale = 0.2 + 0.6 * (1 - label_fraction) + (0.0 if model.startswith("spectm") else 0.2)
         df = pd.DataFrame({
@@ -40,7 +41,7 @@ class FakeFit:
             "masking": _labels(encoder)[0], "tasks": _labels(encoder)[1],
             "encoder_run": Path(encoder).name if encoder else "", "split": SPLITS,
             "sample_id": [f"S{i}" for i in range(len(Y))], "station": "WE2",
-            "date": pd.date_range("2024-07-01", periods=len(Y), freq="7D"), "y_true": Y,
+            "date": pd.date_range(f"{year}-07-01", periods=len(Y), freq="7D"), "y_true": Y,
             "censored": Y < -0.9, "y_pred": Y + rng.normal(scale=scale, size=len(Y)),
         }, columns=list(COLUMNS))
         df.attrs["counts"] = {"matchups": len(Y)}
@@ -58,12 +59,15 @@ def _labels(encoder: Path | None) -> tuple[str, str]:
     return "+".join(pre["masking"]["strategies"]), "+".join(tasks)
 
 
-def make_data_dir(root: Path, features: str = "default") -> Path:
-    """features/<name>/ with the two files the evaluate stage fingerprints (content is irrelevant here)."""
+def make_data_dir(root: Path, features: str = "default", seasons: tuple[int, ...] = (2024,)) -> Path:
+    """features/<name>/ with the two files the evaluate stage reads: the chips' metadata (fingerprinted)
+    and a match-up table holding only dates and labels (the labelled seasons, for leave-one-season-out)."""
     store = root / "features" / features
     (store / "chips.zarr").mkdir(parents=True)
     (store / "chips.zarr" / "zarr.json").write_text('{"zarr_format": 3}')
-    (store / "matchups.parquet").write_bytes(b"placeholder: the fake fit_predict does not read it")
+    dates = [pd.Timestamp(f"{y}-07-01") + pd.Timedelta(days=7 * i) for y in seasons for i in range(3)]
+    pd.DataFrame({"date": dates, "label_log10": np.linspace(-1, 1, len(dates))}).to_parquet(
+        store / "matchups.parquet", index=False)
     return root
 
 

@@ -46,7 +46,8 @@ def test_efficiency_table_on_a_constructed_curve() -> None:
               "svr": [0.05, 0.1, 0.15, 0.2, 0.25]}
     for model, r2s in curves.items():
         for f, r in zip(F, r2s, strict=True):
-            rows.append({"model": model, "horizon": "current", "label_fraction": f, "r2_mean": r})
+            rows.append({"model": model, "horizon": "current", "label_fraction": f, "r2_mean": r,
+                         "n_train": 400 * f})
     t = efficiency_table(pd.DataFrame(rows))
     assert len(t) == 1
     r = t.iloc[0]
@@ -68,6 +69,35 @@ def test_a_baseline_without_the_smallest_fraction_is_not_compared() -> None:
     rows += [{"model": "svr", "horizon": "current", "label_fraction": 1.0, "r2_mean": 0.9}]  # main point only
     rows += [{"model": "ridge", "horizon": "current", "label_fraction": f, "r2_mean": r}
              for f, r in ((0.05, 0.1), (1.0, 0.5))]
-    t = efficiency_table(pd.DataFrame(rows))
+    t = efficiency_table(pd.DataFrame(rows).assign(n_train=lambda d: 500 * d["label_fraction"]))
     assert t["best_baseline"].tolist() == ["ridge"]
     assert t["ratio"].iloc[0] == pytest.approx(10 ** (0.5 * np.log10(20)))  # half-way in log f: √20
+
+
+def _curve(spectm: tuple[float, float], ridge: tuple[float, float], n0: float) -> pd.DataFrame:
+    rows = [{"model": m, "horizon": "ahead", "label_fraction": f, "r2_mean": r, "n_train": n0 if f == 0.05 else 20 * n0}
+            for m, pts in (("spectm-frozen", spectm), ("ridge", ridge)) for f, r in zip((0.05, 1.0), pts, strict=True)]
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize(("spectm", "ridge", "n0", "why"), [
+    ((-0.3, 0.2), (-0.5, 0.1), 40, "R² -0.300 ≤ 0"),        # a ratio of two negative R² says nothing
+    ((0.3, 0.5), (0.1, 0.4), 8, "8 training labels"),         # too few labels at the smallest fraction
+    ((0.3, 0.5), (-0.1, 0.4), 40, "no baseline has R² > 0"),  # the only baseline starts below zero
+])
+def test_ratio_is_missing_with_a_reason(spectm, ridge, n0, why) -> None:
+    t = efficiency_table(_curve(spectm, ridge, n0))
+    assert len(t) == 1 and np.isnan(t["ratio"].iloc[0]) and why in t["missing"].iloc[0]
+
+
+def test_ratio_shown_when_both_curves_are_positive_with_enough_labels() -> None:
+    t = efficiency_table(_curve((0.3, 0.5), (0.1, 0.4), 40))
+    assert t["missing"].iloc[0] == "" and t["ratio"].iloc[0] > 1
+
+
+def test_the_report_says_why_a_ratio_is_missing() -> None:
+    from spectm.evaluate.report import md_efficiency
+
+    md = md_efficiency(efficiency_table(_curve((-0.3, 0.2), (-0.5, 0.1), 40)))
+    row = [c.strip() for c in md.splitlines()[2].strip("|").split("|")]
+    assert row[7] == "missing: spectm-frozen R² -0.300 ≤ 0 at 5 %" and row[8] == "—"  # under "efficiency ratio"

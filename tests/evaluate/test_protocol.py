@@ -23,7 +23,9 @@ def _pipeline(**evaluate: object) -> Pipeline:
 def test_default_grid() -> None:
     combos = combinations(EvaluateSection())
     by = pd.Series([c.experiment for c in combos]).value_counts().to_dict()
-    assert by == {"main": 6 * 2 * 3, "label_efficiency": 6 * 4 * 2 * 3, "ablation": 4 * 1 * 2 * 3}
+    # main: 6 models + climatology + 4 ceilings + 4 chlorophyll ceilings; ablation: 4 maskings × 2 task
+    # sets × 3 encoder seeds, 1 model
+    assert by == {"main": 15 * 2 * 3, "label_efficiency": 6 * 4 * 2 * 3, "ablation": 24 * 1 * 2 * 3}
     assert len({c.key for c in combos}) == len(combos)
     # the 100 % point of the curves is the main fit, not fitted twice
     assert not any(c.experiment == "label_efficiency" and c.fraction == 1.0 for c in combos)
@@ -60,13 +62,14 @@ def test_variant_sections(tmp_path: Path) -> None:
     chips.mkdir(parents=True)
     (chips / "zarr.json").write_text("{}")
     ids = [variant_run_id(p, variant_section(p.pretrain, v, p.evaluate.ablation), tmp_path) for v in vs]
-    assert len(set(ids)) == 4 and all(i.startswith("demo-ablation-") for i in ids)
+    assert len(vs) == 12  # 2 maskings × 2 task sets × 3 encoder seeds (default)
+    assert len(set(ids)) == 12 and all(i.startswith("demo-ablation-") for i in ids)
     assert ids[0] == variant_run_id(p, variant_section(p.pretrain, vs[0], p.evaluate.ablation), tmp_path)
 
 
 def test_interrupted_protocol_resumes_where_it_stopped(tmp_path: Path) -> None:
     ev = EvaluateSection(models=["ridge", "svr"], seeds=[0, 1], label_fractions=[0.5, 1.0],
-                         experiments=["main", "label_efficiency"])
+                         experiments=["main", "label_efficiency"], references=[])
     combos = combinations(ev)
     assert len(combos) == 16
     crash = FakeFit(fail_after=5)
@@ -94,12 +97,12 @@ def test_stage_runs_skips_and_rebuilds_identically(tmp_path: Path, monkeypatch: 
 
     def fake_variant(pipeline: Pipeline, v: Variant, data_dir: Path) -> tuple[Path, bool]:
         calls.append(v)
-        return make_encoder(data_dir, f"demo-ablation-{v.slug}", v.masking, v.tasks), False
+        return make_encoder(data_dir, f"demo-ablation-{v.slug}", v.strategies, v.tasks), False
 
     monkeypatch.setattr("spectm.evaluate.protocol._default_fit_predict", lambda: fake)
     monkeypatch.setattr("spectm.evaluate.stage.ensure_variant", fake_variant)
     p = _pipeline(models=["spectm-frozen", "ridge", "svr"], seeds=[0, 1], label_fractions=[0.1, 0.5, 1.0],
-                  bootstrap=200)
+                  bootstrap=200, ablation={"masking": ["spectral-targeted", "random"], "encoder_seeds": [0, 1]})
     monkeypatch.setattr("spectm.evaluate.stage.variant_run_id", lambda pipe, sec, dd: "demo-ablation-x")
     from spectm.pipeline import resolve_stage
 
@@ -108,9 +111,10 @@ def test_stage_runs_skips_and_rebuilds_identically(tmp_path: Path, monkeypatch: 
     res = evaluate_run(p, data)
     assert res.status == "skipped" and str(res.run_dir) == stage.outputs[0]
     assert res.run_dir.name.startswith("demo-evaluate-")
-    assert len(calls) == 4  # one pretraining per variant, not per fit
+    assert len(calls) == 8  # one pretraining per variant (2 maskings × 2 task sets × 2 seeds), not per fit
     assert {c["encoder"] for c in fake.calls if c["model"] == "spectm-frozen"} >= {enc}
     for name in ("report.md", "predictions.parquet", "complete.json", "evaluate.json", "tables/main.md",
+                 "tables/advisory.md", "tables/paired.md",
                  "tables/ablation.md", "tables/masking_gain.md", "tables/label_efficiency.md",
                  "tables/efficiency.md", "figures/label_efficiency.png", "figures/ablation.png",
                  "figures/scatter_current.png", "figures/scatter_ahead.png"):
@@ -121,6 +125,11 @@ def test_stage_runs_skips_and_rebuilds_identically(tmp_path: Path, monkeypatch: 
     assert set(zip(abl["masking"], abl["tasks"], strict=True)) == {
         ("spectral-targeted", "rec"), ("random", "rec"), ("spectral-targeted", "rec+idx+fut"),
         ("random", "rec+idx+fut")}
+    assert sorted(abl["encoder_seed"].unique()) == [0, 1]
+    gain = pd.read_csv(res.run_dir / "tables" / "masking_gain.csv")
+    assert (gain["pairs"] == 4).all() and gain["gain_ci_lo"].notna().all()  # 2 encoders × 2 head seeds
+    main_t = pd.read_csv(res.run_dir / "tables" / "main.csv")
+    assert {"climatology", "ceiling-ridge", "ceiling-chl-svr"} <= set(main_t["model"])
     n_calls = len(fake.calls)
     again = resolve_stage("evaluate")(p, data)  # same run id: skipped, nothing refitted
     assert again.status == "skipped" and len(fake.calls) == n_calls
@@ -132,7 +141,7 @@ def test_stage_runs_skips_and_rebuilds_identically(tmp_path: Path, monkeypatch: 
     with pytest.raises(SystemExit) as exc:
         main(["evaluate", "report", str(res.run_dir), "--out", str(out)])
     assert exc.value.code == 0
-    for t in ("main", "ablation", "masking_gain", "label_efficiency", "efficiency"):
+    for t in ("main", "advisory", "paired", "ablation", "masking_gain", "label_efficiency", "efficiency"):
         assert (out / "tables" / f"{t}.md").read_text() == (res.run_dir / "tables" / f"{t}.md").read_text()
         assert (out / "tables" / f"{t}.csv").read_text() == (res.run_dir / "tables" / f"{t}.csv").read_text()
     assert (out / "report.md").read_text().split("\n", 1)[1] == (res.run_dir / "report.md").read_text().split("\n", 1)[1]
@@ -170,7 +179,9 @@ def test_cli_dry_run_and_bad_report_dir(tmp_path: Path, capsys: pytest.CaptureFi
         main(["--data-dir", str(data), "evaluate", "run", "--config", str(cfg), "--dry-run"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    assert "demo-evaluate-" in out and "40 fits" in out
+    # main: (2 models + climatology + 2 ceilings + 2 chlorophyll ceilings) × 2 horizons × 2 seeds = 28;
+    # label efficiency: 2 models × 4 fractions × 2 × 2 = 32
+    assert "demo-evaluate-" in out and "60 fits" in out
     assert not (data / "runs").exists()  # a dry run writes nothing
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -178,3 +189,53 @@ def test_cli_dry_run_and_bad_report_dir(tmp_path: Path, capsys: pytest.CaptureFi
         main(["evaluate", "report", str(empty)])
     assert exc.value.code == 2
     assert "predictions" in capsys.readouterr().err
+
+
+def test_leave_one_season_out_protocol(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    data = make_data_dir(tmp_path, seasons=(2022, 2023, 2024))
+    fake = FakeFit()
+    monkeypatch.setattr("spectm.evaluate.protocol._default_fit_predict", lambda: fake)
+    p = _pipeline(models=["ridge"], references=["climatology"], seeds=[0], horizons=["current"],
+                  experiments=["main"], cv="seasons", bootstrap=50)
+    res = evaluate_run(p, data)
+    assert res.fitted == 2 * 3  # ridge and climatology, once per held-out season
+    assert sorted({c["cv_season"] for c in fake.calls}) == [2022, 2023, 2024]
+    pred = pd.read_parquet(res.run_dir / "predictions.parquet")
+    test = pred[pred["split"] == "test"]
+    assert sorted(test["fold"].unique()) == ["2022", "2023", "2024"]
+    # every test row of a fold is from the season that fold held out
+    assert (pd.to_datetime(test["date"]).dt.year.astype(str) == test["fold"]).all()
+    assert "leave-one-season-out: 3 folds" in (res.run_dir / "report.md").read_text()
+    main_t = pd.read_csv(res.run_dir / "tables" / "main.csv").set_index("model")
+    assert main_t.loc["ridge", "n"] == 3 * 6  # the folds' test rows pooled
+
+
+def test_cv_seasons_needs_three_seasons_and_the_cli_sets_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from spectm.cli import main
+
+    two = make_data_dir(tmp_path / "two", seasons=(2023, 2024))
+    cfg = tmp_path / "p.yaml"
+    cfg.write_text("name: demo\nregion: lake_erie\ndates: 2024-06\n"
+                   "evaluate: {models: [ridge], references: [], seeds: [0], experiments: [main]}\n")
+    with pytest.raises(SystemExit) as exc:
+        main(["--data-dir", str(two), "evaluate", "run", "--config", str(cfg), "--cv", "seasons", "--dry-run"])
+    assert exc.value.code == 2 and "≥ 3 labelled seasons" in capsys.readouterr().err
+    three = make_data_dir(tmp_path / "three", seasons=(2022, 2023, 2024))
+    with pytest.raises(SystemExit) as exc:
+        main(["--data-dir", str(three), "evaluate", "run", "--config", str(cfg), "--cv", "seasons", "--dry-run"])
+    assert exc.value.code == 0 and "6 fits" in capsys.readouterr().out  # 2 horizons × 3 folds
+    with pytest.raises(SystemExit) as exc:
+        main(["--data-dir", str(three), "evaluate", "run", "--config", str(cfg), "--cv", "weeks", "--dry-run"])
+    assert exc.value.code == 2
+
+
+def test_ablation_names_map_onto_the_pretraining_strategies(tmp_path: Path) -> None:
+    p = _pipeline(ablation={"masking": ["laprade", "sigmae"], "tasks": ["rec"], "encoder_seeds": [0, 5]})
+    vs = variants(p.evaluate.ablation)
+    assert [(v.masking, v.seed) for v in vs] == [("laprade", 0), ("sigmae", 0), ("laprade", 5), ("sigmae", 5)]
+    s = variant_section(p.pretrain, vs[2], p.evaluate.ablation)
+    assert s.masking.strategies == ["spatial-spectral"] and s.seed == 5
+    assert variant_section(p.pretrain, vs[1], p.evaluate.ablation).masking.strategies == ["index-guided"]
+    assert vs[2].slug == "laprade_rec_e5" and vs[0].slug == "laprade_rec"
+    with pytest.raises(ValueError, match="encoder_seeds"):
+        EvaluateSection.model_validate({"ablation": {"encoder_seeds": [1, 1]}})

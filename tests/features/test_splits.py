@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from spectm.errors import BadInputError
@@ -10,15 +11,19 @@ from spectm.features import find_leaks, join, load_chips, load_matchups
 from spectm.features.show import chip_leaks
 from spectm.features.splits import (
     Items,
+    day_splits,
     exclude_leaks,
     period_bounds,
     period_split,
+    resolve_split,
+    season_fold_splits,
+    season_roles,
     station_assignment,
     time_split,
 )
 from spectm.features.window import Grid
 
-from .helpers import X, Y, write_samples
+from .helpers import CubeSpec, X, Y, base_rrs, write_cube, write_samples
 
 
 def _day(s: str) -> int:
@@ -58,7 +63,7 @@ def test_period_fractions_are_validated():
 
     with pytest.raises(ValidationError):
         JoinSection(period_fractions=(0.5, 0.5, 0.5))
-    assert JoinSection().split == "period"
+    assert JoinSection().split == "auto"
 
 
 def test_station_assignment_named_and_seeded():
@@ -135,3 +140,66 @@ def test_without_the_buffer_rule_leaks_would_exist(tiny):
     assert m.loc["WE2", "split"] == "excluded" and m.loc["WE4", "split"] == "test"
     assert [str(s) for s in load_chips(tiny, "nb")["split"].values.tolist()] == ["test"]
     assert chip_leaks(tiny, "nb") == []
+
+
+def test_auto_is_season_from_three_seasons_else_period():
+    one = np.array([_day("2024-07-01"), _day("2024-08-01")])
+    two = np.array([_day("2023-07-01"), _day("2024-07-01")])
+    three = np.array([_day("2022-07-01"), _day("2023-07-01"), _day("2024-07-01")])
+    assert resolve_split("auto", one) == resolve_split("auto", two) == "period"
+    assert resolve_split("auto", three) == "season"
+    assert resolve_split("period", three) == "period"
+
+
+def test_season_roles_default_and_named():
+    days = np.array([_day(f"{y}-07-01") for y in range(2012, 2025) if y != 2023])  # 2012-2022, 2024
+    roles = season_roles(days)
+    assert roles[2024] == "test" and roles[2022] == "val"
+    assert [y for y, r in roles.items() if r == "train"] == list(range(2012, 2022))
+    named = season_roles(days, val_seasons=[2021], test_seasons=[2022, 2024])
+    assert named[2021] == "val" and named[2022] == named[2024] == "test" and named[2020] == "train"
+    only_val = season_roles(days, val_seasons=[2015])
+    assert only_val[2015] == "val" and only_val[2024] == "test" and only_val[2022] == "train"
+    with pytest.raises(BadInputError, match="no samples"):
+        season_roles(days, test_seasons=[2023])
+    with pytest.raises(BadInputError, match="both test and val"):
+        season_roles(days, val_seasons=[2024], test_seasons=[2024])
+    with pytest.raises(BadInputError, match="≥ 3 seasons"):
+        season_roles(days[-2:])
+    # unlabeled days follow their season; a season without samples is train
+    got = day_splits(np.array([_day("2024-10-30"), _day("2022-05-01"), _day("2010-07-01")]), days, "auto")
+    assert got.tolist() == ["test", "val", "train"]
+
+
+def test_season_fold_holds_one_season_out_and_keeps_the_buffer():
+    dates = np.array(["2021-12-31", "2022-01-02", "2022-07-01", "2023-07-01", "2024-07-01", "2024-01-10"],
+                     dtype="datetime64[D]")
+    f22 = season_fold_splits(dates, 2022, buffer_days=2)
+    # 2021-12-31 is two days from a held-out row: excluded; val is the latest other season
+    assert f22.tolist() == ["excluded", "test", "test", "train", "val", "val"]
+    f24 = season_fold_splits(dates, 2024, buffer_days=0)
+    assert f24.tolist() == ["train", "train", "train", "val", "test", "test"]
+    with pytest.raises(BadInputError):
+        season_fold_splits(dates, 2019)
+    with pytest.raises(BadInputError, match="≥ 3 seasons"):
+        season_fold_splits(dates[2:4], 2022)
+
+
+def test_three_season_store_is_split_by_season(data_dir):
+    days = [f"{y}-08-0{d}" for y in (2022, 2023, 2024) for d in (2, 3, 4)]
+    write_cube(data_dir, CubeSpec(days=days, rrs=base_rrs(len(days))))
+    write_samples(data_dir, [{"station": st, "cell": cell, "date": d, "sample_id": f"{st}_{d}"}
+                             for st, cell in (("WE2", (3, 3)), ("WE8", (8, 8))) for d in days[1::3]])
+    res = join(data_dir, "seasons", unlabeled_per_date=2, chip_size=4)
+    m = load_matchups(data_dir, "seasons")
+    year = pd.to_datetime(m["date"]).dt.year
+    assert set(m.loc[year == 2024, "split"]) == {"test"}
+    assert set(m.loc[year == 2023, "split"]) == {"val"}
+    assert set(m.loc[year == 2022, "split"]) == {"train"}
+    assert res.manifest["split_method"] == "season"
+    assert chip_leaks(data_dir, "seasons") == []
+    named = join(data_dir, "named", unlabeled_per_date=0, chip_size=4, split="season", val_seasons=[2022],
+                 test_seasons=[2023])
+    m2 = named.matchups
+    y2 = pd.to_datetime(m2["date"]).dt.year
+    assert set(m2.loc[y2 == 2023, "split"]) == {"test"} and set(m2.loc[y2 == 2024, "split"]) == {"train"}

@@ -32,10 +32,13 @@ def band(wl: np.ndarray, nm: float) -> int:
 
 
 def make_store(data_dir: Path, name: str = "default", n: int = 120, size: int = 8, seed: int = 0,
-               no_chip: int = 0, nan_feature: int = 0) -> Path:
+               no_chip: int = 0, nan_feature: int = 0, insitu: bool = False, seasons: int = 1) -> Path:
     """Write features/<name>/ with ``n`` match-ups per horizon (60/20/20 train/val/test by chip order).
 
     ``no_chip`` train rows get ``chip_index = -1``; ``nan_feature`` train rows get a NaN index value.
+    ``insitu``: add measured chlorophyll-a and phycocyanin (log-linear in the label, with noise; the
+    lowest phycocyanin values censored). ``seasons``: spread the dates over that many years
+    (2024 backwards), row i in season i mod ``seasons``.
     """
     ds = make_synthetic_chips(n, 1, size, wavelengths=WAVELENGTHS, seed=seed, nan_fraction=0.03,
                               split_fractions=(0.6, 0.2, 0.2))
@@ -60,6 +63,18 @@ def make_store(data_dir: Path, name: str = "default", n: int = 120, size: int = 
         "split": splits, "chip": [str(v) for v in ds["chip"].values], "chip_index": np.arange(n, dtype=np.int64),
         "chip_status": "ok", "chip_row": c, "chip_col": c,
     })
+    if seasons > 1:
+        year = 2024 - (np.arange(n) % seasons)
+        base["date"] = pd.to_datetime([f"{y}-06-01" for y in year]) + pd.to_timedelta((np.arange(n) // seasons) % 120,
+                                                                                       unit="D")
+    if insitu:
+        rng = np.random.default_rng(seed + 1)
+        base["chla_ugL"] = 10 ** (1.0 + 0.6 * y_true + rng.normal(scale=0.05, size=n))
+        pc = 10 ** (0.5 + 0.9 * y_true + rng.normal(scale=0.05, size=n))
+        cut = np.quantile(pc, 0.1)
+        base["pc_ugL"] = np.where(pc < cut, cut, pc)
+        base["pc_ugL_censored"] = pc < cut
+        base["pc_ugL_lod"] = cut
     for k, wl in enumerate(WAVELENGTHS):
         base[f"rrs_{wl:g}"] = spec[:, k]
     base["ndci"] = (r709 - r665) / (r709 + r665)
