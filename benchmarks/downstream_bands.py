@@ -38,7 +38,7 @@ def main() -> None:
             return dataclasses.replace(enc, downstream_bands=fill)
 
         head.load_encoder = patched
-        for horizon in ("current",):
+        for horizon in ("current", "ahead"):
             for seed in seeds:
                 t0 = time.perf_counter()
                 out = api.fit_predict(data_dir, "default", model="spectm-frozen", horizon=horizon, seed=seed,
