@@ -163,7 +163,7 @@ def test_cli_synth_chips_then_pretrain(tmp_path: Path, data_dir: Path) -> None:
     r = runner.invoke(app, ["--data-dir", str(data_dir), "train", "pretrain", "--config", str(cfg), "--run-id",
                             "cli", "--device", "cpu"])
     assert r.exit_code == 0, r.output
-    assert "targeted r spectm / linear / spline" in r.output and (data_dir / "runs" / "cli" / "report.md").exists()
+    assert "targeted r spectm / linear / spline / PCA" in r.output and (data_dir / "runs" / "cli" / "report.md").exists()
 
 
 def test_cli_missing_chips_exits_2(tmp_path: Path) -> None:
