@@ -155,7 +155,16 @@ class PretrainModel(Strict):
 
 
 class RandomMasking(Strict):
-    ratio: float = Field(0.75, ge=0, lt=1)
+    ratio: float | Literal["match_targeted"] = Field(
+        0.75, description="share of tokens hidden; match_targeted: the share the spectral-targeted windows hide "
+                          "on the same bands (46/172 on PACE), so an ablation compares strategies at one ratio")
+
+    @field_validator("ratio")
+    @classmethod
+    def _ratio(cls, v: float | str) -> float | str:
+        if isinstance(v, float) and not 0.0 <= v < 1.0:
+            raise ValueError(f"ratio must be in [0, 1) or 'match_targeted', got {v}")
+        return v
 
 
 class TargetedMasking(Strict):
@@ -163,7 +172,8 @@ class TargetedMasking(Strict):
         default_factory=lambda: [(615.0, 640.0), (660.0, 680.0), (695.0, 720.0)],
         description="hidden bands: nominal (rounded) centre wavelength inside any window",
     )
-    extra_random_ratio: float = Field(0.5, ge=0, lt=1, description="share of the other tokens also hidden at random")
+    extra_random_ratio: float = Field(0.0, ge=0, lt=1, description="share of the other tokens also hidden at random "
+                                      "(0: SpecTM's deterministic mask; 0.5 was spectm's earlier default)")
 
 
 class SpatialSpectralMasking(Strict):
@@ -174,7 +184,7 @@ class SpatialSpectralMasking(Strict):
 class IndexGuidedMasking(Strict):
     ratio_start: float = Field(0.75, ge=0, lt=1)
     ratio_end: float = Field(0.9, ge=0, lt=1)
-    curriculum_steps: int = Field(1000, ge=0)
+    curriculum_steps: int | None = Field(None, ge=0, description="steps of the easy→hard ramp; null: half the run")
     alpha: float = Field(1.0, ge=0, description="weight of the heterogeneity (std) term of the saliency")
     indices: list[str] = Field(default_factory=lambda: ["ndci", "ci"])
 
@@ -200,6 +210,9 @@ class PretrainLoss(Strict):
     index_names: list[str] = Field(default_factory=lambda: ["ci", "ss665", "ndci"])
     artefact_band_weight: float = Field(0.1, ge=0, le=1, description="loss weight of the 686–694 nm bands")
     artefact_window_nm: tuple[float, float] = (686.0, 694.0)
+    weighting: Literal["fixed", "uncertainty"] = Field(
+        "fixed", description="fixed: the weights above; uncertainty: learned homoscedastic task-uncertainty weights "
+                             "(Kendall et al. 2018) over the tasks whose weight is > 0 (docs/model.md)")
 
 
 class PretrainSection(Strict):
@@ -232,6 +245,10 @@ class PretrainSection(Strict):
     model: PretrainModel = Field(default_factory=PretrainModel)
     masking: PretrainMasking = Field(default_factory=PretrainMasking)
     loss: PretrainLoss = Field(default_factory=PretrainLoss)
+    downstream_bands: Literal["visible", "reconstructed"] = Field(
+        "visible", description="what the encoder gets downstream for the bands it never saw in pretraining (the "
+                               "spectral-targeted windows): visible = only the bands it saw; reconstructed = those "
+                               "bands filled from the decoder's reconstruction (docs/model.md)")
 
 
 # --------------------------------------------------------------------------- join (spectm.features)
@@ -499,6 +516,15 @@ class Pipeline(Strict):
         bad = [s for s in self.stages if s not in known]
         if bad:
             raise ValueError(f"unknown stage(s) {bad}; known stages: {sorted(known)}")
+        pre = self.pretrain
+        if "pretrain" in self.stages and pre.chips is None and pre.features == self.join.name:
+            from spectm.model.masking import check_spatial_patches
+
+            chip, patch = self.join.chip_size, pre.model.patch_size
+            try:
+                check_spatial_patches(pre.masking.strategies, (chip // patch) ** 2, chip, patch)
+            except ConfigError as exc:
+                raise ValueError(f"{exc.message}; {exc.remedy}") from None
         return self
 
 

@@ -71,8 +71,9 @@ def pretrain_cmd(
             ("run dir", str(res.run_dir)), ("steps", res.steps), ("parameters", res.params),
             ("final loss", res.final_loss), ("best val loss", res.best_val_loss if res.best_val_loss is not None else "n/a"),
             ("stopped early", str(res.stopped_early)),
-            ("targeted r spectm / linear / spline", " / ".join(f"{t.get(k, float('nan')):.4f}"
-                                                              for k in ("model_r", "linear_r", "spline_r"))),
+            ("targeted r spectm / linear / spline / PCA", " / ".join(f"{t.get(k, float('nan')):.4f}"
+                                                                    for k in ("model_r", "linear_r", "spline_r",
+                                                                              "pca_r"))),
         ])
 
 

@@ -11,10 +11,14 @@ exact resume and DDP equivalence possible: the trainer seeds one generator per
 Strategies (names as in the config):
 
 ``random``            MAE baseline: exactly ``round(ratio·N)`` of the N tokens, uniformly.
+                      ``ratio="match_targeted"`` takes the share of tokens the targeted
+                      mask hides on the same bands (:func:`targeted_fraction`), so an
+                      ablation compares two strategies at one mask ratio.
 ``spectral-targeted`` SpecTM: exactly the bands whose nominal wavelength lies in the
                       windows (default 615–640, 660–680, 695–720 nm), at every time step
-                      and patch -- deterministic -- plus optionally ``extra_random_ratio``
-                      of the *other* tokens at random.
+                      and patch -- deterministic, the paper's ``m_b = 1[b ∈ D]`` -- and
+                      nothing else by default; ``extra_random_ratio`` > 0 (the older
+                      default, 0.5) also hides that share of the *other* tokens at random.
 ``spatial-spectral``  Laprade et al. 2025, two stages. Spatial: per time step, exactly
                       ``round(spatial_ratio·P)`` patches are hidden in all bands. Spectral:
                       per sample, exactly ``round(spectral_ratio·C)`` bands are hidden in
@@ -29,19 +33,29 @@ Strategies (names as in the config):
                       the top ``round(ratio·N)`` tokens by score are hidden.
 
 Strategies combine by union (a token hidden by any listed strategy is hidden).
+``spatial-spectral`` and ``index-guided`` choose among spatial patches, so a token grid with
+one patch gives them nothing to choose: :func:`check_spatial_patches` makes that a config error.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 
 from spectm.errors import ConfigError
-from spectm.model.wavelengths import in_windows
+from spectm.model.wavelengths import SPECTM_WINDOWS_NM, in_windows
+
+if (
+    TYPE_CHECKING
+):  # torch loads only where saliency is computed: the config validator imports this module
+    import torch
 
 STRATEGIES = ("random", "spectral-targeted", "spatial-spectral", "index-guided")
+SPATIAL_STRATEGIES = ("spatial-spectral", "index-guided")  # they pick among spatial patches
+MATCH_TARGETED = "match_targeted"
+DEFAULT_WINDOWS = SPECTM_WINDOWS_NM  # SpecTM's three windows (docs/model.md)
 
 Shape = tuple[int, int, int, int]  # (B, T, P, C)
 
@@ -62,6 +76,29 @@ def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
+def targeted_fraction(
+    wavelengths: Sequence[float], windows: Sequence[tuple[float, float]] = DEFAULT_WINDOWS
+) -> float:
+    """Share of tokens the (deterministic) spectral-targeted mask hides: targeted bands / all bands.
+
+    The same at every time step and patch, so it is also the token share; 46/172 = 0.267 on PACE.
+    """
+    if len(wavelengths) == 0:
+        raise ConfigError("no wavelengths given", "pass the sensor's band centres")
+    return float(in_windows(wavelengths, [tuple(w) for w in windows]).mean())
+
+
+def check_spatial_patches(strategies: Sequence[str], n_patches: int, chip: int, patch: int) -> None:
+    """A spatial masking stage needs several spatial patches to choose from; one is a config error."""
+    spatial = [s for s in strategies if s in SPATIAL_STRATEGIES]
+    if spatial and n_patches < 2:
+        raise ConfigError(
+            f"masking {'+'.join(spatial)} chooses among spatial patches, but chips of {chip}×{chip} px with "
+            f"patch_size {patch} give {n_patches} patch, so its spatial stage would hide nothing or everything",
+            "use a chip size several times the patch size (e.g. join.chip_size 16 with pretrain.model.patch_size 4)",
+        )
+
+
 def random_mask(shape: Shape, rng: np.random.Generator, ratio: float = 0.75) -> np.ndarray:
     """Hide exactly ``round(ratio·T·P·C)`` tokens per sample, uniformly at random."""
     _check_ratio("ratio", ratio)
@@ -74,14 +111,16 @@ def spectral_targeted_mask(
     wavelengths: Sequence[float],
     shape: Shape,
     rng: np.random.Generator,
-    windows: Sequence[tuple[float, float]] = ((615.0, 640.0), (660.0, 680.0), (695.0, 720.0)),
+    windows: Sequence[tuple[float, float]] = DEFAULT_WINDOWS,
     extra_random_ratio: float = 0.0,
 ) -> np.ndarray:
-    """Hide every token of the bands inside ``windows``; plus a random share of the rest."""
+    """Hide every token of the bands inside ``windows`` (and, if ``extra_random_ratio`` > 0, that share of the rest)."""
     _check_ratio("extra_random_ratio", extra_random_ratio)
     b, t, p, c = shape
     if len(wavelengths) != c:
-        raise ConfigError(f"{len(wavelengths)} wavelengths for {c} bands", "pass one wavelength per band")
+        raise ConfigError(
+            f"{len(wavelengths)} wavelengths for {c} bands", "pass one wavelength per band"
+        )
     band = in_windows(wavelengths, windows)
     mask = np.broadcast_to(band, shape).copy()
     if extra_random_ratio > 0:
@@ -104,7 +143,9 @@ def spatial_spectral_mask(
     return np.broadcast_to(spatial | spectral, shape).copy()
 
 
-def curriculum(step: int, ratio_start: float, ratio_end: float, curriculum_steps: int) -> tuple[float, float]:
+def curriculum(
+    step: int, ratio_start: float, ratio_end: float, curriculum_steps: int
+) -> tuple[float, float]:
     """(mask ratio, saliency weight λ) at ``step``: both ramp linearly, then stay."""
     frac = 1.0 if curriculum_steps <= 0 else min(1.0, max(0, step) / curriculum_steps)
     return ratio_start + (ratio_end - ratio_start) * frac, frac
@@ -133,7 +174,9 @@ def index_guided_mask(
     ratio, lam = curriculum(step, ratio_start, ratio_end, curriculum_steps)
     tp = t * p
     sal = np.where(np.isfinite(saliency), saliency, -np.inf).reshape(b, tp)
-    rank = np.argsort(np.argsort(sal, axis=1, kind="stable"), axis=1).astype(np.float64)  # 0 = least
+    rank = np.argsort(np.argsort(sal, axis=1, kind="stable"), axis=1).astype(
+        np.float64
+    )  # 0 = least
     jitter = rng.random((b, tp, c))
     salient = (rank[:, :, None] + 0.5 * jitter) / tp  # in [0, 1), patch order preserved
     u = rng.random((b, tp, c))
@@ -148,6 +191,8 @@ def patch_saliency(indices: torch.Tensor, patch: int, alpha: float = 1.0) -> np.
     the sample's mean ``s_k`` so indices of different scale (CI ~1e-3, NDCI ~0.3) weigh the
     same; then averaged over k. Returns ``(B, T, P)`` (NaN where a patch has no valid pixel).
     """
+    import torch
+
     b, t, k, h, w = indices.shape
     x = indices.detach().float().reshape(b, t, k, h // patch, patch, w // patch, patch)
     x = x.permute(0, 1, 2, 3, 5, 4, 6).reshape(b, t, k, -1, patch * patch)
@@ -175,14 +220,19 @@ def build_mask(
 ) -> np.ndarray:
     """Union of the listed strategies' masks; ``params[name]`` are that strategy's keywords."""
     if not strategies:
-        raise ConfigError("no masking strategy given", f"list at least one of: {', '.join(STRATEGIES)}")
+        raise ConfigError(
+            "no masking strategy given", f"list at least one of: {', '.join(STRATEGIES)}"
+        )
     mask = np.zeros(shape, dtype=bool)
     for name in strategies:
         kw = dict(params.get(name, {}))
         if name == "random":
+            if kw.get("ratio") == MATCH_TARGETED:
+                kw["ratio"] = targeted_fraction(wavelengths, kw.pop("windows", DEFAULT_WINDOWS))
+            kw.pop("windows", None)
             mask |= random_mask(shape, rng, **kw)
         elif name == "spectral-targeted":
-            kw["windows"] = [tuple(w) for w in kw.get("windows", ((615.0, 640.0), (660.0, 680.0), (695.0, 720.0)))]
+            kw["windows"] = [tuple(w) for w in kw.get("windows", DEFAULT_WINDOWS)]
             mask |= spectral_targeted_mask(wavelengths, shape, rng, **kw)
         elif name == "spatial-spectral":
             mask |= spatial_spectral_mask(shape, rng, **kw)
@@ -191,5 +241,7 @@ def build_mask(
                 raise ValueError("index-guided masking needs a saliency array")
             mask |= index_guided_mask(shape, rng, step, saliency, **kw)
         else:
-            raise ConfigError(f"unknown masking strategy '{name}'", f"use some of: {', '.join(STRATEGIES)}")
+            raise ConfigError(
+                f"unknown masking strategy '{name}'", f"use some of: {', '.join(STRATEGIES)}"
+            )
     return mask

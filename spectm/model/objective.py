@@ -7,11 +7,14 @@ single-process step on the same global batch exactly.
 
 - reconstruction: MSE on normalised values of *hidden* tokens' valid pixels, each band
   weighted 1 except the 686–694 nm O2-B artefact bands (``artefact_band_weight``,
-  default 0.1; DOMAIN §6.1);
+  default 0.1; docs/model.md);
 - indices: MSE between predicted and true indices (CI, SS665, NDCI by default),
   computed from the *unmasked* input spectrum and standardised with training statistics;
 - future: MSE on the normalised 8-day-ahead spectrum (samples without a future target
   contribute 0 and are counted).
+
+The tasks combine with fixed weights or with learned homoscedastic-uncertainty weights
+(:class:`UncertaintyWeights`, Kendall, Gal & Cipolla, CVPR 2018).
 """
 
 from __future__ import annotations
@@ -45,26 +48,36 @@ class Stats:
                 "index_std": self.index_std}
 
 
-def mask_params(cfg: PretrainSection) -> dict[str, dict]:
+def curriculum_length(cfg: PretrainSection, total_steps: int) -> int:
+    """``index_guided.curriculum_steps``, or half the run when it is null (the ramp then ends mid-run,
+    so the second half trains, and validates, in the final regime)."""
+    steps = cfg.masking.index_guided.curriculum_steps
+    return max(1, total_steps // 2) if steps is None else steps
+
+
+def mask_params(cfg: PretrainSection, total_steps: int) -> dict[str, dict]:
+    """Each strategy's keyword arguments for :func:`spectm.model.masking.build_mask`."""
     m = cfg.masking
     return {
-        "random": {"ratio": m.random.ratio},
+        "random": {"ratio": m.random.ratio, "windows": [tuple(w) for w in m.spectral_targeted.windows_nm]},
         "spectral-targeted": {"windows": [tuple(w) for w in m.spectral_targeted.windows_nm],
                               "extra_random_ratio": m.spectral_targeted.extra_random_ratio},
         "spatial-spectral": {"spatial_ratio": m.spatial_spectral.spatial_ratio,
                              "spectral_ratio": m.spatial_spectral.spectral_ratio},
         "index-guided": {"ratio_start": m.index_guided.ratio_start, "ratio_end": m.index_guided.ratio_end,
-                         "curriculum_steps": m.index_guided.curriculum_steps},
+                         "curriculum_steps": curriculum_length(cfg, total_steps)},
     }
 
 
 def sample_masks(cfg: PretrainSection, strategies: Sequence[str], params: dict[str, dict],
                  wavelengths: Sequence[float], x_raw: torch.Tensor, chip_ids: torch.Tensor, step: int,
-                 patch: int, seed: int) -> torch.Tensor:
-    """(B,T,P,C) masks, one generator per sample seeded by (seed, step, chip id).
+                 patch: int, seed: int, rng_step: int | None = None) -> torch.Tensor:
+    """(B,T,P,C) masks, one generator per sample seeded by (seed, ``rng_step``, chip id).
 
     Seeding by the chip id, not the batch position or the process rank, is what makes a
-    sample's mask independent of how batches are sharded or resumed.
+    sample's mask independent of how batches are sharded or resumed. ``step`` sets the
+    curriculum's regime; ``rng_step`` (default: ``step``) only the random draw, so validation
+    can score the current regime (``step``) with the same draw every time (``rng_step`` 0).
     """
     b, t, c, h, w = x_raw.shape
     n_p = (h // patch) * (w // patch)
@@ -75,10 +88,43 @@ def sample_masks(cfg: PretrainSection, strategies: Sequence[str], params: dict[s
         saliency = patch_saliency(idx, patch, cfg.masking.index_guided.alpha)
     masks = []
     for i in range(b):
-        rng = np.random.default_rng([seed, max(step, 0), int(chip_ids[i])])
+        rng = np.random.default_rng([seed, max(step if rng_step is None else rng_step, 0), int(chip_ids[i])])
         sal = None if saliency is None else saliency[i : i + 1]
         masks.append(build_mask(strategies, params, wavelengths, (1, t, n_p, c), rng, step, sal))
     return torch.from_numpy(np.concatenate(masks))
+
+
+TASK_PARTS = {"reconstruction": "recon", "indices": "indices", "future": "future"}  # loss key → parts key
+
+
+class UncertaintyWeights(torch.nn.Module):
+    """Learned task weighting: ``Σ_i ½·exp(−s_i)·L_i + ½·s_i`` with ``s_i = log σ_i²`` per task.
+
+    Kendall, Gal & Cipolla (CVPR 2018), the regression form: each task's Gaussian likelihood has a
+    learned homoscedastic noise σ_i, so a task whose loss stays large is down-weighted, and the
+    ``½·s_i`` term keeps σ from growing without bound. Only tasks with a fixed weight > 0 take
+    part (a weight of 0 still switches a task off, as the ablation's task cells need); ``s``
+    starts at 0 (every weight ½, so the first steps match fixed weights of ½).
+    """
+
+    def __init__(self, tasks: Sequence[str]) -> None:
+        super().__init__()
+        self.tasks = list(tasks)
+        self.log_var = torch.nn.Parameter(torch.zeros(len(self.tasks)))
+
+    def forward(self, parts: dict[str, torch.Tensor]) -> torch.Tensor:
+        losses_ = torch.stack([parts[TASK_PARTS[t]].float() for t in self.tasks])
+        return (0.5 * torch.exp(-self.log_var) * losses_ + 0.5 * self.log_var).sum()
+
+    def weights(self) -> dict[str, float]:
+        """The current effective weights ``½·exp(−s_i)`` per task (for logs and the report)."""
+        return {t: float(0.5 * torch.exp(-v)) for t, v in zip(self.tasks, self.log_var.detach(), strict=True)}
+
+
+def fixed_loss(cfg: PretrainSection, parts: dict[str, torch.Tensor]) -> torch.Tensor:
+    """``Σ weight_i·L_i`` with the config's fixed weights (also the validation criterion)."""
+    lw = cfg.loss
+    return lw.reconstruction * parts["recon"] + lw.indices * parts["indices"] + lw.future * parts["future"]
 
 
 def band_weights(wavelengths: Sequence[float], cfg: PretrainSection) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Run report: targeted-band reconstruction vs a cubic-spline baseline, figures, report.md.
+"""Run report: targeted-band reconstruction vs linear, cubic-spline and PCA baselines, figures, report.md.
 
 The comparison SpecTM reports (r = 0.999 for its reconstruction vs 0.96 for cubic-spline
 interpolation across the gaps): hide exactly the targeted bands (spectral-targeted mask,
@@ -12,6 +12,14 @@ Pooled r is dominated by how bright each pixel is, which the visible bands alrea
 so the report adds a stricter check (spectm's addition): the bio-optical indices that read
 the hidden bands (CI, SS665, NDCI) computed from the true spectrum and from the spectrum
 with its hidden bands replaced by the model's, or the spline's, values -- r per index.
+
+Peers (each sees the same visible bands of a pixel): straight-line interpolation, the cubic
+spline, and a PCA reconstruction -- principal components of the *training* chips' spectra
+(all bands), whose coefficients are fitted by least squares to a pixel's visible bands and
+then give its hidden ones. Windows are scored in two groups: the *interpolated* ones, with
+visible bands on both sides (615–640, 660–680 nm on PACE), and the *extrapolated* ones past
+the last visible band (695–720 nm: PACE Rrs ends at 719 nm), where every peer but PCA has to
+extrapolate.
 """
 
 from __future__ import annotations
@@ -34,6 +42,44 @@ def spline_fill(spectra: np.ndarray, wavelengths: Sequence[float], hidden: np.nd
     return cs(wl[hidden]).T
 
 
+PCA_COMPONENTS = 8  # enough for smooth water spectra, few enough to fit from the visible bands
+
+
+def pca_basis(train_spectra: np.ndarray, n_components: int = PCA_COMPONENTS) -> tuple[np.ndarray, np.ndarray]:
+    """(mean (C,), components (k, C)) of the training spectra (N, C), valid rows only."""
+    x = np.asarray(train_spectra, dtype=np.float64)
+    x = x[np.isfinite(x).all(axis=1)]
+    if x.shape[0] < 2:
+        raise ValueError("PCA baseline needs at least two valid training spectra")
+    mu = x.mean(axis=0)
+    _, _, vt = np.linalg.svd(x - mu, full_matrices=False)
+    return mu, vt[: min(n_components, vt.shape[0])]
+
+
+def pca_fill(spectra: np.ndarray, hidden: np.ndarray, basis: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """PCA values at the ``hidden`` bands: coefficients fitted to the visible bands; ``spectra`` (N, C)."""
+    mu, comps = basis
+    hidden = np.asarray(hidden, dtype=bool)
+    a_vis = comps[:, ~hidden].T  # (visible bands, k)
+    coef, *_ = np.linalg.lstsq(a_vis, (spectra[:, ~hidden] - mu[~hidden]).T, rcond=None)  # (k, N)
+    return (mu[hidden][:, None] + comps[:, hidden].T @ coef).T
+
+
+def last_step_pixels(dataset: Any, max_pixels: int) -> np.ndarray:
+    """(≤ max_pixels, C) fully valid pixel spectra of the chips' last time step, in chip order."""
+    out: list[np.ndarray] = []
+    n = 0
+    for i in range(len(dataset)):
+        x = dataset[i]["x"][-1].numpy()
+        px = x.reshape(x.shape[0], -1).T
+        px = px[np.isfinite(px).all(axis=1)]
+        out.append(px)
+        n += len(px)
+        if n >= max_pixels:
+            break
+    return np.concatenate(out)[:max_pixels] if out else np.zeros((0, 0))
+
+
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
     a = a.ravel().astype(np.float64)
     b = b.ravel().astype(np.float64)
@@ -45,7 +91,8 @@ def pearson(a: np.ndarray, b: np.ndarray) -> float:
 @torch.no_grad()
 def targeted_comparison(trainer: Any, dataset: Any, windows: Sequence[tuple[float, float]], max_pixels: int,
                         n_spectra: int) -> dict[str, Any]:
-    """Model vs spline on the targeted bands of ``dataset`` (the last time step's pixels)."""
+    """Model vs linear, spline and PCA on the targeted bands of ``dataset`` (the last time step's pixels);
+    the PCA basis comes from ``trainer.train_ds``."""
     from spectm.model.objective import normalise, token_validity
 
     model = trainer.model
@@ -79,8 +126,9 @@ def targeted_comparison(trainer: Any, dataset: Any, windows: Sequence[tuple[floa
     pred_a = np.concatenate(pred)[:max_pixels]
     spl_a = spline_fill(truth_a, wl, hidden)
     lin_a = linear_fill(truth_a, wl, hidden)
+    pca_a = pca_fill(truth_a, hidden, pca_basis(last_step_pixels(trainer.train_ds, max_pixels)))
     hid_idx = np.flatnonzero(hidden)
-    fills = {"model": pred_a[:, hid_idx], "linear": lin_a, "spline": spl_a}  # (N, hidden bands) each
+    fills = {"model": pred_a[:, hid_idx], "linear": lin_a, "spline": spl_a, "pca": pca_a}  # (N, hidden bands)
     th = truth_a[:, hid_idx]
 
     def scores(sel: np.ndarray) -> dict[str, float]:
@@ -104,11 +152,13 @@ def targeted_comparison(trainer: Any, dataset: Any, windows: Sequence[tuple[floa
             interior |= sel
         res["per_window"].append({"window_nm": [lo, hi], "bands": int(sel.sum()), "spline_extrapolates": extrapolated,
                                   **scores(sel)})
-    # the like-for-like comparison: windows with visible bands on both sides
+    # the like-for-like comparison: windows with visible bands on both sides, and the rest apart
     res["interpolated"] = {"bands": int(interior.sum()), **scores(interior)}
+    res["extrapolated"] = {"bands": int((~interior).sum()), **scores(~interior)}
     res["indices"] = index_agreement(truth_a, fills, wl, hidden, trainer.index_names)
     res["examples"] = {"truth": truth_a[:n_spectra].tolist(), "model": pred_a[:n_spectra].tolist(),
                        "spline": spl_a[:n_spectra].tolist(), "linear": lin_a[:n_spectra].tolist(),
+                       "pca": pca_a[:n_spectra].tolist(),
                        "hidden": hidden.tolist(), "wavelengths": list(wl)}
     return res
 
@@ -190,6 +240,8 @@ def plot_targeted(examples: dict[str, Any], windows: Sequence[tuple[float, float
         ax.plot(wl[hidden], np.asarray(examples["spline"][i]), "b+", ms=4, label="cubic spline (off-scale clipped)")
         if "linear" in examples:
             ax.plot(wl[hidden], np.asarray(examples["linear"][i]), "gx", ms=3, label="linear interpolation")
+        if "pca" in examples:
+            ax.plot(wl[hidden], np.asarray(examples["pca"][i]), "m1", ms=4, label="PCA (training spectra)")
         for lo, hi in windows:
             ax.axvspan(lo, hi, color="0.9")
         # y range from the truth and the model: an extrapolating spline can run off by orders of
@@ -209,6 +261,9 @@ def plot_targeted(examples: dict[str, Any], windows: Sequence[tuple[float, float
     plt.close(fig)
 
 
+FILLS = ("model", "linear", "spline", "pca")
+
+
 def write_report(path: Path, info: dict[str, Any], comp: dict[str, Any] | None) -> None:
     lines = [f"# Pretraining run {info['run_id']}", "",
              f"- spectm {info['spectm_version']}, git commit `{info['git_commit']}`",
@@ -222,37 +277,33 @@ def write_report(path: Path, info: dict[str, Any], comp: dict[str, Any] | None) 
              "", "![losses](figures/loss.png)", ""]
     if comp:
         lines += [
-            "## Targeted bands: spectm vs cubic-spline interpolation", "",
+            "## Targeted bands: spectm vs linear, cubic-spline and PCA reconstruction", "",
             f"{comp['hidden_bands']} hidden bands, {comp['pixels']} pixels of the {comp['split']} split "
             f"({comp['pixels_dropped_invalid']} of {comp['pixels_seen']} pixels left out: invalid bands). "
-            "Pearson r pooled over (pixel, band); RMSE in sr⁻¹.", "",
-            "| window (nm) | bands | spectm r | linear r | spline r |", "|---|---|---|---|---|",
+            "Pearson r pooled over (pixel, band) and RMSE (sr⁻¹); PCA: "
+            f"{PCA_COMPONENTS} components of the training spectra fitted to each pixel's visible bands.", "",
+            "| window (nm) | bands | spectm r | linear r | spline r | PCA r | spectm RMSE | linear RMSE | "
+            "spline RMSE | PCA RMSE |", "|---|---|---|---|---|---|---|---|---|---|",
         ]
+
+        def row(label: str, d: dict[str, Any]) -> str:
+            return (f"| {label} | {d['bands']} | " + " | ".join(f"{d[f'{m}_r']:.4f}" for m in FILLS) + " | "
+                    + " | ".join(f"{d[f'{m}_rmse']:.3g}" for m in FILLS) + " |")
+
         for wdw in comp["per_window"]:
-            note = " (spline extrapolates)" if wdw.get("spline_extrapolates") else ""
-            lines.append(f"| {wdw['window_nm'][0]:g}–{wdw['window_nm'][1]:g}{note} | {wdw['bands']} | "
-                         f"{wdw['model_r']:.4f} | {wdw['linear_r']:.4f} | {wdw['spline_r']:.4f} |")
-        ip = comp.get("interpolated")
-        # a separate row only when some window is extrapolated (else it repeats "all")
-        show_ip = bool(ip and ip["bands"] and ip["bands"] < comp["hidden_bands"])
-        if show_ip:
-            lines.append(f"| interpolated windows only | {ip['bands']} | {ip['model_r']:.4f} | {ip['linear_r']:.4f} | "
-                         f"{ip['spline_r']:.4f} |")
-        lines += [f"| **all** | {comp['hidden_bands']} | **{comp['model_r']:.4f}** | **{comp['linear_r']:.4f}** | "
-                  f"**{comp['spline_r']:.4f}** |", "",
-                  f"RMSE: spectm {comp['model_rmse']:.3g}, linear {comp['linear_rmse']:.3g}, "
-                  f"spline {comp['spline_rmse']:.3g}."]
-        if show_ip:
-            lines.append(f"Interpolated windows only: spectm {ip['model_rmse']:.3g}, linear {ip['linear_rmse']:.3g}, "
-                         f"spline {ip['spline_rmse']:.3g}. "
-                         "A window past the last visible band is extrapolated by the spline, not interpolated; "
-                         "compare like with like on the interpolated rows.")
-        lines.append("")
+            note = " (extrapolated)" if wdw.get("spline_extrapolates") else ""
+            lines.append(row(f"{wdw['window_nm'][0]:g}–{wdw['window_nm'][1]:g}{note}", wdw))
+        for key, label in (("interpolated", "**interpolated windows**"), ("extrapolated", "**extrapolated windows**")):
+            if comp.get(key) and comp[key]["bands"]:
+                lines.append(row(label, comp[key]))
+        lines += [row("all", {"bands": comp["hidden_bands"], **comp}), "",
+                  "A window past the last visible band is extrapolated by every peer but PCA; compare like "
+                  "with like on the interpolated and extrapolated rows.", ""]
         if comp.get("indices"):
             lines += ["Indices that read the hidden bands, computed with the hidden bands filled by each "
                       "method, vs the index of the true spectrum (Pearson r over the same pixels):", "",
-                      "| index | spectm r | linear r | spline r |", "|---|---|---|---|"]
-            lines += [f"| {d['index']} | {d['model_r']:.4f} | {d['linear_r']:.4f} | {d['spline_r']:.4f} |"
+                      "| index | spectm r | linear r | spline r | PCA r |", "|---|---|---|---|---|"]
+            lines += [f"| {d['index']} | " + " | ".join(f"{d[f'{m}_r']:.4f}" for m in FILLS) + " |"
                       for d in comp["indices"]]
             lines.append("")
         lines += [

@@ -45,5 +45,5 @@ def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
     return StageResult("pretrain", "done",
                        f"{run_id}: {res.steps} steps, loss {res.final_loss:.3g}, targeted r "
                        f"{t.get('model_r', float('nan')):.3f} (linear {t.get('linear_r', float('nan')):.3f}, "
-                       f"spline {t.get('spline_r', float('nan')):.3f})",
+                       f"spline {t.get('spline_r', float('nan')):.3f}, PCA {t.get('pca_r', float('nan')):.3f})",
                        [str(run_dir)])

@@ -50,15 +50,20 @@ from spectm.model.checkpoint import (
 from spectm.model.data import ChipDataset
 from spectm.model.indices_torch import available_indices
 from spectm.model.mae import MAEConfig, SpectralMAE, count_parameters
+from spectm.model.masking import check_spatial_patches
 from spectm.model.objective import (
+    UncertaintyWeights,
     band_weights,
     compute_stats,
+    curriculum_length,
+    fixed_loss,
     losses,
     mask_params,
     normalise,
     sample_masks,
     token_validity,
 )
+from spectm.model.wavelengths import in_windows
 
 METRIC_FIELDS = ["step", "epoch", "lr", "loss", "recon", "indices", "future", "grad_norm", "samples_per_s",
                  "val_loss", "val_recon", "val_indices", "val_future"]
@@ -256,6 +261,12 @@ class Pretrainer:
             raise BadInputError(f"{len(self.train_ds)} training chips is fewer than one batch ({cfg.batch_size})",
                                 "lower pretrain.batch_size or add chips")
         self.local_bs = cfg.batch_size // self.world
+        _, t_steps, _, chip_h, chip_w = self.train_ds.shape
+        p = cfg.model.patch_size
+        check_spatial_patches(cfg.masking.strategies, (chip_h // p) * (chip_w // p), chip_h, p)
+        if t_steps < 2 and cfg.loss.future > 0:
+            log.warning("chips hold one time step: the 8-day-ahead task has no trend to learn from; "
+                        "cut chips with join.chip_time 2 or more")
         self.stats = compute_stats(self.train_ds, self.wavelengths, self.index_names).to(self.device)
         self.bw = band_weights(self.wavelengths, cfg).to(self.device)
         self.wl_t = torch.tensor(self.wavelengths, device=self.device)
@@ -271,8 +282,15 @@ class Pretrainer:
                            broadcast_buffers=False)
         if cfg.compile:
             self.fwd = torch.compile(self.fwd, dynamic=True)
-        decay = [p for n, p in self.model.named_parameters() if p.ndim >= 2 and "mask_token" not in n]
-        no_decay = [p for n, p in self.model.named_parameters() if p.ndim < 2 or "mask_token" in n]
+        decay = [q for n, q in self.model.named_parameters() if q.ndim >= 2 and "mask_token" not in n]
+        no_decay = [q for n, q in self.model.named_parameters() if q.ndim < 2 or "mask_token" in n]
+        self.uw: UncertaintyWeights | None = None
+        if cfg.loss.weighting == "uncertainty":
+            tasks = [t for t in ("reconstruction", "indices", "future") if getattr(cfg.loss, t) > 0]
+            if not self.index_names and "indices" in tasks:
+                tasks.remove("indices")
+            self.uw = UncertaintyWeights(tasks).to(self.device)
+            no_decay = no_decay + list(self.uw.parameters())
         self.opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
                                       {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.95))
         self.sampler = ShardedSampler(len(self.train_ds), cfg.batch_size, self.world, self.rank, cfg.seed)
@@ -282,7 +300,11 @@ class Pretrainer:
             self.opt, lambda s: lr_factor(s, cfg.warmup_steps, self.total_steps, cfg.min_lr_ratio))
         amp = cfg.amp if cfg.amp != "auto" else ("bf16" if self.device.type == "cuda" else "off")
         self.amp = amp == "bf16"
-        self.params_mask = mask_params(cfg)
+        self.params_mask = mask_params(cfg, self.total_steps)
+        # SIGMAE's curriculum: validation scores the regime of the current step, and early stopping waits
+        # for the ramp to end (a harder mask raises the loss; that is not over-fitting)
+        self.curriculum_end = (curriculum_length(cfg, self.total_steps)
+                               if "index-guided" in cfg.masking.strategies else 0)
         self.step = 0
         self.epoch = 0
         self.batch_in_epoch = 0
@@ -311,6 +333,7 @@ class Pretrainer:
             "model_config": json.dumps(asdict(self.mcfg)),
             "wavelengths": torch.tensor(self.wavelengths),
             "index_names": list(self.index_names),
+            "loss_log_var": self.uw.log_var.detach().cpu() if self.uw is not None else torch.zeros(0),
         }
 
     def load_state(self, st: dict[str, Any]) -> None:
@@ -320,6 +343,8 @@ class Pretrainer:
             raise ConfigError("the checkpoint's model config differs from the current config",
                               "resume with the run's own config.yaml (pretrain.model must not change)")
         self.model.load_state_dict(st["model"])
+        if self.uw is not None:
+            self.uw.log_var.data.copy_(st.get("loss_log_var", torch.zeros(len(self.uw.tasks))))
         self.opt.load_state_dict(st["optimizer"])
         self.sched.load_state_dict(st["scheduler"])
         self.step, self.epoch, self.batch_in_epoch = st["step"], st["epoch"], st["batch_in_epoch"]
@@ -334,7 +359,10 @@ class Pretrainer:
             dist.barrier()
 
     # ------------------------------------------------------------------ steps
-    def _forward(self, batch: dict[str, torch.Tensor], step: int, module: Any) -> dict[str, torch.Tensor]:
+    def _forward(self, batch: dict[str, torch.Tensor], step: int, module: Any, rng_step: int | None = None,
+                 training: bool = True) -> dict[str, torch.Tensor]:
+        """Masks, forward, losses; ``loss`` is the training objective, or the fixed-weight sum when
+        not ``training`` (the validation criterion does not move with learned weights)."""
         cfg = self.cfg
         dev = self.device
         x_raw = batch["x"].to(dev, non_blocking=True)
@@ -343,27 +371,27 @@ class Pretrainer:
         days = batch["days"].to(dev)
         p = self.mcfg.patch_size
         mask = sample_masks(cfg, cfg.masking.strategies, self.params_mask, self.wavelengths, batch["x"],
-                            batch["index"], step, p, cfg.seed).to(dev)
+                            batch["index"], step, p, cfg.seed, rng_step).to(dev)
         tv = token_validity(x_raw, p)
         x_n = torch.nan_to_num(normalise(x_raw, self.stats, 2))
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self.amp):
             out = module(x_n, self.wl_t, days, mask, tv)
         mask_px = self.model.unpatchify(mask[..., None].expand(*mask.shape, p * p), x_raw.shape[-2], x_raw.shape[-1])
         parts = losses(out, x_raw, fut, hasf, mask_px, self.stats, self.bw, self.wavelengths, self.index_names)
-        lw = cfg.loss
-        parts["loss"] = lw.reconstruction * parts["recon"] + lw.indices * parts["indices"] + lw.future * parts["future"]
+        parts["loss"] = self.uw(parts) if (self.uw is not None and training) else fixed_loss(cfg, parts)
         return parts
 
     @torch.no_grad()
     def validate(self) -> dict[str, float]:
-        """Mean losses over the whole val split, with fixed masks (step 0), on the bare module."""
+        """Mean losses over the whole val split on the bare module, with the masks of the current step's
+        regime (curriculum ratio and saliency weight) drawn the same way at every validation."""
         assert self.val_ds is not None
         self.model.eval()
         tot: dict[str, float] = {}
         n = 0
         loader = DataLoader(self.val_ds, batch_size=self.local_bs, shuffle=False)
         for batch in loader:
-            parts = self._forward(batch, 0, self.model)
+            parts = self._forward(batch, self.step, self.model, rng_step=0, training=False)
             bsz = len(batch["index"])
             for k, v in parts.items():
                 tot[k] = tot.get(k, 0.0) + float(v) * bsz
@@ -392,6 +420,11 @@ class Pretrainer:
                 parts = self._forward(batch, self.step, self.fwd)
                 self.opt.zero_grad(set_to_none=True)
                 parts["loss"].backward()
+                if self.uw is not None and self.world > 1:  # outside DDP: average its gradient by hand
+                    g = self.uw.log_var.grad
+                    if g is not None:
+                        dist.all_reduce(g)
+                        g /= self.world
                 gn = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip or float("inf"))
                 lr = self.opt.param_groups[0]["lr"]
                 self.opt.step()
@@ -417,13 +450,16 @@ class Pretrainer:
                     row.update(step=self.step, epoch=self.epoch, lr=lr, loss=last_loss, recon=float(vals[1]),
                                indices=float(vals[2]), future=float(vals[3]), grad_norm=float(gn),
                                samples_per_s=seen / dt if dt > 0 else float("nan"))
-                    log.info("step %d/%d loss %.4f (recon %.4f idx %.4f fut %.4f) %.1f samples/s", self.step,
-                             self.total_steps, last_loss, vals[1], vals[2], vals[3], row["samples_per_s"])
+                    log.info("step %d/%d loss %.4f (recon %.4f idx %.4f fut %.4f) %.1f samples/s%s", self.step,
+                             self.total_steps, last_loss, vals[1], vals[2], vals[3], row["samples_per_s"],
+                             "" if self.uw is None else " weights " + " ".join(
+                                 f"{k} {v:.3g}" for k, v in self.uw.weights().items()))
                     win, win_n, seen, t0 = {}, 0, 0, time.perf_counter()
                 if self.val_ds is not None and (self.step % val_every == 0 or self.step == self.total_steps):
                     v = self.validate()
                     row.update(step=self.step, epoch=self.epoch, **v)
-                    self._early_stopping(v["val_loss"])
+                    if self.step >= self.curriculum_end:
+                        self._early_stopping(v["val_loss"])
                 if row:
                     metrics.write(row)
                 if self.step % ckpt_every == 0 or self.step == self.total_steps or self.stopped_early:
@@ -454,7 +490,17 @@ class Pretrainer:
         export_safetensors(path, self.model.state_dict(), self.stats.to(torch.device("cpu")).as_dict(), {
             "model_config": asdict(self.mcfg), "wavelengths": self.wavelengths, "index_names": self.index_names,
             "step": self.step, "tag": tag, "format": "spectm-mae-v1",
+            "unseen_bands": self.unseen_bands().tolist(), "downstream_bands": self.cfg.downstream_bands,
+            "loss_weights": {} if self.uw is None else self.uw.weights(),
         })
+
+    def unseen_bands(self) -> np.ndarray:
+        """(C,) bool: bands the encoder never sees in pretraining — the spectral-targeted windows,
+        hidden at every step whatever else is listed (masks combine by union); none otherwise."""
+        m = self.cfg.masking
+        if "spectral-targeted" not in m.strategies:
+            return np.zeros(len(self.wavelengths), dtype=bool)
+        return in_windows(self.wavelengths, [tuple(w) for w in m.spectral_targeted.windows_nm])
 
     def cleanup(self) -> None:
         if self.world > 1 and dist.is_initialized():

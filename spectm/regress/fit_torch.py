@@ -17,6 +17,7 @@ a fit repeated with the same inputs gives the same predictions (tested).
 from __future__ import annotations
 
 import copy
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -109,7 +110,8 @@ def fit_frozen(enc: Encoder, train: ChipSet, val: ChipSet, p: RegressSection, se
         q.requires_grad_(False)
     stats = enc.stats.to(device)
     torch.manual_seed(seed)
-    reg = Regressor(enc_model, stats, enc.wavelengths, enc.index_names, p.head_hidden, p.head_dropout).to(device)
+    reg = Regressor(enc_model, stats, enc.wavelengths, enc.index_names, p.head_hidden, p.head_dropout,
+                    enc.unseen_bands, enc.downstream_bands).to(device)
     y_mean = float(train.y.mean())
     y_std = float(train.y.std()) or 1.0
     y_tr, c_tr, l_tr, w_tr = _targets(train, y_mean, y_std, device)
@@ -166,8 +168,7 @@ def predict_sets(fit: TorchFit, cs: ChipSet, device: torch.device) -> np.ndarray
 def fit_finetune(enc: Encoder, train: ChipSet, val: ChipSet, p: RegressSection, seed: int,
                  device: torch.device) -> TorchFit:
     """LP-FT: the frozen fit's head, then encoder + head trained together; best val epoch kept."""
-    lp = fit_frozen(Encoder(copy.deepcopy(enc.model), enc.stats, enc.wavelengths, enc.index_names, enc.run_id,
-                            enc.masking, enc.tasks), train, val, p, seed, device)
+    lp = fit_frozen(dataclasses.replace(enc, model=copy.deepcopy(enc.model)), train, val, p, seed, device)
     reg = lp.model
     for q in reg.encoder.parameters():
         q.requires_grad_(True)

@@ -2,9 +2,9 @@
 
 Per-pixel design (spectm's choice, docs/regress.md): for every pixel of a chip the head sees
 
-* the encoder's features of the pixel's **patch** at the last time step — the (nothing
-  hidden) encoder tokens of that patch averaged over its valid bands (``dim`` values): the
-  spatial, spectral and temporal context the encoder learned; and
+* the encoder's features of the pixel's **patch** at the last time step — the encoder
+  tokens of that patch averaged over its valid bands (``dim`` values): the spatial,
+  spectral and temporal context the encoder learned; and
 * the pixel's **own** standardised pigment indices (the ``index_names`` the encoder was
   pretrained to infer — CI, SS665, NDCI on PACE — with the encoder's index mean/std): the
   pixel-scale detail a patch token averages away.
@@ -14,6 +14,15 @@ gives a map at the sensor's pixel size. A match-up's prediction is the **mean of
 predictions over its window** (the join's ``pixel_window``² cells centred on the sample's
 cell ``chip_row, chip_col``, valid pixels of the last step) — the same aggregation region
 the join used for the match-up spectrum, so training and mapping use one function.
+
+The encoder sees what it learned on. An encoder pretrained with the spectral-targeted mask
+never saw the targeted bands (they are hidden at every step), so feeding them to ``encode``
+downstream would show it tokens from a distribution it was never trained on. Its
+``downstream_bands`` (set at pretraining, stored in the encoder file) says what to do:
+``visible`` — encode only the bands it saw (the targeted tokens are left out of attention and
+of the band average, like invalid tokens); ``reconstructed`` — replace those bands by the
+decoder's reconstruction from the visible ones, then encode every band. The pixel's own
+indices still read the measured spectrum: they are inputs, not encoder features.
 """
 
 from __future__ import annotations
@@ -45,6 +54,8 @@ class Encoder:
     run_id: str
     masking: str
     tasks: str
+    unseen_bands: list[bool] | None = None  # bands never visible in pretraining (None: older encoder file)
+    downstream_bands: str = "visible"
 
 
 def load_encoder(run: Path) -> Encoder:
@@ -73,8 +84,10 @@ def load_encoder(run: Path) -> Encoder:
         masking = "+".join(pre.get("masking", {}).get("strategies", []))
         loss, defaults = pre.get("loss", {}), PretrainLoss()
         tasks = "+".join(t for t, k in PRETRAIN_TASKS.items() if float(loss.get(k, getattr(defaults, k))) > 0)
+    unseen = meta.get("unseen_bands")  # absent in encoder files written before the option: all bands encoded
     return Encoder(model, st, [float(w) for w in meta["wavelengths"]], list(meta.get("index_names", [])),
-                   path.parent.name, masking, tasks)
+                   path.parent.name, masking, tasks, None if unseen is None else [bool(v) for v in unseen],
+                   str(meta.get("downstream_bands", "visible")))
 
 
 class PixelHead(nn.Module):
@@ -93,13 +106,34 @@ class PixelHead(nn.Module):
         return self.net(feats).squeeze(-1)
 
 
+def encoder_input(model: SpectralMAE, x_n: torch.Tensor, wavelengths: torch.Tensor, days: torch.Tensor,
+                  tv: torch.Tensor, unseen: torch.Tensor | None, fill: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(normalised chips, token validity) as the encoder should get them; see the module doc.
+
+    ``unseen`` (C,) bool marks the bands the encoder never saw; ``fill`` is ``visible`` (drop their
+    tokens) or ``reconstructed`` (the decoder's values, from the visible bands, take their place).
+    """
+    if unseen is None or not bool(unseen.any()):
+        return x_n, tv
+    u = unseen.to(x_n.device)
+    if fill == "visible":
+        return x_n, tv & ~u.view(1, 1, 1, -1)
+    if fill != "reconstructed":
+        raise ValueError(f"unknown downstream_bands {fill!r}")
+    mask = u.view(1, 1, 1, -1).expand_as(tv)
+    rec = model(x_n, wavelengths, days, mask, tv)["recon"]
+    return torch.where(u.view(1, 1, -1, 1, 1), rec.to(x_n.dtype), x_n), tv
+
+
 def pixel_features(model: SpectralMAE, stats: Stats, wavelengths: torch.Tensor, index_names: list[str],
-                   x_raw: torch.Tensor, days: torch.Tensor) -> torch.Tensor:
+                   x_raw: torch.Tensor, days: torch.Tensor, unseen: torch.Tensor | None = None,
+                   fill: str = "visible") -> torch.Tensor:
     """(B,H,W,dim+K) per-pixel features of chips ``x_raw`` (B,T,C,H,W, NaN = invalid); see module doc."""
     b, _, _, h, w = x_raw.shape
     p = model.cfg.patch_size
     tv = token_validity(x_raw, p)  # (B,T,P,C)
     x_n = torch.nan_to_num(normalise(x_raw, stats, 2))
+    x_n, tv = encoder_input(model, x_n, wavelengths, days, tv, unseen, fill)
     enc = model.encode(x_n, wavelengths, days, tv)[:, -1]  # (B,P,C,D)
     wt = tv[:, -1].to(enc.dtype)[..., None]  # (B,P,C,1)
     patch = (enc * wt).sum(2) / wt.sum(2).clamp_min(1.0)  # (B,P,D)
@@ -136,8 +170,13 @@ class Regressor(nn.Module):
     """Encoder + per-pixel head; ``forward`` gives (B,H,W) standardised per-pixel predictions."""
 
     def __init__(self, encoder: SpectralMAE, stats: Stats, wavelengths: list[float], index_names: list[str],
-                 hidden: int, dropout: float) -> None:
+                 hidden: int, dropout: float, unseen_bands: list[bool] | None = None,
+                 downstream_bands: str = "visible") -> None:
         super().__init__()
+        self.unseen_bands = None if unseen_bands is None else [bool(v) for v in unseen_bands]
+        self.downstream_bands = downstream_bands
+        unseen = torch.tensor(self.unseen_bands if self.unseen_bands is not None else [False] * len(wavelengths))
+        self.register_buffer("unseen", unseen, persistent=False)
         self.encoder = encoder
         self.stats = stats
         self.register_buffer("wl", torch.tensor(wavelengths, dtype=torch.float32), persistent=False)
@@ -145,7 +184,8 @@ class Regressor(nn.Module):
         self.head = PixelHead(encoder.cfg.dim + len(index_names), hidden, dropout)
 
     def features(self, x_raw: torch.Tensor, days: torch.Tensor) -> torch.Tensor:
-        return pixel_features(self.encoder, self.stats, self.wl, self.index_names, x_raw, days)
+        return pixel_features(self.encoder, self.stats, self.wl, self.index_names, x_raw, days, self.unseen,
+                              self.downstream_bands)
 
     def forward(self, x_raw: torch.Tensor, days: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x_raw, days))

@@ -46,7 +46,8 @@ def save_regressor(out_dir: Path, model: TorchRegressor, meta: dict[str, Any]) -
     tensors.update({f"stats.{k}": v.detach().cpu().contiguous() for k, v in model.stats.as_dict().items()})
     full = {"format": FORMAT, "spectm_version": __version__, "model_config": asdict(model.encoder.cfg),
             "wavelengths": [float(w) for w in model.wl.tolist()], "index_names": model.index_names,
-            "head": {"n_in": model.head.n_in, "hidden": model.head.hidden, "dropout": model.head.dropout}, **meta}
+            "head": {"n_in": model.head.n_in, "hidden": model.head.hidden, "dropout": model.head.dropout},
+            "unseen_bands": model.unseen_bands, "downstream_bands": model.downstream_bands, **meta}
     tmp = out_dir / f".{WEIGHTS}.tmp"
     save_file(tensors, str(tmp))
     os.replace(tmp, out_dir / WEIGHTS)
@@ -132,7 +133,7 @@ def load_regressor(path: Path | str) -> Regressor:
     stats = Stats(st["band_mean"], st["band_std"], st["index_mean"], st["index_std"])
     hd = meta["head"]
     model = TorchRegressor(enc, stats, meta["wavelengths"], meta["index_names"], int(hd["hidden"]),
-                           float(hd["dropout"]))
+                           float(hd["dropout"]), meta.get("unseen_bands"), meta.get("downstream_bands", "visible"))
     model.head.load_state_dict({k[5:]: v for k, v in tensors.items() if k.startswith("head.")})
     for q in model.parameters():
         q.requires_grad_(False)

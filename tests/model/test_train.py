@@ -10,6 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -122,11 +123,17 @@ def test_checkpoints_load_without_pickle(tmp_path: Path, chips_store: Path, tiny
     report = (res.run_dir / "report.md").read_text()
     assert "cubic-spline" in report and "| 615–640 | 11 |" in report
     assert all(f"| {n} |" in report for n in ("ci", "ss665", "ndci"))  # all three read hidden bands
-    # PACE's Rrs ends at 719 nm: the spline extrapolates the 695–720 window; 11 + 17 bands are interpolated
-    assert "| 695–720 (spline extrapolates) | 18 |" in report and "| interpolated windows only | 28 |" in report
+    # PACE's Rrs ends at 719 nm: 695–720 is extrapolated; 11 + 17 bands are interpolated; each group has its row
+    assert "| 695–720 (extrapolated) | 18 |" in report and "| **interpolated windows** | 28 |" in report
+    assert "| **extrapolated windows** | 18 |" in report and "PCA r" in report
     summary = json.loads((res.run_dir / "run.json").read_text())["targeted"]
     assert summary["interpolated"]["bands"] == 28 and [w["spline_extrapolates"] for w in summary["per_window"]] == [
         False, False, True]
+    assert summary["extrapolated"]["bands"] == 18
+    assert all(np.isfinite(summary[g][f"{m}_rmse"]) for g in ("interpolated", "extrapolated")
+               for m in ("model", "linear", "spline", "pca"))
+    # the encoder file says which bands it never saw (the 46 targeted) and what regression does with them
+    assert sum(meta["unseen_bands"]) == 46 and meta["downstream_bands"] == "visible"
 
 
 def test_config_typo_is_a_config_error(tmp_path: Path) -> None:
@@ -156,7 +163,7 @@ def test_cli_synth_chips_then_pretrain(tmp_path: Path, data_dir: Path) -> None:
     r = runner.invoke(app, ["--data-dir", str(data_dir), "train", "pretrain", "--config", str(cfg), "--run-id",
                             "cli", "--device", "cpu"])
     assert r.exit_code == 0, r.output
-    assert "targeted r spectm / linear / spline" in r.output and (data_dir / "runs" / "cli" / "report.md").exists()
+    assert "targeted r spectm / linear / spline / PCA" in r.output and (data_dir / "runs" / "cli" / "report.md").exists()
 
 
 def test_cli_missing_chips_exits_2(tmp_path: Path) -> None:
@@ -189,3 +196,54 @@ def test_bf16_autocast_runs_on_cpu(tmp_path: Path, chips_store: Path, tiny_cfg) 
     assert tr.amp
     res = tr.fit()
     assert res.steps == 2 and torch.isfinite(torch.tensor(res.final_loss))
+
+
+def test_validation_scores_the_curriculum_regime_of_the_current_step(chips_store: Path, tiny_cfg,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Validation draws its masks with a fixed generator (rng_step 0) but at the current step's
+    curriculum ratio, so early stopping scores the regime being trained, not step 0's."""
+    import spectm.model.train as train_mod
+
+    seen: list[tuple[int, int | None, int]] = []
+    real = train_mod.sample_masks
+
+    def spy(*args, **kw):
+        m = real(*args, **kw)
+        seen.append((args[6], args[9] if len(args) > 9 else kw.get("rng_step"), int(m[0].sum())))
+        return m
+
+    monkeypatch.setattr(train_mod, "sample_masks", spy)
+    cfg = tiny_cfg(masking={"strategies": ["index-guided"], "index_guided": {"curriculum_steps": 10}})
+    tr = Pretrainer(cfg, chips_store, chips_store.parents[2] / "runs" / "v", device="cpu")
+    n_tok = 1 * 4 * 172  # 1 time step × 4 patches × 172 bands
+    for step, ratio in ((0, 0.75), (10, 0.9)):
+        seen.clear()
+        tr.step = step
+        tr.validate()
+        assert seen and all(s == step and r == 0 and n == round(ratio * n_tok) for s, r, n in seen)
+    assert tr.curriculum_end == 10  # early stopping waits for the ramp to end
+
+
+def test_uncertainty_weighting_learns_task_weights(tmp_path: Path, chips_store: Path, tiny_cfg) -> None:
+    cfg = tiny_cfg(loss={"weighting": "uncertainty", "indices": 0.0}, max_steps=4, lr=0.05, warmup_steps=0)
+    res = pretrain_run(cfg, chips_store.parents[2], run_id="uw", device="cpu")
+    st = load_checkpoint(res.run_dir / "checkpoints" / "last.pt")
+    assert st["loss_log_var"].shape == (2,) and st["loss_log_var"].abs().sum() > 0  # rec and fut; idx is off
+    _s, _t, meta = load_safetensors(res.run_dir / "model.safetensors")
+    assert set(meta["loss_weights"]) == {"reconstruction", "future"}
+
+
+def test_one_spatial_patch_with_spatial_masking_exits_2(tmp_path: Path, chips_store: Path, tiny_cfg) -> None:
+    """Chips 4×4 px with patch 4 leave one patch: Laprade's spatial stage has nothing to choose."""
+    tiny = {"patch_size": 4, "dim": 32, "depth": 1, "heads": 2, "decoder_dim": 32, "decoder_depth": 1, "decoder_heads": 2}
+    cfg = tiny_cfg(model=tiny, masking={"strategies": ["spatial-spectral"]})
+    with pytest.raises(ConfigError, match="1 patch"):
+        Pretrainer(cfg, chips_store, tmp_path / "run", device="cpu")
+    p = tmp_path / "p.yaml"
+    p.write_text(yaml.safe_dump({"name": "x", "region": "lake_erie_western_basin", "dates": "2024-06",
+                                 "stages": ["join", "pretrain"], "join": {"chip_size": 8},
+                                 "pretrain": {"model": {"patch_size": 8}, "masking": {"strategies": ["index-guided"]}}}))
+    proc = subprocess.run([sys.executable, "-m", "spectm", "--data-dir", str(tmp_path), "run", str(p)], env=_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "1 patch" in proc.stderr and "chip_size 16" in proc.stderr
+    assert "Traceback" not in proc.stderr

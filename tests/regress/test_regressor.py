@@ -109,3 +109,33 @@ def test_encode_sees_every_valid_token_and_ignores_invalid_ones() -> None:
     assert torch.equal(a[0, 0, 1, 2], torch.zeros(16))  # invalid token: zeros
     torch.testing.assert_close(a, b)  # its values never reach the other tokens
     assert a[1].abs().sum() > 0 and not torch.equal(a[0, 0, 0, 0], a[0, 0, 0, 1])
+
+
+@pytest.mark.parametrize("fill", ["visible", "reconstructed"])
+def test_encoder_features_never_read_the_bands_it_never_saw(fill: str) -> None:
+    """An encoder pretrained with the targeted mask never saw those bands: downstream, its features
+    must not depend on their values (visible: left out; reconstructed: refilled from the others),
+    while the pixel's own index features still read the measured spectrum."""
+    from spectm.model.mae import MAEConfig, SpectralMAE
+    from spectm.model.objective import Stats
+    from spectm.regress.head import pixel_features
+
+    torch.manual_seed(0)
+    model = SpectralMAE(MAEConfig(patch_size=2, dim=16, depth=1, heads=2, decoder_dim=16, decoder_depth=1,
+                                  decoder_heads=2, wavelength_freqs=4, interp_prior=True)).eval()
+    wl = torch.tensor([443.0, 560.0, 620.0, 665.0, 681.0, 709.0])
+    unseen = torch.tensor([False, False, True, False, False, True])  # 620 and 709 nm: "targeted"
+    stats = Stats(torch.full((6,), 0.01), torch.full((6,), 0.005), torch.zeros(1), torch.ones(1))
+    x = 0.01 + 0.002 * torch.rand(2, 1, 6, 4, 4)
+    x2 = x.clone()
+    x2[:, :, unseen] *= 3.0
+    days = torch.zeros(2, 1)
+    with torch.no_grad():
+        a = pixel_features(model, stats, wl, ["ndci"], x, days, unseen, fill)
+        b = pixel_features(model, stats, wl, ["ndci"], x2, days, unseen, fill)
+        old = pixel_features(model, stats, wl, ["ndci"], x, days)
+        old2 = pixel_features(model, stats, wl, ["ndci"], x2, days)
+    torch.testing.assert_close(a[..., :16], b[..., :16])  # encoder part: blind to the unseen bands
+    assert not torch.allclose(a[..., 16:], b[..., 16:])  # NDCI reads 709 nm: the measured value
+    assert not torch.allclose(old[..., :16], old2[..., :16])  # encoding every band (the old path) is not blind
+    assert not torch.allclose(a[..., :16], old[..., :16])
