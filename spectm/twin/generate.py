@@ -36,6 +36,7 @@ from spectm.twin.s2 import Scene, day_inputs, parse_tile, scene_dates, simulate_
 
 GENERATOR_VERSION = 2  # 2: causal fields, several seasons
 MAX_SEASON_DAYS = 400
+IN_PROGRESS = ".twin_in_progress"  # in raw/ while a run writes; holds its parameter hash
 
 
 @dataclass
@@ -72,14 +73,19 @@ def params_hash(params: dict[str, Any]) -> str:
 
 
 def _load_samples(data_dir: Path, notes: list[str]) -> tuple[pd.DataFrame | None, Path | None]:
-    """The real GLERL samples via the samples stage, or None (→ climatology) if it is unavailable."""
+    """The samples of ``insitu/samples.parquet`` when it exists (the user's own, after
+    ``spectm samples ingest``: never overwritten), else the bundled GLERL samples via the
+    samples stage, or None (→ climatology) if that is unavailable."""
+    path = data_dir / "insitu" / "samples.parquet"
+    if path.is_file():
+        notes.append("constituents driven by the existing insitu/samples.parquet (left as it is)")
+        return pd.DataFrame(pd.read_parquet(path).drop(columns=["geometry"], errors="ignore")), path
     try:
         from spectm.samples import ingest_samples  # type: ignore[attr-defined]
     except ImportError:
         notes.append("samples stage not available: no insitu/samples.parquet written")
         return None, None
     ingest_samples(files=None, data_dir=data_dir)
-    path = data_dir / "insitu" / "samples.parquet"
     if not path.is_file():
         notes.append("samples stage wrote no insitu/samples.parquet")
         return None, None
@@ -161,7 +167,14 @@ def generate_twin(
     if not force and _complete(data_dir, phash):
         return TwinResult(data_dir, "skipped", phash, drivers_source="(unchanged)",
                           notes=["output complete for the same parameters"])
-    if raw.exists() and any(raw.iterdir()) and not force:
+    marker = raw / IN_PROGRESS
+    notes: list[str] = []
+    if marker.is_file() and not force:
+        if marker.read_text(encoding="utf-8").strip() != phash:
+            raise BadInputError(f"{raw} holds an interrupted twin run with other parameters",
+                                "interrupted; re-run with --force to replace it")
+        notes.append("an interrupted run with the same parameters was found and regenerated")
+    elif raw.exists() and any(raw.iterdir()) and not force:
         raise BadInputError(
             f"{raw} already holds raw data from other parameters or from fetch",
             "pass --force to replace it, or choose another --data-dir",
@@ -170,8 +183,8 @@ def generate_twin(
         shutil.rmtree(raw)
     (raw / "pace").mkdir(parents=True)
     (raw / "s2").mkdir(parents=True)
+    marker.write_text(phash, encoding="utf-8")  # removed once the manifest is written
 
-    notes: list[str] = []
     samples_path = None
     if samples is None and use_samples_stage:
         samples, samples_path = _load_samples(data_dir, notes)
@@ -243,6 +256,7 @@ def generate_twin(
         man_dates["months"] = f"{mon[0]}-{mon[1]}"
     write_manifest(data_dir, region={"name": aoi.name, "bbox": list(aoi.bbox)}, dates=man_dates,
                    granules=granules, scenes=scenes, twin_info=twin_info)
+    marker.unlink()
     phases["catalog"] = time.perf_counter() - tp
     total = sum(f.stat().st_size for f in raw.rglob("*") if f.is_file())
     res = TwinResult(data_dir, "done", phash, len(granules), len(scenes), total, time.perf_counter() - t0,
