@@ -11,7 +11,8 @@ A model trained on the twin's imagery therefore cannot see a sample before it is
 * **prior** — the bloom climatology: a Chl/PC bloom that starts in Maumee Bay and
   spreads (its e-folding distance from the Maumee mouth grows from 8 km in early July
   to 53 km by September) with an August peak; CDOM and TSS decay away from the
-  Maumee mouth.
+  Maumee mouth. A region that does not reach the Maumee mouth (another lake) gets
+  :func:`generic_prior` instead, at the levels of its own samples taken before the season.
 * **D_k** — the deviation from the prior left by the last sampling day ``t_k ≤ t``; it
   relaxes toward the prior with e-folding time τ (default 10 days). Before the first
   sampling day it is a static Gaussian random field (6 km, SD 0.15 dex).
@@ -34,6 +35,7 @@ FFT fields a day.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -101,6 +103,33 @@ def prior_log10(var: str, lon: np.ndarray, lat: np.ndarray, day: date) -> np.nda
     raise KeyError(var)
 
 
+PriorFn = Callable[[str, np.ndarray, np.ndarray, date], np.ndarray]
+DEFAULT_LEVELS = {"chl": 10.0, "pc": 1.0, "ag400": 0.6, "tss": 6.0}  # Lake Erie's far-field prior levels
+
+
+def generic_prior(levels: dict[str, float]) -> PriorFn:
+    """A prior for a lake without a known bloom source: spatially uniform at ``levels`` (linear
+    units, e.g. the median of the lake's own earlier samples), Chl and PC raised toward a
+    mid-August peak (0.3 dex) as a temperate lake's bloom season is; structure comes from
+    the random fields and the kriged measurements."""
+    logs = {v: float(np.log10(levels.get(v, DEFAULT_LEVELS[v]))) for v in VARS}
+
+    def prior(var: str, lon: np.ndarray, lat: np.ndarray, day: date) -> np.ndarray:
+        base = np.full(np.shape(lon), logs[var], dtype=float)
+        if var in ("chl", "pc"):
+            base += 0.3 * (float(season_weight(day.timetuple().tm_yday)) - 0.5)
+        return base
+
+    return prior
+
+
+def has_maumee(bbox: tuple[float, float, float, float], margin_deg: float = 0.2) -> bool:
+    """Whether the region reaches the Maumee River mouth (the Lake Erie bloom prior applies)."""
+    w, s, e, n = bbox
+    lon, lat = MAUMEE_MOUTH
+    return w - margin_deg <= lon <= e + margin_deg and s - margin_deg <= lat <= n + margin_deg
+
+
 def _krige(
     px: np.ndarray,
     py: np.ndarray,
@@ -130,8 +159,10 @@ class FieldModel:
         start: date | None = None,
         relax_days: float = 10.0,
         anomaly_days: float = 3.0,
+        prior: PriorFn | None = None,
     ) -> None:
         self.grid = grid
+        self._prior: PriorFn = prior or prior_log10
         self.drivers = drivers
         self.seed = seed
         self.relax_days = relax_days
@@ -203,7 +234,7 @@ class FieldModel:
         refresh = float(np.sqrt(max(0.0, 1.0 - np.exp(-2.0 * gap / self.relax_days))))
         corr_px = 6.0 / self.grid.km_per_px()
         for vi, var in enumerate(VARS):
-            prior = prior_log10(var, self._glon, self._glat, day)
+            prior = self._prior(var, self._glon, self._glat, day)
             dev = self._deviation(var, t)
             if refresh > 0:
                 rng = np.random.default_rng([self.seed, 101, vi, t])
@@ -227,7 +258,7 @@ class FieldModel:
         anom = self._anomaly(t)
         out = {}
         for var in VARS:
-            f = prior_log10(var, self._glon, self._glat, day) + self._deviation(var, t) + anom[var]
+            f = self._prior(var, self._glon, self._glat, day) + self._deviation(var, t) + anom[var]
             lo, hi = LIMITS[var]
             out[var] = np.clip(f, np.log10(lo), np.log10(hi)).astype(np.float32)
         return out

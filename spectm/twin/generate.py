@@ -28,8 +28,8 @@ from spectm.dates import DateRange, parse_dates, parse_months
 from spectm.dates import seasons as split_seasons
 from spectm.errors import BadInputError
 from spectm.twin.catalog import write_catalog, write_manifest
-from spectm.twin.drivers import DRIVER_MARGIN_DAYS, Drivers, build_drivers
-from spectm.twin.fields import FieldModel, Grid
+from spectm.twin.drivers import DRIVER_MARGIN_DAYS, Drivers, build_drivers, levels_before
+from spectm.twin.fields import FieldModel, Grid, generic_prior, has_maumee
 from spectm.twin.launch import LAUNCH, as_if_flown
 from spectm.twin.pace import TWIN_MODEL, Granule, simulate_day, write_granule
 from spectm.twin.s2 import Scene, day_inputs, parse_tile, scene_dates, simulate_scene
@@ -190,6 +190,11 @@ def generate_twin(
         samples, samples_path = _load_samples(data_dir, notes)
     stations = load_stations(aoi.stations or "glerl_western_lake_erie", data_dir)
     grid = Grid.covering(aoi.bbox, physics_step_deg)
+    region_box = (float(grid.lon[0]), float(grid.lat[0]), float(grid.lon[-1]), float(grid.lat[-1]))
+    erie = has_maumee(aoi.bbox)
+    if not erie:
+        notes.append("the region does not reach the Maumee River mouth: a uniform bloom-season prior at the "
+                     "levels of the region's own earlier samples (docs/twin.md)")
     water = aoi.water_or_geometry
     tiles = [parse_tile(c, (aoi.bbox[1] + aoi.bbox[3]) / 2) for c in aoi.s2_tiles] if include_s2 else []
     if include_s2 and not tiles:
@@ -206,10 +211,12 @@ def generate_twin(
             # one season at a time: its fields are dropped before the next season starts
             tp = time.perf_counter()
             drivers: Drivers = build_drivers(samples, season, stations,
-                                             np.random.default_rng([seed, 1, season.start.year]))
+                                             np.random.default_rng([seed, 1, season.start.year]), bbox=region_box)
             if drivers.source == "climatology":
                 climatology.append((season, drivers.note))
-            fields = FieldModel(drivers, grid, seed, start=season.start - timedelta(days=DRIVER_MARGIN_DAYS))
+            start = season.start - timedelta(days=DRIVER_MARGIN_DAYS)
+            prior = None if erie else generic_prior(levels_before(samples, start, region_box))
+            fields = FieldModel(drivers, grid, seed, start=start, prior=prior)
             phases["fields"] += time.perf_counter() - tp
             tp = time.perf_counter()
             for day in season.days():
