@@ -7,7 +7,7 @@ The input is a multi-season twin ``raw/`` (e.g. the ``twin`` stage of
 pipelines/twin_seasons.yaml), linked into a scratch data dir per measurement, so each build
 starts from an empty ``cubes/``. Prints one line per season count.
 
-    .venv/bin/python benchmarks/bench_seasons.py --data-dir /tmp/seasons/data --seasons 1 4
+    .venv/bin/python benchmarks/bench_seasons.py --data-dir /tmp/seasons/data --seasons 1 4 [--months 6-10]
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from spectm.cube.build import build_cube
 from spectm.features import join
 data, dates = sys.argv[1], sys.argv[2]
 t0 = time.perf_counter()
-res = build_cube("{REGION}", dates, data_dir=data, sensors=["pace"], months="6-10")
+res = build_cube("{REGION}", dates, data_dir=data, sensors=["pace"], months=sys.argv[3])
 t1 = time.perf_counter()
 j = join(data, "bench", unlabeled_per_date=4)
 t2 = time.perf_counter()
@@ -43,15 +43,15 @@ print(json.dumps({{"slices": len(res.sensors["pace"].days_written), "cube_s": t1
 """
 
 
-def measure(data_dir: Path, n: int) -> dict:
+def measure(data_dir: Path, n: int, months: str, last: int) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         (scratch / "raw").symlink_to((data_dir / "raw").resolve())
         (scratch / "insitu").mkdir()
         shutil.copy(data_dir / "insitu" / "samples.parquet", scratch / "insitu" / "samples.parquet")
-        dates = f"{LAST - n + 1}-06:{LAST}-10"
+        dates = f"{last - n + 1}-01:{last}-12"
         proc = subprocess.Popen(
-            [sys.executable, "-c", CHILD, str(scratch), dates],
+            [sys.executable, "-c", CHILD, str(scratch), dates, months],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -83,6 +83,8 @@ def main() -> None:
         "--data-dir", type=Path, required=True, help="data dir holding a multi-season twin raw/"
     )
     ap.add_argument("--seasons", type=int, nargs="+", default=[1, 4])
+    ap.add_argument("--months", default="6-10", help="season months of the twin (M-N)")
+    ap.add_argument("--last", type=int, default=LAST, help="last season (year); N seasons end with it")
     args = ap.parse_args()
     for n in args.seasons:
         print(
