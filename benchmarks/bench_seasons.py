@@ -89,7 +89,7 @@ def main() -> None:
     for n in args.seasons:
         print(
             json.dumps(
-                {**measure(args.data_dir, n), "load_1min": round(psutil.getloadavg()[0], 2)}
+                {**measure(args.data_dir, n, args.months, args.last), "load_1min": round(psutil.getloadavg()[0], 2)}
             ),
             flush=True,
         )
