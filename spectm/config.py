@@ -474,12 +474,15 @@ class EvaluateSection(Strict):
 
 
 class Pipeline(Strict):
-    """A pipeline file (``pipelines/*.yaml``): one region, one season, its stages."""
+    """A pipeline file (``pipelines/*.yaml``): one region, one or several seasons, its stages."""
 
     name: str
     description: str = ""
     region: str
     dates: str
+    months: str | None = Field(None, description="season months M-N (e.g. 6-10): one season per year of dates "
+                                                 "(twin, cube and join use only those days)")
+    seasons: list[int] | None = Field(None, min_length=1, description="keep only these seasons (years) of dates")
     data_dir: str | None = None
     mode: Literal["twin", "real"] = "real"
     stages: list[str] = Field(default_factory=lambda: ["samples"])
@@ -509,6 +512,29 @@ class Pipeline(Strict):
         except SpectmError as exc:
             raise ValueError(exc.message) from None
         return v
+
+    @field_validator("months", mode="before")
+    @classmethod
+    def _months_as_text(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) else v
+
+    @field_validator("months")
+    @classmethod
+    def _check_months(cls, v: str | None) -> str | None:
+        from spectm.dates import parse_months
+        from spectm.errors import SpectmError
+
+        try:
+            parse_months(v)
+        except SpectmError as exc:
+            raise ValueError(exc.message) from None
+        return v
+
+    def season_ranges(self) -> list:
+        """The pipeline's seasons (one :class:`~spectm.dates.DateRange` per season)."""
+        from spectm.dates import parse_dates, parse_months, seasons
+
+        return seasons(parse_dates(self.dates), parse_months(self.months), self.seasons)
 
     @model_validator(mode="after")
     def _check(self) -> Pipeline:

@@ -97,3 +97,68 @@ def parse_dates(value: str | DateRange | tuple[date, date]) -> DateRange:
             _parse_one(parts[1], is_end=True, whole=text),
         )
     raise DateRangeError(f"cannot read --dates {text!r}", _HELP)
+
+
+_MONTHS = re.compile(r"^\s*(\d{1,2})\s*(?:-\s*(\d{1,2})\s*)?$")
+_MONTHS_HELP = "use --months M-N (e.g. 6-10 for June–October) or one month M"
+
+
+def parse_months(value: str | int | tuple[int, int] | None) -> tuple[int, int] | None:
+    """A season's months ``"6-10"`` → ``(6, 10)`` (inclusive); ``None`` → ``None`` (no filter).
+
+    A season is one contiguous run of months inside a calendar year (the bloom season of a
+    temperate lake), so ``first ≤ last`` is required.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, tuple):
+        first, last = value
+    else:
+        m = _MONTHS.match(str(value))
+        if not m:
+            raise DateRangeError(f"cannot read --months {value!r}", _MONTHS_HELP)
+        first, last = int(m[1]), int(m[2] or m[1])
+    if not (1 <= first <= 12 and 1 <= last <= 12):
+        raise DateRangeError(f"--months {value!r}: months must be 1–12", _MONTHS_HELP)
+    if first > last:
+        raise DateRangeError(
+            f"--months {value!r} wraps over the new year",
+            "a season is one run of months within a year: pass e.g. 6-10",
+        )
+    return first, last
+
+
+def seasons(
+    dates: DateRange, months: tuple[int, int] | None, years: list[int] | None = None
+) -> list[DateRange]:
+    """Split ``dates`` into one range per season (calendar year), keeping only ``months``.
+
+    Without ``months`` the whole range is one season. ``years`` keeps only those seasons.
+    Days outside the months never belong to a season: a multi-year range with ``6-10``
+    gives June–October of each year, and nothing from November to May.
+    """
+    if months is None:
+        out = [dates]
+    else:
+        out = []
+        for year in range(dates.start.year, dates.end.year + 1):
+            lo = max(dates.start, date(year, months[0], 1))
+            hi = min(dates.end, date(year, months[1], calendar.monthrange(year, months[1])[1]))
+            if lo <= hi:
+                out.append(DateRange(lo, hi))
+    if years is not None:
+        keep = set(years)
+        out = [s for s in out if s.start.year in keep]
+    if not out:
+        raise DateRangeError(
+            f"no season days in {dates}"
+            + (f" for months {months[0]}-{months[1]}" if months else "")
+            + (f" and seasons {sorted(set(years))}" if years else ""),
+            "widen --dates or change --months / seasons",
+        )
+    return out
+
+
+def in_seasons(day: date, ranges: list[DateRange]) -> bool:
+    """True when ``day`` is inside one of the season ``ranges``."""
+    return any(day in r for r in ranges)

@@ -38,7 +38,8 @@ from spectm.cube.store import (
     valid_cells,
     write_slice,
 )
-from spectm.dates import DateRange, parse_dates
+from spectm.dates import DateRange, in_seasons, parse_dates, parse_months
+from spectm.dates import seasons as split_seasons
 from spectm.errors import BadInputError, SpectmError
 
 SENSORS = ("pace", "s2")
@@ -107,6 +108,8 @@ def build_cube(
     s2_chunk: int | None = None,
     repair: bool = False,
     dashboard: bool = False,
+    months: str | tuple[int, int] | None = None,
+    seasons: Sequence[int] | None = None,
 ) -> CubeResult:
     """Build or update ``cubes/<region>_<sensor>.zarr`` for each sensor.
 
@@ -121,9 +124,14 @@ def build_cube(
     chunk); ``repair`` also re-hashes and decodes them (bit rot). Damaged slices are
     rebuilt like incomplete ones. ``dashboard`` serves the LocalCluster's dashboard on
     127.0.0.1 (off by default: nothing listens beyond loopback, no HTTP route is served).
+
+    ``months`` (``"6-10"``) and ``seasons`` (years) keep only season days of a multi-year
+    ``dates``: one cube holds every season, its time axis jumping over the winters.
     """
     aoi = parse_bbox(aoi, Path(data_dir))
     dates = parse_dates(dates)
+    mon = parse_months(months)
+    season_ranges = split_seasons(dates, mon, list(seasons) if seasons is not None else None)
     fdates = parse_dates(force_dates) if force_dates is not None else None
     for name, value in (("radius", radius_m), *(("resolution", v) for v in
                                                 (resolution.values() if isinstance(resolution, Mapping) else [resolution]))):
@@ -141,6 +149,7 @@ def build_cube(
                 resolution=resolution.get(sensor) if isinstance(resolution, Mapping) else resolution, radius_m=radius_m,
                 with_unc=with_unc, s2_bands=s2_bands, s2_mask_classes=s2_mask_classes, force=force or fdates is not None,
                 force_dates=fdates, pace_chunks=pace_chunks, s2_chunk=s2_chunk, repair=repair,
+                season_ranges=season_ranges,
             )
             res.seconds = time.perf_counter() - t0
             result.sensors[sensor] = res
@@ -201,6 +210,21 @@ def _global_attrs(aoi: AOI, sensor: str, chash: str, settings: dict, *, twin: bo
     }
 
 
+def _as_if_flown_attrs(attrs: dict, days: list[date]) -> dict:
+    """Say in the cube's attributes which days were simulated before the sensor flew (twin only)."""
+    if not days:
+        return attrs
+    old = attrs.get("spectm_as_if_flown_days", "")
+    all_days = sorted({*(old.split(",") if old else []), *(d.isoformat() for d in days)})
+    attrs["spectm_as_if_flown_days"] = ",".join(all_days)
+    attrs["spectm_as_if_flown"] = (
+        f"{len(all_days)} time slice(s) ({all_days[0]} to {all_days[-1]}) are twin simulations dated before the "
+        "sensor launched, simulated as if it had flown: no real imagery exists for them (docs/twin.md)")
+    if "as if" not in attrs.get("summary", ""):
+        attrs["summary"] = attrs.get("summary", "") + " Some slices are dated before the sensor's launch, simulated as if it had flown."
+    return attrs
+
+
 def _sensor_settings(sensor: str, aoi: AOI, resolution: float | None, **kw: object) -> dict:
     res = float(resolution or aoi.resolution.get(sensor, 1000.0 if sensor == "pace" else 20.0))
     s = {"sensor": sensor, "region": aoi.name, "bbox": list(aoi.bbox), "crs": aoi.crs, "resolution": res,
@@ -234,6 +258,7 @@ def _build_sensor(
     sensor: str, aoi: AOI, dates: DateRange, data_dir: Path, *, flags: object, resolution: float | None,
     radius_m: float | None, with_unc: bool, s2_bands: Sequence[str] | None, s2_mask_classes: Iterable[int] | None,
     force: bool, force_dates: DateRange | None, pace_chunks: dict | None, s2_chunk: int | None, repair: bool = False,
+    season_ranges: list[DateRange] | None = None,
 ) -> SensorResult:
     path = cube_path(data_dir, aoi, sensor)
     settings = sensor_settings(sensor, aoi, flags=flags, resolution=resolution, radius_m=radius_m, with_unc=with_unc,
@@ -244,7 +269,13 @@ def _build_sensor(
     if sensor == "pace" and scan.by_day:
         _check_flag_names(settings["flags"], scan)
     out.items_skipped = dict(scan.skipped)
-    out.days_without_data = dates.n_days - len(scan.by_day)
+    ranges = season_ranges or [dates]
+    off = [d for d in scan.by_day if not in_seasons(d, ranges)]
+    if off:  # counted, not silently dropped: items of days outside the season months
+        out.items_skipped["outside the seasons"] = sum(len(scan.by_day[d]) for d in off)
+        for d in off:
+            del scan.by_day[d]
+    out.days_without_data = sum(r.n_days for r in ranges) - len(scan.by_day)
     if not scan.by_day:
         log.warning("%s: no items in the catalog for %s over %s; nothing to build", sensor, dates, aoi.name)
         return out
@@ -270,7 +301,7 @@ def _build_sensor(
                         damaged[d])
         forced = sorted(d for d in state.complete if d in avail and d not in damaged and force
                         and (force_dates is None or d in force_dates))
-        out.days_already_complete = len([d for d in state.complete if d in dates and d not in forced and d not in damaged])
+        out.days_already_complete = len([d for d in state.complete if in_seasons(d, ranges) and d not in forced and d not in damaged])
         if new_days and state.last_day and new_days[0] <= state.last_day:
             raise BadInputError(
                 f"{path.name} ends on {state.last_day}; {len([d for d in new_days if d <= state.last_day])} new day(s) "
@@ -289,7 +320,12 @@ def _build_sensor(
                 log.warning("%s has no per-chunk digests (older spectm): its slices are checked by decoding only; "
                             "delete it and rebuild to get them", path.name)
                 template = template.drop_vars(DIGEST_VAR)
+            template.attrs = _as_if_flown_attrs(dict(template.attrs), [d for d in new_days if any(
+                it.properties.get("spectm:as_if_flown") for it in avail[d])])
             create_or_extend(path, template, builder.encoding(), exists=exists)
+            if "spectm_as_if_flown" in template.attrs:  # an append keeps old attrs: write these explicitly
+                update_attrs(path, {k: template.attrs[k] for k in ("spectm_as_if_flown", "spectm_as_if_flown_days",
+                                                                   "summary")})
             for i, d in enumerate(new_days):
                 index[d] = state.n_time + i
         for kind, days in (("repair", todo), ("force", forced), ("new", new_days)):

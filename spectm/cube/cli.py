@@ -22,6 +22,7 @@ def build_cube_cmd(
     bbox: Annotated[str | None, typer.Option("--bbox", help="Region name, W,S,E,N or a GeoJSON file (default: the region in raw/manifest.json, i.e. what the last fetch or twin wrote).")] = None,
     dates: Annotated[str | None, typer.Option("--dates", help="2024-06:2024-10, 2024-06-01:2024-06-15 or one day (default: the dates in raw/manifest.json).")] = None,
     sensor: Annotated[str, typer.Option("--sensor", help="pace, s2 or all.")] = "all",
+    months: Annotated[str | None, typer.Option("--months", help="Season months M-N (e.g. 6-10): only those days of each year of --dates.")] = None,
     flags: Annotated[str | None, typer.Option("--flags", help="l2_flags names to mask, comma-separated; 'default' = NASA's L3 Rrs mask; 'none'.")] = None,
     resolution: Annotated[float | None, typer.Option("--resolution", callback=float_range("--resolution"), help="Grid cell size in metres (default: the region's, PACE 1000, S2 20).")] = None,
     radius: Annotated[float | None, typer.Option("--radius", callback=float_range("--radius"), help="PACE search radius in metres (default 2 × max(cell, 1000 m)).")] = None,
@@ -64,6 +65,7 @@ def build_cube_cmd(
         resolve_aoi(bbox), resolve_dates(dates), data_dir=state.data_dir, sensors=sensors, flags=flags,
         resolution=resolution, radius_m=radius, with_unc=not no_unc, scheduler=scheduler, workers=workers,
         memory_limit=memory_limit, force=force, force_dates=force_dates, repair=repair, dashboard=dashboard,
+        months=months,
     )
     if as_json:
         console.print_json(json.dumps(result_json(res), default=str))

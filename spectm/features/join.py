@@ -174,6 +174,7 @@ def _build(data_dir: Path, p: JoinSection, cube: Cube, samples: Any, key: str) -
         )
     m = m.sort_values(["sample_id", "horizon"], kind="stable").reset_index(drop=True)
     sample_days = pd.to_datetime(m["date"].astype(str)).values.astype("datetime64[D]").astype(np.int64)
+    m["season"] = pd.to_datetime(m["date"].astype(str)).dt.year.astype(np.int64)  # for season splits
     split, station_map = _assign_sample_splits(m, p, sample_days)
     m["split"] = split
     g = cube.grid
@@ -251,9 +252,13 @@ def _build(data_dir: Path, p: JoinSection, cube: Cube, samples: Any, key: str) -
     tmp.mkdir(parents=True)
     store.write_matchups(m, tmp / store.MATCHUPS)
     un.to_csv(tmp / store.UNMATCHED, index=False)
-    chips_arr, fut = extract(cube, kept, reader, p.chip_size)
-    ds = _chips_dataset(cube, p, kept, chips_arr, fut)
-    store.write_chips(ds, tmp / store.CHIPS)
+    if kept:  # block by block: memory stays flat in the number of seasons (chips)
+        ds = _chips_dataset(cube, p, kept, None, None)
+        store.write_chips(ds, tmp / store.CHIPS,
+                          fill=lambda a, b: extract(cube, kept[a:b], reader, p.chip_size))
+    else:
+        chips_arr, fut = extract(cube, kept, reader, p.chip_size)
+        store.write_chips(_chips_dataset(cube, p, kept, chips_arr, fut), tmp / store.CHIPS)
 
     counts = _counts(samples, m, un, kept, specs, spec_excl, n_match_specs, short, ucounts, cube)
     manifest = {
@@ -285,9 +290,17 @@ def _build(data_dir: Path, p: JoinSection, cube: Cube, samples: Any, key: str) -
     return manifest
 
 
-def _chips_dataset(cube: Cube, p: JoinSection, specs: list[ChipSpec], chips: np.ndarray, fut: np.ndarray) -> xr.Dataset:
+def _chips_dataset(cube: Cube, p: JoinSection, specs: list[ChipSpec], chips: np.ndarray | None,
+                   fut: np.ndarray | None) -> xr.Dataset:
+    """The chips dataset; ``chips``/``fut`` None → lazy placeholders filled later, block by block."""
     g = cube.grid
     nt = p.chip_time
+    if chips is None or fut is None:
+        import dask.array as dsa
+
+        nb, size = cube.wavelengths.size, p.chip_size
+        chips = dsa.full((len(specs), nt, nb, size, size), np.nan, dtype=np.float32, chunks=(16, nt, nb, size, size))
+        fut = dsa.full((len(specs), nb, size, size), np.nan, dtype=np.float32, chunks=(16, nb, size, size))
     dates = np.array([[cube.times[t] for t in s.steps] for s in specs], dtype="datetime64[ns]").reshape(len(specs), nt)
     fdates = np.array([cube.times[s.future] if s.future >= 0 else np.datetime64("NaT") for s in specs], dtype="datetime64[ns]")
     corners = np.array([g.corner(s.r0, s.c0) for s in specs], dtype=np.float64).reshape(len(specs), 2)

@@ -17,6 +17,7 @@ from typing import Any
 import pystac
 
 from spectm import __version__
+from spectm.twin.launch import as_if_flown
 from spectm.twin.pace import Granule
 from spectm.twin.s2 import ASSETS, COG_TYPE, TITLES, Scene, s2_band_meta
 
@@ -39,23 +40,25 @@ def _iso(dt: datetime) -> str:
 
 
 def pace_item(g: Granule) -> pystac.Item:
-    sw = g.swath
-    end = sw.start + timedelta(seconds=299.883)
+    end = g.start + timedelta(seconds=299.883)
     lons = [p[0] for p in g.footprint]
     lats = [p[1] for p in g.footprint]
     item = pystac.Item(
         id=g.path.name[:-3],
         geometry={"type": "Polygon", "coordinates": [g.footprint]},
         bbox=[min(lons), min(lats), max(lons), max(lats)],
-        datetime=sw.start,
+        datetime=g.start,
         properties={
-            "start_datetime": _iso(sw.start), "end_datetime": _iso(end),
+            "start_datetime": _iso(g.start), "end_datetime": _iso(end),
             "processing:level": "L2", "pace:short_name": PACE_COLLECTION, "pace:version": "3.1",
             "pace:nrt": False, "pace:product": "L2_AOP", "spectm:source": "pace_oci_l2_aop",
             "spectm:twin": True, "eo:cloud_cover": round(g.cloud_cover, 3),
         },
         stac_extensions=[EXT["eo"], EXT["file"], EXT["processing"]],
     )
+    note = as_if_flown("pace", g.start.date())
+    if note:
+        item.properties["spectm:as_if_flown"] = note
     item.add_asset("data", pystac.Asset(
         href=str(Path(g.path).resolve()), media_type="application/x-netcdf", roles=["data"],
         extra_fields={"file:size": g.path.stat().st_size},
@@ -79,6 +82,9 @@ def s2_item(s: Scene) -> pystac.Item:
         "s2:reflectance_conversion_factor": 1.0,
         "spectm:source": "s2_earth_search", "spectm:twin": True,
     }
+    note = as_if_flown(s.platform, s.when.date())
+    if note:
+        props["spectm:as_if_flown"] = note
     item = pystac.Item(
         id=s.item_id, geometry=s.footprint, bbox=s.bbox, datetime=s.when, properties=props,
         stac_extensions=[EXT[k] for k in ("eo", "file", "grid", "mgrs", "proj", "raster", "view")],

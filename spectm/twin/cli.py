@@ -18,7 +18,8 @@ app.add_typer(twin_app, name="twin")
 @twin_app.command("generate")
 def generate_cmd(
     region: Annotated[str, typer.Option("--region", "--bbox", help="Region name, W,S,E,N or GeoJSON.")] = "lake_erie_western_basin",
-    dates: Annotated[str, typer.Option("--dates", help="2024-06:2024-10, 2024-06-01:2024-06-15 or a day.")] = "2024-06:2024-10",
+    dates: Annotated[str, typer.Option("--dates", help="2024-06:2024-10, 2024-06-01:2024-06-15 or a day; with --months, several years.")] = "2024-06:2024-10",
+    months: Annotated[str | None, typer.Option("--months", help="Season months M-N, e.g. 6-10: one season per year of --dates.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed; the same seed gives the same data.")] = 0,
     pace_resolution: Annotated[float, typer.Option("--pace-resolution", callback=float_range("--pace-resolution"), help="PACE pixel size, m.")] = 1200.0,
     s2_resolution: Annotated[float, typer.Option("--s2-resolution", callback=float_range("--s2-resolution"), help="S2 base (10 m class) pixel size, m; 20/60 m classes scale 2x/6x.")] = 60.0,
@@ -29,7 +30,7 @@ def generate_cmd(
     """Write raw/ (PACE, S2, catalog, manifest) and insitu/samples.parquet for a region and dates."""
     from spectm.twin.generate import generate_twin
 
-    res = generate_twin(region, dates, data_dir=data_dir(), seed=seed, pace_resolution_m=pace_resolution,
+    res = generate_twin(region, dates, data_dir=data_dir(), months=months, seed=seed, pace_resolution_m=pace_resolution,
                         s2_resolution_m=s2_resolution, s2_revisit_days=revisit, include_s2=not no_s2, force=force)
     console.print(res.summary())
 

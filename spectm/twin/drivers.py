@@ -23,6 +23,7 @@ _COLUMNS = {"chl": "chla_ugL", "pc": "pc_ugL", "ag400": "cdom_a400_m1", "tss": "
 # Physical floors/ceilings (DOMAIN §5.4 / §6.2): the log-space interpolation needs > 0.
 LIMITS = {"chl": (0.5, 500.0), "pc": (0.02, 500.0), "ag400": (0.05, 8.0), "tss": (0.5, 150.0)}
 MAUMEE_MOUTH = (-83.46, 41.69)  # lon, lat of the Maumee River mouth (Toledo)
+DRIVER_MARGIN_DAYS = 21  # samples this far before a season start it (the fields are causal: later ones never count)
 
 
 @dataclass
@@ -39,18 +40,48 @@ class Drivers:
         return sorted(set(self.table["date"]))
 
 
-def drivers_from_samples(samples: pd.DataFrame, dates: DateRange, margin_days: int = 21) -> pd.DataFrame:
-    """Surface station samples within the season (± ``margin_days`` so its ends interpolate)."""
-    need = {"station", "date", "lat", "lon"}
-    if samples is None or len(samples) == 0 or not need.issubset(samples.columns):
-        return pd.DataFrame(columns=["date", "station", "lon", "lat", *VARS])
+def _surface_stations(samples: pd.DataFrame, bbox: tuple[float, float, float, float] | None) -> pd.DataFrame:
     df = samples
     if "station_kind" in df.columns:
         df = df[df["station_kind"] == "station"]
     if "depth_category" in df.columns:
         df = df[df["depth_category"] == "surface"]
+    if bbox is not None:  # only the samples inside the simulated region drive it
+        w, s, e, n = bbox
+        lon, lat = pd.to_numeric(df["lon"], errors="coerce"), pd.to_numeric(df["lat"], errors="coerce")
+        df = df[lon.between(w, e) & lat.between(s, n)]
+    return df
+
+
+def levels_before(samples: pd.DataFrame | None, before: date,
+                  bbox: tuple[float, float, float, float] | None = None) -> dict[str, float]:
+    """Median value per constituent of the region's surface station samples taken before
+    ``before`` (a lake's own prior level; only the past, so the twin stays causal)."""
+    need = {"station", "date", "lat", "lon"}
+    if samples is None or len(samples) == 0 or not need.issubset(samples.columns):
+        return {}
+    df = _surface_stations(samples, bbox)
+    df = df[pd.to_datetime(df["date"]).dt.date < before]
+    out = {}
+    for v, col in _COLUMNS.items():
+        if col in df.columns:
+            vals = pd.to_numeric(df[col], errors="coerce")
+            vals = vals[vals > 0]
+            if len(vals):
+                out[v] = float(np.clip(10 ** np.log10(vals).median(), *LIMITS[v]))
+    return out
+
+
+def drivers_from_samples(samples: pd.DataFrame, dates: DateRange, margin_days: int = DRIVER_MARGIN_DAYS,
+                         bbox: tuple[float, float, float, float] | None = None) -> pd.DataFrame:
+    """Surface station samples of the season and up to ``margin_days`` before it (they set the
+    lake's state when the season starts); none after its end."""
+    need = {"station", "date", "lat", "lon"}
+    if samples is None or len(samples) == 0 or not need.issubset(samples.columns):
+        return pd.DataFrame(columns=["date", "station", "lon", "lat", *VARS])
+    df = _surface_stations(samples, bbox)
     d = pd.to_datetime(df["date"]).dt.date
-    lo, hi = dates.start - timedelta(days=margin_days), dates.end + timedelta(days=margin_days)
+    lo, hi = dates.start - timedelta(days=margin_days), dates.end
     df = df[(d >= lo) & (d <= hi)].copy()
     df["date"] = pd.to_datetime(df["date"]).dt.date
     out = pd.DataFrame({"date": df["date"], "station": df["station"].astype(str), "lon": df["lon"], "lat": df["lat"]})
@@ -101,12 +132,18 @@ def climatology_drivers(stations: pd.DataFrame, dates: DateRange, rng: np.random
 
 
 def build_drivers(
-    samples: pd.DataFrame | None, dates: DateRange, stations: pd.DataFrame, rng: np.random.Generator
+    samples: pd.DataFrame | None, dates: DateRange, stations: pd.DataFrame, rng: np.random.Generator,
+    bbox: tuple[float, float, float, float] | None = None,
 ) -> Drivers:
-    """Samples of the season when there are enough (≥ 2 sampling days with Chl), else climatology."""
-    table = drivers_from_samples(samples, dates) if samples is not None else None
-    if table is not None and table.dropna(subset=["chl"])["date"].nunique() >= 2:
+    """Samples of the season (and the weeks before it) when any has Chl, else climatology.
+
+    One sampling day is enough: the fields evolve forward from the last analysis, so a
+    season needs a first measurement, not a pair to interpolate between.
+    """
+    table = drivers_from_samples(samples, dates, bbox=bbox) if samples is not None else None
+    if table is not None and table.dropna(subset=["chl"])["date"].nunique() >= 1:
         return Drivers(table, "samples", len(table))
-    why = "no samples table given" if samples is None else "fewer than 2 sampling days with chlorophyll in the season"
+    why = ("no samples table given" if samples is None
+           else "no sampling day with chlorophyll in the season" + (" inside the region" if bbox else ""))
     clim = climatology_drivers(stations, dates, rng)
-    return Drivers(clim, "climatology", 0, note=f"constituents from climatology (DOMAIN §6.2 draws): {why}")
+    return Drivers(clim, "climatology", 0, note=f"constituents from climatology for {dates} (docs/twin.md): {why}")

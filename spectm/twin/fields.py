@@ -1,29 +1,41 @@
-"""Constituent fields over the lake, day by day, honouring the station measurements.
+"""Constituent fields over the lake, day by day, from the measurements made so far.
 
 Each constituent (Chl, PC, a_g(400), TSS) lives in log10 space on a regular lon/lat
-"physics grid" (default 0.005°, ≈ 0.5 km). On a sampling day *k* its field is
+"physics grid" (default 0.005°, ≈ 0.5 km). The evolution is *causal*: the field on day
+*t* depends only on station measurements taken on or before *t*, like a forecast that
+is corrected whenever the lake is sampled (an analysis cycle, as in data assimilation).
+A model trained on the twin's imagery therefore cannot see a sample before it is taken.
 
-    prior(x, t_k) + 0.15·GRF_k(x) + kriged residual(x)
+    field(x, t) = prior(x, t) + D_k(x)·exp(−(t − t_k)/τ) + a(x, t)
 
 * **prior** — the bloom climatology: a Chl/PC bloom that starts in Maumee Bay and
   spreads (its e-folding distance from the Maumee mouth grows from 8 km in early July
   to 53 km by September) with an August peak; CDOM and TSS decay away from the
-  Maumee mouth.
-* **GRF_k** — a Gaussian random field (correlation 6 km) for spatial structure.
-* **kriged residual** — simple kriging (Gaussian covariance, range 15 km, nugget
-  1e-6) of ``measurement − (prior + GRF)`` at the visit positions, so that at a
-  station on a sampling day the field *equals* the measurement (to float32
-  precision; the tests check 1 %). Away from stations the field relaxes to the prior.
+  Maumee mouth. A region that does not reach the Maumee mouth (another lake) gets
+  :func:`generic_prior` instead, at the levels of its own samples taken before the season.
+* **D_k** — the deviation from the prior left by the last sampling day ``t_k ≤ t``; it
+  relaxes toward the prior with e-folding time τ (default 10 days). Before the first
+  sampling day it is a static Gaussian random field (6 km, SD 0.15 dex).
+* **a** — the daily "weather" anomaly: an AR(1) process in time of Gaussian random
+  fields (correlation 10 km, SD 0.12 dex, lag-1 correlation exp(−1/3), i.e. an
+  e-folding time of 3 days), started on the model's first day.
+* **analysis on a sampling day t_k** — the forecast of that day (with the decayed
+  deviation plus fresh texture so its variance stays 0.15 dex) is corrected by simple
+  kriging (Gaussian covariance, range 15 km, nugget 1e-6) of ``measurement − forecast``
+  at the visit positions, so that at a station on a sampling day the field *equals* the
+  measurement (to float32 precision; the tests check 1 %). The new deviation
+  ``D_k = analysis − prior − a`` then decays until the next visit.
 
-Between sampling days the log fields are interpolated linearly in time, and a daily
-"weather" anomaly (GRF, correlation 10 km, SD 0.12 dex) is added with weight
-``sin(π·w)`` (w = fraction of the way between the two sampling days), so it vanishes
-on sampling days and exactness at stations holds. Outside the sampled period the
-nearest sampling day's field is held and the anomaly has its full SD.
+Everything is a deterministic function of ``seed``, the day and the measurements up to
+that day (the random draws are seeded per day, not per position in a sequence). Memory
+is one deviation field per sampling day and variable (a few MB per season); the anomaly
+is advanced one day at a time and cached, so a season generated in day order costs four
+FFT fields a day.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -44,7 +56,9 @@ class Grid:
     lat: np.ndarray
 
     @classmethod
-    def covering(cls, bbox: tuple[float, float, float, float], step_deg: float, margin_deg: float = 0.05) -> Grid:
+    def covering(
+        cls, bbox: tuple[float, float, float, float], step_deg: float, margin_deg: float = 0.05
+    ) -> Grid:
         w, s, e, n = bbox
         lon = np.arange(w - margin_deg, e + margin_deg + step_deg / 2, step_deg)
         lat = np.arange(s - margin_deg, n + margin_deg + step_deg / 2, step_deg)
@@ -61,7 +75,9 @@ class Grid:
         """Bilinear values of ``field`` at points (edge values held outside)."""
         fy = (np.asarray(lat) - self.lat[0]) / (self.lat[1] - self.lat[0])
         fx = (np.asarray(lon) - self.lon[0]) / (self.lon[1] - self.lon[0])
-        return map_coordinates(field, [fy.ravel(), fx.ravel()], order=1, mode="nearest").reshape(np.shape(lon))
+        return map_coordinates(field, [fy.ravel(), fx.ravel()], order=1, mode="nearest").reshape(
+            np.shape(lon)
+        )
 
 
 def _dist_km(lon: np.ndarray, lat: np.ndarray, lon0: float, lat0: float) -> np.ndarray:
@@ -87,8 +103,40 @@ def prior_log10(var: str, lon: np.ndarray, lat: np.ndarray, day: date) -> np.nda
     raise KeyError(var)
 
 
+PriorFn = Callable[[str, np.ndarray, np.ndarray, date], np.ndarray]
+DEFAULT_LEVELS = {"chl": 10.0, "pc": 1.0, "ag400": 0.6, "tss": 6.0}  # Lake Erie's far-field prior levels
+
+
+def generic_prior(levels: dict[str, float]) -> PriorFn:
+    """A prior for a lake without a known bloom source: spatially uniform at ``levels`` (linear
+    units, e.g. the median of the lake's own earlier samples), Chl and PC raised toward a
+    mid-August peak (0.3 dex) as a temperate lake's bloom season is; structure comes from
+    the random fields and the kriged measurements."""
+    logs = {v: float(np.log10(levels.get(v, DEFAULT_LEVELS[v]))) for v in VARS}
+
+    def prior(var: str, lon: np.ndarray, lat: np.ndarray, day: date) -> np.ndarray:
+        base = np.full(np.shape(lon), logs[var], dtype=float)
+        if var in ("chl", "pc"):
+            base += 0.3 * (float(season_weight(day.timetuple().tm_yday)) - 0.5)
+        return base
+
+    return prior
+
+
+def has_maumee(bbox: tuple[float, float, float, float], margin_deg: float = 0.2) -> bool:
+    """Whether the region reaches the Maumee River mouth (the Lake Erie bloom prior applies)."""
+    w, s, e, n = bbox
+    lon, lat = MAUMEE_MOUTH
+    return w - margin_deg <= lon <= e + margin_deg and s - margin_deg <= lat <= n + margin_deg
+
+
 def _krige(
-    px: np.ndarray, py: np.ndarray, resid: np.ndarray, gx: np.ndarray, gy: np.ndarray, range_km: float
+    px: np.ndarray,
+    py: np.ndarray,
+    resid: np.ndarray,
+    gx: np.ndarray,
+    gy: np.ndarray,
+    range_km: float,
 ) -> np.ndarray:
     """Simple kriging (zero mean) of residuals at points (km coords) onto grid points."""
     d_pp = np.hypot(px[:, None] - px[None, :], py[:, None] - py[None, :])
@@ -99,58 +147,118 @@ def _krige(
 
 
 class FieldModel:
-    """Log10 constituent fields on sampling days, and their daily interpolation."""
+    """Causal log10 constituent fields: relaxation from the last analysis plus a daily anomaly."""
 
-    def __init__(self, drivers: Drivers, grid: Grid, seed: int, range_km: float = 15.0) -> None:
+    def __init__(
+        self,
+        drivers: Drivers,
+        grid: Grid,
+        seed: int,
+        range_km: float = 15.0,
+        *,
+        start: date | None = None,
+        relax_days: float = 10.0,
+        anomaly_days: float = 3.0,
+        prior: PriorFn | None = None,
+    ) -> None:
         self.grid = grid
+        self._prior: PriorFn = prior or prior_log10
         self.drivers = drivers
         self.seed = seed
+        self.relax_days = relax_days
         self.sample_days: list[date] = drivers.dates
+        first = self.sample_days[0] if self.sample_days else (start or date(2000, 1, 1))
+        self.origin = min(start, first) if start is not None else first
+        self._rho = float(np.exp(-1.0 / anomaly_days))
         glon, glat = np.meshgrid(grid.lon, grid.lat)
         self._glon, self._glat = glon, glat
         lat0 = float(np.mean(grid.lat))
-        kx = KM_PER_DEG_LAT * np.cos(np.radians(lat0))
-        gx, gy = glon * kx, glat * KM_PER_DEG_LAT
+        self._kx = KM_PER_DEG_LAT * np.cos(np.radians(lat0))
+        self._gx, self._gy = glon * self._kx, glat * KM_PER_DEG_LAT
+        self._range_km = range_km
+        self._anom_t: int | None = None
+        self._anom: dict[str, np.ndarray] = {}
         corr_px = 6.0 / grid.km_per_px()
-        self.fields: dict[str, np.ndarray] = {}
-        table = drivers.table
+        self._d0 = {
+            var: 0.15
+            * gaussian_random_field(grid.shape, corr_px, np.random.default_rng([seed, 101, vi]))
+            for vi, var in enumerate(VARS)
+        }
+        self._days: list[int] = []  # ordinals of the analyses, ascending
+        self._dev: dict[str, list[np.ndarray]] = {var: [] for var in VARS}
+        for day in self.sample_days:
+            self._analyse(day)
+
+    def _anomaly(self, t: int) -> dict[str, np.ndarray]:
+        """a(t): AR(1) of unit Gaussian random fields from ``origin``, scaled to 0.12 dex."""
+        t0 = self.origin.toordinal()
+        if t < t0:
+            t = t0
+        if self._anom_t is None or self._anom_t > t:
+            self._anom_t, self._anom = (
+                t0,
+                {var: self._innovation(vi, t0) for vi, var in enumerate(VARS)},
+            )
+        c = float(np.sqrt(1.0 - self._rho**2))
+        while self._anom_t < t:
+            self._anom_t += 1
+            self._anom = {
+                var: (self._rho * self._anom[var] + c * self._innovation(vi, self._anom_t)).astype(
+                    np.float32
+                )
+                for vi, var in enumerate(VARS)
+            }
+        return {var: 0.12 * a for var, a in self._anom.items()}
+
+    def _innovation(self, vi: int, t: int) -> np.ndarray:
+        return gaussian_random_field(
+            self.grid.shape,
+            10.0 / self.grid.km_per_px(),
+            np.random.default_rng([self.seed, 202, vi, t]),
+        )
+
+    def _deviation(self, var: str, t: int) -> np.ndarray:
+        """D at day ordinal ``t`` from the last analysis on or before it (decayed)."""
+        k = int(np.searchsorted(self._days, t, side="right")) - 1
+        if k < 0:
+            return self._d0[var]
+        return self._dev[var][k] * np.float32(np.exp(-(t - self._days[k]) / self.relax_days))
+
+    def _analyse(self, day: date) -> None:
+        """Correct the forecast of a sampling day with its measurements (kriged residuals)."""
+        t = day.toordinal()
+        anom = self._anomaly(t)
+        table = self.drivers.table
+        k = int(np.searchsorted(self._days, t, side="right")) - 1
+        gap = (t - self._days[k]) if k >= 0 else 0
+        refresh = float(np.sqrt(max(0.0, 1.0 - np.exp(-2.0 * gap / self.relax_days))))
+        corr_px = 6.0 / self.grid.km_per_px()
         for vi, var in enumerate(VARS):
-            stack = np.empty((len(self.sample_days), *grid.shape), dtype=np.float32)
-            for k, day in enumerate(self.sample_days):
-                rng = np.random.default_rng([seed, 101, vi, day.toordinal()])
-                f = prior_log10(var, glon, glat, day) + 0.15 * gaussian_random_field(grid.shape, corr_px, rng)
-                rows = table[(table["date"] == day) & table[var].notna()]
-                if len(rows):
-                    lon, lat = rows["lon"].to_numpy(float), rows["lat"].to_numpy(float)
-                    at = grid.sample(f, lon, lat)
-                    resid = np.log10(rows[var].to_numpy(float)) - at
-                    f = f + _krige(lon * kx, lat * KM_PER_DEG_LAT, resid, gx, gy, range_km)
-                lo, hi = LIMITS[var]
-                stack[k] = np.clip(f, np.log10(lo), np.log10(hi))
-            self.fields[var] = stack
+            prior = self._prior(var, self._glon, self._glat, day)
+            dev = self._deviation(var, t)
+            if refresh > 0:
+                rng = np.random.default_rng([self.seed, 101, vi, t])
+                dev = dev + 0.15 * refresh * gaussian_random_field(self.grid.shape, corr_px, rng)
+            f = prior + dev + anom[var]
+            rows = table[(table["date"] == day) & table[var].notna()]
+            if len(rows):
+                lon, lat = rows["lon"].to_numpy(float), rows["lat"].to_numpy(float)
+                resid = np.log10(rows[var].to_numpy(float)) - self.grid.sample(f, lon, lat)
+                f = f + _krige(
+                    lon * self._kx, lat * KM_PER_DEG_LAT, resid, self._gx, self._gy, self._range_km
+                )
+            lo, hi = LIMITS[var]
+            f = np.clip(f, np.log10(lo), np.log10(hi))
+            self._dev[var].append((f - prior - anom[var]).astype(np.float32))
+        self._days.append(t)
 
     def log10_on(self, day: date) -> dict[str, np.ndarray]:
-        """The four log10 fields for ``day`` on the physics grid."""
-        days = [d.toordinal() for d in self.sample_days]
+        """The four log10 fields for ``day`` on the physics grid (only samples up to ``day`` count)."""
         t = day.toordinal()
-        if t < days[0]:
-            k0 = k1 = 0
-            w, amp = 0.0, 1.0
-        elif t > days[-1]:
-            k0 = k1 = len(days) - 1
-            w, amp = 0.0, 1.0
-        else:
-            k1 = int(np.searchsorted(days, t))
-            k0 = k1 - 1 if days[k1] != t else k1  # on a sampling day: that day's field, no anomaly
-            w = 0.0 if k0 == k1 else (t - days[k0]) / (days[k1] - days[k0])
-            amp = float(np.sin(np.pi * w))
+        anom = self._anomaly(t)
         out = {}
-        corr_px = 10.0 / self.grid.km_per_px()
-        for vi, var in enumerate(VARS):
-            f = (1 - w) * self.fields[var][k0] + w * self.fields[var][k1]
-            if amp > 0:
-                rng = np.random.default_rng([self.seed, 202, vi, t])
-                f = f + 0.12 * amp * gaussian_random_field(self.grid.shape, corr_px, rng)
+        for var in VARS:
+            f = self._prior(var, self._glon, self._glat, day) + self._deviation(var, t) + anom[var]
             lo, hi = LIMITS[var]
             out[var] = np.clip(f, np.log10(lo), np.log10(hi)).astype(np.float32)
         return out

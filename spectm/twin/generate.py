@@ -14,7 +14,7 @@ import json
 import shutil
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +24,19 @@ import pandas as pd
 from spectm.aoi import AOI, parse_bbox
 from spectm.catalogs import load_stations
 from spectm.console import log, progress
-from spectm.dates import DateRange, parse_dates
+from spectm.dates import DateRange, parse_dates, parse_months
+from spectm.dates import seasons as split_seasons
 from spectm.errors import BadInputError
 from spectm.twin.catalog import write_catalog, write_manifest
-from spectm.twin.drivers import Drivers, build_drivers
-from spectm.twin.fields import FieldModel, Grid
+from spectm.twin.drivers import DRIVER_MARGIN_DAYS, Drivers, build_drivers, levels_before
+from spectm.twin.fields import FieldModel, Grid, generic_prior, has_maumee
+from spectm.twin.launch import LAUNCH, as_if_flown
 from spectm.twin.pace import TWIN_MODEL, Granule, simulate_day, write_granule
 from spectm.twin.s2 import Scene, day_inputs, parse_tile, scene_dates, simulate_scene
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: causal fields, several seasons
+MAX_SEASON_DAYS = 400
+IN_PROGRESS = ".twin_in_progress"  # in raw/ while a run writes; holds its parameter hash
 
 
 @dataclass
@@ -52,12 +56,14 @@ class TwinResult:
     scenes: list[str] = field(default_factory=list)
     samples_path: Path | None = None
     phase_seconds: dict[str, float] = field(default_factory=dict)  # fields, pace, s2, catalog
+    n_seasons: int = 1
 
     def summary(self) -> str:
         if self.status == "skipped":
             return f"skipped: raw/ is complete for the same parameters (hash {self.params_hash})"
         mb = self.bytes_written / 1e6
-        s = (f"{self.status}: {self.n_granules} PACE granules, {self.n_scenes} Sentinel-2 scenes, "
+        seasons = f" over {self.n_seasons} seasons" if self.n_seasons > 1 else ""
+        s = (f"{self.status}: {self.n_granules} PACE granules, {self.n_scenes} Sentinel-2 scenes{seasons}, "
              f"{mb:.1f} MB in {self.seconds:.1f} s; constituents from {self.drivers_source}")
         return s + ("; " + "; ".join(self.notes) if self.notes else "")
 
@@ -67,14 +73,19 @@ def params_hash(params: dict[str, Any]) -> str:
 
 
 def _load_samples(data_dir: Path, notes: list[str]) -> tuple[pd.DataFrame | None, Path | None]:
-    """The real GLERL samples via the samples stage, or None (→ climatology) if it is unavailable."""
+    """The samples of ``insitu/samples.parquet`` when it exists (the user's own, after
+    ``spectm samples ingest``: never overwritten), else the bundled GLERL samples via the
+    samples stage, or None (→ climatology) if that is unavailable."""
+    path = data_dir / "insitu" / "samples.parquet"
+    if path.is_file():
+        notes.append("constituents driven by the existing insitu/samples.parquet (left as it is)")
+        return pd.DataFrame(pd.read_parquet(path).drop(columns=["geometry"], errors="ignore")), path
     try:
         from spectm.samples import ingest_samples  # type: ignore[attr-defined]
     except ImportError:
         notes.append("samples stage not available: no insitu/samples.parquet written")
         return None, None
     ingest_samples(files=None, data_dir=data_dir)
-    path = data_dir / "insitu" / "samples.parquet"
     if not path.is_file():
         notes.append("samples stage wrote no insitu/samples.parquet")
         return None, None
@@ -100,6 +111,8 @@ def generate_twin(
     dates: str | DateRange,
     *,
     data_dir: Path,
+    months: str | tuple[int, int] | None = None,
+    seasons: list[int] | None = None,
     seed: int = 0,
     pace_resolution_m: float = 1200.0,
     s2_resolution_m: float = 60.0,
@@ -112,15 +125,22 @@ def generate_twin(
 ) -> TwinResult:
     """Generate the Lake Erie twin for ``region`` and ``dates`` into ``data_dir``.
 
+    ``months`` (``"6-10"``) splits a multi-year ``dates`` into one season per year (only
+    those months are generated); ``seasons`` keeps only those years. Each season is driven
+    by its own samples and simulated separately (memory is one season's fields at a time);
+    all of them go into one catalog and manifest.
+
     ``samples`` (a samples table as in docs/data-layout.md) drives the constituent
     fields; if None and ``use_samples_stage``, the real GLERL samples are ingested with
-    :func:`spectm.samples.ingest_samples` (writing insitu/samples.parquet). Without
-    enough samples in the season, climatology drives the fields (the summary says so).
+    :func:`spectm.samples.ingest_samples` (writing insitu/samples.parquet). A season without
+    enough samples is driven by climatology (the summary says so, in one line).
     """
     t0 = time.perf_counter()
     data_dir = Path(data_dir)
     aoi = parse_bbox(region, data_dir) if not isinstance(region, AOI) else region
     dr = parse_dates(dates)
+    mon = parse_months(months)
+    season_list = split_seasons(dr, mon, seasons)
     for name, val in (("pace_resolution_m", pace_resolution_m), ("s2_resolution_m", s2_resolution_m)):
         if not (val > 0 and np.isfinite(val)):
             raise BadInputError(f"{name} must be a positive number of metres, got {val}", f"pass e.g. {name}=1200")
@@ -129,18 +149,32 @@ def generate_twin(
             f"resolution too fine (PACE {pace_resolution_m} m, S2 {s2_resolution_m} m)",
             "PACE OCI is ≥ 250 m (nominal 1.2 km); Sentinel-2's finest band is 10 m",
         )
-    if dr.n_days > 400:
-        raise BadInputError(f"date range {dr} is {dr.n_days} days", "generate at most one year at a time")
-    params = {"generator": GENERATOR_VERSION, "region": aoi.name, "bbox": list(aoi.bbox), "dates": str(dr),
-              "seed": seed, "pace_resolution_m": pace_resolution_m, "s2_resolution_m": s2_resolution_m,
-              "s2_revisit_days": s2_revisit_days, "include_s2": include_s2, "physics_step_deg": physics_step_deg,
-              "samples": "given" if samples is not None else ("stage" if use_samples_stage else "none")}
+    for season in season_list:
+        if season.n_days > MAX_SEASON_DAYS:
+            raise BadInputError(
+                f"season {season} is {season.n_days} days (at most {MAX_SEASON_DAYS} per season)",
+                "pass --months (e.g. 6-10) to split a multi-year --dates into one season per year",
+            )
+    params: dict[str, Any] = {
+        "generator": GENERATOR_VERSION, "region": aoi.name, "bbox": list(aoi.bbox), "dates": str(dr),
+        "seed": seed, "pace_resolution_m": pace_resolution_m, "s2_resolution_m": s2_resolution_m,
+        "s2_revisit_days": s2_revisit_days, "include_s2": include_s2, "physics_step_deg": physics_step_deg,
+        "samples": "given" if samples is not None else ("stage" if use_samples_stage else "none")}
+    if mon is not None or seasons is not None:
+        params["seasons"] = [str(x) for x in season_list]
     phash = params_hash(params)
     raw = data_dir / "raw"
     if not force and _complete(data_dir, phash):
         return TwinResult(data_dir, "skipped", phash, drivers_source="(unchanged)",
                           notes=["output complete for the same parameters"])
-    if raw.exists() and any(raw.iterdir()) and not force:
+    marker = raw / IN_PROGRESS
+    notes: list[str] = []
+    if marker.is_file() and not force:
+        if marker.read_text(encoding="utf-8").strip() != phash:
+            raise BadInputError(f"{raw} holds an interrupted twin run with other parameters",
+                                "interrupted; re-run with --force to replace it")
+        notes.append("an interrupted run with the same parameters was found and regenerated")
+    elif raw.exists() and any(raw.iterdir()) and not force:
         raise BadInputError(
             f"{raw} already holds raw data from other parameters or from fetch",
             "pass --force to replace it, or choose another --data-dir",
@@ -149,64 +183,92 @@ def generate_twin(
         shutil.rmtree(raw)
     (raw / "pace").mkdir(parents=True)
     (raw / "s2").mkdir(parents=True)
+    marker.write_text(phash, encoding="utf-8")  # removed once the manifest is written
 
-    notes: list[str] = []
     samples_path = None
     if samples is None and use_samples_stage:
         samples, samples_path = _load_samples(data_dir, notes)
     stations = load_stations(aoi.stations or "glerl_western_lake_erie", data_dir)
-    drivers: Drivers = build_drivers(samples, dr, stations, np.random.default_rng([seed, 1]))
-    if drivers.note:
-        notes.append(drivers.note)
-    phases: dict[str, float] = {}
-    tp = time.perf_counter()
     grid = Grid.covering(aoi.bbox, physics_step_deg)
-    fields = FieldModel(drivers, grid, seed)
+    region_box = (float(grid.lon[0]), float(grid.lat[0]), float(grid.lon[-1]), float(grid.lat[-1]))
+    erie = has_maumee(aoi.bbox)
+    if not erie:
+        notes.append("the region does not reach the Maumee River mouth: a uniform bloom-season prior at the "
+                     "levels of the region's own earlier samples (docs/twin.md)")
     water = aoi.water_or_geometry
-
-    phases["fields"] = time.perf_counter() - tp
-    tp = time.perf_counter()
+    tiles = [parse_tile(c, (aoi.bbox[1] + aoi.bbox[3]) / 2) for c in aoi.s2_tiles] if include_s2 else []
+    if include_s2 and not tiles:
+        notes.append("region lists no s2_tiles: no Sentinel-2 scenes")
+    phases = dict.fromkeys(("fields", "pace", "s2"), 0.0)
     granules: list[Granule] = []
-    days = list(dr.days())
-    with progress() as p:
-        task = p.add_task("PACE OCI granules", total=len(days))
-        for day in days:
-            sim = simulate_day(day, fields=fields, grid=grid, water=water, bbox=aoi.bbox, seed=seed,
-                               resolution_m=pace_resolution_m)
-            granules.append(write_granule(sim, raw / "pace", seed))
-            p.advance(task)
-    phases["pace"] = time.perf_counter() - tp
-    tp = time.perf_counter()
     scenes: list[Scene] = []
-    if include_s2:
-        tiles = [parse_tile(c, (aoi.bbox[1] + aoi.bbox[3]) / 2) for c in aoi.s2_tiles]
-        if not tiles:
-            notes.append("region lists no s2_tiles: no Sentinel-2 scenes")
-        sdays = scene_dates(dr.start, dr.end, s2_revisit_days, seed)
-        with progress() as p:
-            task = p.add_task("Sentinel-2 scenes", total=len(sdays) * len(tiles))
-            for i, day in enumerate(sdays):
-                shared = day_inputs(day, fields, grid, seed, TWIN_MODEL, water)
-                for tile in tiles:
-                    sc = simulate_scene(tile, day, index=i, fields=fields, grid=grid, water_lonlat=water,
-                                        bbox=aoi.bbox, seed=seed, base_res=s2_resolution_m, out_root=raw / "s2",
-                                        model=TWIN_MODEL, inputs=shared)
-                    if sc is not None:
-                        scenes.append(sc)
-                    p.advance(task)
-    phases["s2"] = time.perf_counter() - tp
+    season_info: list[dict[str, Any]] = []
+    climatology: list[tuple[DateRange, str]] = []
+    n_days = sum(x.n_days for x in season_list)
+    with progress() as p:
+        task = p.add_task("twin days (PACE + Sentinel-2)", total=n_days)
+        for season in season_list:
+            # one season at a time: its fields are dropped before the next season starts
+            tp = time.perf_counter()
+            drivers: Drivers = build_drivers(samples, season, stations,
+                                             np.random.default_rng([seed, 1, season.start.year]), bbox=region_box)
+            if drivers.source == "climatology":
+                climatology.append((season, drivers.note))
+            start = season.start - timedelta(days=DRIVER_MARGIN_DAYS)
+            prior = None if erie else generic_prior(levels_before(samples, start, region_box))
+            fields = FieldModel(drivers, grid, seed, start=start, prior=prior)
+            phases["fields"] += time.perf_counter() - tp
+            tp = time.perf_counter()
+            for day in season.days():
+                sim = simulate_day(day, fields=fields, grid=grid, water=water, bbox=aoi.bbox, seed=seed,
+                                   resolution_m=pace_resolution_m)
+                granules.append(write_granule(sim, raw / "pace", seed))
+                p.advance(task)
+            phases["pace"] += time.perf_counter() - tp
+            tp = time.perf_counter()
+            n_scenes = len(scenes)
+            if tiles:
+                for i, day in enumerate(scene_dates(season.start, season.end, s2_revisit_days, seed)):
+                    shared = day_inputs(day, fields, grid, seed, TWIN_MODEL, water)
+                    for tile in tiles:
+                        sc = simulate_scene(tile, day, index=i, fields=fields, grid=grid, water_lonlat=water,
+                                            bbox=aoi.bbox, seed=seed, base_res=s2_resolution_m,
+                                            out_root=raw / "s2", model=TWIN_MODEL, inputs=shared)
+                        if sc is not None:
+                            scenes.append(sc)
+            phases["s2"] += time.perf_counter() - tp
+            season_info.append({"dates": str(season), "drivers": drivers.source,
+                                "samples_used": drivers.n_samples_used, "granules": season.n_days,
+                                "scenes": len(scenes) - n_scenes,
+                                "as_if_flown": as_if_flown("pace", season.start) is not None})
+            del fields, drivers
+    sources = sorted({x["drivers"] for x in season_info})
+    drivers_source = sources[0] if len(sources) == 1 else "+".join(sources)
+    if climatology:
+        if len(season_list) == 1:
+            notes.append(climatology[0][1])
+        else:
+            notes.append(f"{len(climatology)} of {len(season_list)} seasons from climatology (no samples: "
+                         + ", ".join(str(x.start.year) for x, _ in climatology) + ")")
+    early = [x for x in season_list if as_if_flown("pace", x.start)]
+    if early:
+        notes.append(f"{len(early)} season(s) before PACE's launch ({LAUNCH['pace']}) simulated as if OCI had flown")
     tp = time.perf_counter()
     write_catalog(raw, granules, scenes)
-    twin_info = {"params": params, "params_hash": phash, "drivers": drivers.source,
-                 "drivers_samples_used": drivers.n_samples_used, "notes": notes}
-    write_manifest(data_dir, region={"name": aoi.name, "bbox": list(aoi.bbox)},
-                   dates={"start": dr.start.isoformat(), "end": dr.end.isoformat()},
+    twin_info = {"params": params, "params_hash": phash, "drivers": drivers_source,
+                 "drivers_samples_used": sum(x["samples_used"] for x in season_info), "notes": notes,
+                 "seasons": season_info}
+    man_dates = {"start": dr.start.isoformat(), "end": dr.end.isoformat()}
+    if mon is not None:
+        man_dates["months"] = f"{mon[0]}-{mon[1]}"
+    write_manifest(data_dir, region={"name": aoi.name, "bbox": list(aoi.bbox)}, dates=man_dates,
                    granules=granules, scenes=scenes, twin_info=twin_info)
+    marker.unlink()
     phases["catalog"] = time.perf_counter() - tp
     total = sum(f.stat().st_size for f in raw.rglob("*") if f.is_file())
     res = TwinResult(data_dir, "done", phash, len(granules), len(scenes), total, time.perf_counter() - t0,
-                     drivers.source, notes, [g.path for g in granules], [s.item_id for s in scenes], samples_path,
-                     {k: round(v, 2) for k, v in phases.items()})
+                     drivers_source, notes, [g.path for g in granules], [s.item_id for s in scenes], samples_path,
+                     {k: round(v, 2) for k, v in phases.items()}, len(season_list))
     log.info("twin: %s", res.summary())
     return res
 

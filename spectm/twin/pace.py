@@ -23,6 +23,7 @@ import shapely
 
 from spectm.twin import observe
 from spectm.twin.fields import FieldModel, Grid
+from spectm.twin.launch import as_if_flown
 from spectm.twin.optics import (
     ModelParams,
     band_rrs,
@@ -54,7 +55,7 @@ class Granule:
     """What was simulated for one day (kept for quick-looks, tests and the catalog)."""
 
     path: Path
-    swath: Swath  # geometry only; the Rrs cube is not kept, so memory stays flat over a season
+    start: datetime  # the swath's start; no arrays are kept, so memory stays flat over many seasons
     footprint: list[list[float]]  # lon/lat ring
     cloud_cover: float
 
@@ -198,6 +199,9 @@ def write_granule(sim: dict[str, Any], out_dir: Path, seed: int) -> Granule:
     with netCDF4.Dataset(tmp, "w", format="NETCDF4") as ds:
         for k, spec in root.items():
             ds.setncattr(k, overrides[k] if k in overrides else decode_attr(spec))
+        note = as_if_flown("pace", sw.start.date())
+        if note:
+            ds.setncattr("spectm_as_if_flown", note)
 
         # sensor_band_parameters: the full 286-band tables, as in real full granules
         sbp_t = tpl["groups"]["sensor_band_parameters"]
@@ -311,4 +315,4 @@ def write_granule(sim: dict[str, Any], out_dir: Path, seed: int) -> Granule:
             fpg.setncattr(k, np.float32(100.0 * np.count_nonzero(flags & (1 << BIT[k])) / n_px) if k in BIT else np.float32(0))
     tmp.replace(path)
     cloud_cover = float(100.0 * np.count_nonzero(sim["cloudy"] & water) / max(1, np.count_nonzero(water)))
-    return Granule(path, sw, fp, cloud_cover)
+    return Granule(path, sw.start, fp, cloud_cover)

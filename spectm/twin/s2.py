@@ -41,6 +41,7 @@ from shapely.geometry import box, mapping
 from spectm.twin import observe
 from spectm.twin.fields import FieldModel, Grid
 from spectm.twin.grf import gaussian_random_field
+from spectm.twin.launch import as_if_flown
 from spectm.twin.optics import S2_BANDS, ModelParams, band_rrs, s2_bandset
 from spectm.twin.sun import solar_position
 
@@ -157,7 +158,7 @@ def _lonlat_grid(epsg: int, x0: float, y1: float, res: float, shape: tuple[int, 
     return lon, lat
 
 
-def _write_cog(path: Path, data: np.ndarray, transform: Affine, epsg: int) -> None:
+def _write_cog(path: Path, data: np.ndarray, transform: Affine, epsg: int, note: str | None = None) -> None:
     profile = {
         "driver": "COG", "width": data.shape[1], "height": data.shape[0], "count": 1, "dtype": data.dtype.name,
         "crs": f"EPSG:{epsg}", "transform": transform, "nodata": 0, "compress": "DEFLATE", "predictor": 2,
@@ -166,6 +167,8 @@ def _write_cog(path: Path, data: np.ndarray, transform: Affine, epsg: int) -> No
     tmp = path.with_suffix(".tif.part")
     with rasterio.open(tmp, "w", **profile) as dst:
         dst.write(data, 1)
+        if note:
+            dst.update_tags(SPECTM_AS_IF_FLOWN=note)
     tmp.replace(path)
 
 
@@ -280,7 +283,7 @@ def simulate_scene(
             rho = np.where(shadow, rho * 0.4, rho)
             dn = np.clip(np.round((rho + 0.1) * 10000), 1, 65535).astype(np.uint16)
             path = out_dir / f"{key}.tif"  # <asset key>.tif, as fetch writes (docs/data-layout.md)
-            _write_cog(path, dn, transform, tile.epsg)
+            _write_cog(path, dn, transform, tile.epsg, as_if_flown(platform, day))
             scene.files[key], scene.shapes[key] = path, shape
             scene.transforms[key] = [res, 0.0, x0, 0.0, -res, y1]
         if res_class == 20:
@@ -291,7 +294,7 @@ def simulate_scene(
             edge = cloud & (opt < 0.08)
             scl[edge] = 10
             path = out_dir / "scl.tif"
-            _write_cog(path, scl, transform, tile.epsg)
+            _write_cog(path, scl, transform, tile.epsg, as_if_flown(platform, day))
             scene.files["scl"], scene.shapes["scl"] = path, shape
             scene.transforms["scl"] = [res, 0.0, x0, 0.0, -res, y1]
             n = scl.size

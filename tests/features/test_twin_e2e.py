@@ -45,6 +45,9 @@ def test_twin_cube_join(data_dir):
     we4 = m[(m["sample_id"] == "WE4_20240805_surface") & (m["horizon"] == "current")]
     assert len(we4) == 1 and bool(we4["pmc_ugL_censored"].iloc[0])  # the real 'bdl' PMC, censored at the LOD
     assert we4["pmc_ugL"].iloc[0] == we4["pmc_ugL_lod"].iloc[0] > 0
+    # the season (year) for season splits, and the in-situ pigments for the evaluation's ceiling rows
+    assert (m["season"] == 2024).all() and m["season"].dtype == np.int64
+    assert {"chla_ugL", "pc_ugL"} <= set(m.columns) and m["chla_ugL"].notna().any()
     assert chip_leaks(data_dir, "e2e") == []
     ds = ChipDataset.from_zarr(data_dir / "features" / "e2e" / "chips.zarr", split="all")
     assert len(ds) == res.chips.sizes["chip"] and ds[0]["x"].shape[-1] == 8

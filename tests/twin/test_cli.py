@@ -22,6 +22,16 @@ def test_bad_dates_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "remedy" in capsys.readouterr().err
 
 
+def test_multi_year_needs_months_and_bad_months_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = _run(["--data-dir", str(tmp_path), "twin", "generate", "--dates", "2012-06:2024-10"])
+    assert code == 2
+    assert "--months" in capsys.readouterr().err
+    code = _run(["--data-dir", str(tmp_path), "twin", "generate", "--dates", "2012-06:2024-10", "--months", "10-6"])
+    assert code == 2
+    assert "wraps over the new year" in capsys.readouterr().err
+    assert not (tmp_path / "raw").exists()
+
+
 def test_bad_resolution_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code = _run(["--data-dir", str(tmp_path), "twin", "generate", "--dates", "2024-06-01", "--s2-resolution", "5"])
     assert code == 2
