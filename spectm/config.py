@@ -397,6 +397,9 @@ class EvaluateAblation(Strict):
                              description="pretraining tasks with weight > 0 (rec, idx, fut joined by '+')")
     models: list[Literal["spectm-frozen", "spectm-finetune"]] = Field(
         default_factory=lambda: ["spectm-frozen"], min_length=1)
+    random_ratio: float | Literal["match_targeted"] = Field(
+        "match_targeted", description="share of tokens the random cells hide; match_targeted (default): the share "
+                                      "the spectral-targeted windows hide, so the cells compare strategies, not ratios")
     encoder_seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1,
                                      description="pretraining seeds: every cell is pretrained once per seed")
     max_steps: int | None = Field(300, ge=1, description="pretraining steps of each variant (None: as pretrain:)")

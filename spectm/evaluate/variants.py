@@ -3,7 +3,8 @@
 A variant is one cell of masking strategy × pretraining tasks × pretraining seed. Its pretraining
 section is a copy of the pipeline's with ``seed`` set to the variant's encoder seed,
 ``masking.strategies`` set to the cell's strategies (the ablation's names ``laprade`` and
-``sigmae`` stand for ``spatial-spectral`` and ``index-guided``), the loss weight of
+``sigmae`` stand for ``spatial-spectral`` and ``index-guided``; a random cell hides
+``evaluate.ablation.random_ratio`` of the tokens, by default as many as the targeted mask), the loss weight of
 every task *not* in the cell set to 0 (a task in the cell keeps the pipeline's weight, or the
 default weight when the pipeline had set it to 0), and the run shortened to
 ``evaluate.ablation.max_steps`` / ``epochs``. All variants share that budget, so the cells
@@ -57,6 +58,8 @@ def variant_section(base: PretrainSection, v: Variant, ab: EvaluateAblation) -> 
     data = base.model_dump(mode="json")
     data["masking"]["strategies"] = v.strategies.split("+")
     data["seed"] = v.seed
+    if "random" in data["masking"]["strategies"]:
+        data["masking"]["random"]["ratio"] = ab.random_ratio  # one ratio for every cell (docs/evaluate.md)
     defaults = PretrainLoss()
     tasks = set(v.tasks.split("+"))
     for task, key in TASK_WEIGHTS.items():

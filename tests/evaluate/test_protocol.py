@@ -57,6 +57,12 @@ def test_variant_sections(tmp_path: Path) -> None:
     assert s.max_steps == 7 and s.masking.strategies == ["spectral-targeted"]
     s2 = variant_section(p.pretrain, vs[3], p.evaluate.ablation)
     assert s2.masking.strategies == ["random", "spectral-targeted"] and s2.loss.future == 0.0
+    assert s.masking.random.ratio == 0.75  # a cell without random masking keeps the pipeline's setting
+    # a random cell hides as many tokens as the targeted mask (one ratio for every cell) unless told otherwise
+    assert s2.masking.random.ratio == "match_targeted"
+    p.evaluate.ablation.random_ratio = 0.5
+    assert variant_section(p.pretrain, vs[3], p.evaluate.ablation).masking.random.ratio == 0.5
+    p.evaluate.ablation.random_ratio = "match_targeted"
     assert p.pretrain.max_steps is None  # the pipeline's own section is untouched
     chips = tmp_path / "features" / "default" / "chips.zarr"
     chips.mkdir(parents=True)
