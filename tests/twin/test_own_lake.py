@@ -70,7 +70,7 @@ def test_other_lake_uses_its_own_samples_and_a_generic_prior(tmp_path: Path) -> 
     assert man["twin"]["seasons"][0]["samples_used"] == 1  # P1 only: the western-basin stations are outside
     res = generate_twin(_pond(), "2024-08-02:2024-08-02", data_dir=tmp_path / "b", samples=mini_samples(), **KW)
     assert res.drivers_source == "climatology"
-    assert [n for n in res.notes if "climatology" in n][0].endswith("inside the region")
+    assert next(n for n in res.notes if "climatology" in n).endswith("inside the region")
 
 
 def test_generic_prior_levels_come_from_earlier_samples_only() -> None:
