@@ -76,6 +76,9 @@ BUILD = ["build-cube", "--bbox", "-83.45,41.55,-83.1,41.85", "--dates", "2024-07
         (["join", "--buffer-km", "nan"], "--buffer-km"),
         (["predict", "--min-valid", "nan"], "--min-valid"),
         ([*BUILD, "--memory-limit", "lots"], "--memory-limit 'lots' is not a memory size"),
+        *[(["fetch", "--bbox", "lake_erie", "--dates", "2024-07", "--timeout", v], "--timeout") for v in ("nan", "0", "-5")],
+        *[(["fetch", "--bbox", "lake_erie", "--dates", "2024-07", "--max-cloud-cover", v], "--max-cloud-cover")
+          for v in ("nan", "-1", "101")],
     ],
 )
 def test_bad_float_options_are_one_line_exit_2(

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from spectm.cli import app
-from spectm.cli_common import BBoxOpt, DatesOpt, data_dir, resolve_aoi, resolve_dates
+from spectm.cli_common import BBoxOpt, DatesOpt, data_dir, float_range, resolve_aoi, resolve_dates
 from spectm.console import print_table
 from spectm.errors import BadInputError
 
@@ -39,13 +39,13 @@ def fetch_cmd(
     stac_url: Annotated[str | None, typer.Option("--stac-url", help="STAC API URL for the S2 sources (default: the source's).")] = None,
     collection: Annotated[str | None, typer.Option("--collection", help="STAC collection (default: the source's, e.g. sentinel-2-c1-l2a).")] = None,
     tiles: Annotated[str | None, typer.Option("--tiles", help="MGRS tiles to keep, e.g. 17TKG,17TLG [default: the region's].")] = None,
-    max_cloud_cover: Annotated[float | None, typer.Option("--max-cloud-cover", help="Drop S2 scenes with more cloud (%).")] = None,
+    max_cloud_cover: Annotated[float | None, typer.Option("--max-cloud-cover", callback=float_range("--max-cloud-cover", low_inclusive=True, high=100.0), help="Drop S2 scenes with more cloud (%).")] = None,
     threads: Annotated[int, typer.Option("--threads", help="Parallel transfers.")] = 4,
     clip: Annotated[bool, typer.Option("--clip/--no-clip", help="Clip S2 COGs to the region with windowed reads.")] = True,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Search and print counts and bytes; download nothing.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Download again even when a complete file exists.")] = False,
     continue_on_error: Annotated[bool, typer.Option("--continue-on-error", help="Exit 0 even when some files failed (they stay in the manifest).")] = False,
-    timeout: Annotated[float, typer.Option("--timeout", help="Per-request read timeout in seconds.")] = 60.0,
+    timeout: Annotated[float, typer.Option("--timeout", callback=float_range("--timeout"), help="Per-request read timeout in seconds.")] = 60.0,
     retries: Annotated[int, typer.Option("--retries", help="Retries per file on timeouts, resets, short bodies and 5xx.")] = 5,
     max_items: Annotated[int | None, typer.Option("--max-items", help="At most this many search results per source.")] = None,
 ) -> None:
