@@ -160,7 +160,8 @@ def _assign_sample_splits(m: pd.DataFrame, p: JoinSection, sample_days: np.ndarr
     if p.split != "station":
         return _date_splits(sample_days, sample_days, p), {}
     kinds = m["station_kind"] if "station_kind" in m else pd.Series("station", index=m.index)
-    stations = sorted(set(m.loc[kinds == "station", "station"].astype(str)))
+    # GLERL's stations, or the sites of a user's own CSV (``user``); transects and ad-hoc rows are train
+    stations = sorted(set(m.loc[kinds.isin(("station", "user")), "station"].astype(str)))
     assign = station_assignment(stations, list(p.test_stations), list(p.val_stations), p.seed)
     return np.array([assign.get(str(s), "train") for s in m["station"]], dtype=object), assign
 
