@@ -67,13 +67,14 @@ def accepts_force(fn: StageFn) -> bool:
 
 
 def run_pipeline(pipeline: Pipeline, data_dir: Path, *, pipeline_file: Path | str | None = None,
-                 force: bool = False) -> list[StageResult]:
+                 force: bool = False, rerun: str | None = None) -> list[StageResult]:
     """Run every stage of ``pipeline`` in order; raise on the first failure.
 
     Every stage skips work whose output is complete, so after a failure the same command
     resumes: completed stages report ``skipped`` and the failed one continues where its own
     outputs stopped. The table printed at the end (or at the failure) lists each stage's
-    status and time; a failure names the stage and the command that resumes.
+    status and time; a failure names the stage and the command that resumes (``rerun``, by
+    default ``spectm run <pipeline_file>``).
     """
     from spectm.aoi import parse_bbox
 
@@ -91,7 +92,7 @@ def run_pipeline(pipeline: Pipeline, data_dir: Path, *, pipeline_file: Path | st
         except BaseException as exc:
             failed = StageResult(name, "failed", f"{type(exc).__name__}: {exc}"[:200], seconds=time.perf_counter() - t0)
             _print_results(pipeline, [*results, failed], [s for s, _ in fns][len(results) + 1:])
-            again = (f"spectm run {pipeline_file}" if pipeline_file else "spectm run <pipeline file>") + (
+            again = rerun or (f"spectm run {pipeline_file}" if pipeline_file else "spectm run <pipeline file>") + (
                 " --force" if force else "")
             err_console.print(f"stage {name} failed after {failed.seconds:.1f} s; fix the cause and run `{again}` "
                               f"again: completed stages are skipped and {name} resumes from its own outputs",

@@ -48,3 +48,56 @@ def test_readme_region_example_validates() -> None:
 def test_readme_names_pipelines_that_exist(name: str) -> None:
     assert f"pipelines/{name}" in README.read_text(encoding="utf-8")
     assert (README.parent / "pipelines" / name).exists()
+
+
+OWN_LAKE = README.parent / "tests" / "data" / "own_lake"
+OWN_LAKE_HEADING = "### Your own lake, end to end"
+
+
+def _own_lake_section() -> str:
+    text = README.read_text(encoding="utf-8")
+    assert OWN_LAKE_HEADING in text, "README lost its own-lake walk"
+    start = text.index(OWN_LAKE_HEADING)
+    nxt = re.compile(r"^#{2,3} ", flags=re.M).search(text, start + len(OWN_LAKE_HEADING))
+    return text[start : nxt.start() if nxt else len(text)]
+
+
+def test_readme_own_lake_walk_is_right_after_adding_a_lake() -> None:
+    headings = re.findall(r"^#{2,3} .*$", README.read_text(encoding="utf-8"), flags=re.M)
+    i = headings.index("### Catalogs and adding a lake")
+    assert headings[i + 1] == OWN_LAKE_HEADING
+
+
+def test_readme_own_lake_walk_is_what_the_test_runs() -> None:
+    """Every file and the commands of tests/test_own_lake.py are shown in the README's walk,
+    byte for byte and in order: the lake, the samples, the model settings, then the commands."""
+    blocks = re.findall(r"```\w+ file=(\S+)\n(.*?)```", _own_lake_section(), flags=re.S)
+    names = [n for n, _ in blocks]
+    assert names == [
+        "lake_okeechobee.yaml",
+        "lake_okeechobee.geojson",
+        "okeechobee_2024.csv",
+        "okeechobee_2024.yaml",
+        "okeechobee_train.yaml",
+        "walk.sh",
+    ]
+    assert sorted(p.name for p in OWN_LAKE.iterdir() if p.name != "PROVENANCE.md") == sorted(names)
+    for name, body in blocks:
+        assert body == (OWN_LAKE / name).read_text(encoding="utf-8"), (
+            f"README's {name} differs from tests/data/own_lake"
+        )
+    # the test runs walk.sh's commands, which are the README's bash block
+    from test_own_lake import REGION_FILES, WORK_FILES, walk_commands
+
+    shown = [
+        ln for ln in dict(blocks)["walk.sh"].splitlines() if ln.strip() and not ln.startswith("#")
+    ]
+    assert walk_commands() == shown and all(c.startswith("spectm ") for c in shown)
+    assert set(REGION_FILES) | set(WORK_FILES) | {"walk.sh"} == set(names)
+
+
+def test_readme_own_lake_files_validate() -> None:
+    region = Region.model_validate(yaml.safe_load((OWN_LAKE / "lake_okeechobee.yaml").read_text()))
+    assert region.crs == "EPSG:32617" and region.timezone == "America/New_York"
+    cmap = load_column_map(OWN_LAKE / "okeechobee_2024.yaml")
+    assert cmap.date_format == "%m/%d/%Y %H:%M" and cmap.variables["pmc_ugL"].nondetect is not None

@@ -148,3 +148,15 @@ def test_twin_then_build_cube_then_train_as_typed(
         "synchronous",
     )
     assert code == 0 and "from raw/manifest.json" not in out and "up to date" in out, err
+
+
+def test_a_failed_stage_names_spectm_train_to_resume(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`spectm train` runs stages like `spectm run`, but its resume hint is `spectm train`."""
+    _manifest(
+        tmp_path, "lake_erie_western_basin", ("2024-07-01", "2024-07-31"), []
+    )  # no cube: join fails
+    code, _, err = spectm(capsys, tmp_path, "train", "--device", "cpu")
+    assert code == 2 and "Traceback" not in err
+    assert "fix the cause and run `spectm train` again" in err and "spectm run" not in err

@@ -121,10 +121,14 @@ def join(data_dir: Path | str, name: str | None = None, *, params: JoinSection |
         raise DataNotFoundError(f"cube {cube.path} has no complete time slice", "run `spectm build-cube` (or `cube verify`) first")
     samples = load_samples_for_join(data_dir, include_scum=p.include_scum, label=p.label)
     key = store_key(p, cube, samples.sha256)
+    # `--cube` left out (the only cube) and `--cube <that cube>` (as `spectm train` / `spectm run`
+    # pass it) are the same store: the cube itself is in the key through its fingerprint.
+    named = cube.path.name[: -len(f"_{p.sensor}.zarr")]
+    alias = store_key(p.model_copy(update={"cube": None if p.cube else named}), cube, samples.sha256)
     final = store.store_dir(data_dir, p.name)
     old = store.read_manifest(data_dir, p.name)
     if old is not None and not force:
-        if old.get("key") == key and (final / store.CHIPS).exists() and (final / store.MATCHUPS).exists():
+        if old.get("key") in (key, alias) and (final / store.CHIPS).exists() and (final / store.MATCHUPS).exists():
             log.info("features/%s is up to date (same inputs and parameters); skipped", p.name)
             return _result(data_dir, p.name, "skipped", old, time.perf_counter() - t0)
         raise BadInputError(
@@ -156,7 +160,8 @@ def _assign_sample_splits(m: pd.DataFrame, p: JoinSection, sample_days: np.ndarr
     if p.split != "station":
         return _date_splits(sample_days, sample_days, p), {}
     kinds = m["station_kind"] if "station_kind" in m else pd.Series("station", index=m.index)
-    stations = sorted(set(m.loc[kinds == "station", "station"].astype(str)))
+    # GLERL's stations, or the sites of a user's own CSV (``user``); transects and ad-hoc rows are train
+    stations = sorted(set(m.loc[kinds.isin(("station", "user")), "station"].astype(str)))
     assign = station_assignment(stations, list(p.test_stations), list(p.val_stations), p.seed)
     return np.array([assign.get(str(s), "train") for s in m["station"]], dtype=object), assign
 

@@ -23,7 +23,8 @@ Four ways to assign a split, then one rule that removes leaks:
   boundaries per season; on the 2024 twin season they left 25 of 230 match-up rows in train
   (measured), where contiguous periods, with 2 boundaries, keep most of the 60 %.
 * **station** — named ``test_stations``/``val_stations``, or, when none are named, a seeded
-  permutation of the ``station``-kind stations: 20 % test, 20 % val (at least one each). Other
+  permutation of the ``station``-kind stations (a user CSV's sites, kind ``user``, count as
+  stations): 20 % test, 20 % val (at least one each). Other
   sample sites are train. Unlabeled chips take the split of the nearest station.
 
 **The buffer rule.** Every item (a chip, or a match-up's pixel window with its observation

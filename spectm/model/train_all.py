@@ -84,4 +84,4 @@ def train_all(
         m_region, m_dates = last_fetch(data_dir)
         region, dates = region or m_region, dates or m_dates
     pipeline = default_train_pipeline(region, dates, machine_preset(device))
-    return pipeline, run_pipeline(pipeline, data_dir)
+    return pipeline, run_pipeline(pipeline, data_dir, rerun="spectm train")

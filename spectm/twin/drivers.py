@@ -1,7 +1,8 @@
 """Station drivers: the measured water the twin's constituent fields must honour.
 
 The twin's lake is driven by the surface samples at fixed stations (GLERL
-``station_kind == "station"``, ``depth_category == "surface"``) of the simulated
+``station_kind == "station"``, or a user's own CSV, ``"user"``; ``depth_category ==
+"surface"``) of the simulated
 season: chlorophyll-a, phycocyanin, a_CDOM(400) and TSS at each visit's own
 position. A season with no such samples (or fewer than two sampling days) falls
 back to *climatology*: weekly visits to the catalogued stations with values drawn as
@@ -23,6 +24,7 @@ _COLUMNS = {"chl": "chla_ugL", "pc": "pc_ugL", "ag400": "cdom_a400_m1", "tss": "
 # Physical floors/ceilings (DOMAIN §5.4 / §6.2): the log-space interpolation needs > 0.
 LIMITS = {"chl": (0.5, 500.0), "pc": (0.02, 500.0), "ag400": (0.05, 8.0), "tss": (0.5, 150.0)}
 MAUMEE_MOUTH = (-83.46, 41.69)  # lon, lat of the Maumee River mouth (Toledo)
+STATION_KINDS = ("station", "user")  # fixed sites; GLERL transects, scum and ad-hoc rows do not drive
 DRIVER_MARGIN_DAYS = 21  # samples this far before a season start it (the fields are causal: later ones never count)
 
 
@@ -42,8 +44,8 @@ class Drivers:
 
 def _surface_stations(samples: pd.DataFrame, bbox: tuple[float, float, float, float] | None) -> pd.DataFrame:
     df = samples
-    if "station_kind" in df.columns:
-        df = df[df["station_kind"] == "station"]
+    if "station_kind" in df.columns:  # GLERL stations, or the sites of a user's own CSV
+        df = df[df["station_kind"].isin(STATION_KINDS)]
     if "depth_category" in df.columns:
         df = df[df["depth_category"] == "surface"]
     if bbox is not None:  # only the samples inside the simulated region drive it

@@ -203,3 +203,18 @@ def test_three_season_store_is_split_by_season(data_dir):
     m2 = named.matchups
     y2 = pd.to_datetime(m2["date"]).dt.year
     assert set(m2.loc[y2 == 2023, "split"]) == {"test"} and set(m2.loc[y2 == 2024, "split"]) == {"train"}
+
+
+def test_station_split_on_a_users_own_sites(tiny):
+    """Sites of a user's own CSV (``station_kind == "user"``) are stations for the station split:
+    drawn or named like GLERL's (they were left out: 'needs ≥ 3 stations, the samples have 0')."""
+    rows = [{"station": st, "cell": cell, "date": d, "sample_id": f"{st}_{d}", "station_kind": "user"}
+            for st, cell in (("L001", (3, 3)), ("L004", (3, 8)), ("L005", (8, 3)), ("LZ40", (8, 8)))
+            for d in ("2024-08-02", "2024-08-04")]
+    write_samples(tiny, rows)
+    join(tiny, "drawn", split="station", unlabeled_per_date=0, chip_size=4, buffer_km=0)
+    m = load_matchups(tiny, "drawn")
+    assert {"test", "val"} <= set(m["split"])
+    join(tiny, "named", split="station", test_stations=["LZ40"], unlabeled_per_date=0, chip_size=4)
+    m = load_matchups(tiny, "named")
+    assert set(m.loc[m["station"] == "LZ40", "split"]) == {"test"}

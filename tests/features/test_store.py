@@ -121,3 +121,25 @@ def test_pipeline_stage(data_dir):
     man = json.loads((data_dir / "features" / "default" / "manifest.json").read_text())
     assert man["inputs"]["cube"]["water_mask"] == "region water polygon"
     assert run_stage(pipe, data_dir).status == "skipped"
+
+
+def test_join_without_cube_then_the_stage_naming_it_is_skipped(data_dir):
+    """`spectm join` (the only cube) then `spectm train` (whose join stage names the region's
+    cube) is one store: the second is skipped, not refused as built from other parameters."""
+    from spectm.config import Pipeline
+    from spectm.features.stage import run_stage
+
+    from .helpers import CubeSpec, base_rrs, write_cube
+
+    write_cube(data_dir, CubeSpec(days=["2024-08-02", "2024-08-03"], rrs=base_rrs(2)), region="lake_erie_western_basin")
+    write_samples(data_dir, ROWS)
+    assert join(data_dir, unlabeled_per_date=0).status == "written"
+    pipe = Pipeline(name="train", region="lake_erie_western_basin", dates="2024-08", stages=["join"],
+                    join={"unlabeled_per_date": 0})
+    assert run_stage(pipe, data_dir).status == "skipped"
+    assert join(data_dir, unlabeled_per_date=0).status == "skipped"
+    # the other way round: a store built naming the cube is the one `spectm join` finds
+    assert join(data_dir, "b", cube="lake_erie_western_basin", unlabeled_per_date=0).status == "written"
+    assert join(data_dir, "b", unlabeled_per_date=0).status == "skipped"
+    with pytest.raises(BadInputError, match="--force"):  # other parameters are still refused
+        join(data_dir, "b", unlabeled_per_date=1)

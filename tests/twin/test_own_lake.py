@@ -85,3 +85,23 @@ def test_generic_prior_levels_come_from_earlier_samples_only() -> None:
                       (("2024-05-01", 4.0), ("2024-05-08", 9.0), ("2024-08-01", 400.0))])
     assert levels_before(s, date(2024, 6, 1)) == {"chl": pytest.approx(6.0)}
     assert levels_before(s, date(2024, 6, 1), bbox=(-83.5, 41.5, -83.0, 41.9)) == {}
+
+
+def test_user_csv_sites_drive_the_twin() -> None:
+    """Rows of a user's own CSV are ``station_kind == "user"``: they drive the fields and set the
+    generic prior's levels like GLERL stations do (they were dropped: climatology on one's own lake)."""
+    from datetime import date
+
+    import pandas as pd
+
+    from spectm.dates import parse_dates
+    from spectm.twin.drivers import drivers_from_samples, levels_before
+
+    s = pd.DataFrame([{"station": "LZ40", "station_kind": "user", "date": d, "lat": 26.91, "lon": -80.8,
+                       "depth_category": "surface", "chla_ugL": v} for d, v in
+                      (("2024-06-04", 14.0), ("2024-06-18", 18.0), ("2024-07-02", 17.5))])
+    bbox = (-81.15, 26.65, -80.55, 27.25)
+    assert levels_before(s, date(2024, 6, 10), bbox=bbox) == {"chl": pytest.approx(14.0)}
+    assert len(drivers_from_samples(s, parse_dates("2024-07-01:2024-07-28"), bbox=bbox)) == 2
+    ad_hoc = s.assign(station_kind="adhoc")
+    assert levels_before(ad_hoc, date(2024, 6, 10), bbox=bbox) == {}
