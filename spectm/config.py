@@ -115,6 +115,8 @@ class TwinSection(Strict):
     pace_resolution_m: float = Field(1200.0, gt=0)
     s2_resolution_m: float = Field(60.0, gt=0)
     s2_revisit_days: int = Field(5, ge=1)
+    workers: int | None = Field(None, ge=1, description="processes simulating seasons at once "
+                                                         "(default: one per core, at most 4)")
 
 
 class CubeSection(Strict):

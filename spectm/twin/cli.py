@@ -26,12 +26,14 @@ def generate_cmd(
     revisit: Annotated[int, typer.Option("--s2-revisit", min=1, help="Days between Sentinel-2 scenes.")] = 5,
     no_s2: Annotated[bool, typer.Option("--no-s2", help="PACE only.")] = False,
     force: Annotated[bool, typer.Option("--force", help="Replace existing raw/ data.")] = False,
+    workers: Annotated[int | None, typer.Option("--workers", min=1, help="Processes simulating seasons at once (default: one per core, at most 4).")] = None,
 ) -> None:
     """Write raw/ (PACE, S2, catalog, manifest) and insitu/samples.parquet for a region and dates."""
     from spectm.twin.generate import generate_twin
 
     res = generate_twin(region, dates, data_dir=data_dir(), months=months, seed=seed, pace_resolution_m=pace_resolution,
-                        s2_resolution_m=s2_resolution, s2_revisit_days=revisit, include_s2=not no_s2, force=force)
+                        s2_resolution_m=s2_resolution, s2_revisit_days=revisit, include_s2=not no_s2, force=force,
+                        workers=workers)
     console.print(res.summary())
 
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -122,6 +124,7 @@ def generate_twin(
     use_samples_stage: bool = True,
     physics_step_deg: float = 0.005,
     force: bool = False,
+    workers: int | None = None,
 ) -> TwinResult:
     """Generate the Lake Erie twin for ``region`` and ``dates`` into ``data_dir``.
 
@@ -134,6 +137,11 @@ def generate_twin(
     fields; if None and ``use_samples_stage``, the real GLERL samples are ingested with
     :func:`spectm.samples.ingest_samples` (writing insitu/samples.parquet). A season without
     enough samples is driven by climatology (the summary says so, in one line).
+
+    Seasons are independent (each one's fields start from its own samples), so several are
+    simulated at once in ``workers`` processes (default: one per CPU core, at most 4 and at most
+    one per season; each holds one season's fields, ~0.6 GiB). The output does not depend on
+    ``workers``: every random draw is seeded by the season, not by the order of work.
     """
     t0 = time.perf_counter()
     data_dir = Path(data_dir)
@@ -204,44 +212,21 @@ def generate_twin(
     scenes: list[Scene] = []
     season_info: list[dict[str, Any]] = []
     climatology: list[tuple[DateRange, str]] = []
-    n_days = sum(x.n_days for x in season_list)
+    job = _SeasonJob(samples=samples, stations=stations, grid=grid, region_box=region_box, erie=erie, water=water,
+                     bbox=aoi.bbox, tiles=tiles, seed=seed, pace_resolution_m=pace_resolution_m,
+                     s2_resolution_m=s2_resolution_m, s2_revisit_days=s2_revisit_days, raw=raw)
+    n_workers = season_workers(workers, len(season_list))
     with progress() as p:
-        task = p.add_task("twin days (PACE + Sentinel-2)", total=n_days)
-        for season in season_list:
-            # one season at a time: its fields are dropped before the next season starts
-            tp = time.perf_counter()
-            drivers: Drivers = build_drivers(samples, season, stations,
-                                             np.random.default_rng([seed, 1, season.start.year]), bbox=region_box)
-            if drivers.source == "climatology":
-                climatology.append((season, drivers.note))
-            start = season.start - timedelta(days=DRIVER_MARGIN_DAYS)
-            prior = None if erie else generic_prior(levels_before(samples, start, region_box))
-            fields = FieldModel(drivers, grid, seed, start=start, prior=prior)
-            phases["fields"] += time.perf_counter() - tp
-            tp = time.perf_counter()
-            for day in season.days():
-                sim = simulate_day(day, fields=fields, grid=grid, water=water, bbox=aoi.bbox, seed=seed,
-                                   resolution_m=pace_resolution_m)
-                granules.append(write_granule(sim, raw / "pace", seed))
-                p.advance(task)
-            phases["pace"] += time.perf_counter() - tp
-            tp = time.perf_counter()
-            n_scenes = len(scenes)
-            if tiles:
-                for i, day in enumerate(scene_dates(season.start, season.end, s2_revisit_days, seed)):
-                    shared = day_inputs(day, fields, grid, seed, TWIN_MODEL, water)
-                    for tile in tiles:
-                        sc = simulate_scene(tile, day, index=i, fields=fields, grid=grid, water_lonlat=water,
-                                            bbox=aoi.bbox, seed=seed, base_res=s2_resolution_m,
-                                            out_root=raw / "s2", model=TWIN_MODEL, inputs=shared)
-                        if sc is not None:
-                            scenes.append(sc)
-            phases["s2"] += time.perf_counter() - tp
-            season_info.append({"dates": str(season), "drivers": drivers.source,
-                                "samples_used": drivers.n_samples_used, "granules": season.n_days,
-                                "scenes": len(scenes) - n_scenes,
-                                "as_if_flown": as_if_flown("pace", season.start) is not None})
-            del fields, drivers
+        task = p.add_task("twin seasons (PACE + Sentinel-2)", total=len(season_list))
+        for out in _run_seasons(job, season_list, n_workers):
+            granules += out.granules
+            scenes += out.scenes
+            season_info.append(out.info)
+            if out.climatology_note is not None:
+                climatology.append((out.season, out.climatology_note))
+            for k, v in out.phases.items():
+                phases[k] += v
+            p.advance(task)
     sources = sorted({x["drivers"] for x in season_info})
     drivers_source = sources[0] if len(sources) == 1 else "+".join(sources)
     if climatology:
@@ -271,6 +256,93 @@ def generate_twin(
                      {k: round(v, 2) for k, v in phases.items()}, len(season_list))
     log.info("twin: %s", res.summary())
     return res
+
+
+@dataclass
+class _SeasonJob:
+    """What every season's simulation shares (pickled once per worker process)."""
+
+    samples: pd.DataFrame | None
+    stations: pd.DataFrame
+    grid: Grid
+    region_box: tuple[float, float, float, float]
+    erie: bool
+    water: Any
+    bbox: tuple[float, float, float, float]
+    tiles: list[Any]
+    seed: int
+    pace_resolution_m: float
+    s2_resolution_m: float
+    s2_revisit_days: int
+    raw: Path
+
+
+@dataclass
+class _SeasonOutput:
+    season: DateRange
+    granules: list[Granule]
+    scenes: list[Scene]
+    info: dict[str, Any]
+    climatology_note: str | None
+    phases: dict[str, float]
+
+
+def season_workers(workers: int | None, n_seasons: int) -> int:
+    """Processes for ``n_seasons`` seasons: ``workers``, or one per core (at most 4), never more than seasons."""
+    if workers is not None and workers < 1:
+        raise BadInputError(f"workers must be ≥ 1, got {workers}", "pass --workers 1 (or more)")
+    n = workers if workers is not None else min(os.cpu_count() or 1, 4)
+    return max(1, min(n, n_seasons))
+
+
+def _run_seasons(job: _SeasonJob, season_list: list[DateRange], n_workers: int) -> Iterator[_SeasonOutput]:
+    """Each season's output, in season order, from ``n_workers`` processes (1: in this process)."""
+    if n_workers == 1:
+        for season in season_list:
+            yield _simulate_season(job, season)
+        return
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn: a forked child would inherit dask/torch threads and locks of the parent
+    with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn")) as pool:
+        yield from pool.map(_simulate_season, [job] * len(season_list), season_list)
+
+
+def _simulate_season(job: _SeasonJob, season: DateRange) -> _SeasonOutput:
+    """One season: its drivers and causal fields, a PACE granule a day, its S2 scenes."""
+    phases: dict[str, float] = {}
+    tp = time.perf_counter()
+    drivers: Drivers = build_drivers(job.samples, season, job.stations,
+                                     np.random.default_rng([job.seed, 1, season.start.year]), bbox=job.region_box)
+    start = season.start - timedelta(days=DRIVER_MARGIN_DAYS)
+    prior = None if job.erie else generic_prior(levels_before(job.samples, start, job.region_box))
+    fields = FieldModel(drivers, job.grid, job.seed, start=start, prior=prior)
+    phases["fields"] = time.perf_counter() - tp
+    tp = time.perf_counter()
+    granules = []
+    for day in season.days():
+        sim = simulate_day(day, fields=fields, grid=job.grid, water=job.water, bbox=job.bbox, seed=job.seed,
+                           resolution_m=job.pace_resolution_m)
+        granules.append(write_granule(sim, job.raw / "pace", job.seed))
+    phases["pace"] = time.perf_counter() - tp
+    tp = time.perf_counter()
+    scenes: list[Scene] = []
+    if job.tiles:
+        for i, day in enumerate(scene_dates(season.start, season.end, job.s2_revisit_days, job.seed)):
+            shared = day_inputs(day, fields, job.grid, job.seed, TWIN_MODEL, job.water)
+            for tile in job.tiles:
+                sc = simulate_scene(tile, day, index=i, fields=fields, grid=job.grid, water_lonlat=job.water,
+                                    bbox=job.bbox, seed=job.seed, base_res=job.s2_resolution_m,
+                                    out_root=job.raw / "s2", model=TWIN_MODEL, inputs=shared)
+                if sc is not None:
+                    scenes.append(sc)
+    phases["s2"] = time.perf_counter() - tp
+    info = {"dates": str(season), "drivers": drivers.source, "samples_used": drivers.n_samples_used,
+            "granules": season.n_days, "scenes": len(scenes),
+            "as_if_flown": as_if_flown("pace", season.start) is not None}
+    note = drivers.note if drivers.source == "climatology" else None
+    return _SeasonOutput(season, granules, scenes, info, note, phases)
 
 
 def station_days(drivers: Drivers) -> list[date]:
