@@ -20,7 +20,7 @@ from rich.markup import escape
 from typer.core import TyperOption
 
 from spectm import __version__
-from spectm.cli_common import state
+from spectm.cli_common import DEFAULT_DATA_DIR, state
 from spectm.console import configure, console, err_console, print_table
 from spectm.errors import SpectmError
 from spectm.redact import redact
@@ -69,8 +69,9 @@ def _root(
     """spectm: satellite data and lake samples to microcystin models."""
     state.verbosity = verbose
     state.quiet = quiet
-    if data_dir is not None:
-        state.data_dir = data_dir
+    # every invocation decides afresh (main() may run several commands in one process, e.g. a
+    # notebook or the tests): --data-dir, else SPECTM_DATA (typer's envvar), else ./spectm-data
+    state.data_dir = data_dir if data_dir is not None else Path(DEFAULT_DATA_DIR)
     configure(verbose, quiet)
 
 
