@@ -133,8 +133,8 @@ def join(data_dir: Path | str, name: str | None = None, *, params: JoinSection |
             return _result(data_dir, p.name, "skipped", old, time.perf_counter() - t0)
         raise BadInputError(
             f"features/{p.name} exists and was built from other inputs or parameters",
-            f"pass --force (spectm run --force) to replace it, delete {final}, or choose another --name "
-            f"(see `spectm features show {p.name}`)",
+            f"replace it with `spectm join --name {p.name} --force` (in a pipeline: `spectm run --force`), "
+            f"delete {final}, or choose another name (see `spectm features show {p.name}`)",
         )
     manifest = _build(data_dir, p, cube, samples, key)
     return _result(data_dir, p.name, "written", manifest, time.perf_counter() - t0)
