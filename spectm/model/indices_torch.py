@@ -4,7 +4,7 @@ The trainer computes index targets on the fly from each batch, on the training d
 so it needs the indices on torch tensors with the band axis anywhere; ``spectm.indices``
 (the shared numpy implementation, band axis last) is the reference, and a test checks
 that these give the same values (same formulas, same nearest-band tolerances). The three
-water indices of DOMAIN §6.1:
+water indices of docs/model.md:
 
 - ``ci``    Wynne 2008 cyanobacteria index ``CI = -SS(681)`` with λ⁻ = 665, λ⁺ = 709 nm;
 - ``ss665`` ``R665 - R620 - (R681 - R620)·(665-620)/(681-620)`` (> 0: PC trough at 620);

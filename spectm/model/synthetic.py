@@ -2,7 +2,7 @@
 
 Until the feature store exists (``spectm join``), the trainer is exercised on chips made
 here. They are *not* random noise: each pixel's Rrs comes from a compact semi-analytic
-deep-water model (Lee et al. 2002, DOMAIN §6.2) with
+deep-water model (Lee et al. 2002; docs/twin.md) with
 
 - pure-water absorption and scattering from the NASA OBPG table (Pope & Fry 1997),
   tabulated below every 10 nm from 340 to 730 nm;

@@ -7,7 +7,7 @@ Sentinel-2 L2A bands) and the one rule that turns a window in nm into band indic
 
 Window rule (spectm's choice): a band is *in* ``[lo, hi]`` nm when its centre
 wavelength rounded to the nearest nm -- OCI's nominal ``wavelength_3d`` integer --
-lies in ``[lo, hi]``. On the 172 OCI bands this gives the counts of DOMAIN §1.5:
+lies in ``[lo, hi]``. On the 172 OCI bands this gives the counts in docs/model.md:
 615–640 nm = 11, 660–680 nm = 17, 695–720 nm = 18 (46 SpecTM targets) and
 686–694 nm = 8 (the O2-B artefact bands). Using raw float centres instead would drop
 659.6 nm and give 16 for the red window.
@@ -52,10 +52,10 @@ SENTINEL2_WAVELENGTHS: dict[str, float] = {
 }
 
 # SpecTM's targeted windows (nm): phycocyanin absorption, Chl-a red absorption,
-# red/NIR transition (DOMAIN §7.1).
+# red/NIR transition (docs/model.md, SpecTM arXiv:2603.22097).
 SPECTM_WINDOWS_NM: tuple[tuple[float, float], ...] = ((615.0, 640.0), (660.0, 680.0), (695.0, 720.0))
 
-# PACE v3.x negative-Rrs artefact around the O2-B band (DOMAIN §6.1).
+# PACE v3.x negative-Rrs artefact around the O2-B band (docs/twin.md).
 ARTEFACT_WINDOW_NM: tuple[float, float] = (686.0, 694.0)
 
 

@@ -22,7 +22,7 @@ Levels (all documented in docs/twin.md; one place to change them):
   spatially smooth field (correlation 30 km) of SD 2e-4 sr⁻¹ plus a daily offset of
   SD 1e-4 sr⁻¹.
 * **690 nm artefact** — a negative bias ``−0.0015·exp(−((λ−689)/3)²)`` sr⁻¹ with noise
-  ×3 in 686–694 nm (the O2-B band, DOMAIN §6.1), so Rrs there is often negative.
+  ×3 in 686–694 nm (the O2-B band, docs/twin.md), so Rrs there is often negative.
 * **Stray light** — ``STRAYLIGHT`` within 2 pixels of a cloud (flag only, not masked).
 * **ATMFAIL** — 0.02 % of water pixels at random (filled, as l2gen does).
 """

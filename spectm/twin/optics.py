@@ -1,4 +1,4 @@
-"""A vectorised bio-optical forward model: water constituents → Rrs (DOMAIN.md §6.2).
+"""A vectorised bio-optical forward model: water constituents → Rrs (docs/twin.md).
 
 Lee et al. (2002) relates the subsurface remote-sensing reflectance to the inherent
 optical properties, ``u = b_b/(a + b_b)``, ``r_rs = g0·u + g1·u²`` (QAA g0 0.08945,
@@ -38,7 +38,7 @@ from spectm.catalogs import builtin_catalog_dir
 from spectm.errors import BadInputError
 
 # Sentinel-2 MSI bands by Earth Search asset key: (band name, centre nm, FWHM nm),
-# values as the real c1 items' ``eo:bands`` (DOMAIN §3.2).
+# values as the real c1 items' ``eo:bands`` (docs/twin.md).
 S2_BANDS: dict[str, tuple[str, float, float]] = {
     "coastal": ("B01", 443.0, 27.0),
     "blue": ("B02", 490.0, 98.0),
@@ -104,7 +104,7 @@ def oci_rrs_bands() -> pd.DataFrame:
 
 @dataclass(frozen=True)
 class ModelParams:
-    """Free parameters of the forward model; defaults are DOMAIN §6.2's indicative set."""
+    """Free parameters of the forward model; defaults are the indicative set in docs/twin.md."""
 
     g0: float = 0.08945
     g1: float = 0.1247

@@ -212,3 +212,18 @@ def no_earthdata_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         monkeypatch.delenv(k, raising=False)
     monkeypatch.setenv("NETRC", str(tmp_path / "no-such-netrc"))
     os.environ.pop("SPECTM_CATALOGS", None)
+
+
+def fetch_served_items(items: list[dict], tmp_path: Path, data_dir: Path, *, clip: bool = False, retries: int = 1):
+    """Serve ``items`` (Earth Search collection) with ``rustac serve``, fetch the western basin's
+    2024-07-15 Sentinel-2 scenes from it into ``data_dir``, stop the server; the FetchResult."""
+    from spectm.fetch import fetch
+
+    f = tmp_path / "items.json"
+    f.write_text(json.dumps({"type": "FeatureCollection", "features": items}))
+    proc, url = start_rustac([STAC_DATA / "earth-search-v1_sentinel-2-c1-l2a_collection.json", f])
+    try:
+        return fetch("lake_erie_western_basin", "2024-07-15", data_dir=data_dir, sources=["s2_earth_search"],
+                     stac_url=url, clip=clip, retries=retries)
+    finally:
+        stop(proc)

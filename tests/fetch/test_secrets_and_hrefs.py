@@ -14,11 +14,10 @@ from pathlib import Path
 import pytest
 
 from spectm.cli import main
-from spectm.fetch import fetch
 from spectm.fetch.safety import remote_href_problem
 from spectm.redact import redact
 
-from .conftest import STAC_DATA, free_port, start_rustac, stop
+from .conftest import STAC_DATA, fetch_served_items, free_port, start_rustac, stop
 
 WB = "lake_erie_western_basin"
 SECRETS = [
@@ -128,19 +127,7 @@ def test_secrets_are_not_written_into_the_local_item(
         a["href"] += SIGNED
         a["alternate"] = {"s3": {"href": "s3://bucket/x.tif" + SIGNED}}
     item["properties"]["spectm:note"] = "see https://x.test/p?sig=PLANTEDSIG"
-    proc, url = _serve([item], tmp_path)
-    try:
-        res = fetch(
-            WB,
-            "2024-07-15",
-            data_dir=data_dir,
-            sources=["s2_earth_search"],
-            stac_url=url,
-            clip=False,
-            retries=1,
-        )
-    finally:
-        stop(proc)
+    res = fetch_served_items([item], tmp_path, data_dir, clip=False, retries=1)
     assert res.ok and res.catalog_path is not None
     texts = [p.read_text() for p in (data_dir / "raw/catalog").rglob("*.json")]
     assert any(item["id"] in t for t in texts)
@@ -182,19 +169,7 @@ def test_local_paths_in_a_remote_item_are_refused(
     item["assets"]["green"]["href"] = str(secret_file)
     item["assets"]["blue"]["href"] = "../../../../../../" + str(secret_file).lstrip("/")
     item["assets"]["nir"]["href"] = "s3://sentinel-cogs/B08.tif"
-    proc, url = _serve([item], tmp_path)
-    try:
-        res = fetch(
-            WB,
-            "2024-07-15",
-            data_dir=data_dir,
-            sources=["s2_earth_search"],
-            stac_url=url,
-            clip=clip,
-            retries=0,
-        )
-    finally:
-        stop(proc)
+    res = fetch_served_items([item], tmp_path, data_dir, clip=clip, retries=0)
     failed = {e.asset: e.reason for e in res.failed}
     assert set(failed) == {"red", "green", "blue", "nir"}
     assert all(r.startswith("refusing") for r in failed.values()), failed

@@ -7,9 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
-from spectm.fetch import fetch
-
-from .conftest import STAC_DATA, start_rustac, stop
+from .conftest import fetch_served_items
 
 WB = "lake_erie_western_basin"
 
@@ -24,21 +22,7 @@ def test_file_checksum_is_verified_kept_and_a_mismatch_quarantined(
         body = (assets.root / a["href"].split("/", 3)[3]).read_bytes()
         a["file:checksum"] = "1220" + hashlib.sha256(body).hexdigest()
     item["assets"]["red"]["file:checksum"] = "1220" + hashlib.sha256(b"another file").hexdigest()
-    f = tmp_path / "items.json"
-    f.write_text(json.dumps({"type": "FeatureCollection", "features": [item]}))
-    proc, url = start_rustac([STAC_DATA / "earth-search-v1_sentinel-2-c1-l2a_collection.json", f])
-    try:
-        res = fetch(
-            WB,
-            "2024-07-15",
-            data_dir=data_dir,
-            sources=["s2_earth_search"],
-            stac_url=url,
-            clip=False,
-            retries=1,
-        )
-    finally:
-        stop(proc)
+    res = fetch_served_items([item], tmp_path, data_dir)
     [bad] = res.failed
     assert bad.asset == "red" and "sha256 checksum" in bad.reason
     assert (
@@ -59,20 +43,7 @@ def test_file_checksum_is_verified_kept_and_a_mismatch_quarantined(
             (assets.root / item["assets"]["red"]["href"].split("/", 3)[3]).read_bytes()
         ).hexdigest()
     )
-    f.write_text(json.dumps({"type": "FeatureCollection", "features": [item]}))
-    proc, url = start_rustac([STAC_DATA / "earth-search-v1_sentinel-2-c1-l2a_collection.json", f])
-    try:
-        res2 = fetch(
-            WB,
-            "2024-07-15",
-            data_dir=data_dir,
-            sources=["s2_earth_search"],
-            stac_url=url,
-            clip=False,
-            retries=1,
-        )
-    finally:
-        stop(proc)
+    res2 = fetch_served_items([item], tmp_path, data_dir)
     assert (
         res2.ok
         and res2.sources["s2_earth_search"].downloaded == 1
