@@ -25,6 +25,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check spectm tests benchmarks
+	$(VENV)/bin/ruff format --check spectm tests benchmarks
 	$(PY) -m pytest -q
 
 lint: $(STAMP)

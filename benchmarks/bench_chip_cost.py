@@ -42,9 +42,16 @@ def main() -> None:
     for chip, patch, t in GEOMETRIES:
         ds = make_synthetic_chips(2 * args.batch, t, chip, seed=0)
         data = ChipDataset.from_arrays(ds["chips"].values, ds["wavelength"].values)
-        cfg = PretrainSection.model_validate({
-            "batch_size": args.batch, "max_steps": args.steps + 1, "num_workers": 0, "cpu_threads": 1,
-            "warmup_steps": 1, "model": {"patch_size": patch, **DEMO_MODEL}})
+        cfg = PretrainSection.model_validate(
+            {
+                "batch_size": args.batch,
+                "max_steps": args.steps + 1,
+                "num_workers": 0,
+                "cpu_threads": 1,
+                "warmup_steps": 1,
+                "model": {"patch_size": patch, **DEMO_MODEL},
+            }
+        )
         with tempfile.TemporaryDirectory() as tmp:
             tr = Pretrainer(cfg, data, Path(tmp), device="cpu")
             batch = next(iter(tr.loader))
@@ -54,8 +61,10 @@ def main() -> None:
             for _ in range(args.steps):
                 _step(tr, batch)
             dt = (time.perf_counter() - t0) / args.steps
-        print(f"| {chip} | {patch} | {t} | {t * (chip // patch) ** 2 * 172:,} | {dt:.2f} | {args.batch / dt:.1f} |",
-              flush=True)
+        print(
+            f"| {chip} | {patch} | {t} | {t * (chip // patch) ** 2 * 172:,} | {dt:.2f} | {args.batch / dt:.1f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

@@ -47,10 +47,14 @@ def ensure_twin(data_dir: Path) -> None:
 
     t0 = time.perf_counter()
     r = generate_twin(REGION, SEASON, data_dir=data_dir, use_samples_stage=False)
-    print(f"twin: {r.n_granules} granules, {r.n_scenes} S2 scenes, {r.bytes_written / 1e6:.0f} MB in {time.perf_counter() - t0:.0f} s")
+    print(
+        f"twin: {r.n_granules} granules, {r.n_scenes} S2 scenes, {r.bytes_written / 1e6:.0f} MB in {time.perf_counter() - t0:.0f} s"
+    )
 
 
-def child_spectm(data_dir: Path, dates: str, s2_res: float, scheduler: str = "local", log_length: int | None = None) -> None:
+def child_spectm(
+    data_dir: Path, dates: str, s2_res: float, scheduler: str = "local", log_length: int | None = None
+) -> None:
     from spectm.cube import build_cube
     from spectm.cube.scheduler import LEAN_DISTRIBUTED
 
@@ -59,8 +63,9 @@ def child_spectm(data_dir: Path, dates: str, s2_res: float, scheduler: str = "lo
 
     for sensor, res in (("pace", None), ("s2", s2_res)):
         t0 = time.perf_counter()
-        r = build_cube(REGION, dates, data_dir=data_dir, sensors=[sensor], resolution=res, scheduler=scheduler,
-                       memory_limit="2GB").sensors[sensor]
+        r = build_cube(
+            REGION, dates, data_dir=data_dir, sensors=[sensor], resolution=res, scheduler=scheduler, memory_limit="2GB"
+        ).sensors[sensor]
         report(f"{sensor}_s", time.perf_counter() - t0)
         report(f"{sensor}_days", len(r.days_written))
         report(f"{sensor}_items", r.items_used)
@@ -176,8 +181,10 @@ def bench_chunking(cube: Path, work: Path, n: int, seed: int = 0) -> None:
     cells = [(int(rng.integers(0, ny)), int(rng.integers(0, nx))) for _ in range(n)]
     chips = [(int(rng.integers(0, nt)), int(rng.integers(0, ny - 8)), int(rng.integers(0, nx - 8))) for _ in range(n)]
     print(f"\nchunking: rrs {nt} days x {nb} bands x {ny} x {nx} (float32, zstd); {n} random reads each, median")
-    print(f"{'layout':34s} {'MiB disk':>8s} {'write s':>7s} | {'series ms':>9s} {'chunks':>6s} {'MB':>6s} | "
-          f"{'chip ms':>7s} {'chunks':>6s} {'MB':>6s}")
+    print(
+        f"{'layout':34s} {'MiB disk':>8s} {'write s':>7s} | {'series ms':>9s} {'chunks':>6s} {'MB':>6s} | "
+        f"{'chip ms':>7s} {'chunks':>6s} {'MB':>6s}"
+    )
     for name, c in CHUNKINGS.items():
         chunks = tuple(full if k == -1 else min(k, full) for k, full in zip(c, (nt, nb, ny, nx), strict=True))
         path = work / (name.split(" ")[0] + ".zarr")
@@ -185,8 +192,9 @@ def bench_chunking(cube: Path, work: Path, n: int, seed: int = 0) -> None:
         t0 = time.perf_counter()
         ds = src.chunk(dict(zip(src.dims, chunks, strict=True))).to_dataset()
         ds["rrs"].encoding = {"chunks": chunks}
-        ds.drop_vars([v for v in ds.coords if v not in ds.dims]).to_zarr(path, mode="w", zarr_format=3,
-                                                                          consolidated=False)
+        ds.drop_vars([v for v in ds.coords if v not in ds.dims]).to_zarr(
+            path, mode="w", zarr_format=3, consolidated=False
+        )
         wsec = time.perf_counter() - t0
         arr = zarr.open_array(path / "rrs", mode="r")
         disk = sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
@@ -200,10 +208,13 @@ def bench_chunking(cube: Path, work: Path, n: int, seed: int = 0) -> None:
             arr[t, :, cy : cy + 8, cx : cx + 8]
             tc.append(time.perf_counter() - t0)
         n_series = touched([(0, nt), (0, nb), (0, 1), (0, 1)], chunks)
-        n_chip = float(np.mean([touched([(t, t + 1), (0, nb), (cy, cy + 8), (cx, cx + 8)], chunks)
-                                for t, cy, cx in chips]))
-        print(f"{name:34s} {disk:8.1f} {wsec:7.1f} | {np.median(ts) * 1e3:9.1f} {n_series:6d} "
-              f"{n_series * chunk_mb:6.1f} | {np.median(tc) * 1e3:7.1f} {n_chip:6.2f} {n_chip * chunk_mb:6.1f}")
+        n_chip = float(
+            np.mean([touched([(t, t + 1), (0, nb), (cy, cy + 8), (cx, cx + 8)], chunks) for t, cy, cx in chips])
+        )
+        print(
+            f"{name:34s} {disk:8.1f} {wsec:7.1f} | {np.median(ts) * 1e3:9.1f} {n_series:6d} "
+            f"{n_series * chunk_mb:6.1f} | {np.median(tc) * 1e3:7.1f} {n_chip:6.2f} {n_chip * chunk_mb:6.1f}"
+        )
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -215,10 +226,18 @@ def main() -> None:
     ap.add_argument("--dates")
     ap.add_argument("--skip-naive", action="store_true")
     ap.add_argument("--scheduler", default="local", help="spectm's dask scheduler: local (default), threads, ...")
-    ap.add_argument("--log-length", type=int, default=None,
-                    help="ablation: distributed.admin.low-level-log-length of spectm's cluster (default: spectm's)")
-    ap.add_argument("--chunking", type=Path, metavar="CUBE",
-                    help="only the chunking benchmark, on this PACE cube (e.g. the 5-month one)")
+    ap.add_argument(
+        "--log-length",
+        type=int,
+        default=None,
+        help="ablation: distributed.admin.low-level-log-length of spectm's cluster (default: spectm's)",
+    )
+    ap.add_argument(
+        "--chunking",
+        type=Path,
+        metavar="CUBE",
+        help="only the chunking benchmark, on this PACE cube (e.g. the 5-month one)",
+    )
     ap.add_argument("--reads", type=int, default=30, help="random reads per layout (--chunking)")
     args = ap.parse_args()
     if args.chunking:
@@ -237,24 +256,46 @@ def main() -> None:
             shutil.rmtree(run_dir, ignore_errors=True)
             run_dir.mkdir(parents=True)
             os.symlink(season / "raw", run_dir / "raw")
-            cmd = [sys.executable, __file__, "--child", tool, "--data-dir", str(run_dir), "--dates", dates,
-                   "--s2-resolution", str(args.s2_resolution), "--scheduler", args.scheduler]
+            cmd = [
+                sys.executable,
+                __file__,
+                "--child",
+                tool,
+                "--data-dir",
+                str(run_dir),
+                "--dates",
+                dates,
+                "--s2-resolution",
+                str(args.s2_resolution),
+                "--scheduler",
+                args.scheduler,
+            ]
             if args.log_length is not None and tool == "spectm":
                 cmd += ["--log-length", str(args.log_length)]
             print(f"  {tool} {months} month(s) ... (load {os.getloadavg()[0]:.2f})", flush=True)
             wall, peak, sampled, fig = measure(cmd)
             size = sum(p.stat().st_size for p in (run_dir / "cubes").rglob("*") if p.is_file()) / 2**20
             rows.append((tool, months, dates, wall, peak, sampled, size, fig))
-            print(f"  {tool} {months} month(s): {wall:.1f} s, peak RSS {peak:.0f} MiB (sampled {sampled:.0f}), "
-                  f"cubes {size:.1f} MiB, {fig}, load after {os.getloadavg()[0]:.2f}", flush=True)
-    print(f"\nregion {REGION}, PACE 1000 m, S2 {args.s2_resolution:g} m (spectm only), twin season {SEASON}, "
-          f"spectm scheduler {args.scheduler}" + (f", log length {args.log_length}" if args.log_length is not None else ""))
-    print(f"{'tool':7s} {'months':>6s} {'dates':22s} {'wall s':>7s} {'PACE s':>7s} {'S2 s':>7s} {'days P/S2':>9s} "
-          f"{'peak RSS MiB':>12s} {'sampled':>7s} {'cubes MiB':>9s}")
+            print(
+                f"  {tool} {months} month(s): {wall:.1f} s, peak RSS {peak:.0f} MiB (sampled {sampled:.0f}), "
+                f"cubes {size:.1f} MiB, {fig}, load after {os.getloadavg()[0]:.2f}",
+                flush=True,
+            )
+    print(
+        f"\nregion {REGION}, PACE 1000 m, S2 {args.s2_resolution:g} m (spectm only), twin season {SEASON}, "
+        f"spectm scheduler {args.scheduler}"
+        + (f", log length {args.log_length}" if args.log_length is not None else "")
+    )
+    print(
+        f"{'tool':7s} {'months':>6s} {'dates':22s} {'wall s':>7s} {'PACE s':>7s} {'S2 s':>7s} {'days P/S2':>9s} "
+        f"{'peak RSS MiB':>12s} {'sampled':>7s} {'cubes MiB':>9s}"
+    )
     for tool, m, d, w, p, sp, s, f in rows:
         days = f"{f.get('pace_days', 0):.0f}/{f.get('s2_days', 0):.0f}"
-        print(f"{tool:7s} {m:6d} {d:22s} {w:7.1f} {f.get('pace_s', float('nan')):7.1f} {f.get('s2_s', float('nan')):7.1f} "
-              f"{days:>9s} {p:12.0f} {sp:7.0f} {s:9.1f}")
+        print(
+            f"{tool:7s} {m:6d} {d:22s} {w:7.1f} {f.get('pace_s', float('nan')):7.1f} {f.get('s2_s', float('nan')):7.1f} "
+            f"{days:>9s} {p:12.0f} {sp:7.0f} {s:9.1f}"
+        )
     for tool in tools:
         one = next(r for r in rows if r[0] == tool and r[1] == 1)
         five = next(r for r in rows if r[0] == tool and r[1] == 5)

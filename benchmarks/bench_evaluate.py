@@ -42,13 +42,27 @@ def summarise(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     for meta_path in sorted((run_dir / "parts").glob("*.json")):
         meta = json.loads(meta_path.read_text())
         exp = next(e for e in ("label_efficiency", "main", "ablation") if meta["key"].startswith(e + "_"))
-        model = meta["key"][len(exp) + 1:].split("_")[0]
-        rows.append({"experiment": exp, "model": model, "seconds": meta["seconds"],
-                     "cpu_seconds": meta.get("cpu_seconds", float("nan"))})
+        model = meta["key"][len(exp) + 1 :].split("_")[0]
+        rows.append(
+            {
+                "experiment": exp,
+                "model": model,
+                "seconds": meta["seconds"],
+                "cpu_seconds": meta.get("cpu_seconds", float("nan")),
+            }
+        )
     df = pd.DataFrame(rows)
-    table = df.groupby(["experiment", "model"]).agg(
-        fits=("seconds", "size"), wall_sum=("seconds", "sum"), wall_mean=("seconds", "mean"),
-        cpu_sum=("cpu_seconds", "sum"), cpu_mean=("cpu_seconds", "mean")).round(2)
+    table = (
+        df.groupby(["experiment", "model"])
+        .agg(
+            fits=("seconds", "size"),
+            wall_sum=("seconds", "sum"),
+            wall_mean=("seconds", "mean"),
+            cpu_sum=("cpu_seconds", "sum"),
+            cpu_mean=("cpu_seconds", "mean"),
+        )
+        .round(2)
+    )
     return df, table
 
 
@@ -81,14 +95,18 @@ def main() -> None:
     res = evaluate_run(pipeline, args.data_dir)
     wall = time.perf_counter() - t0
     df, table = summarise(res.run_dir)
-    print(f"machine: {platform.processor() or platform.machine()}, torch threads {args.threads}, "
-          f"torch {torch.__version__}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, torch threads {args.threads}, "
+        f"torch {torch.__version__}"
+    )
     print(f"run {res.run_dir.name} ({res.status}); {res.fitted} fits made, {res.reused} reused")
     print(table.to_string())
-    print(f"fit seconds total {df['seconds'].sum():.1f} wall, {df['cpu_seconds'].sum():.1f} CPU (process, all "
-          f"threads); call wall {wall:.1f} s, CPU {time.process_time() - c0:.1f} s; load average "
-          f"{os.getloadavg()[0]:.1f} at the end "
-          f"(the rest: variant pretraining, data loading outside fits, report)")
+    print(
+        f"fit seconds total {df['seconds'].sum():.1f} wall, {df['cpu_seconds'].sum():.1f} CPU (process, all "
+        f"threads); call wall {wall:.1f} s, CPU {time.process_time() - c0:.1f} s; load average "
+        f"{os.getloadavg()[0]:.1f} at the end "
+        f"(the rest: variant pretraining, data loading outside fits, report)"
+    )
 
 
 if __name__ == "__main__":

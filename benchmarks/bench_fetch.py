@@ -85,7 +85,15 @@ def run_earthaccess(urls: list[str], out: Path, threads: int, sizes: list[int]) 
 
 def curl_cmd(urls: list[str], out: Path, threads: int, resume: bool = False) -> list[str]:
     # -f would turn the 416 that a complete file gets on "-C -" into an error: not in resume mode
-    cmd = ["curl", "-s", "--no-progress-meter", *([] if resume else ["-f"]), "--parallel", "--parallel-max", str(threads)]
+    cmd = [
+        "curl",
+        "-s",
+        "--no-progress-meter",
+        *([] if resume else ["-f"]),
+        "--parallel",
+        "--parallel-max",
+        str(threads),
+    ]
     for u in urls:
         cmd += (["-C", "-"] if resume else []) + ["-o", str(out / u.rsplit("/", 1)[1]), u]
     return cmd
@@ -141,7 +149,9 @@ def _disk_bytes(d: Path) -> int:
     return sum(p.stat().st_size for p in d.rglob("*") if p.is_file()) if d.exists() else 0
 
 
-def resume_overhead(name: str, srv: RangeServer, urls: list[str], out: Path, threads: int, sizes: list[int]) -> tuple[float, float]:
+def resume_overhead(
+    name: str, srv: RangeServer, urls: list[str], out: Path, threads: int, sizes: list[int]
+) -> tuple[float, float]:
     """Kill at ~50 % of bytes on disk, rerun; return (wire bytes / payload, seconds of the rerun)."""
     total = sum(sizes)
     out.mkdir(parents=True, exist_ok=True)
@@ -183,7 +193,9 @@ def main() -> None:
     ap.add_argument("--mb", type=int, default=32)
     ap.add_argument("--threads", type=int, default=4)
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--resume-rate-mbps", type=float, default=200.0, help="per-connection cap (MB/s) during the kill/resume test")
+    ap.add_argument(
+        "--resume-rate-mbps", type=float, default=200.0, help="per-connection cap (MB/s) during the kill/resume test"
+    )
     args = ap.parse_args()
     if shutil.which("curl") is None:
         raise SystemExit("curl is not installed (apt-get install curl)")
@@ -204,17 +216,23 @@ def main() -> None:
                     times[name].append(timed(name, urls, d, args.threads, sizes))
                     shutil.rmtree(d)
             srv.state.rate_bps = args.resume_rate_mbps * 1e6
-            resume = {name: resume_overhead(name, srv, urls, work / f"resume-{name}", args.threads, sizes) for name in CLIENTS}
+            resume = {
+                name: resume_overhead(name, srv, urls, work / f"resume-{name}", args.threads, sizes) for name in CLIENTS
+            }
 
         curl_med = statistics.median(times["curl"])
-        print(f"\n{args.files} files x {args.mb} MiB = {total / 1e6:,.0f} MB, {args.threads} parallel transfers, "
-              f"loopback server, median of {args.repeat} runs; python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
+        print(
+            f"\n{args.files} files x {args.mb} MiB = {total / 1e6:,.0f} MB, {args.threads} parallel transfers, "
+            f"loopback server, median of {args.repeat} runs; python {sys.version.split()[0]}, {os.cpu_count()} CPUs\n"
+        )
         print("| client | median s | min s | MB/s | vs curl | wire bytes after kill at 50 % + rerun |")
         print("|---|---:|---:|---:|---:|---:|")
         for name in CLIENTS:
             med = statistics.median(times[name])
-            print(f"| {name} | {med:.2f} | {min(times[name]):.2f} | {total / 1e6 / med:,.0f} | {curl_med / med:.0%} | "
-                  f"{resume[name][0]:.2f}x |")
+            print(
+                f"| {name} | {med:.2f} | {min(times[name]):.2f} | {total / 1e6 / med:,.0f} | {curl_med / med:.0%} | "
+                f"{resume[name][0]:.2f}x |"
+            )
         print(f"\n(resume test at {args.resume_rate_mbps:g} MB/s per connection; 1.00x = no byte sent twice)")
     finally:
         shutil.rmtree(work, ignore_errors=True)

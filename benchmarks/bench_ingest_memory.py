@@ -70,10 +70,16 @@ def junk_csv(path: Path, rows: int, seed: int = 0) -> None:
 
 
 def run(mode: str, csv: Path, data: Path) -> dict:
-    proc = subprocess.run([sys.executable, "-c", CHILD, mode, str(csv), str(data)], capture_output=True, text=True,
-                          cwd=ROOT, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", CHILD, mode, str(csv), str(data)], capture_output=True, text=True, cwd=ROOT, check=False
+    )
     if proc.returncode != 0:
-        return {"mode": mode, "seconds": float("nan"), "peak_rss_mb": float("nan"), "outcome": proc.stderr.strip()[-200:]}
+        return {
+            "mode": mode,
+            "seconds": float("nan"),
+            "peak_rss_mb": float("nan"),
+            "outcome": proc.stderr.strip()[-200:],
+        }
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -85,7 +91,9 @@ def main() -> None:
         csv = Path(tmp) / "junk.csv"
         t0 = time.perf_counter()
         junk_csv(csv, args.rows)
-        print(f"junk CSV: {args.rows} rows, {csv.stat().st_size / 1e6:.0f} MB (written in {time.perf_counter() - t0:.0f} s)")
+        print(
+            f"junk CSV: {args.rows} rows, {csv.stat().st_size / 1e6:.0f} MB (written in {time.perf_counter() - t0:.0f} s)"
+        )
         print("| reader | peak RSS (MB) | wall (s) | outcome |")
         print("|---|---:|---:|---|")
         for mode in ("spectm", "whole-file"):

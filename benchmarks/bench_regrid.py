@@ -36,8 +36,9 @@ def area_def(gb):  # the same grid as a pyresample AreaDefinition
     from pyresample import geometry
 
     a, (ny, nx) = gb.affine, gb.shape
-    return geometry.AreaDefinition("grid", "grid", "grid", str(gb.crs), nx, ny,
-                                   (a.c, a.f + a.e * ny, a.c + a.a * nx, a.f))
+    return geometry.AreaDefinition(
+        "grid", "grid", "grid", str(gb.crs), nx, ny, (a.c, a.f + a.e * ny, a.c + a.a * nx, a.f)
+    )
 
 
 def cases_from_twin(data_dir: Path, region: str) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
@@ -105,8 +106,9 @@ def run_case(gb, radius: float, case, repeat: int) -> dict:
             rows, cols = win
             v = valid[rows, cols]
             swath = geometry.SwathDefinition(lons=lon[rows, cols][v], lats=lat[rows, cols][v])
-            block = kd_tree.resample_nearest(swath, rrs[rows, cols][v], area, radius_of_influence=radius,
-                                             fill_value=np.nan)
+            block = kd_tree.resample_nearest(
+                swath, rrs[rows, cols][v], area, radius_of_influence=radius, fill_value=np.nan
+            )
         tb.append(time.perf_counter() - t0)
     assert win is None or np.array_equal(block, theirs, equal_nan=True)  # cropping changes nothing
     theirs = np.moveaxis(theirs, -1, 0)
@@ -114,14 +116,22 @@ def run_case(gb, radius: float, case, repeat: int) -> dict:
     close = np.isclose(ours, theirs, atol=1e-6, rtol=0, equal_nan=True)
     both = np.isfinite(ours[0]) | np.isfinite(theirs[0])
     fin = np.isfinite(ours) & np.isfinite(theirs)
-    return {"case": name, "spectm_s": min(ts), "pyresample_s": min(tp), "ratio": min(tp) / min(ts),
-            "pyresample_block_s": min(tb), "ratio_block": min(tb) / min(ts),
-            "identical": float(same.mean()), "close": float(close.mean()),
-            "identical_observed": float(same[:, both].mean()) if both.any() else float("nan"),
-            "cells_with_data": int(both.sum()),
-            "cells_only_one": int((np.isfinite(ours[0]) != np.isfinite(theirs[0])).sum()),
-            "values": int(same.size), "values_identical": int(same.sum()),
-            "max_abs_diff": float(np.abs(ours[fin] - theirs[fin]).max()) if fin.any() else 0.0}
+    return {
+        "case": name,
+        "spectm_s": min(ts),
+        "pyresample_s": min(tp),
+        "ratio": min(tp) / min(ts),
+        "pyresample_block_s": min(tb),
+        "ratio_block": min(tb) / min(ts),
+        "identical": float(same.mean()),
+        "close": float(close.mean()),
+        "identical_observed": float(same[:, both].mean()) if both.any() else float("nan"),
+        "cells_with_data": int(both.sum()),
+        "cells_only_one": int((np.isfinite(ours[0]) != np.isfinite(theirs[0])).sum()),
+        "values": int(same.size),
+        "values_identical": int(same.sum()),
+        "max_abs_diff": float(np.abs(ours[fin] - theirs[fin]).max()) if fin.any() else 0.0,
+    }
 
 
 def granule_window_arrays(lon, lat, bounds):
@@ -152,15 +162,21 @@ def main() -> None:
         cases.append(full_swath_case())
     skipped = [c[0] for c in cases if c[3].sum() < 10]  # pyresample refuses an empty input
     rows = [run_case(gb, args.radius, c, args.repeat) for c in cases if c[0] not in skipped]
-    print(f"grid {gb.shape[1]}x{gb.shape[0]} cells @ {args.resolution:g} m, radius {args.radius:g} m, 172 bands, "
-          f"best of {args.repeat}, OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}, load {os.getloadavg()[0]:.2f}")
-    print(f"{'case':48s} {'spectm s':>9s} {'pyresample s':>12s} {'ratio':>6s} {'pyr. block s':>12s} {'ratio':>6s} "
-          f"{'identical':>9s} {'|d|<1e-6':>9s} {'ident. obs':>10s} {'max|d|':>8s} {'1-sided':>7s}")
+    print(
+        f"grid {gb.shape[1]}x{gb.shape[0]} cells @ {args.resolution:g} m, radius {args.radius:g} m, 172 bands, "
+        f"best of {args.repeat}, OMP_NUM_THREADS={os.environ['OMP_NUM_THREADS']}, load {os.getloadavg()[0]:.2f}"
+    )
+    print(
+        f"{'case':48s} {'spectm s':>9s} {'pyresample s':>12s} {'ratio':>6s} {'pyr. block s':>12s} {'ratio':>6s} "
+        f"{'identical':>9s} {'|d|<1e-6':>9s} {'ident. obs':>10s} {'max|d|':>8s} {'1-sided':>7s}"
+    )
     for r in rows:
-        print(f"{r['case'][:48]:48s} {r['spectm_s']:9.4f} {r['pyresample_s']:12.4f} {r['ratio']:6.2f} "
-              f"{r['pyresample_block_s']:12.4f} {r['ratio_block']:6.2f} "
-              f"{r['identical']:9.4f} {r['close']:9.4f} {r['identical_observed']:10.4f} {r['max_abs_diff']:8.2g} "
-              f"{r['cells_only_one']:7d}")
+        print(
+            f"{r['case'][:48]:48s} {r['spectm_s']:9.4f} {r['pyresample_s']:12.4f} {r['ratio']:6.2f} "
+            f"{r['pyresample_block_s']:12.4f} {r['ratio_block']:6.2f} "
+            f"{r['identical']:9.4f} {r['close']:9.4f} {r['identical_observed']:10.4f} {r['max_abs_diff']:8.2g} "
+            f"{r['cells_only_one']:7d}"
+        )
     for name in skipped:
         print(f"{name[:48]:48s} skipped: no valid pixel (cloud-covered granule)")
     tw = [r for r in rows if not r["case"].startswith("synthetic")]
@@ -168,9 +184,11 @@ def main() -> None:
         s, p = sum(r["spectm_s"] for r in tw), sum(r["pyresample_s"] for r in tw)
         pb = sum(r["pyresample_block_s"] for r in tw)
         vals, same = sum(r["values"] for r in tw), sum(r["values_identical"] for r in tw)
-        print(f"{'twin granules total (' + str(len(tw)) + ')':48s} {s:9.4f} {p:12.4f} {p / s:6.2f} {pb:12.4f} {pb / s:6.2f} "
-              f"{same / vals:9.4f} {'':9s} {'':10s} {max(r['max_abs_diff'] for r in tw):8.2g} "
-              f"{sum(r['cells_only_one'] for r in tw):7d}")
+        print(
+            f"{'twin granules total (' + str(len(tw)) + ')':48s} {s:9.4f} {p:12.4f} {p / s:6.2f} {pb:12.4f} {pb / s:6.2f} "
+            f"{same / vals:9.4f} {'':9s} {'':10s} {max(r['max_abs_diff'] for r in tw):8.2g} "
+            f"{sum(r['cells_only_one'] for r in tw):7d}"
+        )
         print(f"load at end {os.getloadavg()[0]:.2f}")
 
 

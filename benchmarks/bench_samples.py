@@ -64,8 +64,12 @@ def main() -> None:
     t_n, n = timed(naive, args.repeat)
     print(f"{len(bundled_files())} bundled GLERL files, median of {args.repeat} runs")
     print(f"{'loader':<34}{'seconds':>9}{'rows':>7}{'PMC detected':>14}{'PMC censored':>14}{'PMC lost to NaN':>17}")
-    print(f"{'spectm ingest_samples (+ writes)':<34}{t_s:>9.3f}{s['rows']:>7}{s['detected']:>14}{s['censored']:>14}{s['lost']:>17}")
-    print(f"{'pandas read_csv + to_numeric':<34}{t_n:>9.3f}{n['rows']:>7}{n['detected']:>14}{n['censored']:>14}{n['lost']:>17}")
+    print(
+        f"{'spectm ingest_samples (+ writes)':<34}{t_s:>9.3f}{s['rows']:>7}{s['detected']:>14}{s['censored']:>14}{s['lost']:>17}"
+    )
+    print(
+        f"{'pandas read_csv + to_numeric':<34}{t_n:>9.3f}{n['rows']:>7}{n['detected']:>14}{n['censored']:>14}{n['lost']:>17}"
+    )
 
 
 if __name__ == "__main__":

@@ -62,9 +62,7 @@ def measure(data_dir: Path, n: int, months: str, last: int) -> dict:
         t0 = time.perf_counter()
         while proc.poll() is None:
             with contextlib.suppress(psutil.Error):
-                peak = max(
-                    peak, sum(p.memory_info().rss for p in [ps, *ps.children(recursive=True)])
-                )
+                peak = max(peak, sum(p.memory_info().rss for p in [ps, *ps.children(recursive=True)]))
             time.sleep(0.2)
         out = proc.stdout.read() if proc.stdout else ""
         res = json.loads(out.strip().splitlines()[-1])
@@ -79,9 +77,7 @@ def measure(data_dir: Path, n: int, months: str, last: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument(
-        "--data-dir", type=Path, required=True, help="data dir holding a multi-season twin raw/"
-    )
+    ap.add_argument("--data-dir", type=Path, required=True, help="data dir holding a multi-season twin raw/")
     ap.add_argument("--seasons", type=int, nargs="+", default=[1, 4])
     ap.add_argument("--months", default="6-10", help="season months of the twin (M-N)")
     ap.add_argument("--last", type=int, default=LAST, help="last season (year); N seasons end with it")

@@ -85,25 +85,41 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="bench_train_"))
     if args.store is None:
-        store = write_chips_store(make_synthetic_chips(args.chips, 1, 8, seed=0, split_fractions=(1.0, 0.0, 0.0)),
-                                  tmp / "chips.zarr")
+        store = write_chips_store(
+            make_synthetic_chips(args.chips, 1, 8, seed=0, split_fractions=(1.0, 0.0, 0.0)), tmp / "chips.zarr"
+        )
         source = f"synthetic ({args.chips} chips)"
     else:
         store, source = args.store, str(args.store)
     base = load_pipeline(args.config).pretrain if args.config else PretrainSection()
-    cfg = base.model_copy(update={"batch_size": args.batch, "num_workers": args.workers, "max_steps": 10_000,
-                                  "compile": args.compile, "cpu_threads": None})
+    cfg = base.model_copy(
+        update={
+            "batch_size": args.batch,
+            "num_workers": args.workers,
+            "max_steps": 10_000,
+            "compile": args.compile,
+            "cpu_threads": None,
+        }
+    )
     tr = Pretrainer(cfg, store, tmp / "run", device=args.device)
     lazy = Pretrainer(cfg, store, tmp / "run_lazy", device=args.device)
     lazy.train_ds = ChipDataset.from_zarr(store, "train", max_in_memory_bytes=0)
-    lazy.loader = torch.utils.data.DataLoader(lazy.train_ds, batch_size=args.batch, shuffle=True,
-                                              num_workers=args.workers, pin_memory=lazy.device.type == "cuda",
-                                              prefetch_factor=4 if args.workers else None, drop_last=True)
+    lazy.loader = torch.utils.data.DataLoader(
+        lazy.train_ds,
+        batch_size=args.batch,
+        shuffle=True,
+        num_workers=args.workers,
+        pin_memory=lazy.device.type == "cuda",
+        prefetch_factor=4 if args.workers else None,
+        drop_last=True,
+    )
     shape = "x".join(map(str, tr.train_ds.shape[1:]))
     print(f"store {source}: {len(tr.train_ds)} train chips of T×C×H×W {shape}")
-    print(f"device {tr.device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
-          f"params {count_parameters(tr.model):,}, model {cfg.model.model_dump()}, batch {args.batch}, "
-          f"masking {cfg.masking.strategies}, amp {'bf16' if tr.amp else 'off'}, compile {args.compile}")
+    print(
+        f"device {tr.device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
+        f"params {count_parameters(tr.model):,}, model {cfg.model.model_dump()}, batch {args.batch}, "
+        f"masking {cfg.masking.strategies}, amp {'bf16' if tr.amp else 'off'}, compile {args.compile}"
+    )
 
     batches = [b for _, b in zip(range(3), tr.loader, strict=False)]
     _step(tr, batches[0], 0)  # warm-up (and compile)
@@ -133,8 +149,12 @@ def main() -> None:
     _sync(tr)
     e2e_rate = n / (time.perf_counter() - t0)
 
-    rows = [("trainer step (batches in memory)", train_rate), ("loader, in-memory store (spectm default)", mem_rate),
-            ("loader, per-sample zarr reads (peer)", lazy_rate), ("trainer + loader, end to end", e2e_rate)]
+    rows = [
+        ("trainer step (batches in memory)", train_rate),
+        ("loader, in-memory store (spectm default)", mem_rate),
+        ("loader, per-sample zarr reads (peer)", lazy_rate),
+        ("trainer + loader, end to end", e2e_rate),
+    ]
     print(f"{'what':45s} {'samples/s':>12s}")
     for what, r in rows:
         print(f"{what:45s} {r:12.1f}")
@@ -146,8 +166,10 @@ def main() -> None:
             _step(tr, batches[0], 1)
         flops = fc.get_total_flops() / args.batch
         mfu = flops * train_rate / (args.peak_tflops * 1e12)
-        print(f"model FLOPs per sample (fwd+bwd): {flops / 1e9:.2f} GFLOP; MFU {100 * mfu:.2f} % "
-              f"of {args.peak_tflops:g} TFLOP/s")
+        print(
+            f"model FLOPs per sample (fwd+bwd): {flops / 1e9:.2f} GFLOP; MFU {100 * mfu:.2f} % "
+            f"of {args.peak_tflops:g} TFLOP/s"
+        )
 
 
 if __name__ == "__main__":

@@ -43,8 +43,13 @@ def main() -> None:
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     disk = _dir_bytes(out)
     rows = [
-        ("spectm twin generate (full run)", f"{wall:.1f} s", f"{peak / 2**30:.2f} GiB", f"{disk / 1e6:.0f} MB",
-         f"{res.n_granules} granules, {res.n_scenes} S2 scenes; drivers: {res.drivers_source}"),
+        (
+            "spectm twin generate (full run)",
+            f"{wall:.1f} s",
+            f"{peak / 2**30:.2f} GiB",
+            f"{disk / 1e6:.0f} MB",
+            f"{res.n_granules} granules, {res.n_scenes} S2 scenes; drivers: {res.drivers_source}",
+        ),
         ("budget", "< 180 s", "< 2 GiB", "< 1000 MB", ""),
     ]
     n = min(a.peer_granules, len(res.granules))
@@ -56,8 +61,15 @@ def main() -> None:
     peer_t = time.perf_counter() - t1
     twin_b = sum(g.stat().st_size for g in res.granules[:n])
     rows.append((f"twin PACE files, first {n}", "(in full run)", "", f"{twin_b / 1e6:.1f} MB", "int16 + deflate 4"))
-    rows.append((f"peer: xarray to_netcdf defaults, same {n}", f"{peer_t:.1f} s (read + write)", "",
-                 f"{_dir_bytes(peer_dir) / 1e6:.1f} MB", "decoded float32, no compression"))
+    rows.append(
+        (
+            f"peer: xarray to_netcdf defaults, same {n}",
+            f"{peer_t:.1f} s (read + write)",
+            "",
+            f"{_dir_bytes(peer_dir) / 1e6:.1f} MB",
+            "decoded float32, no compression",
+        )
+    )
     w = [max(len(str(r[i])) for r in rows) for i in range(5)]
     hdr = ("what", "time", "peak RSS", "disk", "notes")
     w = [max(w[i], len(hdr[i])) for i in range(5)]

@@ -31,6 +31,7 @@ def main() -> None:
     print("| downstream bands | horizon | seed | val R² | test R² | seconds |")
     print("|---|---|---|---|---|---|")
     for fill in ("visible", "reconstructed", "all"):
+
         def patched(path: Path, fill: str = fill) -> head.Encoder:
             enc = real(path)
             if fill == "all":
@@ -41,11 +42,15 @@ def main() -> None:
         for horizon in ("current", "ahead"):
             for seed in seeds:
                 t0 = time.perf_counter()
-                out = api.fit_predict(data_dir, "default", model="spectm-frozen", horizon=horizon, seed=seed,
-                                      encoder=run, params=params)
+                out = api.fit_predict(
+                    data_dir, "default", model="spectm-frozen", horizon=horizon, seed=seed, encoder=run, params=params
+                )
                 sc = {k: r2(g["y_true"].to_numpy(float), g["y_pred"].to_numpy(float)) for k, g in out.groupby("split")}
-                print(f"| {fill} | {horizon} | {seed} | {sc.get('val', np.nan):.3f} | {sc.get('test', np.nan):.3f} | "
-                      f"{time.perf_counter() - t0:.0f} |", flush=True)
+                print(
+                    f"| {fill} | {horizon} | {seed} | {sc.get('val', np.nan):.3f} | {sc.get('test', np.nan):.3f} | "
+                    f"{time.perf_counter() - t0:.0f} |",
+                    flush=True,
+                )
     head.load_encoder = real
 
 

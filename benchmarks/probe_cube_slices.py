@@ -32,15 +32,23 @@ from benchmarks.bench_cube import REGION, ensure_twin  # noqa: E402
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data-dir", type=Path, default=Path("/tmp/spectm-bench-season"),
-                    help="as for bench_cube.py: the twin season is in <data-dir>/season/raw")
+    ap.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path("/tmp/spectm-bench-season"),
+        help="as for bench_cube.py: the twin season is in <data-dir>/season/raw",
+    )
     ap.add_argument("--sensor", choices=["pace", "s2"], default="s2")
     ap.add_argument("--dates", default="2024-06-01:2024-10-31")
     ap.add_argument("--scheduler", default="local")
     ap.add_argument("--s2-resolution", type=float, default=60.0)
     ap.add_argument("--s2-chunk", type=int, default=None, help="dask chunk of the S2 reads (default: spectm's)")
-    ap.add_argument("--log-length", type=int, default=None,
-                    help="distributed.admin.low-level-log-length for spectm's cluster (default: spectm's setting)")
+    ap.add_argument(
+        "--log-length",
+        type=int,
+        default=None,
+        help="distributed.admin.low-level-log-length for spectm's cluster (default: spectm's setting)",
+    )
     args = ap.parse_args()
 
     season = args.data_dir / "season"
@@ -57,18 +65,31 @@ def main() -> None:
         write(path, index, ds)
         n[0] += 1
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10
-        print(f"slice {n[0]:3d}  rss {proc.memory_info().rss >> 20:5d} MiB  peak {peak:5d} MiB  "
-              f"t {time.perf_counter() - t0:6.1f} s", flush=True)
+        print(
+            f"slice {n[0]:3d}  rss {proc.memory_info().rss >> 20:5d} MiB  peak {peak:5d} MiB  "
+            f"t {time.perf_counter() - t0:6.1f} s",
+            flush=True,
+        )
 
     build.write_slice = write_and_report  # type: ignore[assignment]
     with tempfile.TemporaryDirectory(dir=args.data_dir) as tmp:
         run = Path(tmp)
         os.symlink(season / "raw", run / "raw")
-        print(f"{args.sensor} {args.dates} scheduler={args.scheduler} "
-              f"log-length={scheduler.LEAN_DISTRIBUTED['distributed.admin.low-level-log-length']} "
-              f"load {os.getloadavg()[0]:.2f}", flush=True)
-        build.build_cube(REGION, args.dates, data_dir=run, sensors=[args.sensor], scheduler=args.scheduler,
-                         resolution=args.s2_resolution if args.sensor == "s2" else None, s2_chunk=args.s2_chunk)
+        print(
+            f"{args.sensor} {args.dates} scheduler={args.scheduler} "
+            f"log-length={scheduler.LEAN_DISTRIBUTED['distributed.admin.low-level-log-length']} "
+            f"load {os.getloadavg()[0]:.2f}",
+            flush=True,
+        )
+        build.build_cube(
+            REGION,
+            args.dates,
+            data_dir=run,
+            sensors=[args.sensor],
+            scheduler=args.scheduler,
+            resolution=args.s2_resolution if args.sensor == "s2" else None,
+            s2_chunk=args.s2_chunk,
+        )
         shutil.rmtree(run / "cubes", ignore_errors=True)
     print(f"load after {os.getloadavg()[0]:.2f}")
 

@@ -34,9 +34,14 @@ def validate_bbox(b: tuple[float, ...] | list[float]) -> BBox:
     if not (-180 <= w <= 180 and -180 <= e <= 180):
         raise RegionError(f"longitude outside ±180 in bbox {w},{s},{e},{n}", "longitudes are W and E, in degrees east")
     if not (-90 <= s <= 90 and -90 <= n <= 90):
-        raise RegionError(f"latitude outside ±90 in bbox {w},{s},{e},{n}", "latitudes are S and N; did you swap lon and lat?")
+        raise RegionError(
+            f"latitude outside ±90 in bbox {w},{s},{e},{n}", "latitudes are S and N; did you swap lon and lat?"
+        )
     if w >= e:
-        raise RegionError(f"bbox W ({w}) must be less than E ({e})", "order is W,S,E,N; boxes across the antimeridian are not supported")
+        raise RegionError(
+            f"bbox W ({w}) must be less than E ({e})",
+            "order is W,S,E,N; boxes across the antimeridian are not supported",
+        )
     if s >= n:
         raise RegionError(f"bbox S ({s}) must be less than N ({n})", "order is W,S,E,N")
     return (w, s, e, n)
@@ -115,8 +120,10 @@ def _simplify(geom: BaseGeometry, path: Path) -> BaseGeometry:
         tol *= 4
     n = _n_vertices(geom)
     if n > MAX_VERTICES:
-        raise RegionError(f"GeoJSON {path} has {n0} vertices, still {n} after simplifying by up to ~250 m",
-                          "pass a simpler outline (e.g. ogr2ogr -simplify 0.0001)")
+        raise RegionError(
+            f"GeoJSON {path} has {n0} vertices, still {n} after simplifying by up to ~250 m",
+            "pass a simpler outline (e.g. ogr2ogr -simplify 0.0001)",
+        )
     log.warning("GeoJSON %s: simplified from %d to %d vertices (tolerance %.0e degrees)", path, n0, n, tol / 4)
     return geom
 
@@ -127,8 +134,10 @@ def _from_geojson(path: Path) -> AOI:
     except OSError as exc:
         raise RegionError(f"cannot read GeoJSON {path}: {exc}", "pass a valid GeoJSON file") from None
     if size > MAX_GEOJSON_BYTES:
-        raise RegionError(f"GeoJSON {path} is {size / 2**20:.0f} MiB, more than spectm reads ({MAX_GEOJSON_BYTES // 2**20} MiB)",
-                          "pass a simplified outline (e.g. ogr2ogr -simplify 0.0001) or W,S,E,N")
+        raise RegionError(
+            f"GeoJSON {path} is {size / 2**20:.0f} MiB, more than spectm reads ({MAX_GEOJSON_BYTES // 2**20} MiB)",
+            "pass a simplified outline (e.g. ogr2ogr -simplify 0.0001) or W,S,E,N",
+        )
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
@@ -148,16 +157,20 @@ def _from_geojson(path: Path) -> AOI:
     from shapely.ops import unary_union
 
     if any(_crosses_antimeridian(g) for g in geoms):
-        raise RegionError(f"GeoJSON {path} crosses the antimeridian (±180° longitude)",
-                          "areas across the antimeridian are not supported; split it and run each side separately")
+        raise RegionError(
+            f"GeoJSON {path} crosses the antimeridian (±180° longitude)",
+            "areas across the antimeridian are not supported; split it and run each side separately",
+        )
     if sum(_n_vertices(g) for g in geoms) > MAX_VERTICES:
         geoms = [_simplify(unary_union(geoms), path)]
     geom = unary_union(geoms)
     if geom.is_empty or geom.area == 0:
         raise RegionError(f"GeoJSON {path} has an empty or zero-area geometry", "pass a Polygon or MultiPolygon")
     if _crosses_antimeridian(geom):
-        raise RegionError(f"GeoJSON {path} spans more than 180° of longitude (it crosses the antimeridian)",
-                          "areas across the antimeridian are not supported; split it and run each side separately")
+        raise RegionError(
+            f"GeoJSON {path} spans more than 180° of longitude (it crosses the antimeridian)",
+            "areas across the antimeridian are not supported; split it and run each side separately",
+        )
     bbox = validate_bbox(geom.bounds)
     c = geom.centroid
     return AOI(name=path.stem, bbox=bbox, geometry=geom, crs=utm_crs_for(c.x, c.y), water=geom)

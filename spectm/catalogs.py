@@ -88,7 +88,9 @@ def region_water_path(region: Region) -> Path | None:
     base = Path(region.source_file).parent if region.source_file else builtin_catalog_dir() / "regions"
     path = (base / region.water).resolve()
     if not path.is_file():
-        raise ConfigError(f"region '{region.name}': water polygon file {path} does not exist", "fix 'water:' in the region file")
+        raise ConfigError(
+            f"region '{region.name}': water polygon file {path} does not exist", "fix 'water:' in the region file"
+        )
     return path
 
 
@@ -110,7 +112,9 @@ def list_sources(data_dir: Path | None = None) -> dict[str, EarthaccessSource | 
 def get_source(name: str, data_dir: Path | None = None) -> EarthaccessSource | StacSource:
     sources = list_sources(data_dir)
     if name not in sources:
-        raise ConfigError(f"unknown source '{name}' (known: {', '.join(sorted(sources))})", "run 'spectm catalogs' to list sources")
+        raise ConfigError(
+            f"unknown source '{name}' (known: {', '.join(sorted(sources))})", "run 'spectm catalogs' to list sources"
+        )
     return sources[name]
 
 
@@ -122,9 +126,13 @@ def load_stations(name: str = "glerl_western_lake_erie", data_dir: Path | None =
     """A station table: columns ``station, lat, lon`` (+ optional extras)."""
     tables = list_station_tables(data_dir)
     if name not in tables:
-        raise ConfigError(f"unknown station table '{name}' (known: {', '.join(sorted(tables))})", "add catalogs/stations/<name>.csv")
+        raise ConfigError(
+            f"unknown station table '{name}' (known: {', '.join(sorted(tables))})", "add catalogs/stations/<name>.csv"
+        )
     df = pd.read_csv(tables[name])
     missing = {"station", "lat", "lon"} - set(df.columns)
     if missing:
-        raise ConfigError(f"{tables[name]}: missing columns {sorted(missing)}", "a station table needs station, lat, lon")
+        raise ConfigError(
+            f"{tables[name]}: missing columns {sorted(missing)}", "a station table needs station, lat, lon"
+        )
     return df

@@ -12,22 +12,33 @@ import math
 from spectm.errors import BadInputError
 
 
-def check_float(name: str, value: float | None, *, low: float | None = 0.0, low_inclusive: bool = False,
-                high: float | None = None, high_inclusive: bool = True) -> float | None:
+def check_float(
+    name: str,
+    value: float | None,
+    *,
+    low: float | None = 0.0,
+    low_inclusive: bool = False,
+    high: float | None = None,
+    high_inclusive: bool = True,
+) -> float | None:
     """``value`` if it is finite and inside the range, else :class:`BadInputError` (``None`` passes)."""
     if value is None:
         return None
     try:
         v = float(value)
     except (TypeError, ValueError):
-        raise BadInputError(f"{name} {value!r} is not a number", f"pass {name} {_range(low, low_inclusive, high, high_inclusive)}") from None
+        raise BadInputError(
+            f"{name} {value!r} is not a number", f"pass {name} {_range(low, low_inclusive, high, high_inclusive)}"
+        ) from None
     bad = not math.isfinite(v)
     if not bad and low is not None:
         bad = v < low or (v == low and not low_inclusive)
     if not bad and high is not None:
         bad = v > high or (v == high and not high_inclusive)
     if bad:
-        raise BadInputError(f"{name} {value!r} is out of range", f"pass {name} {_range(low, low_inclusive, high, high_inclusive)}")
+        raise BadInputError(
+            f"{name} {value!r} is out of range", f"pass {name} {_range(low, low_inclusive, high, high_inclusive)}"
+        )
     return v
 
 

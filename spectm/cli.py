@@ -58,12 +58,22 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
-    verbose: Annotated[int, typer.Option("-v", "--verbose", count=True, help="More output: -v info, -vv debug (and tracebacks).")] = 0,
-    quiet: Annotated[bool, typer.Option("-q", "--quiet", help="Only errors and final summaries; no progress bars.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+    verbose: Annotated[
+        int, typer.Option("-v", "--verbose", count=True, help="More output: -v info, -vv debug (and tracebacks).")
+    ] = 0,
+    quiet: Annotated[
+        bool, typer.Option("-q", "--quiet", help="Only errors and final summaries; no progress bars.")
+    ] = False,
     data_dir: Annotated[
         Path | None,
-        typer.Option("--data-dir", envvar="SPECTM_DATA", help="Data directory holding raw/, insitu/, cubes/, features/, runs/ [default: ./spectm-data]."),
+        typer.Option(
+            "--data-dir",
+            envvar="SPECTM_DATA",
+            help="Data directory holding raw/, insitu/, cubes/, features/, runs/ [default: ./spectm-data].",
+        ),
     ] = None,
 ) -> None:
     """spectm: satellite data and lake samples to microcystin models."""
@@ -110,15 +120,27 @@ def catalogs_cmd(
 
 @app.command("run")
 def run_cmd(
-    pipeline_file: Annotated[Path, typer.Argument(help="Pipeline YAML (see pipelines/).", exists=True, dir_okay=False, readable=True)],
-    force: Annotated[bool, typer.Option("--force", help="Replace outputs built from other inputs or parameters (a feature store, the twin's raw/) instead of refusing; complete work of the same inputs is still reused.")] = False,
+    pipeline_file: Annotated[
+        Path, typer.Argument(help="Pipeline YAML (see pipelines/).", exists=True, dir_okay=False, readable=True)
+    ],
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace outputs built from other inputs or parameters (a feature store, the twin's raw/) instead of refusing; complete work of the same inputs is still reused.",
+        ),
+    ] = False,
 ) -> None:
     """Run every stage a pipeline file names, in order, skipping work that is complete."""
     from spectm.config import load_pipeline
     from spectm.pipeline import run_pipeline
 
     pipeline = load_pipeline(pipeline_file)
-    dd = Path(pipeline.data_dir) if pipeline.data_dir and "SPECTM_DATA" not in os.environ and state.data_dir == Path("spectm-data") else state.data_dir
+    dd = (
+        Path(pipeline.data_dir)
+        if pipeline.data_dir and "SPECTM_DATA" not in os.environ and state.data_dir == Path("spectm-data")
+        else state.data_dir
+    )
     run_pipeline(pipeline, dd, pipeline_file=pipeline_file, force=force)
 
 

@@ -71,8 +71,14 @@ def resolve_dates(value: str) -> DateRange:
     return parse_dates(value)
 
 
-def float_range(name: str, *, low: float | None = 0.0, low_inclusive: bool = False, high: float | None = None,
-                high_inclusive: bool = True) -> Callable[[float | None], float | None]:
+def float_range(
+    name: str,
+    *,
+    low: float | None = 0.0,
+    low_inclusive: bool = False,
+    high: float | None = None,
+    high_inclusive: bool = True,
+) -> Callable[[float | None], float | None]:
     """A Typer callback that refuses NaN, ±inf and out-of-range values of a float option
     with spectm's one-line error (exit 2) instead of failing later with a traceback."""
 

@@ -115,8 +115,9 @@ class TwinSection(Strict):
     pace_resolution_m: float = Field(1200.0, gt=0)
     s2_resolution_m: float = Field(60.0, gt=0)
     s2_revisit_days: int = Field(5, ge=1)
-    workers: int | None = Field(None, ge=1, description="processes simulating seasons at once "
-                                                         "(default: one per core, at most 4)")
+    workers: int | None = Field(
+        None, ge=1, description="processes simulating seasons at once (default: one per core, at most 4)"
+    )
 
 
 class CubeSection(Strict):
@@ -152,14 +153,19 @@ class PretrainModel(Strict):
     decoder_heads: int = Field(4, ge=1)
     wavelength_freqs: int = Field(16, ge=1, description="Fourier frequencies of the wavelength encoding")
     dropout: float = Field(0.0, ge=0, lt=1)
-    interp_prior: bool = Field(True, description="reconstruct hidden bands as a correction to linear interpolation "
-                                                 "across the visible bands (docs/model.md)")
+    interp_prior: bool = Field(
+        True,
+        description="reconstruct hidden bands as a correction to linear interpolation "
+        "across the visible bands (docs/model.md)",
+    )
 
 
 class RandomMasking(Strict):
     ratio: float | Literal["match_targeted"] = Field(
-        0.75, description="share of tokens hidden; match_targeted: the share the spectral-targeted windows hide "
-                          "on the same bands (46/172 on PACE), so an ablation compares strategies at one ratio")
+        0.75,
+        description="share of tokens hidden; match_targeted: the share the spectral-targeted windows hide "
+        "on the same bands (46/172 on PACE), so an ablation compares strategies at one ratio",
+    )
 
     @field_validator("ratio")
     @classmethod
@@ -174,8 +180,13 @@ class TargetedMasking(Strict):
         default_factory=lambda: [(615.0, 640.0), (660.0, 680.0), (695.0, 720.0)],
         description="hidden bands: nominal (rounded) centre wavelength inside any window",
     )
-    extra_random_ratio: float = Field(0.0, ge=0, lt=1, description="share of the other tokens also hidden at random "
-                                      "(0: SpecTM's deterministic mask; 0.5 was spectm's earlier default)")
+    extra_random_ratio: float = Field(
+        0.0,
+        ge=0,
+        lt=1,
+        description="share of the other tokens also hidden at random "
+        "(0: SpecTM's deterministic mask; 0.5 was spectm's earlier default)",
+    )
 
 
 class SpatialSpectralMasking(Strict):
@@ -213,8 +224,10 @@ class PretrainLoss(Strict):
     artefact_band_weight: float = Field(0.1, ge=0, le=1, description="loss weight of the 686–694 nm bands")
     artefact_window_nm: tuple[float, float] = (686.0, 694.0)
     weighting: Literal["fixed", "uncertainty"] = Field(
-        "fixed", description="fixed: the weights above; uncertainty: learned homoscedastic task-uncertainty weights "
-                             "(Kendall et al. 2018) over the tasks whose weight is > 0 (docs/model.md)")
+        "fixed",
+        description="fixed: the weights above; uncertainty: learned homoscedastic task-uncertainty weights "
+        "(Kendall et al. 2018) over the tasks whose weight is > 0 (docs/model.md)",
+    )
 
 
 class PretrainSection(Strict):
@@ -248,9 +261,11 @@ class PretrainSection(Strict):
     masking: PretrainMasking = Field(default_factory=PretrainMasking)
     loss: PretrainLoss = Field(default_factory=PretrainLoss)
     downstream_bands: Literal["visible", "reconstructed"] = Field(
-        "visible", description="what the encoder gets downstream for the bands it never saw in pretraining (the "
-                               "spectral-targeted windows): visible = only the bands it saw; reconstructed = those "
-                               "bands filled from the decoder's reconstruction (docs/model.md)")
+        "visible",
+        description="what the encoder gets downstream for the bands it never saw in pretraining (the "
+        "spectral-targeted windows): visible = only the bands it saw; reconstructed = those "
+        "bands filled from the decoder's reconstruction (docs/model.md)",
+    )
 
 
 # --------------------------------------------------------------------------- join (spectm.features)
@@ -277,13 +292,16 @@ class JoinSection(Strict):
     min_water_fraction: float = Field(0.5, gt=0, le=1, description="water share of an unlabeled chip")
     seed: int = 0
     split: Literal["auto", "season", "period", "time", "station"] = Field(
-        "auto", description="auto: season when the samples cover ≥ 3 seasons, else period; season: whole "
-                            "seasons; period: contiguous train/val/test per season; time: date blocks; station"
+        "auto",
+        description="auto: season when the samples cover ≥ 3 seasons, else period; season: whole "
+        "seasons; period: contiguous train/val/test per season; time: date blocks; station",
     )
-    val_seasons: list[int] = Field(default_factory=list, description="season split: validation season(s) "
-                                                                     "(default: the one before the test season)")
-    test_seasons: list[int] = Field(default_factory=list, description="season split: test season(s) "
-                                                                      "(default: the last season)")
+    val_seasons: list[int] = Field(
+        default_factory=list, description="season split: validation season(s) (default: the one before the test season)"
+    )
+    test_seasons: list[int] = Field(
+        default_factory=list, description="season split: test season(s) (default: the last season)"
+    )
     period_fractions: tuple[float, float, float] = Field(
         (0.6, 0.2, 0.2), description="period split: shares of each season's sampling days (train, val, test)"
     )
@@ -325,18 +343,25 @@ class RegressSection(Strict):
     """``regress:`` — microcystin regression and baselines (``spectm train regress``; docs/regress.md)."""
 
     features: str = Field("default", description="feature store name: features/<name>/")
-    encoder: str | None = Field(None, description="pretrain run id or directory (default: the pipeline's "
-                                                  "latest complete <pipeline>-pretrain- run)")
+    encoder: str | None = Field(
+        None,
+        description="pretrain run id or directory (default: the pipeline's latest complete <pipeline>-pretrain- run)",
+    )
     models: list[Literal["spectm-frozen", "spectm-finetune", "ridge", "svr", "rf", "gbt"]] = Field(
-        default_factory=lambda: list(REGRESS_MODELS), min_length=1)
+        default_factory=lambda: list(REGRESS_MODELS), min_length=1
+    )
     horizons: list[Literal["current", "ahead"]] = Field(default_factory=lambda: ["current", "ahead"], min_length=1)
     seed: int = 0
     rows: Literal["chips", "all"] = Field(
-        "chips", description="chips: every model uses only match-ups with a chip (identical rows for all "
-                             "models); all: baselines also use match-ups without a chip")
+        "chips",
+        description="chips: every model uses only match-ups with a chip (identical rows for all "
+        "models); all: baselines also use match-ups without a chip",
+    )
     censoring: Literal["substitute", "one-sided"] = Field(
-        "substitute", description="torch heads: fit censored labels at LOD/√2 as stored, or a one-sided "
-                                  "loss that only penalises predictions above log10(LOD)")
+        "substitute",
+        description="torch heads: fit censored labels at LOD/√2 as stored, or a one-sided "
+        "loss that only penalises predictions above log10(LOD)",
+    )
     head_hidden: int = Field(64, ge=0, description="hidden units of the per-pixel MLP head (0: linear)")
     head_dropout: float = Field(0.1, ge=0, lt=1)
     weight_decay_grid: list[float] = Field(default_factory=lambda: [1e-3, 1e-2, 1e-1], min_length=1)
@@ -346,11 +371,18 @@ class RegressSection(Strict):
     finetune_lr: float = Field(1e-3, gt=0, description="head learning rate while fine-tuning")
     encoder_lr: float = Field(1e-4, gt=0, description="encoder learning rate while fine-tuning")
     batch_size: int = Field(32, ge=1, description="fine-tuning batch size")
-    patience: int = Field(40, ge=1, description="frozen: val checks (every 5 steps) without improvement; "
-                                                 "fine-tune: epochs = max(3, patience // 10)")
+    patience: int = Field(
+        40,
+        ge=1,
+        description="frozen: val checks (every 5 steps) without improvement; "
+        "fine-tune: epochs = max(3, patience // 10)",
+    )
     device: Literal["auto", "cpu", "cuda"] = "cpu"
-    cpu_threads: int | None = Field(1, ge=1, description="threads of torch and the BLAS/OpenMP pools during "
-                                                         "a fit (restored after); None: library defaults")
+    cpu_threads: int | None = Field(
+        1,
+        ge=1,
+        description="threads of torch and the BLAS/OpenMP pools during a fit (restored after); None: library defaults",
+    )
 
 
 # --------------------------------------------------------------------------- predict (spectm.predict)
@@ -359,18 +391,26 @@ class RegressSection(Strict):
 class PredictSection(Strict):
     """``predict:`` — microcystin maps from a trained regressor (``spectm predict``; docs/predict.md)."""
 
-    checkpoint: str | None = Field(None, description="regress run id/dir or regressor dir (default: the "
-                                                     "pipeline's latest complete <pipeline>-regress- run)")
-    model: str | None = Field(None, description="which regressor of the run (default: spectm-finetune, "
-                                                "else spectm-frozen, else the only one)")
+    checkpoint: str | None = Field(
+        None,
+        description="regress run id/dir or regressor dir (default: the "
+        "pipeline's latest complete <pipeline>-regress- run)",
+    )
+    model: str | None = Field(
+        None, description="which regressor of the run (default: spectm-finetune, else spectm-frozen, else the only one)"
+    )
     horizon: Literal["current", "ahead"] = "current"
     dates: str | None = Field(None, description="imagery dates to map (default: the pipeline's dates)")
-    name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
-                             description="maps/<name>.zarr (default: the pipeline name)")
+    name: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="maps/<name>.zarr (default: the pipeline name)"
+    )
     cube: str | None = Field(None, description="cube region name (default: the pipeline's region)")
     min_valid: float = Field(0.25, gt=0, le=1, description="valid share of a tile's water cells")
-    overlap: int | None = Field(None, ge=0, description="cells shared by neighbouring tiles, blended "
-                                                         "(default: half a chip; 0: tiles side by side)")
+    overlap: int | None = Field(
+        None,
+        ge=0,
+        description="cells shared by neighbouring tiles, blended (default: half a chip; 0: tiles side by side)",
+    )
     batch_size: int = Field(256, ge=1, description="chips per predict_chips call")
     quicklooks: bool = Field(True, description="write maps/<name>/<date>.png")
 
@@ -392,18 +432,30 @@ REFERENCE_KINDS = ("climatology", "ceiling", "ceiling-chl")
 class EvaluateAblation(Strict):
     """``evaluate.ablation`` — pretraining variants: every masking × tasks cell is a short pretraining run."""
 
-    masking: list[str] = Field(default_factory=lambda: ["random", "spectral-targeted", "laprade", "sigmae"],
-                               min_length=1, description="masking strategies of a variant, several joined by '+' "
-                                                         "(laprade = spatial-spectral, sigmae = index-guided)")
-    tasks: list[str] = Field(default_factory=lambda: ["rec", "rec+idx+fut"], min_length=1,
-                             description="pretraining tasks with weight > 0 (rec, idx, fut joined by '+')")
+    masking: list[str] = Field(
+        default_factory=lambda: ["random", "spectral-targeted", "laprade", "sigmae"],
+        min_length=1,
+        description="masking strategies of a variant, several joined by '+' "
+        "(laprade = spatial-spectral, sigmae = index-guided)",
+    )
+    tasks: list[str] = Field(
+        default_factory=lambda: ["rec", "rec+idx+fut"],
+        min_length=1,
+        description="pretraining tasks with weight > 0 (rec, idx, fut joined by '+')",
+    )
     models: list[Literal["spectm-frozen", "spectm-finetune"]] = Field(
-        default_factory=lambda: ["spectm-frozen"], min_length=1)
+        default_factory=lambda: ["spectm-frozen"], min_length=1
+    )
     random_ratio: float | Literal["match_targeted"] = Field(
-        "match_targeted", description="share of tokens the random cells hide; match_targeted (default): the share "
-                                      "the spectral-targeted windows hide, so the cells compare strategies, not ratios")
-    encoder_seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1,
-                                     description="pretraining seeds: every cell is pretrained once per seed")
+        "match_targeted",
+        description="share of tokens the random cells hide; match_targeted (default): the share "
+        "the spectral-targeted windows hide, so the cells compare strategies, not ratios",
+    )
+    encoder_seeds: list[int] = Field(
+        default_factory=lambda: [0, 1, 2],
+        min_length=1,
+        description="pretraining seeds: every cell is pretrained once per seed",
+    )
     max_steps: int | None = Field(300, ge=1, description="pretraining steps of each variant (None: as pretrain:)")
     epochs: int | None = Field(None, ge=1, description="epochs of each variant (None: as pretrain:)")
 
@@ -413,8 +465,10 @@ class EvaluateAblation(Strict):
         for item in v:
             bad = [s for s in item.split("+") if s not in MASKING_STRATEGIES and s not in MASKING_ALIASES]
             if bad:
-                raise ValueError(f"unknown masking strategy {bad} in {item!r}; known: "
-                                 f"{list(MASKING_STRATEGIES) + list(MASKING_ALIASES)}")
+                raise ValueError(
+                    f"unknown masking strategy {bad} in {item!r}; known: "
+                    f"{list(MASKING_STRATEGIES) + list(MASKING_ALIASES)}"
+                )
         return v
 
     @field_validator("encoder_seeds")
@@ -438,25 +492,34 @@ class EvaluateSection(Strict):
     """``evaluate:`` — SpecTM's evaluation protocol (``spectm evaluate run``; docs/evaluate.md)."""
 
     features: str | None = Field(None, description="feature store name (default: regress.features)")
-    encoder: str | None = Field(None, description="pretrain run id or directory (default: regress.encoder, "
-                                                  "else the latest complete <pipeline>-pretrain- run)")
+    encoder: str | None = Field(
+        None,
+        description="pretrain run id or directory (default: regress.encoder, "
+        "else the latest complete <pipeline>-pretrain- run)",
+    )
     experiments: list[Literal["main", "ablation", "label_efficiency"]] = Field(
-        default_factory=lambda: ["main", "ablation", "label_efficiency"], min_length=1)
+        default_factory=lambda: ["main", "ablation", "label_efficiency"], min_length=1
+    )
     seeds: list[int] = Field(default_factory=lambda: [0, 1, 2], min_length=1)
     label_fractions: list[float] = Field(default_factory=lambda: [0.05, 0.1, 0.25, 0.5, 1.0], min_length=1)
     horizons: list[Literal["current", "ahead"]] = Field(default_factory=lambda: ["current", "ahead"], min_length=1)
     models: list[Literal["spectm-frozen", "spectm-finetune", "ridge", "svr", "rf", "gbt"]] = Field(
-        default_factory=lambda: list(REGRESS_MODELS), min_length=1)
+        default_factory=lambda: list(REGRESS_MODELS), min_length=1
+    )
     label_efficiency_models: list[Literal["spectm-frozen", "spectm-finetune", "ridge", "svr", "rf", "gbt"]] | None = (
-        Field(None, description="models of the label-efficiency curves (default: models)"))
+        Field(None, description="models of the label-efficiency curves (default: models)")
+    )
     references: list[Literal["climatology", "ceiling", "ceiling-chl"]] = Field(
         default_factory=lambda: list(REFERENCE_KINDS),
         description="reference rows of the main table: climatology (train mean per week of the year), ceiling "
-                    "(regressors on measured chlorophyll + phycocyanin), ceiling-chl (chlorophyll alone)")
+        "(regressors on measured chlorophyll + phycocyanin), ceiling-chl (chlorophyll alone)",
+    )
     ceiling_models: list[Literal["ridge", "svr", "rf", "gbt"]] | None = Field(
-        None, description="regressors of the ceiling rows (default: the baselines in models, else ridge)")
+        None, description="regressors of the ceiling rows (default: the baselines in models, else ridge)"
+    )
     cv: Literal["none", "seasons"] = Field(
-        "none", description="seasons: leave-one-season-out — every fit once per season held out (needs ≥ 3 seasons)")
+        "none", description="seasons: leave-one-season-out — every fit once per season held out (needs ≥ 3 seasons)"
+    )
     ablation: EvaluateAblation = Field(default_factory=EvaluateAblation)
     split: Literal["test", "val"] = Field("test", description="split the tables are computed on")
     bootstrap: int = Field(1000, ge=0, description="week-bootstrap resamples of the intervals (0: none)")
@@ -485,8 +548,11 @@ class Pipeline(Strict):
     description: str = ""
     region: str
     dates: str
-    months: str | None = Field(None, description="season months M-N (e.g. 6-10): one season per year of dates "
-                                                 "(twin, cube and join use only those days)")
+    months: str | None = Field(
+        None,
+        description="season months M-N (e.g. 6-10): one season per year of dates "
+        "(twin, cube and join use only those days)",
+    )
     seasons: list[int] | None = Field(None, min_length=1, description="keep only these seasons (years) of dates")
     data_dir: str | None = None
     mode: Literal["twin", "real"] = "real"
@@ -592,11 +658,15 @@ def load_yaml(path: Path) -> Any:
 def validate_model(model: type[M], data: Any, path: Path | str) -> M:
     """Validate ``data`` against ``model``; errors name the key and the file."""
     if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a mapping of keys, found {type(data).__name__}", "see the examples in pipelines/")
+        raise ConfigError(
+            f"{path} must hold a mapping of keys, found {type(data).__name__}", "see the examples in pipelines/"
+        )
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{path}: {_format_validation(exc)}", "fix or remove the key (see the README's configuration section)") from None
+        raise ConfigError(
+            f"{path}: {_format_validation(exc)}", "fix or remove the key (see the README's configuration section)"
+        ) from None
 
 
 def load_pipeline(path: Path | str) -> Pipeline:

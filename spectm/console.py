@@ -81,7 +81,9 @@ def progress(kind: str = "items") -> Iterator[Progress]:
 
 def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
     with progress() as p:
-        task = p.add_task(description, total=total if total is not None else (len(items) if hasattr(items, "__len__") else None))  # type: ignore[arg-type]
+        task = p.add_task(
+            description, total=total if total is not None else (len(items) if hasattr(items, "__len__") else None)
+        )  # type: ignore[arg-type]
         for item in items:
             yield item
             p.advance(task)

@@ -128,9 +128,7 @@ def parse_months(value: str | int | tuple[int, int] | None) -> tuple[int, int] |
     return first, last
 
 
-def seasons(
-    dates: DateRange, months: tuple[int, int] | None, years: list[int] | None = None
-) -> list[DateRange]:
+def seasons(dates: DateRange, months: tuple[int, int] | None, years: list[int] | None = None) -> list[DateRange]:
     """Split ``dates`` into one range per season (calendar year), keeping only ``months``.
 
     Without ``months`` the whole range is one season. ``years`` keeps only those seasons.

@@ -29,9 +29,7 @@ def _region_value(region: dict[str, Any], data_dir: Path) -> str:
             pass
     bbox = region.get("bbox")
     if not bbox:
-        raise DataNotFoundError(
-            "raw/manifest.json names no region", "pass --bbox and --dates explicitly"
-        )
+        raise DataNotFoundError("raw/manifest.json names no region", "pass --bbox and --dates explicitly")
     return ",".join(f"{float(v):g}" for v in bbox)
 
 

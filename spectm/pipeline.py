@@ -66,8 +66,14 @@ def accepts_force(fn: StageFn) -> bool:
     return "force" in inspect.signature(fn).parameters
 
 
-def run_pipeline(pipeline: Pipeline, data_dir: Path, *, pipeline_file: Path | str | None = None,
-                 force: bool = False, rerun: str | None = None) -> list[StageResult]:
+def run_pipeline(
+    pipeline: Pipeline,
+    data_dir: Path,
+    *,
+    pipeline_file: Path | str | None = None,
+    force: bool = False,
+    rerun: str | None = None,
+) -> list[StageResult]:
     """Run every stage of ``pipeline`` in order; raise on the first failure.
 
     Every stage skips work whose output is complete, so after a failure the same command
@@ -91,12 +97,16 @@ def run_pipeline(pipeline: Pipeline, data_dir: Path, *, pipeline_file: Path | st
             res = fn(pipeline, data_dir, force=True) if force and accepts_force(fn) else fn(pipeline, data_dir)
         except BaseException as exc:
             failed = StageResult(name, "failed", f"{type(exc).__name__}: {exc}"[:200], seconds=time.perf_counter() - t0)
-            _print_results(pipeline, [*results, failed], [s for s, _ in fns][len(results) + 1:])
+            _print_results(pipeline, [*results, failed], [s for s, _ in fns][len(results) + 1 :])
             again = rerun or (f"spectm run {pipeline_file}" if pipeline_file else "spectm run <pipeline file>") + (
-                " --force" if force else "")
-            err_console.print(f"stage {name} failed after {failed.seconds:.1f} s; fix the cause and run `{again}` "
-                              f"again: completed stages are skipped and {name} resumes from its own outputs",
-                              markup=False, highlight=False)
+                " --force" if force else ""
+            )
+            err_console.print(
+                f"stage {name} failed after {failed.seconds:.1f} s; fix the cause and run `{again}` "
+                f"again: completed stages are skipped and {name} resumes from its own outputs",
+                markup=False,
+                highlight=False,
+            )
             raise
         res.seconds = time.perf_counter() - t0
         results.append(res)

@@ -83,8 +83,15 @@ def latest_complete_run(data_dir: Path, prefix: str) -> Path | None:
     return max(done, key=lambda d: (d / COMPLETE).stat().st_mtime)
 
 
-def resolve_pretrain_run(data_dir: Path, pipeline_name: str | None, named: str | None, *, setting: str,
-                         alternative: str, require_complete: bool = False) -> Path:
+def resolve_pretrain_run(
+    data_dir: Path,
+    pipeline_name: str | None,
+    named: str | None,
+    *,
+    setting: str,
+    alternative: str,
+    require_complete: bool = False,
+) -> Path:
     """The encoder a stage uses: the run ``named`` in ``setting`` (a run id under ``runs/`` or a
     directory holding ``model.safetensors``), else the pipeline's latest complete pretrain run.
 
@@ -96,12 +103,18 @@ def resolve_pretrain_run(data_dir: Path, pipeline_name: str | None, named: str |
         for cand in (Path(named), Path(data_dir) / "runs" / named):
             if (cand / "model.safetensors").exists() and (not require_complete or is_complete(cand)):
                 return cand
-        what = "a complete pretrain run (model.safetensors + complete.json)" if require_complete else \
-            "a pretrain run with model.safetensors"
-        raise DataNotFoundError(f"encoder '{named}' is not {what}",
-                                f"set {setting} to a run id in <data-dir>/runs or a run directory")
+        what = (
+            "a complete pretrain run (model.safetensors + complete.json)"
+            if require_complete
+            else "a pretrain run with model.safetensors"
+        )
+        raise DataNotFoundError(
+            f"encoder '{named}' is not {what}", f"set {setting} to a run id in <data-dir>/runs or a run directory"
+        )
     found = latest_complete_run(data_dir, f"{pipeline_name}-pretrain-") if pipeline_name else None
     if found is None:
-        raise DataNotFoundError(f"no complete pretrain run '{pipeline_name}-pretrain-*' in {Path(data_dir) / 'runs'}",
-                                f"run the pretrain stage first, set {setting}, or {alternative}")
+        raise DataNotFoundError(
+            f"no complete pretrain run '{pipeline_name}-pretrain-*' in {Path(data_dir) / 'runs'}",
+            f"run the pretrain stage first, set {setting}, or {alternative}",
+        )
     return found

@@ -115,10 +115,13 @@ def _write(tmp_path: Path, name: str, geometry: dict) -> str:
         # a ring drawn across +/-180 (shapely would read it as a box spanning 340 degrees)
         {"type": "Polygon", "coordinates": [[[179, -17], [-179, -17], [-179, -16], [179, -16], [179, -17]]]},
         # the RFC 7946 form: cut into two pieces at the antimeridian
-        {"type": "MultiPolygon", "coordinates": [
-            [[[179, -17], [180, -17], [180, -16], [179, -16], [179, -17]]],
-            [[[-180, -17], [-179, -17], [-179, -16], [-180, -16], [-180, -17]]],
-        ]},
+        {
+            "type": "MultiPolygon",
+            "coordinates": [
+                [[[179, -17], [180, -17], [180, -16], [179, -16], [179, -17]]],
+                [[[-180, -17], [-179, -17], [-179, -16], [-180, -16], [-180, -17]]],
+            ],
+        },
     ],
 )
 def test_geojson_across_the_antimeridian_is_refused(tmp_path: Path, geometry: dict) -> None:

@@ -76,9 +76,14 @@ BUILD = ["build-cube", "--bbox", "-83.45,41.55,-83.1,41.85", "--dates", "2024-07
         (["join", "--buffer-km", "nan"], "--buffer-km"),
         (["predict", "--min-valid", "nan"], "--min-valid"),
         ([*BUILD, "--memory-limit", "lots"], "--memory-limit 'lots' is not a memory size"),
-        *[(["fetch", "--bbox", "lake_erie", "--dates", "2024-07", "--timeout", v], "--timeout") for v in ("nan", "0", "-5")],
-        *[(["fetch", "--bbox", "lake_erie", "--dates", "2024-07", "--max-cloud-cover", v], "--max-cloud-cover")
-          for v in ("nan", "-1", "101")],
+        *[
+            (["fetch", "--bbox", "lake_erie", "--dates", "2024-07", "--timeout", v], "--timeout")
+            for v in ("nan", "0", "-5")
+        ],
+        *[
+            (["fetch", "--bbox", "lake_erie", "--dates", "2024-07", "--max-cloud-cover", v], "--max-cloud-cover")
+            for v in ("nan", "-1", "101")
+        ],
     ],
 )
 def test_bad_float_options_are_one_line_exit_2(
@@ -105,8 +110,11 @@ def test_build_cube_api_refuses_nan_radius_and_bad_memory_limit(tmp_path: Path) 
     from tests.cube.helpers import V31, add_pace
 
     add_pace(tmp_path, [V31])  # a real catalog: the refusal must come from the value itself
-    for kw, word in (({"radius_m": float("nan")}, "radius"), ({"resolution": {"pace": -1.0}}, "resolution"),
-                     ({"memory_limit": "lots"}, "memory")):
+    for kw, word in (
+        ({"radius_m": float("nan")}, "radius"),
+        ({"resolution": {"pace": -1.0}}, "resolution"),
+        ({"memory_limit": "lots"}, "memory"),
+    ):
         with pytest.raises(BadInputError, match=word):
             build_cube(BUILD[2], "2024-07-15", data_dir=tmp_path, sensors=["pace"], scheduler="local", **kw)
     assert not (tmp_path / "cubes").exists()
@@ -152,8 +160,13 @@ def test_global_flags_after_the_subcommand() -> None:
 def test_verbose_after_subcommand_runs(tmp_path: Path) -> None:
     """`spectm catalogs -v` and `spectm catalogs -q` are accepted (Click alone rejects them)."""
     for flag in ("-v", "-q", "-vv"):
-        r = subprocess.run([sys.executable, "-m", "spectm", "--data-dir", str(tmp_path), "catalogs", "regions", flag],
-                           capture_output=True, text=True, timeout=120, cwd=ROOT)
+        r = subprocess.run(
+            [sys.executable, "-m", "spectm", "--data-dir", str(tmp_path), "catalogs", "regions", flag],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=ROOT,
+        )
         assert r.returncode == 0, r.stderr
         assert "lake_erie" in r.stdout
 

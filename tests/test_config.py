@@ -79,7 +79,9 @@ def test_user_region_by_adding_a_file(tmp_path: Path, monkeypatch: pytest.Monkey
     aoi = parse_bbox("lake_mendota", data_dir=tmp_path)
     assert aoi.crs == "EPSG:32616" and aoi.water is not None
     assert "lake_mendota" in catalogs.list_regions(tmp_path)
-    (cat / "lake_mendota.yaml").write_text("name: lake_mendota\nbbox: [-89.5, 43.05, -89.33, 43.16]\ncrs: EPSG:32616\nwatr: x\n")
+    (cat / "lake_mendota.yaml").write_text(
+        "name: lake_mendota\nbbox: [-89.5, 43.05, -89.33, 43.16]\ncrs: EPSG:32616\nwatr: x\n"
+    )
     catalogs._load_region.cache_clear()
     with pytest.raises(ConfigError, match="unknown key 'watr'"):
         parse_bbox("lake_mendota", data_dir=tmp_path)

@@ -117,10 +117,7 @@ def test_own_lake_end_to_end(
     assert "constituents from samples" in outs["twin generate"]
 
     # build-cube and train defaulted to the twin's region and dates
-    assert (
-        "--bbox lake_okeechobee --dates 2024-07-01:2024-07-28 (from raw/manifest.json)"
-        in outs["build-cube"]
-    )
+    assert "--bbox lake_okeechobee --dates 2024-07-01:2024-07-28 (from raw/manifest.json)" in outs["build-cube"]
     cube = data / "cubes" / "lake_okeechobee_pace.zarr"
     assert (cube / "zarr.json").exists()
     assert not list((data / "cubes").glob("lake_erie*"))

@@ -59,19 +59,31 @@ def chain(data_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Pa
     """A pipeline file [join, regress, evaluate, predict] over a tiny cube with samples on it."""
     r = base_rrs(6)
     write_cube(data_dir, CubeSpec(days=[f"2024-08-0{d}" for d in range(1, 7)], rrs=r), region="bbox")
-    write_samples(data_dir, [{"station": f"S{i}", "date": f"2024-08-0{1 + i % 6}", "cell": (2 + i % 8, 2 + (3 * i) % 8)}
-                             for i in range(12)])
+    write_samples(
+        data_dir,
+        [
+            {"station": f"S{i}", "date": f"2024-08-0{1 + i % 6}", "cell": (2 + i % 8, 2 + (3 * i) % 8)}
+            for i in range(12)
+        ],
+    )
     CALLS.clear()
     monkeypatch.setitem(STAGES, "regress", f"{__name__}:fake_regress")
     monkeypatch.setitem(STAGES, "evaluate", f"{__name__}:fake_evaluate")
     reg = RatioRegressor()
     monkeypatch.setattr("spectm.predict.maps.load", lambda path: reg)
     pf = tmp_path / "chain.yaml"
-    pf.write_text(yaml.safe_dump({
-        "name": "chain", "region": BBOX, "dates": "2024-08-01:2024-08-06", "stages": ["join", "regress", "evaluate", "predict"],
-        "join": {"chip_size": 4, "unlabeled_per_date": 2, "block_days": 2, "buffer_days": 0, "buffer_km": 0},
-        "predict": {"dates": "2024-08-03:2024-08-05", "quicklooks": False},
-    }))
+    pf.write_text(
+        yaml.safe_dump(
+            {
+                "name": "chain",
+                "region": BBOX,
+                "dates": "2024-08-01:2024-08-06",
+                "stages": ["join", "regress", "evaluate", "predict"],
+                "join": {"chip_size": 4, "unlabeled_per_date": 2, "block_days": 2, "buffer_days": 0, "buffer_km": 0},
+                "predict": {"dates": "2024-08-03:2024-08-05", "quicklooks": False},
+            }
+        )
+    )
     return pf
 
 
@@ -97,9 +109,9 @@ def _raise_once(monkeypatch: pytest.MonkeyPatch, module: str) -> dict[str, int]:
     return state
 
 
-def test_failed_stage_resumes_without_redoing_completed_ones(chain: Path, data_dir: Path,
-                                                            monkeypatch: pytest.MonkeyPatch,
-                                                            capsys: pytest.CaptureFixture) -> None:
+def test_failed_stage_resumes_without_redoing_completed_ones(
+    chain: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     flaky = _raise_once(monkeypatch, "spectm.predict.stage")
     p = load_pipeline(chain)
     with pytest.raises(StageError, match="simulated crash"):
@@ -123,8 +135,9 @@ def test_failed_stage_resumes_without_redoing_completed_ones(chain: Path, data_d
     assert sum(r.seconds for r in third) < 10
 
 
-def test_failure_mid_chain_leaves_later_stages_not_run(chain: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
-                                                       capsys: pytest.CaptureFixture) -> None:
+def test_failure_mid_chain_leaves_later_stages_not_run(
+    chain: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
+) -> None:
     _raise_once(monkeypatch, "spectm.features.stage")
     with pytest.raises(SystemExit) as exc:
         main(["--data-dir", str(data_dir), "run", str(chain)])
@@ -167,19 +180,29 @@ def test_relative_data_dir_runs_twin_then_cube(tmp_path: Path, monkeypatch: pyte
     """`make demo` passes ``--data-dir spectm-data``: the twin's catalog must still resolve for the cube."""
     monkeypatch.chdir(tmp_path)
     pf = tmp_path / "mini.yaml"
-    pf.write_text(yaml.safe_dump({
-        "name": "mini", "region": "-83.3,41.7,-83.2,41.8", "dates": "2024-08-05", "mode": "twin",
-        "stages": ["twin", "cube"], "cube": {"sensors": ["pace"], "scheduler": "synchronous"},
-    }))
+    pf.write_text(
+        yaml.safe_dump(
+            {
+                "name": "mini",
+                "region": "-83.3,41.7,-83.2,41.8",
+                "dates": "2024-08-05",
+                "mode": "twin",
+                "stages": ["twin", "cube"],
+                "cube": {"sensors": ["pace"], "scheduler": "synchronous"},
+            }
+        )
+    )
     results = run_pipeline(load_pipeline(pf), Path("spectm-data"))
     assert _statuses(results) == {"twin": "done", "cube": "done"}
     ds = xr.open_zarr(tmp_path / "spectm-data" / "cubes" / "bbox_pace.zarr", consolidated=False)
     assert int(ds["slice_complete"].sum()) == 1
 
 
-def test_run_force_replaces_a_feature_store_of_other_parameters(chain: Path, data_dir: Path,
-                                                                capsys: pytest.CaptureFixture[str]) -> None:
+def test_run_force_replaces_a_feature_store_of_other_parameters(
+    chain: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Changed join parameters: ``spectm run`` refuses and names the folder; ``--force`` replaces it."""
+
     def run(*extra: str) -> int:
         try:
             main(["--data-dir", str(data_dir), "run", str(chain), *extra])

@@ -89,9 +89,7 @@ def test_readme_own_lake_walk_is_what_the_test_runs() -> None:
     # the test runs walk.sh's commands, which are the README's bash block
     from test_own_lake import REGION_FILES, WORK_FILES, walk_commands
 
-    shown = [
-        ln for ln in dict(blocks)["walk.sh"].splitlines() if ln.strip() and not ln.startswith("#")
-    ]
+    shown = [ln for ln in dict(blocks)["walk.sh"].splitlines() if ln.strip() and not ln.startswith("#")]
     assert walk_commands() == shown and all(c.startswith("spectm ") for c in shown)
     assert set(REGION_FILES) | set(WORK_FILES) | {"walk.sh"} == set(names)
 

@@ -14,9 +14,7 @@ from spectm.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
 OPTION = re.compile(r"(?<![\w-])--[a-z][a-z0-9-]*")
-DOC_REF = re.compile(
-    r"docs/([\w-]+\.md)(?:\s*§\s*([^,;:)'\"`]+?)(?=$|[,;:)'\"`]| \(|\s{2})|#([\w-]+))?"
-)
+DOC_REF = re.compile(r"docs/([\w-]+\.md)(?:\s*§\s*([^,;:)'\"`]+?)(?=$|[,;:)'\"`]| \(|\s{2})|#([\w-]+))?")
 
 
 def _strings(node: ast.AST) -> list[str]:
@@ -36,9 +34,7 @@ def remedy_strings() -> list[tuple[str, str]]:
             if not isinstance(node, ast.Call):
                 continue
             f = node.func
-            fname = (
-                f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
-            )
+            fname = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
             if not (fname.endswith("Error") or fname in {"BadParameter", "StageResult"}):
                 continue
             for arg in [*node.args, *(k.value for k in node.keywords)]:
@@ -53,9 +49,7 @@ def cli_options() -> set[str]:
 
     def walk(cmd: click.Command) -> None:
         for p in cmd.params:
-            opts.update(
-                o for o in [*p.opts, *getattr(p, "secondary_opts", [])] if o.startswith("--")
-            )
+            opts.update(o for o in [*p.opts, *getattr(p, "secondary_opts", [])] if o.startswith("--"))
         for sub in getattr(cmd, "commands", {}).values():
             walk(sub)
 
@@ -68,9 +62,7 @@ def _slug(heading: str) -> str:
 
 
 def headings(doc: Path) -> list[str]:
-    return [
-        line.lstrip("#").strip() for line in doc.read_text().splitlines() if line.startswith("#")
-    ]
+    return [line.lstrip("#").strip() for line in doc.read_text().splitlines() if line.startswith("#")]
 
 
 def test_the_scan_finds_remedies():
@@ -80,12 +72,7 @@ def test_the_scan_finds_remedies():
 
 def test_every_option_named_in_a_remedy_exists():
     known = cli_options()
-    bad = [
-        (where, opt)
-        for where, text in remedy_strings()
-        for opt in OPTION.findall(text)
-        if opt not in known
-    ]
+    bad = [(where, opt) for where, text in remedy_strings() for opt in OPTION.findall(text) if opt not in known]
     assert bad == []
 
 
@@ -109,9 +96,7 @@ def test_every_command_named_in_a_remedy_exists():
     root = typer.main.get_command(app)
     bad = []
     for where, text in remedy_strings():
-        for first, second in re.findall(
-            r"[`'\"]spectm ([a-z][a-z0-9-]*)(?: ([a-z][a-z0-9-]*))?", text
-        ):
+        for first, second in re.findall(r"[`'\"]spectm ([a-z][a-z0-9-]*)(?: ([a-z][a-z0-9-]*))?", text):
             cmd = root.commands.get(first)  # type: ignore[attr-defined]
             if cmd is None:
                 bad.append((where, first))

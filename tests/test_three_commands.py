@@ -74,11 +74,7 @@ def test_several_regions_is_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture
     )
     for cmd in (["build-cube"], ["train"]):
         code, _, err = spectm(capsys, tmp_path, *cmd)
-        assert (
-            code == 2
-            and "several regions (lake_okeechobee, lake_erie)" in err
-            and "Traceback" not in err
-        )
+        assert code == 2 and "several regions (lake_okeechobee, lake_erie)" in err and "Traceback" not in err
 
 
 def test_presets() -> None:
@@ -100,16 +96,11 @@ def test_twin_then_build_cube_then_train_as_typed(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = tmp_path / "spectm-data"
-    code, _, err = spectm(
-        capsys, data, "twin", "generate", "--dates", "2024-07-01:2024-07-31", "--no-s2"
-    )
+    code, _, err = spectm(capsys, data, "twin", "generate", "--dates", "2024-07-01:2024-07-31", "--no-s2")
     assert code == 0, err
     code, out, err = spectm(capsys, data, "build-cube")
     assert code == 0, err
-    assert (
-        "--bbox lake_erie_western_basin --dates 2024-07-01:2024-07-31 (from raw/manifest.json)"
-        in out
-    )
+    assert "--bbox lake_erie_western_basin --dates 2024-07-01:2024-07-31 (from raw/manifest.json)" in out
     assert (data / "cubes" / "lake_erie_western_basin_pace.zarr").is_dir()
     # the cpu preset's wiring, with fewer steps so the test takes seconds (test_presets pins the sizes)
     cpu = train_all.preset_sections
@@ -127,9 +118,7 @@ def test_twin_then_build_cube_then_train_as_typed(
     assert "spectm train: cpu preset" in out and "Traceback" not in err
     assert "pretraining run:" in out and "regression metrics:" in out
     runs = sorted(p.name for p in (data / "runs").iterdir())
-    assert any(r.startswith("train-pretrain-") for r in runs) and any(
-        r.startswith("train-regress-") for r in runs
-    )
+    assert any(r.startswith("train-pretrain-") for r in runs) and any(r.startswith("train-regress-") for r in runs)
     assert (data / "features" / "default" / "matchups.parquet").exists()
     # again: everything complete is skipped; explicit options keep working
     code, out, err = spectm(capsys, data, "train", "--device", "cpu")
@@ -150,13 +139,9 @@ def test_twin_then_build_cube_then_train_as_typed(
     assert code == 0 and "from raw/manifest.json" not in out and "up to date" in out, err
 
 
-def test_a_failed_stage_names_spectm_train_to_resume(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_a_failed_stage_names_spectm_train_to_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """`spectm train` runs stages like `spectm run`, but its resume hint is `spectm train`."""
-    _manifest(
-        tmp_path, "lake_erie_western_basin", ("2024-07-01", "2024-07-31"), []
-    )  # no cube: join fails
+    _manifest(tmp_path, "lake_erie_western_basin", ("2024-07-01", "2024-07-31"), [])  # no cube: join fails
     code, _, err = spectm(capsys, tmp_path, "train", "--device", "cpu")
     assert code == 2 and "Traceback" not in err
     assert "fix the cause and run `spectm train` again" in err and "spectm run" not in err

@@ -10,5 +10,14 @@ from spectm.cube.fusion import aggregate_store
 from spectm.cube.inspect import cube_info, quicklook, verify_cube
 from spectm.cube.store import open_cube
 
-__all__ = ["CubeResult", "SensorResult", "aggregate_store", "build_cube", "cube_info", "cube_path", "open_cube",
-           "quicklook", "verify_cube"]
+__all__ = [
+    "CubeResult",
+    "SensorResult",
+    "aggregate_store",
+    "build_cube",
+    "cube_info",
+    "cube_path",
+    "open_cube",
+    "quicklook",
+    "verify_cube",
+]

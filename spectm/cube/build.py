@@ -133,8 +133,10 @@ def build_cube(
     mon = parse_months(months)
     season_ranges = split_seasons(dates, mon, list(seasons) if seasons is not None else None)
     fdates = parse_dates(force_dates) if force_dates is not None else None
-    for name, value in (("radius", radius_m), *(("resolution", v) for v in
-                                                (resolution.values() if isinstance(resolution, Mapping) else [resolution]))):
+    for name, value in (
+        ("radius", radius_m),
+        *(("resolution", v) for v in (resolution.values() if isinstance(resolution, Mapping) else [resolution])),
+    ):
         check_positive(name, value)
     check_memory_limit(memory_limit)
     bad = [s for s in sensors if s not in SENSORS]
@@ -145,10 +147,21 @@ def build_cube(
         for sensor in sensors:
             t0 = time.perf_counter()
             res = _build_sensor(
-                sensor, aoi, dates, Path(data_dir), flags=flags,
-                resolution=resolution.get(sensor) if isinstance(resolution, Mapping) else resolution, radius_m=radius_m,
-                with_unc=with_unc, s2_bands=s2_bands, s2_mask_classes=s2_mask_classes, force=force or fdates is not None,
-                force_dates=fdates, pace_chunks=pace_chunks, s2_chunk=s2_chunk, repair=repair,
+                sensor,
+                aoi,
+                dates,
+                Path(data_dir),
+                flags=flags,
+                resolution=resolution.get(sensor) if isinstance(resolution, Mapping) else resolution,
+                radius_m=radius_m,
+                with_unc=with_unc,
+                s2_bands=s2_bands,
+                s2_mask_classes=s2_mask_classes,
+                force=force or fdates is not None,
+                force_dates=fdates,
+                pace_chunks=pace_chunks,
+                s2_chunk=s2_chunk,
+                repair=repair,
                 season_ranges=season_ranges,
             )
             res.seconds = time.perf_counter() - t0
@@ -160,18 +173,20 @@ _SENSOR_META = {
     "pace": {
         "title": "PACE OCI L2 AOP remote sensing reflectance",
         "source": "NASA PACE OCI L2 AOP (OB.DAAC)",
-        "platform": "PACE", "instrument": "OCI",
+        "platform": "PACE",
+        "instrument": "OCI",
         "keywords": "remote sensing reflectance, Rrs, ocean color, hyperspectral, PACE, OCI, harmful algal blooms",
         "license": "Derived from NASA PACE data, free and open under the NASA Earth Science Data and "
-                   "Information Policy; cite the source DOI (e.g. 10.5067/PACE/OCI/L2/OC_AOP/3.1).",
+        "Information Policy; cite the source DOI (e.g. 10.5067/PACE/OCI/L2/OC_AOP/3.1).",
     },
     "s2": {
         "title": "Sentinel-2 L2A surface reflectance",
         "source": "ESA Sentinel-2 L2A via STAC",
-        "platform": "Sentinel-2", "instrument": "MSI",
+        "platform": "Sentinel-2",
+        "instrument": "MSI",
         "keywords": "surface reflectance, Sentinel-2, MSI, harmful algal blooms",
         "license": "Contains modified Copernicus Sentinel data (Legal notice on the use of Copernicus "
-                   "Sentinel Data and Service Information).",
+        "Sentinel Data and Service Information).",
     },
 }
 
@@ -219,23 +234,40 @@ def _as_if_flown_attrs(attrs: dict, days: list[date]) -> dict:
     attrs["spectm_as_if_flown_days"] = ",".join(all_days)
     attrs["spectm_as_if_flown"] = (
         f"{len(all_days)} time slice(s) ({all_days[0]} to {all_days[-1]}) are twin simulations dated before the "
-        "sensor launched, simulated as if it had flown: no real imagery exists for them (docs/twin.md)")
+        "sensor launched, simulated as if it had flown: no real imagery exists for them (docs/twin.md)"
+    )
     if "as if" not in attrs.get("summary", ""):
-        attrs["summary"] = attrs.get("summary", "") + " Some slices are dated before the sensor's launch, simulated as if it had flown."
+        attrs["summary"] = (
+            attrs.get("summary", "")
+            + " Some slices are dated before the sensor's launch, simulated as if it had flown."
+        )
     return attrs
 
 
 def _sensor_settings(sensor: str, aoi: AOI, resolution: float | None, **kw: object) -> dict:
     res = float(resolution or aoi.resolution.get(sensor, 1000.0 if sensor == "pace" else 20.0))
-    s = {"sensor": sensor, "region": aoi.name, "bbox": list(aoi.bbox), "crs": aoi.crs, "resolution": res,
-         "algorithm": ALGORITHM_VERSION}
+    s = {
+        "sensor": sensor,
+        "region": aoi.name,
+        "bbox": list(aoi.bbox),
+        "crs": aoi.crs,
+        "resolution": res,
+        "algorithm": ALGORITHM_VERSION,
+    }
     s.update({k: v for k, v in kw.items() if v is not None})
     return s
 
 
 def sensor_settings(
-    sensor: str, aoi: AOI, *, flags: object = None, resolution: float | None = None, radius_m: float | None = None,
-    with_unc: bool = True, s2_bands: Sequence[str] | None = None, s2_mask_classes: Iterable[int] | None = None,
+    sensor: str,
+    aoi: AOI,
+    *,
+    flags: object = None,
+    resolution: float | None = None,
+    radius_m: float | None = None,
+    with_unc: bool = True,
+    s2_bands: Sequence[str] | None = None,
+    s2_mask_classes: Iterable[int] | None = None,
 ) -> dict:
     """The settings that decide a sensor's cube values (hashed into ``config_hash``)."""
     if sensor == "pace":
@@ -244,25 +276,60 @@ def sensor_settings(
         flag_names = parse_flag_names(flags)  # type: ignore[arg-type]
         res0 = float(resolution or aoi.resolution.get("pace", 1000.0))
         radius = float(radius_m or default_radius(res0))
-        return _sensor_settings("pace", aoi, resolution, flags=list(flag_names), radius_m=radius,
-                                with_unc=with_unc, combine="mean-of-granules")
+        return _sensor_settings(
+            "pace",
+            aoi,
+            resolution,
+            flags=list(flag_names),
+            radius_m=radius,
+            with_unc=with_unc,
+            combine="mean-of-granules",
+        )
     from spectm.cube.s2_cube import DEFAULT_BANDS, DEFAULT_MASK_CLASSES
 
     bands = list(s2_bands or DEFAULT_BANDS)
     classes = sorted(set(s2_mask_classes or DEFAULT_MASK_CLASSES))
-    return _sensor_settings("s2", aoi, resolution, bands=bands, mask_classes=classes,
-                            combine="mean-of-items", water_mask=aoi.water is not None)
+    return _sensor_settings(
+        "s2",
+        aoi,
+        resolution,
+        bands=bands,
+        mask_classes=classes,
+        combine="mean-of-items",
+        water_mask=aoi.water is not None,
+    )
 
 
 def _build_sensor(
-    sensor: str, aoi: AOI, dates: DateRange, data_dir: Path, *, flags: object, resolution: float | None,
-    radius_m: float | None, with_unc: bool, s2_bands: Sequence[str] | None, s2_mask_classes: Iterable[int] | None,
-    force: bool, force_dates: DateRange | None, pace_chunks: dict | None, s2_chunk: int | None, repair: bool = False,
+    sensor: str,
+    aoi: AOI,
+    dates: DateRange,
+    data_dir: Path,
+    *,
+    flags: object,
+    resolution: float | None,
+    radius_m: float | None,
+    with_unc: bool,
+    s2_bands: Sequence[str] | None,
+    s2_mask_classes: Iterable[int] | None,
+    force: bool,
+    force_dates: DateRange | None,
+    pace_chunks: dict | None,
+    s2_chunk: int | None,
+    repair: bool = False,
     season_ranges: list[DateRange] | None = None,
 ) -> SensorResult:
     path = cube_path(data_dir, aoi, sensor)
-    settings = sensor_settings(sensor, aoi, flags=flags, resolution=resolution, radius_m=radius_m, with_unc=with_unc,
-                               s2_bands=s2_bands, s2_mask_classes=s2_mask_classes)
+    settings = sensor_settings(
+        sensor,
+        aoi,
+        flags=flags,
+        resolution=resolution,
+        radius_m=radius_m,
+        with_unc=with_unc,
+        s2_bands=s2_bands,
+        s2_mask_classes=s2_mask_classes,
+    )
     chash = config_hash(settings)
     out = SensorResult(sensor=sensor, path=path, config_hash=chash)
     scan = catalog.scan(data_dir, sensor, aoi, dates)
@@ -297,11 +364,20 @@ def _build_sensor(
         out.days_damaged = {str(d): why for d, why in damaged.items()}
         todo = sorted(d for d in (*state.incomplete, *damaged) if d in avail)
         for d in sorted(set(damaged) - set(avail)):
-            log.warning("%s: slice %s is damaged (%s) but has no items in the catalog; it cannot be rebuilt", sensor, d,
-                        damaged[d])
-        forced = sorted(d for d in state.complete if d in avail and d not in damaged and force
-                        and (force_dates is None or d in force_dates))
-        out.days_already_complete = len([d for d in state.complete if in_seasons(d, ranges) and d not in forced and d not in damaged])
+            log.warning(
+                "%s: slice %s is damaged (%s) but has no items in the catalog; it cannot be rebuilt",
+                sensor,
+                d,
+                damaged[d],
+            )
+        forced = sorted(
+            d
+            for d in state.complete
+            if d in avail and d not in damaged and force and (force_dates is None or d in force_dates)
+        )
+        out.days_already_complete = len(
+            [d for d in state.complete if in_seasons(d, ranges) and d not in forced and d not in damaged]
+        )
         if new_days and state.last_day and new_days[0] <= state.last_day:
             raise BadInputError(
                 f"{path.name} ends on {state.last_day}; {len([d for d in new_days if d <= state.last_day])} new day(s) "
@@ -317,15 +393,21 @@ def _build_sensor(
             exists = state.n_time > 0 or path.exists()
             if exists and not (path / DIGEST_VAR / "zarr.json").exists():
                 # a cube from before per-chunk digests: an append must not add a variable shorter than time
-                log.warning("%s has no per-chunk digests (older spectm): its slices are checked by decoding only; "
-                            "delete it and rebuild to get them", path.name)
+                log.warning(
+                    "%s has no per-chunk digests (older spectm): its slices are checked by decoding only; "
+                    "delete it and rebuild to get them",
+                    path.name,
+                )
                 template = template.drop_vars(DIGEST_VAR)
-            template.attrs = _as_if_flown_attrs(dict(template.attrs), [d for d in new_days if any(
-                it.properties.get("spectm:as_if_flown") for it in avail[d])])
+            template.attrs = _as_if_flown_attrs(
+                dict(template.attrs),
+                [d for d in new_days if any(it.properties.get("spectm:as_if_flown") for it in avail[d])],
+            )
             create_or_extend(path, template, builder.encoding(), exists=exists)
             if "spectm_as_if_flown" in template.attrs:  # an append keeps old attrs: write these explicitly
-                update_attrs(path, {k: template.attrs[k] for k in ("spectm_as_if_flown", "spectm_as_if_flown_days",
-                                                                   "summary")})
+                update_attrs(
+                    path, {k: template.attrs[k] for k in ("spectm_as_if_flown", "spectm_as_if_flown_days", "summary")}
+                )
             for i, d in enumerate(new_days):
                 index[d] = state.n_time + i
         for kind, days in (("repair", todo), ("force", forced), ("new", new_days)):
@@ -336,8 +418,9 @@ def _build_sensor(
                 write_slice(path, index[d], ds_slice)
                 if valid_cells(path, index[d]) == 0:
                     out.days_empty.append(d)
-                    log.warning("%s %s: written with 0 valid cells (every cell cloudy, flagged or off the water)",
-                                sensor, d)
+                    log.warning(
+                        "%s %s: written with 0 valid cells (every cell cloudy, flagged or off the water)", sensor, d
+                    )
                 log.info("%s %s: wrote %s (%d items) in %.1f s", sensor, kind, d, len(ids), time.perf_counter() - t0)
                 out.items_used += len(ids)
                 {"repair": out.days_repaired, "force": out.days_forced, "new": out.days_written}[kind].append(d)
@@ -386,8 +469,10 @@ def _add_provenance(ds: xr.Dataset, ids: list[str], chash: str) -> xr.Dataset:
 def _touch_history(path: Path, old_attrs: dict, out: SensorResult, chash: str) -> None:
     """Append a history line; refresh ``date_modified`` and ACDD ``time_coverage_start/end``."""
     now = datetime.now(UTC).isoformat(timespec="seconds")
-    line = (f"{now} spectm {__version__} build-cube: {len(out.days_written)} new, {len(out.days_repaired)} repaired, "
-            f"{len(out.days_forced)} rebuilt day(s) (config {chash})")
+    line = (
+        f"{now} spectm {__version__} build-cube: {len(out.days_written)} new, {len(out.days_repaired)} repaired, "
+        f"{len(out.days_forced)} rebuilt day(s) (config {chash})"
+    )
     hist = old_attrs.get("history")
     attrs = {"date_modified": now, "history": f"{hist}\n{line}" if hist else line}
     times = xr.open_zarr(path, consolidated=False, zarr_format=3)["time"].values
@@ -405,8 +490,17 @@ class _Builder:
     def slice(self, day: date, items: list) -> tuple[xr.Dataset, list[str]]: ...
 
 
-def _make_builder(sensor: str, aoi: AOI, gb: object, settings: dict, scan: catalog.CatalogScan,
-                  with_unc: bool, pace_chunks: dict | None, s2_chunk: int | None, out: SensorResult) -> _Builder:
+def _make_builder(
+    sensor: str,
+    aoi: AOI,
+    gb: object,
+    settings: dict,
+    scan: catalog.CatalogScan,
+    with_unc: bool,
+    pace_chunks: dict | None,
+    s2_chunk: int | None,
+    out: SensorResult,
+) -> _Builder:
     if sensor == "pace":
         return _PaceBuilder(aoi, gb, settings, scan, with_unc, pace_chunks)
     from spectm.cube.s2_cube import S2Builder
@@ -415,8 +509,9 @@ def _make_builder(sensor: str, aoi: AOI, gb: object, settings: dict, scan: catal
 
 
 class _PaceBuilder(_Builder):
-    def __init__(self, aoi: AOI, gb: object, settings: dict, scan: catalog.CatalogScan, with_unc: bool,
-                 chunks: dict | None) -> None:
+    def __init__(
+        self, aoi: AOI, gb: object, settings: dict, scan: catalog.CatalogScan, with_unc: bool, chunks: dict | None
+    ) -> None:
         from spectm.cube.pace_cube import PaceSettings, probe_wavelengths
         from spectm.cube.regrid import SwathResampler
 
@@ -435,11 +530,17 @@ class _PaceBuilder(_Builder):
         nb, nt = len(self.wavelength), len(days)
         t = np.array([catalog.overpass_time(d, by_day[d]) for d in days])
         data = {
-            "rrs": (("time", "wavelength", "y", "x"), da.zeros((nt, nb, ny, nx), dtype=np.float32, chunks=(1, nb, ny, nx))),
+            "rrs": (
+                ("time", "wavelength", "y", "x"),
+                da.zeros((nt, nb, ny, nx), dtype=np.float32, chunks=(1, nb, ny, nx)),
+            ),
             "valid_count": (("time", "y", "x"), da.zeros((nt, ny, nx), dtype=np.uint8, chunks=(1, ny, nx))),
         }
         if self.with_unc:
-            data["rrs_unc"] = (("time", "wavelength", "y", "x"), da.zeros((nt, nb, ny, nx), dtype=np.float32, chunks=(1, nb, ny, nx)))
+            data["rrs_unc"] = (
+                ("time", "wavelength", "y", "x"),
+                da.zeros((nt, nb, ny, nx), dtype=np.float32, chunks=(1, nb, ny, nx)),
+            )
         ds = xr.Dataset(data, coords=grid_coords(self.gb) | {"time": t, "wavelength": self.wavelength})  # type: ignore[arg-type]
         return finish_template(ds, self.aoi, PACE_VAR_ATTRS)
 
@@ -473,11 +574,19 @@ def finish_template(ds: xr.Dataset, aoi: AOI, var_attrs: dict) -> xr.Dataset:
     nt = ds.sizes["time"]
     for name in ("source_ids", "software_version", "config_hash", "processing_version", DIGEST_VAR):
         ds[name] = ("time", np.array([""] * nt, dtype=object))
-    ds[DIGEST_VAR].attrs["long_name"] = "size and BLAKE2b-128 digest of each chunk file of this slice, as written (JSON)"
-    ds["slice_complete"] = ("time", np.zeros(nt, dtype=np.uint8),
-                            {"long_name": "1 when every variable of this time slice was written",
-                             "flag_values": np.array([0, 1], dtype=np.uint8), "flag_meanings": "incomplete complete",
-                             "coverage_content_type": "qualityInformation"})
+    ds[DIGEST_VAR].attrs["long_name"] = (
+        "size and BLAKE2b-128 digest of each chunk file of this slice, as written (JSON)"
+    )
+    ds["slice_complete"] = (
+        "time",
+        np.zeros(nt, dtype=np.uint8),
+        {
+            "long_name": "1 when every variable of this time slice was written",
+            "flag_values": np.array([0, 1], dtype=np.uint8),
+            "flag_meanings": "incomplete complete",
+            "coverage_content_type": "qualityInformation",
+        },
+    )
     for name, long_name in PROVENANCE_LONG_NAMES.items():
         ds[name].attrs.update({"long_name": long_name, "coverage_content_type": "auxiliaryInformation"})
     for name, attrs in var_attrs.items():
@@ -500,14 +609,30 @@ def finish_template(ds: xr.Dataset, aoi: AOI, var_attrs: dict) -> xr.Dataset:
 def summary_rows(result: CubeResult) -> list[tuple]:
     rows = []
     for r in result.sensors.values():
-        rows.append((r.sensor, str(r.path), r.status, len(r.days_written), len(r.days_repaired), len(r.days_forced),
-                     r.days_already_complete, len(r.days_empty), r.items_used, len(r.items_failed),
-                     sum(r.items_skipped.values()), f"{r.seconds:.1f}"))
+        rows.append(
+            (
+                r.sensor,
+                str(r.path),
+                r.status,
+                len(r.days_written),
+                len(r.days_repaired),
+                len(r.days_forced),
+                r.days_already_complete,
+                len(r.days_empty),
+                r.items_used,
+                len(r.items_failed),
+                sum(r.items_skipped.values()),
+                f"{r.seconds:.1f}",
+            )
+        )
     return rows
 
 
 def result_json(result: CubeResult) -> dict:
-    return {k: {kk: (str(vv) if isinstance(vv, Path) else vv) for kk, vv in asdict(v).items()} for k, v in result.sensors.items()}
+    return {
+        k: {kk: (str(vv) if isinstance(vv, Path) else vv) for kk, vv in asdict(v).items()}
+        for k, v in result.sensors.items()
+    }
 
 
 __all__ = ["CubeResult", "SensorResult", "SpectmError", "build_cube", "cube_path"]

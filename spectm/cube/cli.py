@@ -19,23 +19,79 @@ app.add_typer(cube_app, name="cube")
 
 @app.command("build-cube")
 def build_cube_cmd(
-    bbox: Annotated[str | None, typer.Option("--bbox", help="Region name, W,S,E,N or a GeoJSON file (default: the region in raw/manifest.json, i.e. what the last fetch or twin wrote).")] = None,
-    dates: Annotated[str | None, typer.Option("--dates", help="2024-06:2024-10, 2024-06-01:2024-06-15 or one day (default: the dates in raw/manifest.json).")] = None,
+    bbox: Annotated[
+        str | None,
+        typer.Option(
+            "--bbox",
+            help="Region name, W,S,E,N or a GeoJSON file (default: the region in raw/manifest.json, i.e. what the last fetch or twin wrote).",
+        ),
+    ] = None,
+    dates: Annotated[
+        str | None,
+        typer.Option(
+            "--dates",
+            help="2024-06:2024-10, 2024-06-01:2024-06-15 or one day (default: the dates in raw/manifest.json).",
+        ),
+    ] = None,
     sensor: Annotated[str, typer.Option("--sensor", help="pace, s2 or all.")] = "all",
-    months: Annotated[str | None, typer.Option("--months", help="Season months M-N (e.g. 6-10): only those days of each year of --dates.")] = None,
-    flags: Annotated[str | None, typer.Option("--flags", help="l2_flags names to mask, comma-separated; 'default' = NASA's L3 Rrs mask; 'none'.")] = None,
-    resolution: Annotated[float | None, typer.Option("--resolution", callback=float_range("--resolution"), help="Grid cell size in metres (default: the region's, PACE 1000, S2 20).")] = None,
-    radius: Annotated[float | None, typer.Option("--radius", callback=float_range("--radius"), help="PACE search radius in metres (default 2 × max(cell, 1000 m)).")] = None,
+    months: Annotated[
+        str | None,
+        typer.Option("--months", help="Season months M-N (e.g. 6-10): only those days of each year of --dates."),
+    ] = None,
+    flags: Annotated[
+        str | None,
+        typer.Option(
+            "--flags", help="l2_flags names to mask, comma-separated; 'default' = NASA's L3 Rrs mask; 'none'."
+        ),
+    ] = None,
+    resolution: Annotated[
+        float | None,
+        typer.Option(
+            "--resolution",
+            callback=float_range("--resolution"),
+            help="Grid cell size in metres (default: the region's, PACE 1000, S2 20).",
+        ),
+    ] = None,
+    radius: Annotated[
+        float | None,
+        typer.Option(
+            "--radius",
+            callback=float_range("--radius"),
+            help="PACE search radius in metres (default 2 × max(cell, 1000 m)).",
+        ),
+    ] = None,
     no_unc: Annotated[bool, typer.Option("--no-unc", help="Do not write rrs_unc.")] = False,
-    scheduler: Annotated[str | None, typer.Option("--scheduler", help="Dask scheduler address (tcp://host:8786); default a LocalCluster; 'threads' or 'synchronous' for no cluster.")] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            "--scheduler",
+            help="Dask scheduler address (tcp://host:8786); default a LocalCluster; 'threads' or 'synchronous' for no cluster.",
+        ),
+    ] = None,
     workers: Annotated[int | None, typer.Option("--workers", min=1, help="Threads of the LocalCluster.")] = None,
     memory_limit: Annotated[str, typer.Option("--memory-limit", help="LocalCluster memory limit.")] = "2GB",
     force: Annotated[bool, typer.Option("--force", help="Rebuild every requested date already in the cube.")] = False,
-    force_dates: Annotated[str | None, typer.Option("--force-dates", help="Rebuild only these dates (same forms as --dates).")] = None,
-    repair: Annotated[bool, typer.Option("--repair", help="Re-hash and decode every chunk of the requested dates; rebuild damaged slices (a deleted or truncated chunk is found without it).")] = False,
-    dashboard: Annotated[bool, typer.Option("--dashboard", help="Serve the LocalCluster's dask dashboard on 127.0.0.1:8787 (off: nothing listens beyond loopback).")] = False,
+    force_dates: Annotated[
+        str | None, typer.Option("--force-dates", help="Rebuild only these dates (same forms as --dates).")
+    ] = None,
+    repair: Annotated[
+        bool,
+        typer.Option(
+            "--repair",
+            help="Re-hash and decode every chunk of the requested dates; rebuild damaged slices (a deleted or truncated chunk is found without it).",
+        ),
+    ] = False,
+    dashboard: Annotated[
+        bool,
+        typer.Option(
+            "--dashboard",
+            help="Serve the LocalCluster's dask dashboard on 127.0.0.1:8787 (off: nothing listens beyond loopback).",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would be built (slices, grid, sizes); write nothing.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would be built (slices, grid, sizes); write nothing.")
+    ] = False,
 ) -> None:
     """Build or update cubes/<region>_<sensor>.zarr from the local STAC catalog (incremental)."""
     from spectm.cube.build import build_cube, result_json, summary_rows
@@ -52,38 +108,83 @@ def build_cube_cmd(
     if dry_run:
         from spectm.cube.plan import PLAN_COLUMNS, plan_cube, plan_rows
 
-        plans = plan_cube(resolve_aoi(bbox), resolve_dates(dates), data_dir=state.data_dir, sensors=sensors, flags=flags,
-                          resolution=resolution, radius_m=radius, with_unc=not no_unc, force=force, force_dates=force_dates)
+        plans = plan_cube(
+            resolve_aoi(bbox),
+            resolve_dates(dates),
+            data_dir=state.data_dir,
+            sensors=sensors,
+            flags=flags,
+            resolution=resolution,
+            radius_m=radius,
+            with_unc=not no_unc,
+            force=force,
+            force_dates=force_dates,
+        )
         for plan, row in zip(plans, plan_rows(plans), strict=True):
-            print_table(f"build-cube --dry-run: {plan.sensor} (nothing written)", ["what", "would be"],
-                        list(zip(PLAN_COLUMNS[1:], row[1:], strict=True)))
+            print_table(
+                f"build-cube --dry-run: {plan.sensor} (nothing written)",
+                ["what", "would be"],
+                list(zip(PLAN_COLUMNS[1:], row[1:], strict=True)),
+            )
             days = [*plan.new, *plan.repair, *plan.rebuild]
             if days:
                 console.print(f"  {plan.sensor} slices: {', '.join(str(d) for d in days)}")
         return
     res = build_cube(
-        resolve_aoi(bbox), resolve_dates(dates), data_dir=state.data_dir, sensors=sensors, flags=flags,
-        resolution=resolution, radius_m=radius, with_unc=not no_unc, scheduler=scheduler, workers=workers,
-        memory_limit=memory_limit, force=force, force_dates=force_dates, repair=repair, dashboard=dashboard,
+        resolve_aoi(bbox),
+        resolve_dates(dates),
+        data_dir=state.data_dir,
+        sensors=sensors,
+        flags=flags,
+        resolution=resolution,
+        radius_m=radius,
+        with_unc=not no_unc,
+        scheduler=scheduler,
+        workers=workers,
+        memory_limit=memory_limit,
+        force=force,
+        force_dates=force_dates,
+        repair=repair,
+        dashboard=dashboard,
         months=months,
     )
     if as_json:
         console.print_json(json.dumps(result_json(res), default=str))
     else:
-        print_table("build-cube", ["sensor", "store", "status", "new days", "repaired", "rebuilt", "already complete",
-                                   "0 valid cells", "items used", "items failed", "items skipped", "seconds"], summary_rows(res))
+        print_table(
+            "build-cube",
+            [
+                "sensor",
+                "store",
+                "status",
+                "new days",
+                "repaired",
+                "rebuilt",
+                "already complete",
+                "0 valid cells",
+                "items used",
+                "items failed",
+                "items skipped",
+                "seconds",
+            ],
+            summary_rows(res),
+        )
         for r in res.sensors.values():
             if r.days_empty:
                 shown = ", ".join(str(d) for d in r.days_empty[:8]) + (", …" if len(r.days_empty) > 8 else "")
-                console.print(f"warning: {r.sensor}: {len(r.days_empty)} day(s) written with 0 valid cells "
-                              f"(cloud, flags or no water under the swath): {shown}")
+                console.print(
+                    f"warning: {r.sensor}: {len(r.days_empty)} day(s) written with 0 valid cells "
+                    f"(cloud, flags or no water under the swath): {shown}"
+                )
             for iid, why in r.items_failed.items():
                 console.print(f"  {r.sensor}: skipped {iid}: {why}")
             for day, why in r.days_damaged.items():
                 console.print(f"  {r.sensor}: damaged slice {day}: {why}")
     if any(r.items_failed for r in res.sensors.values()):
-        raise StageError(f"{sum(len(r.items_failed) for r in res.sensors.values())} item(s) could not be read (listed above)",
-                         "re-fetch them with 'spectm fetch --force'; the cube holds every other item")
+        raise StageError(
+            f"{sum(len(r.items_failed) for r in res.sensors.values())} item(s) could not be read (listed above)",
+            "re-fetch them with 'spectm fetch --force'; the cube holds every other item",
+        )
 
 
 @cube_app.command("info")
@@ -101,8 +202,11 @@ def info_cmd(
             continue
         dims = ", ".join(f"{k}={v}" for k, v in info.dims.items())
         console.print(f"{p}  sensor={info.sensor}  {dims}  crs={info.crs}  size={info.size_bytes / 1e6:.2f} MB")
-        print_table(f"{p.name}: time slices", ["date", "time UTC", "complete", "coverage", "sources"],
-                    [(d, t, "yes" if c else "NO", f"{cov:.1%}", n) for d, t, c, cov, n in info.rows])
+        print_table(
+            f"{p.name}: time slices",
+            ["date", "time UTC", "complete", "coverage", "sources"],
+            [(d, t, "yes" if c else "NO", f"{cov:.1%}", n) for d, t, c, cov, n in info.rows],
+        )
 
 
 @cube_app.command("verify")
@@ -121,8 +225,10 @@ def verify_cmd(target: Annotated[str, typer.Argument(help="A .zarr path or a reg
         else:
             console.print(f"{p}: OK")
     if bad:
-        raise StageError(f"{bad} problem(s) found",
-                         "re-run 'spectm build-cube --repair' for the dates listed (it rebuilds incomplete and damaged slices)")
+        raise StageError(
+            f"{bad} problem(s) found",
+            "re-run 'spectm build-cube --repair' for the dates listed (it rebuilds incomplete and damaged slices)",
+        )
 
 
 @cube_app.command("quicklook")
@@ -142,8 +248,17 @@ def quicklook_cmd(
 @cube_app.command("aggregate")
 def aggregate_cmd(
     target: Annotated[str, typer.Argument(help="An S2 .zarr path or a region name.")],
-    resolution: Annotated[float | None, typer.Option("--resolution", callback=float_range("--resolution"), help="Cell size in metres (default: the PACE cube's, else 1000).")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Output store (default cubes/<region>_s2_<res>m.zarr).")] = None,
+    resolution: Annotated[
+        float | None,
+        typer.Option(
+            "--resolution",
+            callback=float_range("--resolution"),
+            help="Cell size in metres (default: the PACE cube's, else 1000).",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Output store (default cubes/<region>_s2_<res>m.zarr).")
+    ] = None,
 ) -> None:
     """Block-average the Sentinel-2 cube onto the PACE grid (for fusion); rebuilt in full each run."""
     from spectm.cube.fusion import aggregate_store
@@ -151,5 +266,7 @@ def aggregate_cmd(
 
     for p in resolve_cube_path(target, state.data_dir, sensor="s2"):
         r = aggregate_store(p, resolution, out)
-        console.print(f"wrote {r.path}: {r.slices} slice(s) at {r.resolution:g} m"
-                      + (f"; {r.skipped_incomplete} incomplete S2 slice(s) left out" if r.skipped_incomplete else ""))
+        console.print(
+            f"wrote {r.path}: {r.slices} slice(s) at {r.resolution:g} m"
+            + (f"; {r.skipped_incomplete} incomplete S2 slice(s) left out" if r.skipped_incomplete else "")
+        )

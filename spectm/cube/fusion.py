@@ -45,7 +45,9 @@ def default_resolution(s2_store: Path) -> float:
     return 1000.0
 
 
-def aggregate_store(s2_store: Path | str, resolution: float | None = None, out: Path | str | None = None) -> FusionResult:
+def aggregate_store(
+    s2_store: Path | str, resolution: float | None = None, out: Path | str | None = None
+) -> FusionResult:
     """Write the S2 cube block-averaged to ``resolution`` (default: the PACE grid) as a Zarr v3 store."""
     src = Path(s2_store)
     ds = open_cube(src)
@@ -63,10 +65,12 @@ def aggregate_store(s2_store: Path | str, resolution: float | None = None, out: 
         if name in ds:
             agg[name] = ds[name]
     agg["clear_fraction_cell"].attrs.update(
-        {"long_name": "Fraction of the S2 cells of this cell that are clear in-water observations", "units": "1"})
+        {"long_name": "Fraction of the S2 cells of this cell that are clear in-water observations", "units": "1"}
+    )
     agg["reflectance"].attrs.update(ds["reflectance"].attrs)
-    agg.attrs.update({"title": f"{ds.attrs.get('title', src.stem)}, aggregated to {res:g} m",
-                      "spectm_derived_from": src.name})
+    agg.attrs.update(
+        {"title": f"{ds.attrs.get('title', src.stem)}, aggregated to {res:g} m", "spectm_derived_from": src.name}
+    )
     cy, cx = min(256, agg.sizes["y"]), min(256, agg.sizes["x"])
     agg = agg.chunk({"time": 1, "band": -1, "y": cy, "x": cx})
     for v in agg.variables.values():

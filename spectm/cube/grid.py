@@ -27,14 +27,19 @@ def region_geobox(aoi: AOI, resolution: float, snap: float | None = None) -> Geo
     covers exactly the same extent and a PACE cell is exactly (1000/20)² S2 cells.
     """
     if not resolution or resolution <= 0:
-        raise BadInputError(f"grid resolution must be positive, got {resolution}", "pass --resolution in metres, e.g. 1000")
+        raise BadInputError(
+            f"grid resolution must be positive, got {resolution}", "pass --resolution in metres, e.g. 1000"
+        )
     step = float(snap or max([float(resolution), *[float(v) for v in aoi.resolution.values()]]))
     if abs(step / resolution - round(step / resolution)) > 1e-9:
         step = float(resolution)  # a resolution that does not divide the PACE cell snaps to itself
     bb = BoundingBox(*aoi.bbox, crs="EPSG:4326").to_crs(aoi.crs)
     snapped = BoundingBox(
-        np.floor(bb.left / step) * step, np.floor(bb.bottom / step) * step,
-        np.ceil(bb.right / step) * step, np.ceil(bb.top / step) * step, crs=aoi.crs,
+        np.floor(bb.left / step) * step,
+        np.floor(bb.bottom / step) * step,
+        np.ceil(bb.right / step) * step,
+        np.ceil(bb.top / step) * step,
+        crs=aoi.crs,
     )
     gb = GeoBox.from_bbox(snapped, crs=aoi.crs, resolution=float(resolution), tight=True)
     if gb.shape[0] * gb.shape[1] > 400_000_000:

@@ -16,8 +16,19 @@ from spectm.cube.integrity import DIGEST_VAR, damaged_slices
 from spectm.cube.store import open_cube, store_size
 from spectm.errors import BadInputError
 
-REQUIRED_ATTRS = ("title", "summary", "history", "date_created", "Conventions", "geospatial_lat_min",
-                  "geospatial_lon_max", "time_coverage_start", "time_coverage_end", "spectm_version", "config_hash")
+REQUIRED_ATTRS = (
+    "title",
+    "summary",
+    "history",
+    "date_created",
+    "Conventions",
+    "geospatial_lat_min",
+    "geospatial_lon_max",
+    "time_coverage_start",
+    "time_coverage_end",
+    "spectm_version",
+    "config_hash",
+)
 
 
 def main_var(ds: xr.Dataset) -> str:
@@ -37,9 +48,16 @@ class CubeInfo:
     rows: list[tuple[str, str, int, float, int]] = field(default_factory=list)  # date, time, complete, coverage, n ids
 
     def as_dict(self) -> dict:
-        return {"path": str(self.path), "sensor": self.sensor, "dims": self.dims, "size_bytes": self.size_bytes,
-                "crs": self.crs, "dates": [dict(zip(("date", "time", "complete", "coverage", "n_sources"), r, strict=True))
-                                           for r in self.rows]}
+        return {
+            "path": str(self.path),
+            "sensor": self.sensor,
+            "dims": self.dims,
+            "size_bytes": self.size_bytes,
+            "crs": self.crs,
+            "dates": [
+                dict(zip(("date", "time", "complete", "coverage", "n_sources"), r, strict=True)) for r in self.rows
+            ],
+        }
 
 
 def cube_info(path: Path | str) -> CubeInfo:
@@ -54,8 +72,14 @@ def cube_info(path: Path | str) -> CubeInfo:
         ts = np.datetime_as_string(t, unit="s")
         rows.append((ts[:10], ts[11:], int(complete[i]), float(cov[i]), len([s for s in str(ids[i]).split(";") if s])))
     crs = ds.rio.crs
-    return CubeInfo(path, str(ds.attrs.get("spectm_sensor", "?")), {k: int(v) for k, v in ds.sizes.items()},
-                    store_size(path), str(crs) if crs else None, rows)
+    return CubeInfo(
+        path,
+        str(ds.attrs.get("spectm_sensor", "?")),
+        {k: int(v) for k, v in ds.sizes.items()},
+        store_size(path),
+        str(crs) if crs else None,
+        rows,
+    )
 
 
 def verify_cube(path: Path | str) -> list[str]:
@@ -97,8 +121,12 @@ def verify_cube(path: Path | str) -> list[str]:
         if name not in ds:
             problems.append(f"per-slice provenance '{name}' is missing")
     if DIGEST_VAR not in ds:  # not a fault of the cube: the check is weaker (a deleted chunk reads as no data)
-        log.warning("%s has no per-chunk digests ('%s', a cube from an older spectm or an aggregate): only decoding "
-                    "and values are checked", path.name, DIGEST_VAR)
+        log.warning(
+            "%s has no per-chunk digests ('%s', a cube from an older spectm or an aggregate): only decoding "
+            "and values are checked",
+            path.name,
+            DIGEST_VAR,
+        )
     done = [i for i in range(ds.sizes["time"]) if i not in inc]
     damaged = damaged_slices(path, done, deep=True)
     for i, msgs in damaged.items():
@@ -120,7 +148,9 @@ def _attr_problems(ds: xr.Dataset, var: str) -> list[str]:
         problems.append("global attribute 'spectm_settings' is missing or not JSON")
         settings = None
     if chash and settings is not None and config_hash(settings) != chash:
-        problems.append(f"global attribute config_hash {chash} is not the hash of spectm_settings ({config_hash(settings)})")
+        problems.append(
+            f"global attribute config_hash {chash} is not the hash of spectm_settings ({config_hash(settings)})"
+        )
     if chash and "config_hash" in ds:
         per = {str(v) for v in ds["config_hash"].values if str(v)}
         if per - {chash}:
@@ -133,7 +163,9 @@ def _attr_problems(ds: xr.Dataset, var: str) -> list[str]:
         for key, want in (("time_coverage_start", t.min()), ("time_coverage_end", t.max())):
             got = ds.attrs.get(key)
             if got is not None and str(got).rstrip("Z") != np.datetime_as_string(want, unit="s"):
-                problems.append(f"global attribute {key} {got} does not match time ({np.datetime_as_string(want, unit='s')}Z)")
+                problems.append(
+                    f"global attribute {key} {got} does not match time ({np.datetime_as_string(want, unit='s')}Z)"
+                )
     return problems
 
 
@@ -159,10 +191,14 @@ def resolve_cube_path(value: str, data_dir: Path, sensor: str | None = None) -> 
     if p.exists():
         return [p]
     sensors = [sensor] if sensor else ["pace", "s2"]
-    found = [data_dir / "cubes" / f"{value}_{s}.zarr" for s in sensors if (data_dir / "cubes" / f"{value}_{s}.zarr").exists()]
+    found = [
+        data_dir / "cubes" / f"{value}_{s}.zarr" for s in sensors if (data_dir / "cubes" / f"{value}_{s}.zarr").exists()
+    ]
     if not found:
-        raise BadInputError(f"no cube at {value} and no cubes/{value}_<sensor>.zarr in {data_dir}",
-                            "pass a .zarr path or a region name you built with 'spectm build-cube'")
+        raise BadInputError(
+            f"no cube at {value} and no cubes/{value}_<sensor>.zarr in {data_dir}",
+            "pass a .zarr path or a region name you built with 'spectm build-cube'",
+        )
     return found
 
 
@@ -185,8 +221,10 @@ def quicklook(path: Path | str, day: date | str | None = None, png: Path | str |
         days = ds["time"].values.astype("datetime64[D]")
         hits = np.flatnonzero(days == want)
         if not hits.size:
-            raise BadInputError(f"{path.name} has no slice on {day}",
-                                f"available: {', '.join(str(d) for d in days[:10])}{' …' if len(days) > 10 else ''}")
+            raise BadInputError(
+                f"{path.name} has no slice on {day}",
+                f"available: {', '.join(str(d) for d in days[:10])}{' …' if len(days) > 10 else ''}",
+            )
         i = int(hits[0])
     sl = ds.isel(time=i)
     if var == "rrs":

@@ -72,10 +72,26 @@ def pace_slice(
 def grid_coords(gb: GeoBox) -> dict:
     x, y = cell_centres(gb)
     return {
-        "x": ("x", x, {"standard_name": "projection_x_coordinate", "long_name": "x coordinate of projection",
-                       "units": "m", "axis": "X"}),
-        "y": ("y", y, {"standard_name": "projection_y_coordinate", "long_name": "y coordinate of projection",
-                       "units": "m", "axis": "Y"}),
+        "x": (
+            "x",
+            x,
+            {
+                "standard_name": "projection_x_coordinate",
+                "long_name": "x coordinate of projection",
+                "units": "m",
+                "axis": "X",
+            },
+        ),
+        "y": (
+            "y",
+            y,
+            {
+                "standard_name": "projection_y_coordinate",
+                "long_name": "y coordinate of projection",
+                "units": "m",
+                "axis": "Y",
+            },
+        ),
     }
 
 
@@ -88,7 +104,10 @@ def probe_wavelengths(items: list[pystac.Item]) -> np.ndarray:
             return np.asarray(g.wavelength, dtype=np.float64)
         except BadInputError as exc:
             errors.append(str(exc))
-    raise BadInputError(f"none of {len(items)} PACE granules could be opened: {errors[:2]}", "re-download them with 'spectm fetch --force'")
+    raise BadInputError(
+        f"none of {len(items)} PACE granules could be opened: {errors[:2]}",
+        "re-download them with 'spectm fetch --force'",
+    )
 
 
 def pace_encoding(nb: int, ny: int, nx: int, with_unc: bool) -> dict:
@@ -115,10 +134,17 @@ PACE_VAR_ATTRS = {
     },
     # the uncertainty is the Rrs standard error (CF standard-name modifier, CF 1.8 Appendix C);
     # the count is the CF standard name number_of_observations (cells averaged into the mean)
-    "rrs_unc": {"long_name": "Uncertainty in remote sensing reflectance", "units": "sr-1",
-                "standard_name": f"{RRS_STANDARD_NAME} standard_error", "coverage_content_type": "qualityInformation"},
-    "valid_count": {"long_name": "Number of granules with a valid pixel in the cell this day", "units": "1",
-                    "standard_name": "number_of_observations",
-                    "coverage_content_type": "auxiliaryInformation"},
+    "rrs_unc": {
+        "long_name": "Uncertainty in remote sensing reflectance",
+        "units": "sr-1",
+        "standard_name": f"{RRS_STANDARD_NAME} standard_error",
+        "coverage_content_type": "qualityInformation",
+    },
+    "valid_count": {
+        "long_name": "Number of granules with a valid pixel in the cell this day",
+        "units": "1",
+        "standard_name": "number_of_observations",
+        "coverage_content_type": "auxiliaryInformation",
+    },
     "wavelength": {"long_name": "Band centre wavelength", "units": "nm", "standard_name": "radiation_wavelength"},
 }

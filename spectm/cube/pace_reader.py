@@ -89,7 +89,9 @@ def decode_packed(raw: xr.DataArray) -> xr.DataArray:
     if "valid_max" in a:
         bad = bad | (raw > a["valid_max"])
     out = (raw.astype(np.float64) * scale + offset).astype(np.float32).where(~bad)
-    out.attrs = {k: v for k, v in a.items() if k not in ("_FillValue", "scale_factor", "add_offset", "valid_min", "valid_max")}
+    out.attrs = {
+        k: v for k, v in a.items() if k not in ("_FillValue", "scale_factor", "add_offset", "valid_min", "valid_max")
+    }
     return out.astype(np.float32)
 
 
@@ -119,7 +121,9 @@ def open_l2(path: str | Path, *, chunks: dict | None = None, with_unc: bool = Fa
     except (OSError, ValueError) as exc:
         raise BadInputError(f"cannot read global attributes of {path.name}: {exc}", _REMEDY) from None
     if "Rrs" not in geo or "l2_flags" not in geo:
-        raise BadInputError(f"{path.name} has no Rrs/l2_flags in geophysical_data", "pass L2 AOP granules (PACE_OCI_L2_AOP)")
+        raise BadInputError(
+            f"{path.name} has no Rrs/l2_flags in geophysical_data", "pass L2 AOP granules (PACE_OCI_L2_AOP)"
+        )
     rrs_raw = geo["Rrs"]
     if rrs_raw.ndim != 3:
         raise BadInputError(f"{path.name}: Rrs has {rrs_raw.ndim} dims, expected 3 (lines, pixels, bands)", _REMEDY)
@@ -152,7 +156,9 @@ def open_l2(path: str | Path, *, chunks: dict | None = None, with_unc: bool = Fa
         wavelength=wavelength,
         flag_table=flag_table(geo["l2_flags"].attrs),
         time_start=_parse_time(gattrs.get("time_coverage_start"), path, "time_coverage_start"),
-        time_end=_parse_time(gattrs.get("time_coverage_end", gattrs.get("time_coverage_start")), path, "time_coverage_end"),
+        time_end=_parse_time(
+            gattrs.get("time_coverage_end", gattrs.get("time_coverage_start")), path, "time_coverage_end"
+        ),
         processing_version=str(gattrs.get("processing_version", "unknown")),
     )
 
@@ -163,7 +169,10 @@ def _wavelengths(path: Path, geo: xr.Dataset, band_dim: str, n: int, chunks: dic
         return w.astype(np.float32).astype(np.float64)
     sbp = _open_group(path, "sensor_band_parameters", None)
     if band_dim not in sbp.variables:
-        raise BadInputError(f"{path.name}: no float 'wavelength' in geophysical_data and no '{band_dim}' in sensor_band_parameters", _REMEDY)
+        raise BadInputError(
+            f"{path.name}: no float 'wavelength' in geophysical_data and no '{band_dim}' in sensor_band_parameters",
+            _REMEDY,
+        )
     nominal = np.asarray(sbp[band_dim].values).astype(int)
     table = oci_centres()
     missing = [int(v) for v in nominal if int(v) not in table]

@@ -94,9 +94,7 @@ def plan_cube(
             from spectm.cube.pace_cube import probe_wavelengths
 
             try:
-                n_bands = len(
-                    probe_wavelengths([it for items in scan.by_day.values() for it in items])
-                )
+                n_bands = len(probe_wavelengths([it for items in scan.by_day.values() for it in items]))
             except BadInputError:
                 n_bands = None
         plan = SensorPlan(
@@ -114,9 +112,7 @@ def plan_cube(
         state = repair_plan(path, dry_run=True)
         old = state.attrs.get("config_hash")
         if old and old != config_hash(settings):
-            plan.refusal = (
-                f"{path.name} was built with other settings (config {old}); delete it to rebuild"
-            )
+            plan.refusal = f"{path.name} was built with other settings (config {old}); delete it to rebuild"
         avail = scan.by_day
         plan.new = sorted(d for d in avail if d not in state.complete and d not in state.incomplete)
         plan.repair = sorted(d for d in state.incomplete if d in avail)

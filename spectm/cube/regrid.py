@@ -103,8 +103,12 @@ class SwathResampler:
         win = granule_window(g, self.bounds_lonlat)
         if win is None:
             empty = np.full((nb, ny, nx), np.nan, dtype=np.float32)
-            return GranuleGrid(empty, np.zeros((ny, nx), bool), empty.copy() if with_unc else None,
-                               {"pixels_read": 0, "pixels_valid": 0, "pixels_flagged": 0})
+            return GranuleGrid(
+                empty,
+                np.zeros((ny, nx), bool),
+                empty.copy() if with_unc else None,
+                {"pixels_read": 0, "pixels_valid": 0, "pixels_flagged": 0},
+            )
         rows, cols = win
         lon = np.asarray(g.lon[rows, cols].values, dtype=np.float64)
         lat = np.asarray(g.lat[rows, cols].values, dtype=np.float64)

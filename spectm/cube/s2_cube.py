@@ -41,21 +41,43 @@ from spectm.cube.s2_offsets import (
 )
 from spectm.errors import BadInputError
 
-DEFAULT_BANDS = ("coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08", "swir16", "swir22")
+DEFAULT_BANDS = (
+    "coastal",
+    "blue",
+    "green",
+    "red",
+    "rededge1",
+    "rededge2",
+    "rededge3",
+    "nir",
+    "nir08",
+    "swir16",
+    "swir22",
+)
 DEFAULT_MASK_CLASSES = (0, 1, 3, 8, 9, 10, 11)
 S2_CHUNK_YX = 256  # inner chunk (1, bands, 256, 256): 2.9 MB float32; dask chunk 1024²
 
 S2_VAR_ATTRS = {
     # CF standard name of BOA reflectance (directional, as an L2A product is): a user's tools
     # find the variable by name; counts are the CF standard name number_of_observations
-    "reflectance": {"long_name": "Surface reflectance (BOA)", "units": "1",
-                    "standard_name": "surface_bidirectional_reflectance", "coverage_content_type": "physicalMeasurement",
-                    "comment": "Sentinel-2 L2A, DN offset harmonised per item, SCL- and water-masked"},
-    "valid_count": {"long_name": "Number of items with a clear in-water observation", "units": "1",
-                    "standard_name": "number_of_observations",
-                    "coverage_content_type": "auxiliaryInformation"},
-    "clear_fraction": {"long_name": "Fraction of water cells that are clear in this slice", "units": "1",
-                       "coverage_content_type": "qualityInformation"},
+    "reflectance": {
+        "long_name": "Surface reflectance (BOA)",
+        "units": "1",
+        "standard_name": "surface_bidirectional_reflectance",
+        "coverage_content_type": "physicalMeasurement",
+        "comment": "Sentinel-2 L2A, DN offset harmonised per item, SCL- and water-masked",
+    },
+    "valid_count": {
+        "long_name": "Number of items with a clear in-water observation",
+        "units": "1",
+        "standard_name": "number_of_observations",
+        "coverage_content_type": "auxiliaryInformation",
+    },
+    "clear_fraction": {
+        "long_name": "Fraction of water cells that are clear in this slice",
+        "units": "1",
+        "coverage_content_type": "qualityInformation",
+    },
     "wavelength": {"long_name": "Band centre wavelength", "units": "nm", "standard_name": "radiation_wavelength"},
     "band": {"long_name": "Sentinel-2 band (STAC eo:bands common name / asset key)"},
 }
@@ -88,13 +110,22 @@ def load_item(item: pystac.Item, bands: list[str], gb: GeoBox, chunk: int | None
 
     keys = [asset_key(item, b) for b in bands] + [asset_key(item, "scl")]
     it = _absolute(item)
-    cfg = {it.collection_id: {"assets": {"*": {"data_type": "uint16", "nodata": 0},
-                                         keys[-1]: {"data_type": "uint8", "nodata": 0}}}}
+    cfg = {
+        it.collection_id: {
+            "assets": {"*": {"data_type": "uint16", "nodata": 0}, keys[-1]: {"data_type": "uint8", "nodata": 0}}
+        }
+    }
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ds = odc.stac.load(
-            [it], bands=keys, geobox=gb, chunks=None if chunk is None else {"x": chunk, "y": chunk}, groupby="solar_day",
-            resampling={"*": "bilinear", keys[-1]: "nearest"}, fail_on_error=False, stac_cfg=cfg,
+            [it],
+            bands=keys,
+            geobox=gb,
+            chunks=None if chunk is None else {"x": chunk, "y": chunk},
+            groupby="solar_day",
+            resampling={"*": "bilinear", keys[-1]: "nearest"},
+            fail_on_error=False,
+            stac_cfg=cfg,
         )
     ds = ds.rename({k: b for k, b in zip(keys, [*bands, "scl"], strict=True) if k != b})
     return ds.isel(time=0, drop=True)
@@ -106,8 +137,9 @@ def dark_water_median(dn: xr.DataArray, clear_water: np.ndarray) -> float | None
     return float(np.median(v)) if v.size >= 20 else None
 
 
-def resolve_rule(ds: xr.Dataset, rule: OffsetRule, bands: list[str], water: np.ndarray,
-                 mask_classes: tuple[int, ...]) -> OffsetRule:
+def resolve_rule(
+    ds: xr.Dataset, rule: OffsetRule, bands: list[str], water: np.ndarray, mask_classes: tuple[int, ...]
+) -> OffsetRule:
     """Settle an ambiguous offset rule with the dark-water check on this item (reads its SCL and
     one NIR/SWIR band eagerly; unambiguous rules are returned unchanged without any read)."""
     if not rule.ambiguous:
@@ -150,8 +182,14 @@ class DayAccumulator:
 
 
 def read_day_block(
-    *, items: tuple[pystac.Item, ...], rules: tuple[tuple[float, float], ...], bands: tuple[str, ...], gb: GeoBox,
-    water_wkb: bytes | None, mask_classes: tuple[int, ...], block_info: dict | None = None,
+    *,
+    items: tuple[pystac.Item, ...],
+    rules: tuple[tuple[float, float], ...],
+    bands: tuple[str, ...],
+    gb: GeoBox,
+    water_wkb: bytes | None,
+    mask_classes: tuple[int, ...],
+    block_info: dict | None = None,
 ) -> np.ndarray:
     """One dask task = one block of one day: each item read with ``odc.stac.load`` onto the
     block's part of the grid, in memory, and added to the sums before the next is read.
@@ -199,12 +237,19 @@ class S2Builder:
         t = np.array([overpass_time(d, by_day[d]) for d in days])
         ds = xr.Dataset(
             {
-                "reflectance": (("time", "band", "y", "x"), da.zeros((nt, nb, ny, nx), dtype=np.float32, chunks=(1, nb, ny, nx))),
+                "reflectance": (
+                    ("time", "band", "y", "x"),
+                    da.zeros((nt, nb, ny, nx), dtype=np.float32, chunks=(1, nb, ny, nx)),
+                ),
                 "valid_count": (("time", "y", "x"), da.zeros((nt, ny, nx), dtype=np.uint8, chunks=(1, ny, nx))),
                 "clear_fraction": (("time",), da.zeros((nt,), dtype=np.float32, chunks=1)),
             },
-            coords=grid_coords(self.gb) | {"time": t, "band": np.array(self.bands, dtype=object),
-                                           "wavelength": ("band", [WAVELENGTH_NM[b] for b in self.bands])},
+            coords=grid_coords(self.gb)
+            | {
+                "time": t,
+                "band": np.array(self.bands, dtype=object),
+                "wavelength": ("band", [WAVELENGTH_NM[b] for b in self.bands]),
+            },
         )
         return finish_template(ds, self.aoi, S2_VAR_ATTRS)
 
@@ -227,8 +272,13 @@ class S2Builder:
                 try:
                     rule = offset_rule(item, self.bands[0])
                     if rule.ambiguous:  # the dark-water check reads SCL and one band of the item
-                        rule = resolve_rule(load_item(item, self.bands, self.gb, self.chunk), rule, self.bands,
-                                            self.water, self.mask_classes)
+                        rule = resolve_rule(
+                            load_item(item, self.bands, self.gb, self.chunk),
+                            rule,
+                            self.bands,
+                            self.water,
+                            self.mask_classes,
+                        )
                 except BadInputError as exc:
                     reason = str(exc)
             if reason is not None:
@@ -244,9 +294,16 @@ class S2Builder:
         if readable:
             chunks = ((nb + 1,), *(tuple(min(self.chunk, n - i) for i in range(0, n, self.chunk)) for n in (ny, nx)))
             both = da.map_blocks(
-                read_day_block, chunks=chunks, dtype=np.float32, meta=np.empty((0, 0, 0), dtype=np.float32),
-                items=tuple(readable), rules=tuple(rules), bands=tuple(self.bands), gb=self.gb,
-                water_wkb=self.water_wkb, mask_classes=self.mask_classes,
+                read_day_block,
+                chunks=chunks,
+                dtype=np.float32,
+                meta=np.empty((0, 0, 0), dtype=np.float32),
+                items=tuple(readable),
+                rules=tuple(rules),
+                bands=tuple(self.bands),
+                gb=self.gb,
+                water_wkb=self.water_wkb,
+                mask_classes=self.mask_classes,
             )
             refl, count = both[:nb], both[nb].astype(np.uint8)
         else:
@@ -260,7 +317,8 @@ class S2Builder:
                 "valid_count": (("time", "y", "x"), count[None]),
                 "clear_fraction": (("time",), clear_frac[None]),
             },
-            coords=grid_coords(self.gb) | {"time": [overpass_time(day, items)], "band": np.array(self.bands, dtype=object)},
+            coords=grid_coords(self.gb)
+            | {"time": [overpass_time(day, items)], "band": np.array(self.bands, dtype=object)},
         )
         ds["processing_version"] = ("time", np.array([";".join(labels) or "no readable item"], dtype=object))
         return ds, ids
@@ -276,7 +334,9 @@ def aggregate(ds: xr.Dataset, resolution: float) -> xr.Dataset:
     step = float(abs(ds.x[1] - ds.x[0]))
     factor = resolution / step
     if factor < 1 or abs(factor - round(factor)) > 1e-6:
-        raise BadInputError(f"cannot aggregate {step:g} m cells to {resolution:g} m", "use a whole multiple of the S2 cell size")
+        raise BadInputError(
+            f"cannot aggregate {step:g} m cells to {resolution:g} m", "use a whole multiple of the S2 cell size"
+        )
     f = round(factor)
     x0 = float(ds.x[0]) - step / 2
     y0 = float(ds.y[0]) + step / 2

@@ -64,18 +64,26 @@ def catalogue(item: pystac.Item) -> str:
     if coll == "sentinel-2-c1-l2a":
         return "c1"
     if coll == "sentinel-2-l2a":
-        if any(k.endswith("boa_offset_applied") for k in props) or "earthsearch:s3_path" in props or "red" in item.assets:
+        if (
+            any(k.endswith("boa_offset_applied") for k in props)
+            or "earthsearch:s3_path" in props
+            or "red" in item.assets
+        ):
             return "es-l2a"
         return "pc"
-    raise BadInputError(f"item {item.id} is in collection {coll!r}, not a Sentinel-2 L2A collection",
-                        "use items from sentinel-2-c1-l2a (Earth Search) or sentinel-2-l2a")
+    raise BadInputError(
+        f"item {item.id} is in collection {coll!r}, not a Sentinel-2 L2A collection",
+        "use items from sentinel-2-c1-l2a (Earth Search) or sentinel-2-l2a",
+    )
 
 
 def baseline(item: pystac.Item) -> str:
     pb = item.properties.get("s2:processing_baseline")
     if pb is None:
-        raise BadInputError(f"item {item.id} has no s2:processing_baseline",
-                            "the DN offset cannot be decided without it; re-fetch the item from its STAC API")
+        raise BadInputError(
+            f"item {item.id} has no s2:processing_baseline",
+            "the DN offset cannot be decided without it; re-fetch the item from its STAC API",
+        )
     return f"{float(pb):05.2f}"
 
 
@@ -86,7 +94,9 @@ def asset_key(item: pystac.Item, band: str) -> str:
     for pc, es in PC_KEYS.items():
         if es == band and pc in item.assets:
             return pc
-    raise BadInputError(f"item {item.id} has no asset for band '{band}'", f"available assets: {', '.join(sorted(item.assets))}")
+    raise BadInputError(
+        f"item {item.id} has no asset for band '{band}'", f"available assets: {', '.join(sorted(item.assets))}"
+    )
 
 
 def offset_rule(item: pystac.Item, band: str = "red") -> OffsetRule:
@@ -119,5 +129,7 @@ def resolve_ambiguous(rule: OffsetRule, median_dark_water_dn: float | None) -> O
     if median_dark_water_dn is None:
         return OffsetRule(QUANT, BOA_OFFSET, rule.rule.replace("ambiguous", "ambiguous-unchecked"))
     if median_dark_water_dn >= DARK_WATER_DN_THRESHOLD:
-        return OffsetRule(QUANT, BOA_OFFSET, rule.rule.replace("ambiguous", f"dark-water {median_dark_water_dn:.0f}DN offset"))
+        return OffsetRule(
+            QUANT, BOA_OFFSET, rule.rule.replace("ambiguous", f"dark-water {median_dark_water_dn:.0f}DN offset")
+        )
     return OffsetRule(QUANT, 0.0, rule.rule.replace("ambiguous", f"dark-water {median_dark_water_dn:.0f}DN no-offset"))

@@ -51,8 +51,9 @@ LOOPBACK = "127.0.0.1"
 
 
 @contextmanager
-def dask_context(scheduler: str | None, workers: int | None = None, memory_limit: str = "2GB", *,
-                 dashboard: bool = False) -> Iterator[str]:
+def dask_context(
+    scheduler: str | None, workers: int | None = None, memory_limit: str = "2GB", *, dashboard: bool = False
+) -> Iterator[str]:
     """Run the enclosed block's dask computations on the chosen scheduler.
 
     ``dashboard`` serves the LocalCluster's dashboard on 127.0.0.1 (ignored otherwise).
@@ -72,8 +73,10 @@ def dask_context(scheduler: str | None, workers: int | None = None, memory_limit
         except ValueError:
             active = None
         if active is None or active.status != "running":
-            raise BadInputError("scheduler='client' but no running dask distributed Client is active in this process",
-                                "create one first (e.g. client = cluster.get_client()) or pass a scheduler address")
+            raise BadInputError(
+                "scheduler='client' but no running dask distributed Client is active in this process",
+                "create one first (e.g. client = cluster.get_client()) or pass a scheduler address",
+            )
         log.info("dask: using the active client %s", active)
         with dask.config.set(scheduler=active):
             yield "client"
@@ -83,14 +86,23 @@ def dask_context(scheduler: str | None, workers: int | None = None, memory_limit
 
         with dask.config.set(LEAN_DISTRIBUTED | ({} if dashboard else NO_HTTP_ROUTES)):
             cluster = LocalCluster(
-                n_workers=1, threads_per_worker=workers or 2, processes=False, memory_limit=memory_limit,
-                host=LOOPBACK, protocol="tcp://", dashboard_address=f"{LOOPBACK}:8787" if dashboard else None,
+                n_workers=1,
+                threads_per_worker=workers or 2,
+                processes=False,
+                memory_limit=memory_limit,
+                host=LOOPBACK,
+                protocol="tcp://",
+                dashboard_address=f"{LOOPBACK}:8787" if dashboard else None,
                 # without a dashboard the route-less HTTP server takes a free port, not 8787
                 scheduler_kwargs=None if dashboard else {"dashboard_address": f"{LOOPBACK}:0"},
             )
             client = Client(cluster)
-        log.info("dask LocalCluster: %s threads, memory limit %s%s", workers or 2, memory_limit,
-                 f"; dashboard {client.dashboard_link}" if dashboard else "")
+        log.info(
+            "dask LocalCluster: %s threads, memory limit %s%s",
+            workers or 2,
+            memory_limit,
+            f"; dashboard {client.dashboard_link}" if dashboard else "",
+        )
         try:
             yield "local"
         finally:
@@ -103,8 +115,10 @@ def dask_context(scheduler: str | None, workers: int | None = None, memory_limit
         with dask.config.set(LEAN_DISTRIBUTED):  # only our connection's own message log
             client = Client(name, timeout=CONNECT_TIMEOUT, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as exc:
-        raise BadInputError(f"cannot connect to dask scheduler {name}: {exc}",
-                            "check --scheduler ADDR (e.g. tcp://host:8786) and that the cluster is running") from None
+        raise BadInputError(
+            f"cannot connect to dask scheduler {name}: {exc}",
+            "check --scheduler ADDR (e.g. tcp://host:8786) and that the cluster is running",
+        ) from None
     try:
         n_workers = len(client.scheduler_info().get("workers", {}))
         if n_workers:
@@ -129,6 +143,7 @@ def check_memory_limit(value: str | int | float | None) -> str | int | float | N
     except (TypeError, ValueError, OverflowError):
         n = float("nan")
     if not 0 < n < float("inf"):
-        raise BadInputError(f"--memory-limit {value!r} is not a memory size",
-                            "pass e.g. --memory-limit 2GB, 4GiB or auto")
+        raise BadInputError(
+            f"--memory-limit {value!r} is not a memory size", "pass e.g. --memory-limit 2GB, 4GiB or auto"
+        )
     return value

@@ -14,12 +14,23 @@ def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
     from spectm.cube.build import build_cube
 
     c = pipeline.cube
-    res = build_cube(pipeline.region, pipeline.dates, data_dir=data_dir, sensors=c.sensors,
-                     resolution={"pace": c.pace_resolution_m, "s2": c.s2_resolution_m}, flags=c.flags,
-                     scheduler=c.scheduler or "local", workers=c.workers, memory_limit=c.memory_limit,
-                     months=pipeline.months, seasons=pipeline.seasons)
+    res = build_cube(
+        pipeline.region,
+        pipeline.dates,
+        data_dir=data_dir,
+        sensors=c.sensors,
+        resolution={"pace": c.pace_resolution_m, "s2": c.s2_resolution_m},
+        flags=c.flags,
+        scheduler=c.scheduler or "local",
+        workers=c.workers,
+        memory_limit=c.memory_limit,
+        months=pipeline.months,
+        seasons=pipeline.seasons,
+    )
     written = sum(len(r.days_written) + len(r.days_repaired) + len(r.days_forced) for r in res.sensors.values())
-    summary = "; ".join(f"{r.sensor}: {len(r.days_written)} new, {r.days_already_complete} complete"
-                        + (f", {len(r.days_empty)} with 0 valid cells" if r.days_empty else "")
-                        for r in res.sensors.values())
+    summary = "; ".join(
+        f"{r.sensor}: {len(r.days_written)} new, {r.days_already_complete} complete"
+        + (f", {len(r.days_empty)} with 0 valid cells" if r.days_empty else "")
+        for r in res.sensors.values()
+    )
     return StageResult("cube", "done" if written else "skipped", summary, [str(p) for p in res.paths])

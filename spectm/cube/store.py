@@ -65,7 +65,9 @@ def open_cube(path: Path) -> xr.Dataset:
             warnings.simplefilter("ignore", RuntimeWarning)
             return xr.open_zarr(path, consolidated=False, zarr_format=3)
     except (OSError, ValueError, KeyError, zarr.errors.BaseZarrError) as exc:  # type: ignore[attr-defined]
-        raise BadInputError(f"{path} is not a readable Zarr v3 cube: {exc}", "rebuild it with 'spectm build-cube --force'") from None
+        raise BadInputError(
+            f"{path} is not a readable Zarr v3 cube: {exc}", "rebuild it with 'spectm build-cube --force'"
+        ) from None
 
 
 def consolidate(path: Path) -> None:
@@ -101,7 +103,9 @@ def repair_plan(path: Path, *, dry_run: bool = False) -> StoreState:
     group = zarr.open_group(path, mode="r" if dry_run else "r+", zarr_format=3, use_consolidated=False)
     arrays = _time_arrays(group)
     if "time" not in group or "slice_complete" not in group:
-        raise BadInputError(f"{path} is not a spectm cube (no time/slice_complete)", "move it away or pass another --data-dir")
+        raise BadInputError(
+            f"{path} is not a spectm cube (no time/slice_complete)", "move it away or pass another --data-dir"
+        )
     lengths = {name: arr.shape[ax] for name, arr, ax in arrays}
     n = min(lengths.values())
     times = np.asarray(group["time"][:n])
@@ -179,8 +183,14 @@ def write_slice(path: Path, index: int, ds_slice: xr.Dataset) -> None:
     part = ds_slice[keep].drop_vars([c for c in ds_slice[keep].coords if "time" not in ds_slice[c].dims])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        part.to_zarr(path, region={"time": slice(index, index + 1)}, mode="r+", consolidated=False, zarr_format=3,
-                    align_chunks=True)
+        part.to_zarr(
+            path,
+            region={"time": slice(index, index + 1)},
+            mode="r+",
+            consolidated=False,
+            zarr_format=3,
+            align_chunks=True,
+        )
     record_digests(path, index)
     set_complete(path, index, 1)
     consolidate(path)

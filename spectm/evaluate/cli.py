@@ -11,28 +11,57 @@ from spectm.cli import app
 from spectm.cli_common import state
 from spectm.console import console, print_table
 
-evaluate_app = typer.Typer(help="SpecTM's evaluation: main table, ablation, label efficiency (docs/evaluate.md).",
-                           no_args_is_help=True)
+evaluate_app = typer.Typer(
+    help="SpecTM's evaluation: main table, ablation, label efficiency (docs/evaluate.md).", no_args_is_help=True
+)
 app.add_typer(evaluate_app, name="evaluate")
 
 
 def _print_main(report: object) -> None:
     main = report.tables["main"]  # type: ignore[attr-defined]
-    rows = [(r.horizon, r.model, r.n, r.runs, f"{r.r2_mean:.3f} ± {r.r2_sd:.3f}" if r.runs > 1 else f"{r.r2_mean:.3f}",
-             f"[{r.r2_ci_lo:.3f}, {r.r2_ci_hi:.3f}]", f"{r.rmse_mean:.3f}", f"{r.r2_det_mean:.3f}")
-            for r in main.itertuples()]
+    rows = [
+        (
+            r.horizon,
+            r.model,
+            r.n,
+            r.runs,
+            f"{r.r2_mean:.3f} ± {r.r2_sd:.3f}" if r.runs > 1 else f"{r.r2_mean:.3f}",
+            f"[{r.r2_ci_lo:.3f}, {r.r2_ci_hi:.3f}]",
+            f"{r.rmse_mean:.3f}",
+            f"{r.r2_det_mean:.3f}",
+        )
+        for r in main.itertuples()
+    ]
     if rows:
-        print_table("Main results (test split)", ["horizon", "model", "n", "runs", "R²", "R² 95 % CI (weeks)", "RMSE",
-                                                  "R² detected"], rows)
+        print_table(
+            "Main results (test split)",
+            ["horizon", "model", "n", "runs", "R²", "R² 95 % CI (weeks)", "RMSE", "R² detected"],
+            rows,
+        )
 
 
 @evaluate_app.command("run")
 def run_cmd(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Pipeline YAML (its evaluate:, regress:, pretrain: sections).",
-                                         exists=True, dir_okay=False, readable=True)],
+    config: Annotated[
+        Path,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Pipeline YAML (its evaluate:, regress:, pretrain: sections).",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List the fits and the run id; fit nothing.")] = False,
-    cv: Annotated[str | None, typer.Option("--cv", help="seasons: leave-one-season-out (every fit once per held-out "
-                                                        "season); none: the store's splits (default: evaluate.cv).")] = None,
+    cv: Annotated[
+        str | None,
+        typer.Option(
+            "--cv",
+            help="seasons: leave-one-season-out (every fit once per held-out "
+            "season); none: the store's splits (default: evaluate.cv).",
+        ),
+    ] = None,
 ) -> None:
     """Run the protocol: fit every model × horizon × seed × label fraction × variant, then write the report.
 
@@ -55,30 +84,43 @@ def run_cmd(
         done = state.data_dir / "runs" / run_id / "parts"
         d = describe(combos)
         rows = [(e, m, n) for e, by in d["by_experiment"].items() for m, n in by.items()]
-        print_table(f"Evaluation {run_id}: {d['total']} fits "
-                    f"({sum(1 for c in combos if (done / f'{c.key}.parquet').exists())} already stored)",
-                    ["experiment", "model", "fits"], rows)
-        console.print(f"encoder: {encoder or '—'}; ablation variants: "
-                      + (", ".join(f"{k} → {v}" for k, v in vruns.items()) or "—"))
+        print_table(
+            f"Evaluation {run_id}: {d['total']} fits "
+            f"({sum(1 for c in combos if (done / f'{c.key}.parquet').exists())} already stored)",
+            ["experiment", "model", "fits"],
+            rows,
+        )
+        console.print(
+            f"encoder: {encoder or '—'}; ablation variants: "
+            + (", ".join(f"{k} → {v}" for k, v in vruns.items()) or "—")
+        )
         return
     res = evaluate_run(pipeline, state.data_dir)
     if res.status == "skipped":
-        console.print(f"{res.run_dir.name} is complete (skipped); rebuild its report with "
-                      f"`spectm evaluate report {res.run_dir}`")
+        console.print(
+            f"{res.run_dir.name} is complete (skipped); rebuild its report with `spectm evaluate report {res.run_dir}`"
+        )
         return
     if res.report is not None:
         _print_main(res.report)
-    console.print(f"{res.fitted} fits made, {res.reused} reused, {res.seconds:.0f} s; report: {res.run_dir / 'report.md'}")
+    console.print(
+        f"{res.fitted} fits made, {res.reused} reused, {res.seconds:.0f} s; report: {res.run_dir / 'report.md'}"
+    )
 
 
 @evaluate_app.command("report")
 def report_cmd(
-    run_dir: Annotated[Path, typer.Argument(help="An evaluate run directory (holds predictions.parquet).",
-                                            exists=True, file_okay=False)],
-    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write report.md, tables/, figures/ here "
-                                                                 "instead of RUN_DIR.")] = None,
+    run_dir: Annotated[
+        Path,
+        typer.Argument(help="An evaluate run directory (holds predictions.parquet).", exists=True, file_okay=False),
+    ],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write report.md, tables/, figures/ here instead of RUN_DIR.")
+    ] = None,
     split: Annotated[str | None, typer.Option("--split", help="test or val (default: the run's setting).")] = None,
-    bootstrap: Annotated[int | None, typer.Option("--bootstrap", min=0, help="Bootstrap resamples (default: the run's).")] = None,
+    bootstrap: Annotated[
+        int | None, typer.Option("--bootstrap", min=0, help="Bootstrap resamples (default: the run's).")
+    ] = None,
 ) -> None:
     """Rebuild every table and figure of an evaluation from its stored predictions only."""
     from dataclasses import replace
@@ -95,5 +137,7 @@ def report_cmd(
         settings = replace(settings, n_boot=bootstrap)
     rep = build_report(run_dir, settings, out)
     _print_main(rep)
-    console.print(f"{rep.rows} prediction rows → {rep.run_dir / 'report.md'} "
-                  f"({len(rep.figures)} figures, {len(rep.tables)} tables)")
+    console.print(
+        f"{rep.rows} prediction rows → {rep.run_dir / 'report.md'} "
+        f"({len(rep.figures)} figures, {len(rep.tables)} tables)"
+    )

@@ -23,7 +23,7 @@ import numpy as np
 @dataclass(frozen=True)
 class Crossing:
     fraction: float  # label fraction at which the curve first reaches the target (or a bound)
-    bound: str       # "=" exact (interpolated), "<=" already reached at the first point, ">" never reached
+    bound: str  # "=" exact (interpolated), "<=" already reached at the first point, ">" never reached
 
 
 def fraction_to_reach(fractions: np.ndarray, r2: np.ndarray, target: float) -> Crossing:
@@ -45,12 +45,13 @@ def fraction_to_reach(fractions: np.ndarray, r2: np.ndarray, target: float) -> C
         if y[i] >= target:
             t = (target - y[i - 1]) / (y[i] - y[i - 1])
             logf = np.log10(f[i - 1]) + t * (np.log10(f[i]) - np.log10(f[i - 1]))
-            return Crossing(float(10.0 ** logf), "=")
+            return Crossing(float(10.0**logf), "=")
     return Crossing(float(f[-1]), ">")
 
 
-def efficiency_ratio(target_r2: float, f0: float, baselines: dict[str, tuple[np.ndarray, np.ndarray]]
-                     ) -> tuple[str, float, str]:
+def efficiency_ratio(
+    target_r2: float, f0: float, baselines: dict[str, tuple[np.ndarray, np.ndarray]]
+) -> tuple[str, float, str]:
     """(best baseline, ratio f_b / f0, bound) over the baselines' (fractions, mean R²) curves.
 
     The best baseline needs the fewest labels; among ties (e.g. several "<=") the first in the

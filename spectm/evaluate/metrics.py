@@ -42,9 +42,7 @@ SEED_KEYS = [
     "seed",
 ]
 THRESHOLDS = (1.6, 6.0)  # µg/L microcystin: recreational-advisory levels (docs/evaluate.md)
-METRICS = ["r2", "rmse", "mae", "r2_det", "rmse_det"] + [
-    f"{m}_{t:g}" for t in THRESHOLDS for m in ("bacc", "auc")
-]
+METRICS = ["r2", "rmse", "mae", "r2_det", "rmse_det"] + [f"{m}_{t:g}" for t in THRESHOLDS for m in ("bacc", "auc")]
 
 
 def week_of(dates: pd.Series | np.ndarray) -> np.ndarray:
@@ -95,15 +93,11 @@ def row_metrics(y_true: np.ndarray, y_pred: np.ndarray, censored: np.ndarray) ->
         "rmse_det": rmse(y_true[det], y_pred[det]) if det.any() else float("nan"),
     }
     for t in THRESHOLDS:
-        out[f"bacc_{t:g}"], out[f"auc_{t:g}"], out[f"n_exceed_{t:g}"] = threshold_skill(
-            y_true, y_pred, censored, t
-        )
+        out[f"bacc_{t:g}"], out[f"auc_{t:g}"], out[f"n_exceed_{t:g}"] = threshold_skill(y_true, y_pred, censored, t)
     return out
 
 
-def per_seed(
-    pred: pd.DataFrame, split: str = "test", keys: Sequence[str] = SEED_KEYS
-) -> pd.DataFrame:
+def per_seed(pred: pd.DataFrame, split: str = "test", keys: Sequence[str] = SEED_KEYS) -> pd.DataFrame:
     """Every metric, n, n_censored and n_train per group × run on one split.
 
     ``n_train`` is the mean over folds under leave-one-season-out (one value otherwise).
@@ -116,9 +110,7 @@ def per_seed(
     for key, g in sub.groupby(list(keys), sort=False, dropna=False):
         yt, yp = g["y_true"].to_numpy(float), g["y_pred"].to_numpy(float)
         cen = g["censored"].to_numpy(bool)
-        n_train = (
-            g.groupby("fold")["n_train"].first().mean() if "fold" in g else g["n_train"].iloc[0]
-        )
+        n_train = g.groupby("fold")["n_train"].first().mean() if "fold" in g else g["n_train"].iloc[0]
         rows.append(
             {
                 **dict(zip(keys, key, strict=True)),
@@ -168,9 +160,7 @@ def r2_weighted(y_true: np.ndarray, y_pred: np.ndarray, w: np.ndarray) -> np.nda
         mean = np.sum(w * y_true, axis=-1, keepdims=True) / sw
         ss_res = np.sum(w * (y_true - y_pred) ** 2, axis=-1)
         ss_tot = np.sum(w * (y_true - mean) ** 2, axis=-1)
-        return np.where(
-            ss_tot > 1e-12, 1.0 - ss_res / np.where(ss_tot > 1e-12, ss_tot, 1.0), np.nan
-        )
+        return np.where(ss_tot > 1e-12, 1.0 - ss_res / np.where(ss_tot > 1e-12, ss_tot, 1.0), np.nan)
 
 
 def _wide(group: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series, pd.Series]:
@@ -224,9 +214,7 @@ def _complete(wide: pd.DataFrame, what: str) -> pd.Series:
     return complete
 
 
-def bootstrap_r2_ci(
-    group: pd.DataFrame, n_boot: int = 1000, seed: int = 0, level: float = 0.95
-) -> tuple[float, float]:
+def bootstrap_r2_ci(group: pd.DataFrame, n_boot: int = 1000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
     """Week-bootstrap CI of the run-mean R² of one group (rows of one split, all runs).
 
     Sampling weeks are drawn with replacement, the same draw for every run. Samples missing

@@ -23,8 +23,9 @@ def plot_label_efficiency(curves: pd.DataFrame, out: Path) -> None:
     """R² vs label fraction (log x) per model, one panel per horizon, ± sd bands over seeds."""
     plt = _plt()
     horizons = list(dict.fromkeys(curves["horizon"]))
-    fig, axes = plt.subplots(1, max(1, len(horizons)), figsize=(5.5 * max(1, len(horizons)), 4.2),
-                             squeeze=False, sharey=True)
+    fig, axes = plt.subplots(
+        1, max(1, len(horizons)), figsize=(5.5 * max(1, len(horizons)), 4.2), squeeze=False, sharey=True
+    )
     for ax, horizon in zip(axes[0], horizons, strict=False):
         h = curves[curves["horizon"] == horizon]
         for model in sorted(h["model"].unique(), key=model_sort_key):
@@ -54,13 +55,20 @@ def plot_scatter(rows: pd.DataFrame, model: str, horizon: str, r2_text: str, out
     A point is one test sample; its prediction is the mean over seeds (the metrics are per seed).
     """
     plt = _plt()
-    g = rows.groupby("sample_id").agg(y_true=("y_true", "first"), y_pred=("y_pred", "mean"),
-                                      censored=("censored", "first"))
+    g = rows.groupby("sample_id").agg(
+        y_true=("y_true", "first"), y_pred=("y_pred", "mean"), censored=("censored", "first")
+    )
     fig, ax = plt.subplots(figsize=(4.8, 4.6))
     unc, cen = g[~g["censored"]], g[g["censored"]]
     ax.scatter(unc["y_true"], unc["y_pred"], s=18, c="C0", label=f"measured (n={len(unc)})")
-    ax.scatter(cen["y_true"], cen["y_pred"], s=22, facecolors="none", edgecolors="C3",
-               label=f"censored, at LOD/√2 (n={len(cen)})")
+    ax.scatter(
+        cen["y_true"],
+        cen["y_pred"],
+        s=22,
+        facecolors="none",
+        edgecolors="C3",
+        label=f"censored, at LOD/√2 (n={len(cen)})",
+    )
     lo = float(np.nanmin([g["y_true"].min(), g["y_pred"].min()])) - 0.1
     hi = float(np.nanmax([g["y_true"].max(), g["y_pred"].max()])) + 0.1
     ax.plot([lo, hi], [lo, hi], "k-", lw=0.8, label="1:1")
@@ -86,8 +94,12 @@ def plot_ablation(ablation: pd.DataFrame, out: Path) -> None:
     for j, (masking, tasks) in enumerate(cells):
         ys, sds = [], []
         for model, horizon in groups:
-            r = ablation[(ablation["model"] == model) & (ablation["horizon"] == horizon)
-                         & (ablation["masking"] == masking) & (ablation["tasks"] == tasks)]
+            r = ablation[
+                (ablation["model"] == model)
+                & (ablation["horizon"] == horizon)
+                & (ablation["masking"] == masking)
+                & (ablation["tasks"] == tasks)
+            ]
             ys.append(float(r["r2_mean"].iloc[0]) if len(r) else np.nan)
             sds.append(float(r["r2_sd"].iloc[0]) if len(r) and np.isfinite(r["r2_sd"].iloc[0]) else 0.0)
         x = np.arange(len(groups)) + (j - (len(cells) - 1) / 2) * width

@@ -94,15 +94,18 @@ def combinations(ev: EvaluateSection, seasons: list[int] | None = None) -> list[
                 out += [Combo("label_efficiency", m, h, s, f) for h in ev.horizons for s in ev.seeds]
     if "ablation" in ev.experiments:
         for v in variants(ev.ablation):
-            out += [Combo("ablation", m, h, s, 1.0, v) for m in ev.ablation.models for h in ev.horizons
-                    for s in ev.seeds]
+            out += [
+                Combo("ablation", m, h, s, 1.0, v) for m in ev.ablation.models for h in ev.horizons for s in ev.seeds
+            ]
     if ev.cv == "seasons":
         from dataclasses import replace
 
         if seasons is None or len(seasons) < 3:
-            raise BadInputError(f"cv: seasons needs ≥ 3 labelled seasons, the feature store has "
-                                f"{len(seasons or [])} ({', '.join(map(str, seasons or []))})",
-                                "evaluate without --cv seasons (cv: none), or join more seasons")
+            raise BadInputError(
+                f"cv: seasons needs ≥ 3 labelled seasons, the feature store has "
+                f"{len(seasons or [])} ({', '.join(map(str, seasons or []))})",
+                "evaluate without --cv seasons (cv: none), or join more seasons",
+            )
         out = [replace(c, fold=int(y)) for c in out for y in seasons]
     return out
 
@@ -130,15 +133,23 @@ def _write_part(parts: Path, combo: Combo, df: pd.DataFrame, seconds: float, att
 @dataclass
 class ProtocolResult:
     predictions: pd.DataFrame
-    fitted: int        # combinations fitted in this call
-    reused: int        # combinations whose part was already on disk
+    fitted: int  # combinations fitted in this call
+    reused: int  # combinations whose part was already on disk
     seconds: dict[str, float]  # fit seconds per experiment (all parts, also earlier calls)
     skipped: dict[str, str] | None = None  # reference fits the store cannot support: key → reason
 
 
-def run_protocol(run_dir: Path, combos: list[Combo], *, data_dir: Path, features: str, encoder: Path | None,
-                 params: RegressSection | None, variant_encoder: Callable[[Variant], Path] | None = None,
-                 fit_predict: FitPredict | None = None) -> ProtocolResult:
+def run_protocol(
+    run_dir: Path,
+    combos: list[Combo],
+    *,
+    data_dir: Path,
+    features: str,
+    encoder: Path | None,
+    params: RegressSection | None,
+    variant_encoder: Callable[[Variant], Path] | None = None,
+    fit_predict: FitPredict | None = None,
+) -> ProtocolResult:
     """Fit every combination not yet on disk, then concatenate all parts into ``predictions.parquet``.
 
     ``variant_encoder`` returns (making it if needed) the pretrain run of an ablation variant; it is
@@ -162,9 +173,17 @@ def run_protocol(run_dir: Path, combos: list[Combo], *, data_dir: Path, features
         t0, c0 = time.perf_counter(), time.process_time()
         extra = {"cv_season": c.fold} if c.fold is not None else {}
         try:
-            df = fit_predict(data_dir, features, model=c.model, horizon=c.horizon, seed=c.seed,
-                             label_fraction=c.fraction, encoder=enc if c.needs_encoder else None, params=params,
-                             **extra)
+            df = fit_predict(
+                data_dir,
+                features,
+                model=c.model,
+                horizon=c.horizon,
+                seed=c.seed,
+                label_fraction=c.fraction,
+                encoder=enc if c.needs_encoder else None,
+                params=params,
+                **extra,
+            )
         except DataNotFoundError as exc:
             if c.model not in REFERENCES:
                 raise
@@ -179,9 +198,11 @@ def run_protocol(run_dir: Path, combos: list[Combo], *, data_dir: Path, features
         if c.variant is not None:  # fit_predict reads the labels from the encoder's config: must agree
             got = set(zip(df["masking"], df["tasks"], strict=True)) - {("", "")}
             if got - {(c.variant.strategies, c.variant.tasks)}:
-                raise StageError(f"variant encoder {enc} reports masking/tasks {sorted(got)}, expected "
-                                 f"({c.variant.strategies!r}, {c.variant.tasks!r})",
-                                 f"delete {enc} (it was trained with another configuration) and re-run")
+                raise StageError(
+                    f"variant encoder {enc} reports masking/tasks {sorted(got)}, expected "
+                    f"({c.variant.strategies!r}, {c.variant.tasks!r})",
+                    f"delete {enc} (it was trained with another configuration) and re-run",
+                )
             df["masking"], df["tasks"] = c.variant.masking, c.variant.tasks
         secs = time.perf_counter() - t0
         attrs["cpu_seconds"] = time.process_time() - c0
@@ -194,8 +215,9 @@ def run_protocol(run_dir: Path, combos: list[Combo], *, data_dir: Path, features
         frames.append(pd.read_parquet(parts / f"{c.key}.parquet"))
         meta = json.loads((parts / f"{c.key}.json").read_text(encoding="utf-8"))
         seconds[c.experiment] = seconds.get(c.experiment, 0.0) + float(meta.get("seconds", 0.0))
-    pred = validate_predictions(pd.concat(frames, ignore_index=True) if frames
-                                else pd.DataFrame(columns=list(COLUMNS)), "evaluation parts")
+    pred = validate_predictions(
+        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(COLUMNS)), "evaluation parts"
+    )
     tmp = Path(run_dir) / ".predictions.parquet.tmp"
     pred.to_parquet(tmp, index=False)
     os.replace(tmp, Path(run_dir) / "predictions.parquet")

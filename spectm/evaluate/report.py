@@ -53,13 +53,40 @@ def _md(header: list[str], rows: list[list[str]]) -> str:
 
 
 def md_main(t: pd.DataFrame) -> str:
-    rows = [[r.horizon, r.model, f"{r.n} ({r.n_censored})", r.weeks, _runs(r), f"{r.n_train:.0f}",
-             _pm(r.r2_mean, r.r2_sd), f"[{_f(r.r2_ci_lo)}, {_f(r.r2_ci_hi)}]", _pm(r.rmse_mean, r.rmse_sd),
-             _pm(r.mae_mean, r.mae_sd), _pm(r.r2_det_mean, r.r2_det_sd), _pm(r.rmse_det_mean, r.rmse_det_sd)]
-            for r in t.itertuples()]
-    return _md(["horizon", "model", "n test (censored)", "test weeks", "runs", "n train", "R² (mean ± sd)",
-                "R² 95 % CI (week bootstrap)", "RMSE (log10 µg/L)", "MAE (log10 µg/L)", "R² detected",
-                "RMSE detected"], rows)
+    rows = [
+        [
+            r.horizon,
+            r.model,
+            f"{r.n} ({r.n_censored})",
+            r.weeks,
+            _runs(r),
+            f"{r.n_train:.0f}",
+            _pm(r.r2_mean, r.r2_sd),
+            f"[{_f(r.r2_ci_lo)}, {_f(r.r2_ci_hi)}]",
+            _pm(r.rmse_mean, r.rmse_sd),
+            _pm(r.mae_mean, r.mae_sd),
+            _pm(r.r2_det_mean, r.r2_det_sd),
+            _pm(r.rmse_det_mean, r.rmse_det_sd),
+        ]
+        for r in t.itertuples()
+    ]
+    return _md(
+        [
+            "horizon",
+            "model",
+            "n test (censored)",
+            "test weeks",
+            "runs",
+            "n train",
+            "R² (mean ± sd)",
+            "R² 95 % CI (week bootstrap)",
+            "RMSE (log10 µg/L)",
+            "MAE (log10 µg/L)",
+            "R² detected",
+            "RMSE detected",
+        ],
+        rows,
+    )
 
 
 def _runs(r: object) -> str:
@@ -77,8 +104,11 @@ def md_advisory(t: pd.DataFrame) -> str:
         row = [r["horizon"], r["model"], r["n"]]
         for th in THRESHOLDS:
             k = f"{th:g}"
-            row += [r[f"n_exceed_{k}"], _pm(r[f"bacc_{k}_mean"], r[f"bacc_{k}_sd"]),
-                    _pm(r[f"auc_{k}_mean"], r[f"auc_{k}_sd"])]
+            row += [
+                r[f"n_exceed_{k}"],
+                _pm(r[f"bacc_{k}_mean"], r[f"bacc_{k}_sd"]),
+                _pm(r[f"auc_{k}_mean"], r[f"auc_{k}_sd"]),
+            ]
         rows.append(row)
     head = ["horizon", "model", "n test"]
     for th in THRESHOLDS:
@@ -87,24 +117,84 @@ def md_advisory(t: pd.DataFrame) -> str:
 
 
 def md_paired(t: pd.DataFrame) -> str:
-    rows = [[r.horizon, r.model, r.reference, r.n, _f(r.r2_model), _f(r.r2_reference), _f(r.diff),
-             f"[{_f(r.ci_lo)}, {_f(r.ci_hi)}]"] for r in t.itertuples()]
-    return _md(["horizon", "model", "minus", "n (same rows)", "R² model", "R² minus", "difference",
-                "95 % CI (week bootstrap)"], rows)
+    rows = [
+        [
+            r.horizon,
+            r.model,
+            r.reference,
+            r.n,
+            _f(r.r2_model),
+            _f(r.r2_reference),
+            _f(r.diff),
+            f"[{_f(r.ci_lo)}, {_f(r.ci_hi)}]",
+        ]
+        for r in t.itertuples()
+    ]
+    return _md(
+        [
+            "horizon",
+            "model",
+            "minus",
+            "n (same rows)",
+            "R² model",
+            "R² minus",
+            "difference",
+            "95 % CI (week bootstrap)",
+        ],
+        rows,
+    )
 
 
 def md_ablation(t: pd.DataFrame) -> str:
-    rows = [[r.model, r.horizon, r.masking, r.tasks, _runs(r), r.n, _pm(r.r2_mean, r.r2_sd),
-             _pm(r.rmse_mean, r.rmse_sd), _pm(r.r2_det_mean, r.r2_det_sd)] for r in t.itertuples()]
-    return _md(["model", "horizon", "masking", "pretraining tasks", "runs", "n test", "R² (mean ± sd)",
-                "RMSE", "R² detected"], rows)
+    rows = [
+        [
+            r.model,
+            r.horizon,
+            r.masking,
+            r.tasks,
+            _runs(r),
+            r.n,
+            _pm(r.r2_mean, r.r2_sd),
+            _pm(r.rmse_mean, r.rmse_sd),
+            _pm(r.r2_det_mean, r.r2_det_sd),
+        ]
+        for r in t.itertuples()
+    ]
+    return _md(
+        ["model", "horizon", "masking", "pretraining tasks", "runs", "n test", "R² (mean ± sd)", "RMSE", "R² detected"],
+        rows,
+    )
 
 
 def md_gain(t: pd.DataFrame) -> str:
-    rows = [[r.model, r.horizon, r.tasks, r.masking, r.pairs, _f(r.r2), _f(r.random_r2),
-             _pm(r.gain_mean, r.gain_sd), f"[{_f(r.gain_ci_lo)}, {_f(r.gain_ci_hi)}]"] for r in t.itertuples()]
-    return _md(["model", "horizon", "pretraining tasks", "masking", "run pairs", "R² masking", "R² random",
-                "difference (± sd over paired runs)", "95 % CI (week bootstrap)"], rows)
+    rows = [
+        [
+            r.model,
+            r.horizon,
+            r.tasks,
+            r.masking,
+            r.pairs,
+            _f(r.r2),
+            _f(r.random_r2),
+            _pm(r.gain_mean, r.gain_sd),
+            f"[{_f(r.gain_ci_lo)}, {_f(r.gain_ci_hi)}]",
+        ]
+        for r in t.itertuples()
+    ]
+    return _md(
+        [
+            "model",
+            "horizon",
+            "pretraining tasks",
+            "masking",
+            "run pairs",
+            "R² masking",
+            "R² random",
+            "difference (± sd over paired runs)",
+            "95 % CI (week bootstrap)",
+        ],
+        rows,
+    )
 
 
 def md_label_efficiency(t: pd.DataFrame) -> str:
@@ -112,8 +202,10 @@ def md_label_efficiency(t: pd.DataFrame) -> str:
     rows = []
     for (horizon, model), g in t.groupby(["horizon", "model"], sort=False):
         by = g.set_index("label_fraction")
-        rows.append([horizon, model] + [_pm(by.at[f, "r2_mean"], by.at[f, "r2_sd"]) if f in by.index else "—"
-                                        for f in fractions])
+        rows.append(
+            [horizon, model]
+            + [_pm(by.at[f, "r2_mean"], by.at[f, "r2_sd"]) if f in by.index else "—" for f in fractions]
+        )
     for horizon, g in t.groupby("horizon", sort=False):
         n = g.groupby("label_fraction")["n_train"].median()
         rows.append([horizon, "*n train (median)*"] + [f"{n[f]:.0f}" if f in n.index else "—" for f in fractions])
@@ -131,11 +223,33 @@ def md_efficiency(t: pd.DataFrame) -> str:
         if r.missing:
             rows.append([r.horizon, r.model, _pct(r.fraction), _f(r.r2), "—", "—", "—", f"missing: {r.missing}", "—"])
             continue
-        rows.append([r.horizon, r.model, _pct(r.fraction), _f(r.r2), r.best_baseline, _f(r.baseline_r2),
-                     ("≤ " if r.bound == "<=" else "> " if r.bound == ">" else "") + _pct(round(r.baseline_fraction, 4)),
-                     _ratio(r), _f(r.r2_ratio, 2) + "×" if not math.isnan(r.r2_ratio) else "—"])
-    return _md(["horizon", "spectm model", "labels", "R²", "best baseline", "its R² at the same labels",
-                "labels it needs to match", "efficiency ratio", "R² ratio"], rows)
+        rows.append(
+            [
+                r.horizon,
+                r.model,
+                _pct(r.fraction),
+                _f(r.r2),
+                r.best_baseline,
+                _f(r.baseline_r2),
+                ("≤ " if r.bound == "<=" else "> " if r.bound == ">" else "") + _pct(round(r.baseline_fraction, 4)),
+                _ratio(r),
+                _f(r.r2_ratio, 2) + "×" if not math.isnan(r.r2_ratio) else "—",
+            ]
+        )
+    return _md(
+        [
+            "horizon",
+            "spectm model",
+            "labels",
+            "R²",
+            "best baseline",
+            "its R² at the same labels",
+            "labels it needs to match",
+            "efficiency ratio",
+            "R² ratio",
+        ],
+        rows,
+    )
 
 
 def load_settings(run_dir: Path, settings: tables.ReportSettings | None) -> tables.ReportSettings:
@@ -165,12 +279,18 @@ def compute_tables(pred: pd.DataFrame, settings: tables.ReportSettings) -> dict[
     }
 
 
-_FORMATTERS = {"main": md_main, "advisory": md_advisory, "paired": md_paired, "ablation": md_ablation, "masking_gain": md_gain,
-               "label_efficiency": md_label_efficiency, "efficiency": md_efficiency}
+_FORMATTERS = {
+    "main": md_main,
+    "advisory": md_advisory,
+    "paired": md_paired,
+    "ablation": md_ablation,
+    "masking_gain": md_gain,
+    "label_efficiency": md_label_efficiency,
+    "efficiency": md_efficiency,
+}
 
 
-def build_report(run_dir: Path, settings: tables.ReportSettings | None = None,
-                 out_dir: Path | None = None) -> Report:
+def build_report(run_dir: Path, settings: tables.ReportSettings | None = None, out_dir: Path | None = None) -> Report:
     """Compute every table and figure from ``run_dir/predictions.parquet``; write them under ``out_dir``.
 
     ``out_dir`` defaults to ``run_dir`` (``report.md``, ``tables/``, ``figures/``).
@@ -193,8 +313,9 @@ def build_report(run_dir: Path, settings: tables.ReportSettings | None = None,
     return report
 
 
-def _figures(pred: pd.DataFrame, tabs: dict[str, pd.DataFrame], settings: tables.ReportSettings,
-             fig_dir: Path) -> list[Path]:
+def _figures(
+    pred: pd.DataFrame, tabs: dict[str, pd.DataFrame], settings: tables.ReportSettings, fig_dir: Path
+) -> list[Path]:
     figs: list[Path] = []
     if tabs["label_efficiency"]["label_fraction"].nunique() >= 2:
         figs.append(fig_dir / "label_efficiency.png")
@@ -205,8 +326,12 @@ def _figures(pred: pd.DataFrame, tabs: dict[str, pd.DataFrame], settings: tables
     main = tabs["main"]
     for horizon, model in tables.best_models(main).items():
         r = main[(main["horizon"] == horizon) & (main["model"] == model)].iloc[0]
-        rows = pred[(pred["experiment"] == "main") & (pred["split"] == settings.split)
-                    & (pred["horizon"] == horizon) & (pred["model"] == model)]
+        rows = pred[
+            (pred["experiment"] == "main")
+            & (pred["split"] == settings.split)
+            & (pred["horizon"] == horizon)
+            & (pred["model"] == model)
+        ]
         figs.append(fig_dir / f"scatter_{horizon}.png")
         plots.plot_scatter(rows, model, horizon, f"R² {_pm(r.r2_mean, r.r2_sd)} over {r.seeds} seed(s)", figs[-1])
     return figs
@@ -219,41 +344,75 @@ def _report_md(run_dir: Path, pred: pd.DataFrame, rep: Report, settings: tables.
     counts = pred.groupby(["experiment", "split"]).size()
     lines = [f"# Evaluation {info.get('run_id', run_dir.name)}", ""]
     if info:
-        lines += [f"- features: `{info.get('features', '?')}`; encoder: `{info.get('encoder_run') or '—'}`",
-                  f"- spectm {info.get('spectm_version', '?')}, git commit `{info.get('git_commit', '?')}`"]
+        lines += [
+            f"- features: `{info.get('features', '?')}`; encoder: `{info.get('encoder_run') or '—'}`",
+            f"- spectm {info.get('spectm_version', '?')}, git commit `{info.get('git_commit', '?')}`",
+        ]
         for key, why in (info.get("skipped_fits") or {}).items():
             lines.append(f"- skipped fit `{key}`: {why}")
         if info.get("variant_runs"):
             lines.append("- ablation encoders: " + ", ".join(f"{k} `{v}`" for k, v in info["variant_runs"].items()))
-    lines += [f"- {len(pred)} prediction rows (" + ", ".join(f"{e}/{s} {n}" for (e, s), n in counts.items())
-              + f"); metrics on the **{settings.split}** split, per run (encoder seed × head seed), then mean ± sd "
-              "over runs",
-              f"- 95 % intervals: percentile bootstrap over **sampling weeks** of the {settings.split} split "
-              f"({settings.n_boot} resamples, seed {settings.boot_seed}), one draw for every run and both models of "
-              "a pair — see docs/evaluate.md",
-              "- censored labels at LOD/√2 in R²/RMSE/MAE; *detected* columns use the detected rows only",
-              "- every number below is computed from `predictions.parquet` (`spectm evaluate report` rebuilds it)"]
+    lines += [
+        f"- {len(pred)} prediction rows ("
+        + ", ".join(f"{e}/{s} {n}" for (e, s), n in counts.items())
+        + f"); metrics on the **{settings.split}** split, per run (encoder seed × head seed), then mean ± sd "
+        "over runs",
+        f"- 95 % intervals: percentile bootstrap over **sampling weeks** of the {settings.split} split "
+        f"({settings.n_boot} resamples, seed {settings.boot_seed}), one draw for every run and both models of "
+        "a pair — see docs/evaluate.md",
+        "- censored labels at LOD/√2 in R²/RMSE/MAE; *detected* columns use the detected rows only",
+        "- every number below is computed from `predictions.parquet` (`spectm evaluate report` rebuilds it)",
+    ]
     folds = sorted(f for f in pred["fold"].unique() if f)
     if folds:
-        lines.append(f"- leave-one-season-out: {len(folds)} folds ({', '.join(folds)}); every test row was predicted "
-                     "by a model that never saw its season")
-    lines += ["", "## Main results (all labels)", "",
-              "Reference rows: `ceiling-*` are the regressors fitted on the *measured* chlorophyll-a (+ phycocyanin) "
-              "of the same match-ups (the most imagery carrying those pigments can give); `climatology` is the "
-              "train mean per week of the year (the least any model must beat).", "", rep.markdown["main"],
-              "", "### Advisory thresholds (measured ≥ 1.6 and ≥ 6 µg/L)", "", rep.markdown["advisory"],
-              "", "### Paired differences (same rows, week bootstrap)", "", rep.markdown["paired"]]
+        lines.append(
+            f"- leave-one-season-out: {len(folds)} folds ({', '.join(folds)}); every test row was predicted "
+            "by a model that never saw its season"
+        )
+    lines += [
+        "",
+        "## Main results (all labels)",
+        "",
+        "Reference rows: `ceiling-*` are the regressors fitted on the *measured* chlorophyll-a (+ phycocyanin) "
+        "of the same match-ups (the most imagery carrying those pigments can give); `climatology` is the "
+        "train mean per week of the year (the least any model must beat).",
+        "",
+        rep.markdown["main"],
+        "",
+        "### Advisory thresholds (measured ≥ 1.6 and ≥ 6 µg/L)",
+        "",
+        rep.markdown["advisory"],
+        "",
+        "### Paired differences (same rows, week bootstrap)",
+        "",
+        rep.markdown["paired"],
+    ]
     for h in tables.best_models(rep.tables["main"]):
         lines += [f"![predicted vs observed, {h}](figures/scatter_{h}.png)", ""]
-    lines += ["## Ablation: masking strategy × pretraining tasks", "", rep.markdown["ablation"], "",
-              "Each masking − random, on the same rows, paired by encoder and head seed (SpecTM reports +0.037 R² "
-              "for targeted − random):", "", rep.markdown["masking_gain"], ""]
+    lines += [
+        "## Ablation: masking strategy × pretraining tasks",
+        "",
+        rep.markdown["ablation"],
+        "",
+        "Each masking − random, on the same rows, paired by encoder and head seed (SpecTM reports +0.037 R² "
+        "for targeted − random):",
+        "",
+        rep.markdown["masking_gain"],
+        "",
+    ]
     if not rep.tables["ablation"].empty:
         lines += ["![ablation](figures/ablation.png)", ""]
-    lines += ["## Label efficiency", "", rep.markdown["label_efficiency"], "",
-              "Efficiency ratio at the smallest label fraction (spectm's definition, docs/evaluate.md: how many "
-              "times more labels the best baseline needs to reach the spectm model's R²; SpecTM reports 2.2× at 5 %):",
-              "", rep.markdown["efficiency"], ""]
+    lines += [
+        "## Label efficiency",
+        "",
+        rep.markdown["label_efficiency"],
+        "",
+        "Efficiency ratio at the smallest label fraction (spectm's definition, docs/evaluate.md: how many "
+        "times more labels the best baseline needs to reach the spectm model's R²; SpecTM reports 2.2× at 5 %):",
+        "",
+        rep.markdown["efficiency"],
+        "",
+    ]
     if rep.tables["label_efficiency"]["label_fraction"].nunique() >= 2:
         lines += ["![label efficiency](figures/label_efficiency.png)", ""]
     return "\n".join(lines)

@@ -17,10 +17,24 @@ from spectm import config
 from spectm.errors import DataNotFoundError, SchemaError
 
 COLUMNS: dict[str, str] = {
-    "experiment": "str", "model": "str", "horizon": "str", "seed": "int", "label_fraction": "float",
-    "n_train": "int", "masking": "str", "tasks": "str", "encoder_run": "str", "split": "str",
-    "sample_id": "str", "station": "str", "date": "datetime64[ns]", "y_true": "float",
-    "censored": "bool", "y_pred": "float", "fold": "str", "encoder_seed": "int",
+    "experiment": "str",
+    "model": "str",
+    "horizon": "str",
+    "seed": "int",
+    "label_fraction": "float",
+    "n_train": "int",
+    "masking": "str",
+    "tasks": "str",
+    "encoder_run": "str",
+    "split": "str",
+    "sample_id": "str",
+    "station": "str",
+    "date": "datetime64[ns]",
+    "y_true": "float",
+    "censored": "bool",
+    "y_pred": "float",
+    "fold": "str",
+    "encoder_seed": "int",
 }
 # columns added after the first release: a table without them reads with these values
 OPTIONAL: dict[str, object] = {"fold": "", "encoder_seed": 0}
@@ -39,11 +53,23 @@ def validate_predictions(df: pd.DataFrame, source: str = "predictions") -> pd.Da
     df = df.assign(**{c: v for c, v in OPTIONAL.items() if c not in df.columns})
     missing = [c for c in COLUMNS if c not in df.columns]
     if missing:
-        raise SchemaError(f"{source} lacks the column(s) {', '.join(missing)}",
-                          "write it with spectm evaluate (PREDICTIONS contract in docs/evaluate.md)")
+        raise SchemaError(
+            f"{source} lacks the column(s) {', '.join(missing)}",
+            "write it with spectm evaluate (PREDICTIONS contract in docs/evaluate.md)",
+        )
     out = df[list(COLUMNS)].copy()
-    for col in ("experiment", "model", "horizon", "masking", "tasks", "encoder_run", "split",
-                "sample_id", "station", "fold"):
+    for col in (
+        "experiment",
+        "model",
+        "horizon",
+        "masking",
+        "tasks",
+        "encoder_run",
+        "split",
+        "sample_id",
+        "station",
+        "fold",
+    ):
         out[col] = out[col].fillna("").astype(str)
     out["seed"] = out["seed"].astype("int64")
     out["encoder_seed"] = out["encoder_seed"].fillna(0).astype("int64")
@@ -55,20 +81,22 @@ def validate_predictions(df: pd.DataFrame, source: str = "predictions") -> pd.Da
     out["date"] = pd.to_datetime(out["date"])
     nonfinite = int((~np.isfinite(out["y_true"]) | ~np.isfinite(out["y_pred"])).sum())
     if nonfinite:
-        raise SchemaError(f"{source}: {nonfinite} row(s) have a non-finite y_true or y_pred",
-                          "store only rows that have a label and a prediction (count the others upstream)")
+        raise SchemaError(
+            f"{source}: {nonfinite} row(s) have a non-finite y_true or y_pred",
+            "store only rows that have a label and a prediction (count the others upstream)",
+        )
     bad = sorted(set(out["experiment"]) - set(EXPERIMENTS))
     if bad:
-        raise SchemaError(f"{source}: unknown experiment value(s) {bad}",
-                          f"use one of {', '.join(EXPERIMENTS)}")
+        raise SchemaError(f"{source}: unknown experiment value(s) {bad}", f"use one of {', '.join(EXPERIMENTS)}")
     return out.reset_index(drop=True)
 
 
 def read_predictions(path: Path) -> pd.DataFrame:
     path = Path(path)
     if not path.exists():
-        raise DataNotFoundError(f"no predictions table at {path}",
-                                "run `spectm evaluate run` first, or pass the evaluate run directory")
+        raise DataNotFoundError(
+            f"no predictions table at {path}", "run `spectm evaluate run` first, or pass the evaluate run directory"
+        )
     return validate_predictions(pd.read_parquet(path), str(path))
 
 

@@ -40,9 +40,14 @@ def resolve_encoder(pipeline: Pipeline, data_dir: Path) -> Path:
     """``evaluate.encoder``, else ``regress.encoder``, else the latest complete ``<pipeline>-pretrain-`` run."""
     from spectm.runs import resolve_pretrain_run
 
-    return resolve_pretrain_run(data_dir, pipeline.name, pipeline.evaluate.encoder or pipeline.regress.encoder,
-                                setting="evaluate.encoder", require_complete=True,
-                                alternative="evaluate only baselines (evaluate.models without spectm-*)")
+    return resolve_pretrain_run(
+        data_dir,
+        pipeline.name,
+        pipeline.evaluate.encoder or pipeline.regress.encoder,
+        setting="evaluate.encoder",
+        require_complete=True,
+        alternative="evaluate only baselines (evaluate.models without spectm-*)",
+    )
 
 
 def _features_fingerprint(data_dir: Path, name: str) -> dict[str, str]:
@@ -50,8 +55,10 @@ def _features_fingerprint(data_dir: Path, name: str) -> dict[str, str]:
 
     store = Path(data_dir) / "features" / name
     if not (store / "matchups.parquet").exists():
-        raise DataNotFoundError(f"no feature store features/{name}/ in {data_dir}",
-                                f"run `spectm join --name {name}` (or the join stage) first")
+        raise DataNotFoundError(
+            f"no feature store features/{name}/ in {data_dir}",
+            f"run `spectm join --name {name}` (or the join stage) first",
+        )
     return {"matchups": file_fingerprint(store / "matchups.parquet"), "chips": file_fingerprint(store / "chips.zarr")}
 
 
@@ -87,9 +94,12 @@ def evaluate_plan(pipeline: Pipeline, data_dir: Path) -> tuple[str, list, Path |
     encoder = resolve_encoder(pipeline, data_dir) if needs_main else None
     # regress: keys that change a fit (not the regress stage's own model/horizon/seed lists)
     regress = pipeline.regress.model_dump(mode="json", exclude={"models", "horizons", "seed"})
-    payload = {"evaluate": ev.model_dump(mode="json"), "regress": regress,
-               "features": fingerprint,
-               "encoder": file_fingerprint(encoder / "model.safetensors") if encoder else None}
+    payload = {
+        "evaluate": ev.model_dump(mode="json"),
+        "regress": regress,
+        "features": fingerprint,
+        "encoder": file_fingerprint(encoder / "model.safetensors") if encoder else None,
+    }
     vruns: dict[str, str] = {}
     if any(c.variant is not None for c in combos):
         payload["pretrain"] = pipeline.pretrain.model_dump(mode="json")
@@ -121,18 +131,38 @@ def evaluate_run(pipeline: Pipeline, data_dir: Path, *, fit_predict: FitPredict 
         log.info("evaluate: variant %s %s", path.name, "reused" if reused else "pretrained")
         return path
 
-    res = run_protocol(run_dir, combos, data_dir=data_dir, features=features_name(pipeline), encoder=encoder,
-                       params=pipeline.regress, variant_encoder=variant_encoder, fit_predict=fit_predict)
-    info = {"run_id": run_id, "pipeline": pipeline.name, "features": features_name(pipeline),
-            "encoder_run": encoder.name if encoder else "", "variant_runs": vruns, "combinations": describe(combos),
-            "fitted_this_call": res.fitted, "reused_parts": res.reused, "fit_seconds": res.seconds,
-            "skipped_fits": res.skipped or {}, "cv": ev.cv,
-            "spectm_version": __version__, "git_commit": git_commit()}
+    res = run_protocol(
+        run_dir,
+        combos,
+        data_dir=data_dir,
+        features=features_name(pipeline),
+        encoder=encoder,
+        params=pipeline.regress,
+        variant_encoder=variant_encoder,
+        fit_predict=fit_predict,
+    )
+    info = {
+        "run_id": run_id,
+        "pipeline": pipeline.name,
+        "features": features_name(pipeline),
+        "encoder_run": encoder.name if encoder else "",
+        "variant_runs": vruns,
+        "combinations": describe(combos),
+        "fitted_this_call": res.fitted,
+        "reused_parts": res.reused,
+        "fit_seconds": res.seconds,
+        "skipped_fits": res.skipped or {},
+        "cv": ev.cv,
+        "spectm_version": __version__,
+        "git_commit": git_commit(),
+    }
     (run_dir / "evaluate.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
     report = build_report(run_dir)
     secs = time.perf_counter() - t0
-    mark_complete(run_dir, {"stage": "evaluate", "rows": len(res.predictions), "combinations": len(combos),
-                            "seconds_last_call": secs})
+    mark_complete(
+        run_dir,
+        {"stage": "evaluate", "rows": len(res.predictions), "combinations": len(combos), "seconds_last_call": secs},
+    )
     return EvaluateResult(run_dir, "done", report, res.fitted, res.reused, secs)
 
 
@@ -144,8 +174,13 @@ def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
     best = ""
     if res.report is not None:
         main = res.report.tables["main"].set_index(["horizon", "model"])
-        tops = [f"{h} {m} R² {main.at[(h, m), 'r2_mean']:.3f}" for h, m in best_models(res.report.tables["main"]).items()]
+        tops = [
+            f"{h} {m} R² {main.at[(h, m), 'r2_mean']:.3f}" for h, m in best_models(res.report.tables["main"]).items()
+        ]
         best = ("; best: " + ", ".join(tops)) if tops else ""
-    return StageResult("evaluate", "done",
-                       f"{res.run_dir.name}: {res.fitted} fits ({res.reused} reused){best}; "
-                       f"report {res.run_dir / 'report.md'}", [str(res.run_dir)])
+    return StageResult(
+        "evaluate",
+        "done",
+        f"{res.run_dir.name}: {res.fitted} fits ({res.reused} reused){best}; report {res.run_dir / 'report.md'}",
+        [str(res.run_dir)],
+    )

@@ -66,12 +66,16 @@ def main_table(pred: pd.DataFrame, settings: ReportSettings = ReportSettings()) 
     seeds = per_seed(rows, settings.split)
     out = summarise(seeds, ["horizon", "model"])
     test = rows[rows["split"] == settings.split]
-    cis = [bootstrap_r2_ci(test[(test["horizon"] == h) & (test["model"] == m)], settings.n_boot,
-                           settings.boot_seed) for h, m in zip(out["horizon"], out["model"], strict=True)]
+    cis = [
+        bootstrap_r2_ci(test[(test["horizon"] == h) & (test["model"] == m)], settings.n_boot, settings.boot_seed)
+        for h, m in zip(out["horizon"], out["model"], strict=True)
+    ]
     out["r2_ci_lo"] = [c[0] for c in cis]
     out["r2_ci_hi"] = [c[1] for c in cis]
-    out["weeks"] = [len(np.unique(week_of(test.loc[(test["horizon"] == h) & (test["model"] == m), "date"])))
-                    for h, m in zip(out["horizon"], out["model"], strict=True)]
+    out["weeks"] = [
+        len(np.unique(week_of(test.loc[(test["horizon"] == h) & (test["model"] == m), "date"])))
+        for h, m in zip(out["horizon"], out["model"], strict=True)
+    ]
     return _order(out, ["horizon", "model"])
 
 
@@ -81,8 +85,9 @@ def advisory_table(main: pd.DataFrame) -> pd.DataFrame:
     return main[["horizon", "model", "n", *keep]].reset_index(drop=True)
 
 
-def paired_table(pred: pd.DataFrame, settings: ReportSettings = ReportSettings(),
-                 summary: pd.DataFrame | None = None) -> pd.DataFrame:
+def paired_table(
+    pred: pd.DataFrame, settings: ReportSettings = ReportSettings(), summary: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """R² differences on the same test rows, with week-bootstrap intervals, per horizon.
 
     Pairs: every spectm model − ridge, every spectm model − the best-scoring other baseline, and
@@ -99,16 +104,27 @@ def paired_table(pred: pd.DataFrame, settings: ReportSettings = ReportSettings()
         models = sorted(h["model"].unique(), key=model_sort_key)
         t = table[table["horizon"] == horizon].set_index("model")
         base = [m for m in models if m in BASELINES]
-        best = max(base, key=lambda m: t.at[m, "r2_mean"] if np.isfinite(t.at[m, "r2_mean"]) else -np.inf,
-                   default=None)
+        best = max(base, key=lambda m: t.at[m, "r2_mean"] if np.isfinite(t.at[m, "r2_mean"]) else -np.inf, default=None)
         pairs = [(s, b) for s in models if s in SPECTM_MODELS for b in dict.fromkeys(["ridge", best]) if b in base]
         if CLIMATOLOGY in models:
             pairs += [(m, CLIMATOLOGY) for m in models if m not in REFERENCES]
         for a, b in pairs:
-            d, lo, hi, n = paired_difference_ci(h[h["model"] == a], h[h["model"] == b], settings.n_boot,
-                                                settings.boot_seed)
-            out.append({"horizon": horizon, "model": a, "reference": b, "n": n, "r2_model": t.at[a, "r2_mean"],
-                        "r2_reference": t.at[b, "r2_mean"], "diff": d, "ci_lo": lo, "ci_hi": hi})
+            d, lo, hi, n = paired_difference_ci(
+                h[h["model"] == a], h[h["model"] == b], settings.n_boot, settings.boot_seed
+            )
+            out.append(
+                {
+                    "horizon": horizon,
+                    "model": a,
+                    "reference": b,
+                    "n": n,
+                    "r2_model": t.at[a, "r2_mean"],
+                    "r2_reference": t.at[b, "r2_mean"],
+                    "diff": d,
+                    "ci_lo": lo,
+                    "ci_hi": hi,
+                }
+            )
     return pd.DataFrame(out, columns=cols)
 
 
@@ -129,8 +145,19 @@ def masking_gain(pred: pd.DataFrame, settings: ReportSettings = ReportSettings()
     """
     abl = pred[(pred["experiment"] == "ablation") & (pred["split"] == settings.split)]
     seeds = per_seed(abl, settings.split)
-    cols = ["model", "horizon", "tasks", "masking", "pairs", "r2", "random_r2", "gain_mean", "gain_sd", "gain_ci_lo",
-            "gain_ci_hi"]
+    cols = [
+        "model",
+        "horizon",
+        "tasks",
+        "masking",
+        "pairs",
+        "r2",
+        "random_r2",
+        "gain_mean",
+        "gain_sd",
+        "gain_ci_lo",
+        "gain_ci_hi",
+    ]
     rows = []
     for (model, horizon, tasks), g in seeds.groupby(["model", "horizon", "tasks"], sort=False):
         r = g[g["masking"] == RANDOM].set_index(["encoder_seed", "seed"])["r2"]
@@ -141,12 +168,24 @@ def masking_gain(pred: pd.DataFrame, settings: ReportSettings = ReportSettings()
             t = g[g["masking"] == masking].set_index(["encoder_seed", "seed"])["r2"]
             common = t.index.intersection(r.index)
             d = t[common] - r[common]
-            diff, lo, hi, _ = paired_difference_ci(cell[cell["masking"] == masking], cell[cell["masking"] == RANDOM],
-                                                   settings.n_boot, settings.boot_seed)
-            rows.append({"model": model, "horizon": horizon, "tasks": tasks, "masking": masking, "pairs": len(common),
-                         "r2": float(t.mean()), "random_r2": float(r.mean()), "gain_mean": diff,
-                         "gain_sd": float(d.std()) if len(d) > 1 else float("nan"), "gain_ci_lo": lo,
-                         "gain_ci_hi": hi})
+            diff, lo, hi, _ = paired_difference_ci(
+                cell[cell["masking"] == masking], cell[cell["masking"] == RANDOM], settings.n_boot, settings.boot_seed
+            )
+            rows.append(
+                {
+                    "model": model,
+                    "horizon": horizon,
+                    "tasks": tasks,
+                    "masking": masking,
+                    "pairs": len(common),
+                    "r2": float(t.mean()),
+                    "random_r2": float(r.mean()),
+                    "gain_mean": diff,
+                    "gain_sd": float(d.std()) if len(d) > 1 else float("nan"),
+                    "gain_ci_lo": lo,
+                    "gain_ci_hi": hi,
+                }
+            )
     return _order(pd.DataFrame(rows, columns=cols), ["model", "horizon", "tasks"])
 
 
@@ -174,25 +213,50 @@ def efficiency_table(curves: pd.DataFrame) -> pd.DataFrame:
     was trained on at least :data:`MIN_RATIO_LABELS` labels there, and at least one baseline's
     R² at that fraction is > 0 (only such baselines compete). Otherwise ``missing`` says why.
     """
-    cols = ["horizon", "model", "fraction", "n_train", "r2", "best_baseline", "baseline_r2", "baseline_fraction",
-            "ratio", "bound", "r2_ratio", "missing"]
+    cols = [
+        "horizon",
+        "model",
+        "fraction",
+        "n_train",
+        "r2",
+        "best_baseline",
+        "baseline_r2",
+        "baseline_fraction",
+        "ratio",
+        "bound",
+        "r2_ratio",
+        "missing",
+    ]
     rows = []
     for horizon, h in curves.groupby("horizon", sort=False):
         if h["label_fraction"].nunique() < 2:  # no curve: the main experiment alone
             continue
         f0 = float(h["label_fraction"].min())
         at = h[h["label_fraction"] == f0].set_index("model")
-        base = {m: (g["label_fraction"].to_numpy(), g["r2_mean"].to_numpy())
-                for m, g in h[h["model"].isin(BASELINES)].groupby("model", sort=False)
-                if m in at.index and at.at[m, "r2_mean"] > 0}  # a curve must start above 0 at the smallest fraction
+        base = {
+            m: (g["label_fraction"].to_numpy(), g["r2_mean"].to_numpy())
+            for m, g in h[h["model"].isin(BASELINES)].groupby("model", sort=False)
+            if m in at.index and at.at[m, "r2_mean"] > 0
+        }  # a curve must start above 0 at the smallest fraction
         base = dict(sorted(base.items(), key=lambda kv: model_sort_key(kv[0])))
         for model in dict.fromkeys(h.loc[h["model"].isin(SPECTM_MODELS), "model"]):
             if model not in at.index:
                 continue
             s, n = float(at.at[model, "r2_mean"]), float(at.at[model, "n_train"])
-            row = {"horizon": horizon, "model": model, "fraction": f0, "n_train": n, "r2": s, "best_baseline": "",
-                   "baseline_r2": float("nan"), "baseline_fraction": float("nan"), "ratio": float("nan"),
-                   "bound": "", "r2_ratio": float("nan"), "missing": ""}
+            row = {
+                "horizon": horizon,
+                "model": model,
+                "fraction": f0,
+                "n_train": n,
+                "r2": s,
+                "best_baseline": "",
+                "baseline_r2": float("nan"),
+                "baseline_fraction": float("nan"),
+                "ratio": float("nan"),
+                "bound": "",
+                "r2_ratio": float("nan"),
+                "missing": "",
+            }
             if n < MIN_RATIO_LABELS:
                 row["missing"] = f"{n:.0f} training labels at {f0 * 100:g} % (< {MIN_RATIO_LABELS})"
             elif not (np.isfinite(s) and s > 0):
@@ -203,8 +267,14 @@ def efficiency_table(curves: pd.DataFrame) -> pd.DataFrame:
                 name, ratio, bound = efficiency_ratio(s, f0, base)
                 bf, br = base[name]
                 b_r2 = float(br[bf == f0][0])
-                row.update(best_baseline=name, baseline_r2=b_r2, baseline_fraction=ratio * f0, ratio=ratio,
-                           bound=bound, r2_ratio=s / b_r2)
+                row.update(
+                    best_baseline=name,
+                    baseline_r2=b_r2,
+                    baseline_fraction=ratio * f0,
+                    ratio=ratio,
+                    bound=bound,
+                    r2_ratio=s / b_r2,
+                )
             rows.append(row)
     return _order(pd.DataFrame(rows, columns=cols), ["horizon", "model"])
 
@@ -212,5 +282,8 @@ def efficiency_table(curves: pd.DataFrame) -> pd.DataFrame:
 def best_models(main: pd.DataFrame) -> dict[str, str]:
     """Per horizon, the model with the highest mean R² in the main table (reference rows excluded)."""
     models = main[~main["model"].isin(REFERENCES)]
-    return {h: str(g.loc[g["r2_mean"].astype(float).idxmax(), "model"]) for h, g in models.groupby("horizon", sort=False)
-            if g["r2_mean"].notna().any()}
+    return {
+        h: str(g.loc[g["r2_mean"].astype(float).idxmax(), "model"])
+        for h, g in models.groupby("horizon", sort=False)
+        if g["r2_mean"].notna().any()
+    }

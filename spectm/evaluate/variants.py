@@ -28,8 +28,8 @@ from spectm.config import PRETRAIN_TASKS as TASK_WEIGHTS
 
 @dataclass(frozen=True)
 class Variant:
-    masking: str   # as named in the ablation (aliases kept: the tables show these names), joined by "+"
-    tasks: str     # tasks joined by "+", in the order rec, idx, fut
+    masking: str  # as named in the ablation (aliases kept: the tables show these names), joined by "+"
+    tasks: str  # tasks joined by "+", in the order rec, idx, fut
     seed: int = 0  # the pretraining seed
 
     @property
@@ -79,8 +79,9 @@ def variant_run_id(pipeline: Pipeline, section: PretrainSection, data_dir: Path)
     from spectm.runs import file_fingerprint, stage_run_id
 
     chips = resolve_chips(section, data_dir, None)
-    return stage_run_id(pipeline.name, "ablation",
-                        {"pretrain": section.model_dump(mode="json"), "chips": file_fingerprint(chips)})
+    return stage_run_id(
+        pipeline.name, "ablation", {"pretrain": section.model_dump(mode="json"), "chips": file_fingerprint(chips)}
+    )
 
 
 def ensure_variant(pipeline: Pipeline, v: Variant, data_dir: Path) -> tuple[Path, bool]:

@@ -15,12 +15,21 @@ from __future__ import annotations
 from spectm.features.join import JoinResult, join, resolve_params
 from spectm.features.splits import find_leaks
 from spectm.features.store import (
-           list_stores,
-           load_chips,
-           load_matchups,
-           load_unmatched,
-           read_manifest,
+    list_stores,
+    load_chips,
+    load_matchups,
+    load_unmatched,
+    read_manifest,
 )
 
-__all__ = ["JoinResult", "find_leaks", "join", "list_stores", "load_chips", "load_matchups", "load_unmatched",
-           "read_manifest", "resolve_params"]
+__all__ = [
+    "JoinResult",
+    "find_leaks",
+    "join",
+    "list_stores",
+    "load_chips",
+    "load_matchups",
+    "load_unmatched",
+    "read_manifest",
+    "resolve_params",
+]

@@ -42,7 +42,7 @@ class ChipSpec:
 
 
 def chip_valid_share(cube: Cube, t: int, r0: int, c0: int, size: int) -> float:
-    return float(cube.valid[t, r0:r0 + size, c0:c0 + size].mean())
+    return float(cube.valid[t, r0 : r0 + size, c0 : c0 + size].mean())
 
 
 def history(cube: Cube, t_last: int, r0: int, c0: int, p: JoinSection) -> list[int] | None:
@@ -84,12 +84,12 @@ def unlabeled_specs(cube: Cube, p: JoinSection) -> tuple[list[ChipSpec], dict[st
         return [], counts
     origins = [(r0, c0) for r0 in range(0, ny - s + 1, s) for c0 in range(0, nx - s + 1, s)]
     counts["tiles"] = len(origins)
-    water = [(r0, c0) for r0, c0 in origins if cube.water[r0:r0 + s, c0:c0 + s].mean() >= p.min_water_fraction]
+    water = [(r0, c0) for r0, c0 in origins if cube.water[r0 : r0 + s, c0 : c0 + s].mean() >= p.min_water_fraction]
     counts["water_tiles"] = len(water)
     specs: list[ChipSpec] = []
     for t in range(cube.times.size):
         ok = cube.valid[t] & cube.water
-        cands = [(r0, c0) for r0, c0 in water if ok[r0:r0 + s, c0:c0 + s].mean() >= p.chip_min_valid]
+        cands = [(r0, c0) for r0, c0 in water if ok[r0 : r0 + s, c0 : c0 + s].mean() >= p.chip_min_valid]
         counts["candidates"] += len(cands)
         if len(cands) > p.unlabeled_per_date:
             rng = np.random.default_rng([p.seed, int(cube.local_days[t]) + 10**6])
@@ -102,8 +102,16 @@ def unlabeled_specs(cube: Cube, p: JoinSection) -> tuple[list[ChipSpec], dict[st
             if steps is None:
                 counts["short_history"] += 1
                 continue
-            specs.append(ChipSpec(id=f"u_{day}_r{r0:04d}_c{c0:04d}", kind="unlabeled", steps=steps, r0=r0, c0=c0,
-                                  future=future_step(cube, t, r0, c0, p)))
+            specs.append(
+                ChipSpec(
+                    id=f"u_{day}_r{r0:04d}_c{c0:04d}",
+                    kind="unlabeled",
+                    steps=steps,
+                    r0=r0,
+                    c0=c0,
+                    future=future_step(cube, t, r0, c0, p),
+                )
+            )
     return specs, counts
 
 

@@ -29,11 +29,7 @@ def _plain(df: pd.DataFrame) -> pd.DataFrame:
         if pd.api.types.is_datetime64_any_dtype(s):
             t = s.dt.tz_convert("UTC") if s.dt.tz is not None else s
             out[col] = t.dt.strftime("%Y-%m-%dT%H:%M:%SZ").where(s.notna(), None)
-        elif (
-            s.dtype == object
-            and s.dropna().map(lambda v: isinstance(v, bool)).all()
-            and s.notna().any()
-        ):
+        elif s.dtype == object and s.dropna().map(lambda v: isinstance(v, bool)).all() and s.notna().any():
             out[col] = s.map(lambda v: None if v is None or v != v else int(bool(v))).astype("Int8")
     return out
 
@@ -53,22 +49,16 @@ def export_matchups(
     out = Path(out)
     fmt = (fmt or out.suffix.lstrip(".")).lower()
     if fmt not in FORMATS:
-        raise BadInputError(
-            f"unknown export format '{fmt or out.suffix}'", "pass --format csv or --format gpkg"
-        )
+        raise BadInputError(f"unknown export format '{fmt or out.suffix}'", "pass --format csv or --format gpkg")
     df = load_matchups(data_dir, name, horizon=horizon)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(
-        f".{out.stem}.partial{out.suffix}"
-    )  # keeps the suffix GDAL checks for .gpkg
+    tmp = out.with_name(f".{out.stem}.partial{out.suffix}")  # keeps the suffix GDAL checks for .gpkg
     tmp.unlink(missing_ok=True)
     plain = _plain(df)
     if fmt == "csv":
         table = pd.DataFrame(plain.drop(columns="geometry"))
         for col, values in (("lat", df.geometry.y), ("lon", df.geometry.x)):
-            if (
-                col not in table
-            ):  # match-ups carry the sample's lon/lat already; the geometry is the same point
+            if col not in table:  # match-ups carry the sample's lon/lat already; the geometry is the same point
                 table.insert(0, col, values.to_numpy())
         table.to_csv(tmp, index=False)
     else:

@@ -58,7 +58,9 @@ def find_cube(data_dir: Path, sensor: str, cube: str | None) -> Path:
     if cube:
         path = root / f"{cube}_{sensor}.zarr"
         if not (path / "zarr.json").exists():
-            raise DataNotFoundError(f"no {sensor} cube at {path}", f"run `spectm build-cube --bbox {cube} --sensor {sensor}` first")
+            raise DataNotFoundError(
+                f"no {sensor} cube at {path}", f"run `spectm build-cube --bbox {cube} --sensor {sensor}` first"
+            )
         return path
     found = sorted(root.glob(f"*_{sensor}.zarr")) if root.exists() else []
     if not found:
@@ -126,10 +128,14 @@ def open_cube(data_dir: Path, sensor: str, cube: str | None = None) -> Cube:
     bdim = BAND_DIM[sensor]
     data = ds[var].transpose("time", bdim, "y", "x")
     wl = np.asarray(ds["wavelength"].values, dtype=np.float64)
-    names = [f"{w:.3f}".rstrip("0").rstrip(".") for w in wl] if sensor == "pace" else [str(b) for b in ds["band"].values]
+    names = (
+        [f"{w:.3f}".rstrip("0").rstrip(".") for w in wl] if sensor == "pace" else [str(b) for b in ds["band"].values]
+    )
     grid = Grid(np.asarray(ds["x"].values, float), np.asarray(ds["y"].values, float))
     if grid.x.size < 2 or grid.y.size < 2 or not (np.diff(grid.x) > 0).all() or not (np.diff(grid.y) < 0).all():
-        raise SchemaError(f"cube {path} grid is not north-up with ≥ 2 cells per axis", "rebuild it with `spectm build-cube`")
+        raise SchemaError(
+            f"cube {path} grid is not north-up with ≥ 2 cells per axis", "rebuild it with `spectm build-cube`"
+        )
     crs = CRS.from_user_input(ds.rio.crs if ds.rio.crs is not None else "EPSG:32617")
     valid = np.asarray(ds["valid_count"].values) > 0
     region = str(ds.attrs.get("spectm_region", path.name[: -len(f"_{sensor}.zarr")]))
@@ -137,9 +143,25 @@ def open_cube(data_dir: Path, sensor: str, cube: str | None = None) -> Cube:
     times = np.asarray(ds["time"].values).astype("datetime64[ns]")
     local = pd.DatetimeIndex(times).tz_localize("UTC").tz_convert(tz).tz_localize(None).normalize()
     local_days = (local.values.astype("datetime64[D]").astype(np.int64)) if len(local) else np.zeros(0, np.int64)
-    return Cube(path=path, sensor=sensor, region=region, ds=ds, data=data, grid=grid, crs=crs, wavelengths=wl,
-                band_names=names, times=times, local_days=np.asarray(local_days, np.int64), valid=valid, water=water,
-                water_source=wsrc, timezone=tz, fingerprint=cube_fingerprint(path, ds), n_incomplete=n_incomplete)
+    return Cube(
+        path=path,
+        sensor=sensor,
+        region=region,
+        ds=ds,
+        data=data,
+        grid=grid,
+        crs=crs,
+        wavelengths=wl,
+        band_names=names,
+        times=times,
+        local_days=np.asarray(local_days, np.int64),
+        valid=valid,
+        water=water,
+        water_source=wsrc,
+        timezone=tz,
+        fingerprint=cube_fingerprint(path, ds),
+        n_incomplete=n_incomplete,
+    )
 
 
 # --------------------------------------------------------------------------- samples
@@ -167,7 +189,9 @@ def load_samples_for_join(data_dir: Path, *, include_scum: bool, label: str) -> 
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     need = ["sample_id", "station", "date", "lat", "lon", "depth_category", "time_utc"]
     if label not in df.columns:
-        raise SchemaError(f"label column '{label}' is not in {path}", "pass a samples column such as pmc_ugL or chla_ugL")
+        raise SchemaError(
+            f"label column '{label}' is not in {path}", "pass a samples column such as pmc_ugL or chla_ugL"
+        )
     missing = [c for c in need if c not in df.columns]
     if missing:
         raise SchemaError(f"{path} lacks columns {missing}", "re-run `spectm samples ingest` (docs/data-layout.md)")

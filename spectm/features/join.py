@@ -74,15 +74,36 @@ class JoinResult:
         rows = []
         for hz, v in c.get("horizons", {}).items():
             un = v.get("unmatched", {})
-            rows.append((f"{sensor} {hz}", v.get("considered", 0), v.get("matched", 0), *[un.get(r, 0) for r in REASONS]))
-        print_table(f"Match-ups, features/{self.name} ({self.status})", ["sensor horizon", "samples", "matched", *REASONS], rows)
+            rows.append(
+                (f"{sensor} {hz}", v.get("considered", 0), v.get("matched", 0), *[un.get(r, 0) for r in REASONS])
+            )
+        print_table(
+            f"Match-ups, features/{self.name} ({self.status})", ["sensor horizon", "samples", "matched", *REASONS], rows
+        )
         ch = c.get("chips", {})
-        split_rows = [(s, c.get("matchups_by_split", {}).get(s, 0), ch.get("by_split", {}).get(s, {}).get("matchup", 0),
-                       ch.get("by_split", {}).get(s, {}).get("unlabeled", 0)) for s in SPLITS]
+        split_rows = [
+            (
+                s,
+                c.get("matchups_by_split", {}).get(s, 0),
+                ch.get("by_split", {}).get(s, {}).get("matchup", 0),
+                ch.get("by_split", {}).get(s, {}).get("unlabeled", 0),
+            )
+            for s in SPLITS
+        ]
         ex = ch.get("excluded_leak", {})
-        split_rows.append(("excluded", c.get("matchups_by_split", {}).get("excluded", 0), ex.get("matchup", 0), ex.get("unlabeled", 0)))
-        print_table("Splits (excluded = inside the leakage buffer of a later split)",
-                    ["split", "match-ups", "match-up chips", "unlabeled chips"], split_rows)
+        split_rows.append(
+            (
+                "excluded",
+                c.get("matchups_by_split", {}).get("excluded", 0),
+                ex.get("matchup", 0),
+                ex.get("unlabeled", 0),
+            )
+        )
+        print_table(
+            "Splits (excluded = inside the leakage buffer of a later split)",
+            ["split", "match-ups", "match-up chips", "unlabeled chips"],
+            split_rows,
+        )
         filt = c.get("samples", {}).get("filtered", {})
         if filt:
             log.info("samples left out before matching: %s", ", ".join(f"{k} {v}" for k, v in filt.items()))
@@ -95,17 +116,27 @@ def resolve_params(params: JoinSection | None = None, **overrides: Any) -> JoinS
     try:
         return JoinSection.model_validate(base)
     except ValidationError as exc:
-        raise BadInputError(f"invalid join parameters: {_format_validation(exc)}", "see `spectm join --help` or docs/features.md") from None
+        raise BadInputError(
+            f"invalid join parameters: {_format_validation(exc)}", "see `spectm join --help` or docs/features.md"
+        ) from None
 
 
 def store_key(p: JoinSection, cube: Cube, samples_sha256: str) -> str:
     """The store's identity: algorithm version, parameters, cube fingerprint, samples hash."""
     pdict = p.model_dump(exclude={"name"})
-    return hashlib.sha256("|".join([ALGORITHM_VERSION, params_json(pdict), cube.fingerprint, samples_sha256]).encode()).hexdigest()
+    return hashlib.sha256(
+        "|".join([ALGORITHM_VERSION, params_json(pdict), cube.fingerprint, samples_sha256]).encode()
+    ).hexdigest()
 
 
-def join(data_dir: Path | str, name: str | None = None, *, params: JoinSection | None = None, force: bool = False,
-         **overrides: Any) -> JoinResult:
+def join(
+    data_dir: Path | str,
+    name: str | None = None,
+    *,
+    params: JoinSection | None = None,
+    force: bool = False,
+    **overrides: Any,
+) -> JoinResult:
     """Build (or reuse) ``features/<name>/`` from the cube and ``insitu/samples.parquet``.
 
     ``overrides`` are :class:`spectm.config.JoinSection` fields (``sensor``, ``time_window_days``,
@@ -118,7 +149,9 @@ def join(data_dir: Path | str, name: str | None = None, *, params: JoinSection |
     p = resolve_params(params, name=name, **overrides)
     cube = open_cube(data_dir, p.sensor, p.cube)
     if cube.times.size == 0:
-        raise DataNotFoundError(f"cube {cube.path} has no complete time slice", "run `spectm build-cube` (or `cube verify`) first")
+        raise DataNotFoundError(
+            f"cube {cube.path} has no complete time slice", "run `spectm build-cube` (or `cube verify`) first"
+        )
     samples = load_samples_for_join(data_dir, include_scum=p.include_scum, label=p.label)
     key = store_key(p, cube, samples.sha256)
     # `--cube` left out (the only cube) and `--cube <that cube>` (as `spectm train` / `spectm run`
@@ -141,9 +174,16 @@ def join(data_dir: Path | str, name: str | None = None, *, params: JoinSection |
 
 
 def _result(data_dir: Path, name: str, status: str, manifest: dict, seconds: float) -> JoinResult:
-    return JoinResult(name=name, path=store.store_dir(data_dir, name), status=status,
-                      matchups=store.load_matchups(data_dir, name), unmatched=store.load_unmatched(data_dir, name),
-                      chips=store.load_chips(data_dir, name), manifest=manifest, seconds=seconds)
+    return JoinResult(
+        name=name,
+        path=store.store_dir(data_dir, name),
+        status=status,
+        matchups=store.load_matchups(data_dir, name),
+        unmatched=store.load_unmatched(data_dir, name),
+        chips=store.load_chips(data_dir, name),
+        manifest=manifest,
+        seconds=seconds,
+    )
 
 
 def _box(cube: Cube, r0: int, r1: int, c0: int, c1: int) -> list[float]:
@@ -152,11 +192,20 @@ def _box(cube: Cube, r0: int, r1: int, c0: int, c1: int) -> list[float]:
 
 
 def _date_splits(days: np.ndarray, sample_days: np.ndarray, p: JoinSection) -> np.ndarray:
-    return day_splits(days, sample_days, p.split, block_days=p.block_days, period_fractions=p.period_fractions,
-                      val_seasons=p.val_seasons, test_seasons=p.test_seasons)
+    return day_splits(
+        days,
+        sample_days,
+        p.split,
+        block_days=p.block_days,
+        period_fractions=p.period_fractions,
+        val_seasons=p.val_seasons,
+        test_seasons=p.test_seasons,
+    )
 
 
-def _assign_sample_splits(m: pd.DataFrame, p: JoinSection, sample_days: np.ndarray) -> tuple[np.ndarray, dict[str, str]]:
+def _assign_sample_splits(
+    m: pd.DataFrame, p: JoinSection, sample_days: np.ndarray
+) -> tuple[np.ndarray, dict[str, str]]:
     if p.split != "station":
         return _date_splits(sample_days, sample_days, p), {}
     kinds = m["station_kind"] if "station_kind" in m else pd.Series("station", index=m.index)
@@ -198,9 +247,20 @@ def _build(data_dir: Path, p: JoinSection, cube: Cube, samples: Any, key: str) -
             short["matchup"] += 1
             continue
         row_spec[i] = len(specs)
-        specs.append(ChipSpec(id=f"m_{r['sample_id']}_{r['horizon']}", kind="matchup", steps=steps, r0=r0, c0=c0,
-                              future=future_step(cube, int(r["obs_index"]), r0, c0, p), station=str(r["station"]),
-                              sample_id=str(r["sample_id"]), horizon=str(r["horizon"]), split=str(r["split"])))
+        specs.append(
+            ChipSpec(
+                id=f"m_{r['sample_id']}_{r['horizon']}",
+                kind="matchup",
+                steps=steps,
+                r0=r0,
+                c0=c0,
+                future=future_step(cube, int(r["obs_index"]), r0, c0, p),
+                station=str(r["station"]),
+                sample_id=str(r["sample_id"]),
+                horizon=str(r["horizon"]),
+                split=str(r["split"]),
+            )
+        )
     n_match_specs = len(specs)
 
     # --- unlabeled chips, with their split
@@ -223,17 +283,22 @@ def _build(data_dir: Path, p: JoinSection, cube: Cube, samples: Any, key: str) -
     # --- the buffer rule over match-up windows and chips together
     h = p.pixel_window // 2
     obs_days = cube.local_days[m["obs_index"].to_numpy(int)]
-    boxes = [_box(cube, int(r) - h, int(r) + h + 1, int(c) - h, int(c) + h + 1) for r, c in zip(m["row"], m["col"], strict=True)]
+    boxes = [
+        _box(cube, int(r) - h, int(r) + h + 1, int(c) - h, int(c) + h + 1)
+        for r, c in zip(m["row"], m["col"], strict=True)
+    ]
     t0s, t1s = list(np.minimum(sample_days, obs_days)), list(np.maximum(sample_days, obs_days))
     for s in specs:
         boxes.append(_box(cube, s.r0, s.r0 + p.chip_size, s.c0, s.c0 + p.chip_size))
         days = [cube.local_days[t] for t in s.steps] + ([cube.local_days[s.future]] if s.future >= 0 else [])
         t0s.append(min(days))
         t1s.append(max(days))
-    items = Items.build(np.array(boxes), np.array(t0s), np.array(t1s), np.concatenate([m["split"].to_numpy(), [s.split for s in specs]]))
+    items = Items.build(
+        np.array(boxes), np.array(t0s), np.array(t1s), np.concatenate([m["split"].to_numpy(), [s.split for s in specs]])
+    )
     excl = exclude_leaks(items, p.buffer_km * 1000.0, float(p.buffer_days))
     row_excl = excl[: len(m)]
-    spec_excl = excl[len(m):].copy()
+    spec_excl = excl[len(m) :].copy()
     for i in np.flatnonzero(row_excl):  # a match-up inside the buffer takes its chip with it
         if row_spec[i] >= 0:
             spec_excl[row_spec[i]] = True
@@ -259,8 +324,7 @@ def _build(data_dir: Path, p: JoinSection, cube: Cube, samples: Any, key: str) -
     un.to_csv(tmp / store.UNMATCHED, index=False)
     if kept:  # block by block: memory stays flat in the number of seasons (chips)
         ds = _chips_dataset(cube, p, kept, None, None)
-        store.write_chips(ds, tmp / store.CHIPS,
-                          fill=lambda a, b: extract(cube, kept[a:b], reader, p.chip_size))
+        store.write_chips(ds, tmp / store.CHIPS, fill=lambda a, b: extract(cube, kept[a:b], reader, p.chip_size))
     else:
         chips_arr, fut = extract(cube, kept, reader, p.chip_size)
         store.write_chips(_chips_dataset(cube, p, kept, chips_arr, fut), tmp / store.CHIPS)
@@ -273,30 +337,51 @@ def _build(data_dir: Path, p: JoinSection, cube: Cube, samples: Any, key: str) -
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "key": key,
         "inputs": {
-            "cube": {"path": str(cube.path.relative_to(data_dir)), "fingerprint": cube.fingerprint, "sensor": cube.sensor,
-                     "region": cube.region, "slices": int(cube.times.size), "incomplete_slices_skipped": cube.n_incomplete,
-                     "first": str(cube.times[0])[:19], "last": str(cube.times[-1])[:19], "water_mask": cube.water_source,
-                     "timezone": cube.timezone, "crs": cube.crs.to_string(), "resolution_m": cube.grid.res},
-            "samples": {"path": str(samples.path.relative_to(data_dir)), "sha256": samples.sha256, "rows": samples.n_rows},
+            "cube": {
+                "path": str(cube.path.relative_to(data_dir)),
+                "fingerprint": cube.fingerprint,
+                "sensor": cube.sensor,
+                "region": cube.region,
+                "slices": int(cube.times.size),
+                "incomplete_slices_skipped": cube.n_incomplete,
+                "first": str(cube.times[0])[:19],
+                "last": str(cube.times[-1])[:19],
+                "water_mask": cube.water_source,
+                "timezone": cube.timezone,
+                "crs": cube.crs.to_string(),
+                "resolution_m": cube.grid.res,
+            },
+            "samples": {
+                "path": str(samples.path.relative_to(data_dir)),
+                "sha256": samples.sha256,
+                "rows": samples.n_rows,
+            },
         },
         "params": p.model_dump(),
         "indices": [c for c in INDEX_COLUMNS if c in m.columns],
-        "spectrum_columns": {"prefix": "rrs" if cube.sensor == "pace" else "refl", "bands": cube.band_names,
-                             "wavelengths_nm": [float(w) for w in cube.wavelengths],
-                             "spread": "iqr" if p.aggregation == "median" else "std"},
+        "spectrum_columns": {
+            "prefix": "rrs" if cube.sensor == "pace" else "refl",
+            "bands": cube.band_names,
+            "wavelengths_nm": [float(w) for w in cube.wavelengths],
+            "spread": "iqr" if p.aggregation == "median" else "std",
+        },
         "split_method": resolve_split(p.split, sample_days),
         "station_splits": station_map,
         "counts": counts,
-        "outputs": {store.MATCHUPS: store.tree_sha256(tmp / store.MATCHUPS), store.UNMATCHED: store.tree_sha256(tmp / store.UNMATCHED),
-                    store.CHIPS: store.tree_sha256(tmp / store.CHIPS)},
+        "outputs": {
+            store.MATCHUPS: store.tree_sha256(tmp / store.MATCHUPS),
+            store.UNMATCHED: store.tree_sha256(tmp / store.UNMATCHED),
+            store.CHIPS: store.tree_sha256(tmp / store.CHIPS),
+        },
     }
     (tmp / store.MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))
     store.commit(tmp, store.store_dir(data_dir, p.name))
     return manifest
 
 
-def _chips_dataset(cube: Cube, p: JoinSection, specs: list[ChipSpec], chips: np.ndarray | None,
-                   fut: np.ndarray | None) -> xr.Dataset:
+def _chips_dataset(
+    cube: Cube, p: JoinSection, specs: list[ChipSpec], chips: np.ndarray | None, fut: np.ndarray | None
+) -> xr.Dataset:
     """The chips dataset; ``chips``/``fut`` None → lazy placeholders filled later, block by block."""
     g = cube.grid
     nt = p.chip_time
@@ -307,7 +392,9 @@ def _chips_dataset(cube: Cube, p: JoinSection, specs: list[ChipSpec], chips: np.
         chips = dsa.full((len(specs), nt, nb, size, size), np.nan, dtype=np.float32, chunks=(16, nt, nb, size, size))
         fut = dsa.full((len(specs), nb, size, size), np.nan, dtype=np.float32, chunks=(16, nb, size, size))
     dates = np.array([[cube.times[t] for t in s.steps] for s in specs], dtype="datetime64[ns]").reshape(len(specs), nt)
-    fdates = np.array([cube.times[s.future] if s.future >= 0 else np.datetime64("NaT") for s in specs], dtype="datetime64[ns]")
+    fdates = np.array(
+        [cube.times[s.future] if s.future >= 0 else np.datetime64("NaT") for s in specs], dtype="datetime64[ns]"
+    )
     corners = np.array([g.corner(s.r0, s.c0) for s in specs], dtype=np.float64).reshape(len(specs), 2)
 
     def strs(vals: list[str]) -> np.ndarray:
@@ -331,20 +418,40 @@ def _chips_dataset(cube: Cube, p: JoinSection, specs: list[ChipSpec], chips: np.
             "row0": ("chip", np.array([s.r0 for s in specs], dtype=np.int64)),
             "col0": ("chip", np.array([s.c0 for s in specs], dtype=np.int64)),
         },
-        attrs={"sensor": cube.sensor, "resolution_m": g.res, "crs": cube.crs.to_string(), "chip_size": p.chip_size,
-               "lead_days": p.lead_days, "cube_fingerprint": cube.fingerprint,
-               "spectm_version": __version__, "source": "spectm join"},
+        attrs={
+            "sensor": cube.sensor,
+            "resolution_m": g.res,
+            "crs": cube.crs.to_string(),
+            "chip_size": p.chip_size,
+            "lead_days": p.lead_days,
+            "cube_fingerprint": cube.fingerprint,
+            "spectm_version": __version__,
+            "source": "spectm join",
+        },
     )
 
 
-def _counts(samples: Any, m: pd.DataFrame, un: pd.DataFrame, kept: list[ChipSpec], specs: list[ChipSpec],
-            spec_excl: np.ndarray, n_match_specs: int, short: dict, ucounts: dict, cube: Cube) -> dict:
+def _counts(
+    samples: Any,
+    m: pd.DataFrame,
+    un: pd.DataFrame,
+    kept: list[ChipSpec],
+    specs: list[ChipSpec],
+    spec_excl: np.ndarray,
+    n_match_specs: int,
+    short: dict,
+    ucounts: dict,
+    cube: Cube,
+) -> dict:
     n = len(samples.frame)
     horizons = {}
     for hz in HORIZONS:
         u = un[un["horizon"] == hz]["reason"].value_counts()
-        horizons[hz] = {"considered": n, "matched": int((m["horizon"] == hz).sum()),
-                        "unmatched": {r: int(u.get(r, 0)) for r in REASONS if int(u.get(r, 0))}}
+        horizons[hz] = {
+            "considered": n,
+            "matched": int((m["horizon"] == hz).sum()),
+            "unmatched": {r: int(u.get(r, 0)) for r in REASONS if int(u.get(r, 0))},
+        }
     by_split: dict[str, dict[str, int]] = {}
     for s in kept:
         by_split.setdefault(s.split, {"matchup": 0, "unlabeled": 0})[s.kind] += 1
@@ -353,9 +460,14 @@ def _counts(samples: Any, m: pd.DataFrame, un: pd.DataFrame, kept: list[ChipSpec
         "samples": {"rows_in_file": samples.n_rows, "filtered": samples.filtered, "considered": n},
         "horizons": horizons,
         "matchups_by_split": {k: int(v) for k, v in m["split"].value_counts().sort_index().items()},
-        "chips": {"total": len(kept), "matchup": sum(s.kind == "matchup" for s in kept),
-                  "unlabeled": sum(s.kind == "unlabeled" for s in kept), "by_split": by_split,
-                  "excluded_leak": {"matchup": excl_match, "unlabeled": int(spec_excl[n_match_specs:].sum())},
-                  "short_history": short, "unlabeled_sampling": ucounts},
+        "chips": {
+            "total": len(kept),
+            "matchup": sum(s.kind == "matchup" for s in kept),
+            "unlabeled": sum(s.kind == "unlabeled" for s in kept),
+            "by_split": by_split,
+            "excluded_leak": {"matchup": excl_match, "unlabeled": int(spec_excl[n_match_specs:].sum())},
+            "short_history": short,
+            "unlabeled_sampling": ucounts,
+        },
         "cube": {"slices": int(cube.times.size), "incomplete_slices_skipped": cube.n_incomplete},
     }

@@ -113,7 +113,11 @@ def sample_times(df: pd.DataFrame, tz: str) -> tuple[np.ndarray, np.ndarray, np.
     day = pd.to_datetime(df["date"].astype(str), errors="coerce")
     days = day.values.astype("datetime64[D]").astype(np.int64)
     t = pd.to_datetime(df["time_utc"], utc=True, errors="coerce")
-    noon = (day + pd.Timedelta(hours=12)).dt.tz_localize(tz, nonexistent="shift_forward", ambiguous=False).dt.tz_convert("UTC")
+    noon = (
+        (day + pd.Timedelta(hours=12))
+        .dt.tz_localize(tz, nonexistent="shift_forward", ambiguous=False)
+        .dt.tz_convert("UTC")
+    )
     assumed = t.isna().to_numpy()
     t = t.where(~t.isna(), noon).dt.tz_localize(None)
     bad = day.isna().to_numpy()
@@ -123,7 +127,9 @@ def sample_times(df: pd.DataFrame, tz: str) -> tuple[np.ndarray, np.ndarray, np.
 
 def has_label(df: pd.DataFrame, label: str) -> np.ndarray:
     v = df[label].to_numpy(dtype=float)
-    cens = df[f"{label}_censored"].fillna(False).to_numpy(bool) if f"{label}_censored" in df else np.zeros(len(df), bool)
+    cens = (
+        df[f"{label}_censored"].fillna(False).to_numpy(bool) if f"{label}_censored" in df else np.zeros(len(df), bool)
+    )
     return np.isfinite(v) | cens
 
 
@@ -157,9 +163,17 @@ def match_samples(cube: Cube, df: pd.DataFrame, p: JoinSection, reader: SliceRea
         base = {c: df[c].iat[i] for c in SAMPLE_COLUMNS if c in df}
         for horizon in HORIZONS:
             target = days[i] - (p.lead_days if horizon == "ahead" else 0)
-            reason, detail = _precheck(days[i], first, last, w, p.lead_days, labelled[i], inside[i],
-                                       cube.water[rows[i], cols[i]] if inside[i] else False,
-                                       grid.window_bounds(int(rows[i]), int(cols[i]), p.pixel_window) if inside[i] else None)
+            reason, detail = _precheck(
+                days[i],
+                first,
+                last,
+                w,
+                p.lead_days,
+                labelled[i],
+                inside[i],
+                cube.water[rows[i], cols[i]] if inside[i] else False,
+                grid.window_bounds(int(rows[i]), int(cols[i]), p.pixel_window) if inside[i] else None,
+            )
             cand = np.flatnonzero(np.abs(ldays - target) <= w) if reason is None else np.zeros(0, int)
             if reason is None and cand.size == 0:
                 reason, detail = "no_overpass", f"no {cube.sensor} slice within ±{w} d of {_day_str(target)}"
@@ -178,8 +192,14 @@ def match_samples(cube: Cube, df: pd.DataFrame, p: JoinSection, reader: SliceRea
                     reason = "cloud" if top == 0 else "too_few_valid"
                     detail = f"{len(scored)} slice(s); best valid fraction {top:.2f} < {p.min_valid_fraction:g}"
             if reason is not None:
-                out.unmatched.append({**{k: base.get(k) for k in ("sample_id", "station", "date")},
-                                      "horizon": horizon, "reason": reason, "detail": detail})
+                out.unmatched.append(
+                    {
+                        **{k: base.get(k) for k in ("sample_id", "station", "date")},
+                        "horizon": horizon,
+                        "reason": reason,
+                        "detail": detail,
+                    }
+                )
                 continue
             assert best is not None
             _, negf, t, block, ok = best
@@ -193,17 +213,32 @@ def match_samples(cube: Cube, df: pd.DataFrame, p: JoinSection, reader: SliceRea
             vr, vc = np.nonzero(ok)
             vx = grid.x[c0 + vc]
             vy = grid.y[r0 + vr]
-            row.update({
-                "sensor": cube.sensor, "horizon": horizon, "time_utc": pd.Timestamp(t_utc[i]), "time_assumed": bool(assumed[i]),
-                "obs_time": pd.Timestamp(obs_t), "obs_date": _day_str(int(ldays[t])), "obs_index": t,
-                "obs_source_ids": str(cube.ds["source_ids"].values[t]) if "source_ids" in cube.ds else "",
-                "day_offset": int(ldays[t] - days[i]), "dt_hours": dt_h, "abs_dt_hours": abs(dt_h),
-                "x": float(px[i]), "y": float(py[i]), "row": r, "col": c,
-                "dist_m": float(np.hypot(cx - px[i], cy - py[i])),
-                "dist_valid_m": float(np.min(np.hypot(vx - px[i], vy - py[i]))),
-                "pixel_window": p.pixel_window, "n_window": int(ok.size), "n_valid": int(ok.sum()),
-                "valid_fraction": float(-negf), "aggregation": p.aggregation,
-            })
+            row.update(
+                {
+                    "sensor": cube.sensor,
+                    "horizon": horizon,
+                    "time_utc": pd.Timestamp(t_utc[i]),
+                    "time_assumed": bool(assumed[i]),
+                    "obs_time": pd.Timestamp(obs_t),
+                    "obs_date": _day_str(int(ldays[t])),
+                    "obs_index": t,
+                    "obs_source_ids": str(cube.ds["source_ids"].values[t]) if "source_ids" in cube.ds else "",
+                    "day_offset": int(ldays[t] - days[i]),
+                    "dt_hours": dt_h,
+                    "abs_dt_hours": abs(dt_h),
+                    "x": float(px[i]),
+                    "y": float(py[i]),
+                    "row": r,
+                    "col": c,
+                    "dist_m": float(np.hypot(cx - px[i], cy - py[i])),
+                    "dist_valid_m": float(np.min(np.hypot(vx - px[i], vy - py[i]))),
+                    "pixel_window": p.pixel_window,
+                    "n_window": int(ok.size),
+                    "n_valid": int(ok.sum()),
+                    "valid_fraction": float(-negf),
+                    "aggregation": p.aggregation,
+                }
+            )
             pix = block[:, ok].T.astype(np.float64)  # (n_valid, band)
             val, spr = aggregate_pixels(pix, p.aggregation)
             for k, name in enumerate(cube.band_names):
@@ -223,8 +258,9 @@ def match_samples(cube: Cube, df: pd.DataFrame, p: JoinSection, reader: SliceRea
     return out
 
 
-def _precheck(day: int, first: int, last: int, w: int, lead: int, labelled: bool, inside: bool, water: bool,
-              bounds: tuple | None) -> tuple[str | None, str]:
+def _precheck(
+    day: int, first: int, last: int, w: int, lead: int, labelled: bool, inside: bool, water: bool, bounds: tuple | None
+) -> tuple[str | None, str]:
     if day < first - w or day > last + lead + w:
         return "outside_period", f"sample {_day_str(day)} vs cube {_day_str(first)}..{_day_str(last)}"
     if not labelled:

@@ -33,9 +33,7 @@ class JoinPlan:
     cube_slices: int
     samples: int  # considered (after the depth filter)
     filtered: dict[str, int]
-    candidates: dict[
-        str, int
-    ]  # horizon -> samples with a slice in the window (upper bound on match-ups)
+    candidates: dict[str, int]  # horizon -> samples with a slice in the window (upper bound on match-ups)
     reasons: dict[str, dict[str, int]] = field(default_factory=dict)  # horizon -> reason -> samples
     unlabeled_chips: int = 0
 

@@ -24,9 +24,18 @@ def list_rows(data_dir: Path | str) -> list[tuple]:
         m = store.read_manifest(data_dir, name) or {}
         c = m.get("counts", {})
         h = c.get("horizons", {})
-        rows.append((name, m.get("params", {}).get("sensor", "?"), m.get("inputs", {}).get("cube", {}).get("region", "?"),
-                     h.get("current", {}).get("matched", 0), h.get("ahead", {}).get("matched", 0),
-                     c.get("chips", {}).get("total", 0), m.get("params", {}).get("split", "?"), m.get("created", "")))
+        rows.append(
+            (
+                name,
+                m.get("params", {}).get("sensor", "?"),
+                m.get("inputs", {}).get("cube", {}).get("region", "?"),
+                h.get("current", {}).get("matched", 0),
+                h.get("ahead", {}).get("matched", 0),
+                c.get("chips", {}).get("total", 0),
+                m.get("params", {}).get("split", "?"),
+                m.get("created", ""),
+            )
+        )
     return rows
 
 
@@ -41,11 +50,19 @@ def tables(data_dir: Path | str, name: str) -> dict[str, pd.DataFrame]:
         out[key] = t.reindex(columns=[c for c in ("current", "ahead") if c in t.columns]).reset_index()
     ch = store.load_chips(data_dir, name)
     cdf = pd.DataFrame({"split": _strs(ch["split"]), "kind": _strs(ch["kind"])})
-    out["chips"] = (cdf.pivot_table(index="split", columns="kind", aggfunc="size", fill_value=0).reset_index()
-                    if len(cdf) else pd.DataFrame(columns=["split"]))
+    out["chips"] = (
+        cdf.pivot_table(index="split", columns="kind", aggfunc="size", fill_value=0).reset_index()
+        if len(cdf)
+        else pd.DataFrame(columns=["split"])
+    )
     un = store.load_unmatched(data_dir, name)
-    out["unmatched"] = un.pivot_table(index="reason", columns="horizon", values="sample_id", aggfunc="count",
-                                      fill_value=0).reset_index() if len(un) else pd.DataFrame(columns=["reason"])
+    out["unmatched"] = (
+        un.pivot_table(
+            index="reason", columns="horizon", values="sample_id", aggfunc="count", fill_value=0
+        ).reset_index()
+        if len(un)
+        else pd.DataFrame(columns=["reason"])
+    )
     return out
 
 
@@ -82,7 +99,9 @@ def scatter_png(data_dir: Path | str, name: str, out: Path, index: str | None = 
     x, y = m[index].to_numpy(float), m[label].to_numpy(float)
     fig, ax = plt.subplots(figsize=(5.5, 4.2), dpi=110)
     ax.scatter(x[~cens], y[~cens], s=18, c="tab:green", label=f"detected (n={int((~cens).sum())})")
-    ax.scatter(x[cens], y[cens], s=18, facecolors="none", edgecolors="tab:gray", label=f"censored at LOD (n={int(cens.sum())})")
+    ax.scatter(
+        x[cens], y[cens], s=18, facecolors="none", edgecolors="tab:gray", label=f"censored at LOD (n={int(cens.sum())})"
+    )
     ax.set_yscale("log")
     ax.set_xlabel(index)
     ax.set_ylabel(label.replace("_ugL", " (µg/L)"))
@@ -98,8 +117,14 @@ def scatter_png(data_dir: Path | str, name: str, out: Path, index: str | None = 
 
 def manifest_brief(man: dict[str, Any]) -> list[tuple[str, str]]:
     i = man.get("inputs", {})
-    return [("cube", f"{i.get('cube', {}).get('path')} ({i.get('cube', {}).get('slices')} slices, "
-                     f"{i.get('cube', {}).get('first', '')[:10]}..{i.get('cube', {}).get('last', '')[:10]})"),
-            ("samples", f"{i.get('samples', {}).get('path')} sha256 {i.get('samples', {}).get('sha256', '')[:12]}"),
-            ("key", man.get("key", "")[:16]), ("created", man.get("created", "")),
-            ("params", ", ".join(f"{k}={v}" for k, v in man.get("params", {}).items()))]
+    return [
+        (
+            "cube",
+            f"{i.get('cube', {}).get('path')} ({i.get('cube', {}).get('slices')} slices, "
+            f"{i.get('cube', {}).get('first', '')[:10]}..{i.get('cube', {}).get('last', '')[:10]})",
+        ),
+        ("samples", f"{i.get('samples', {}).get('path')} sha256 {i.get('samples', {}).get('sha256', '')[:12]}"),
+        ("key", man.get("key", "")[:16]),
+        ("created", man.get("created", "")),
+        ("params", ", ".join(f"{k}={v}" for k, v in man.get("params", {}).items())),
+    ]

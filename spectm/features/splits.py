@@ -60,8 +60,9 @@ def time_split(days: np.ndarray, block_days: int) -> np.ndarray:
                 f"season blocks need ≥ 3 seasons, the data has {uniq.size}",
                 "use --split time with block_days > 0 (e.g. 14), or --split station",
             )
-        return season_split(d.astype(np.int64), {int(uniq[-1].astype(int)) + 1970: "test",
-                                                  int(uniq[-2].astype(int)) + 1970: "val"})
+        return season_split(
+            d.astype(np.int64), {int(uniq[-1].astype(int)) + 1970: "test", int(uniq[-2].astype(int)) + 1970: "val"}
+        )
     doy = (d - years.astype("datetime64[D]")).astype(np.int64)
     k = doy // block_days
     return np.array([PATTERN[int(i) % len(PATTERN)] for i in k.ravel()], dtype=object).reshape(d.shape)
@@ -79,8 +80,11 @@ def resolve_split(name: str, sample_days: np.ndarray) -> str:
     return "season" if np.unique(years_of(sample_days)).size >= MIN_SEASONS else "period"
 
 
-def season_roles(sample_days: np.ndarray, val_seasons: list[int] | tuple[int, ...] = (),
-                 test_seasons: list[int] | tuple[int, ...] = ()) -> dict[int, str]:
+def season_roles(
+    sample_days: np.ndarray,
+    val_seasons: list[int] | tuple[int, ...] = (),
+    test_seasons: list[int] | tuple[int, ...] = (),
+) -> dict[int, str]:
     """Split of every season of the samples: the named ones, else last → test, the one before → val.
 
     Raises :class:`BadInputError` for a named season without samples, a season named twice, or
@@ -89,12 +93,16 @@ def season_roles(sample_days: np.ndarray, val_seasons: list[int] | tuple[int, ..
     seasons = sorted(int(y) for y in np.unique(years_of(sample_days)))
     test, val = [int(y) for y in test_seasons], [int(y) for y in val_seasons]
     if not test and not val and len(seasons) < MIN_SEASONS:
-        raise BadInputError(f"a season split needs ≥ {MIN_SEASONS} seasons, the samples cover {len(seasons)} "
-                            f"({', '.join(map(str, seasons))})", "use split: period (or name val_seasons/test_seasons)")
+        raise BadInputError(
+            f"a season split needs ≥ {MIN_SEASONS} seasons, the samples cover {len(seasons)} "
+            f"({', '.join(map(str, seasons))})",
+            "use split: period (or name val_seasons/test_seasons)",
+        )
     unknown = sorted(set(test + val) - set(seasons))
     if unknown:
-        raise BadInputError(f"season(s) {unknown} have no samples to join",
-                            f"pick from: {', '.join(map(str, seasons))}")
+        raise BadInputError(
+            f"season(s) {unknown} have no samples to join", f"pick from: {', '.join(map(str, seasons))}"
+        )
     both = sorted(set(test) & set(val))
     if both:
         raise BadInputError(f"season(s) {both} are both test and val", "name each season once")
@@ -114,10 +122,16 @@ def season_split(days: np.ndarray, roles: dict[int, str]) -> np.ndarray:
     return np.array([roles.get(int(v), "train") for v in y.ravel()], dtype=object).reshape(y.shape)
 
 
-def day_splits(days: np.ndarray, sample_days: np.ndarray, method: str, *, block_days: int = 14,
-               period_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2),
-               val_seasons: list[int] | tuple[int, ...] = (), test_seasons: list[int] | tuple[int, ...] = ()
-               ) -> np.ndarray:
+def day_splits(
+    days: np.ndarray,
+    sample_days: np.ndarray,
+    method: str,
+    *,
+    block_days: int = 14,
+    period_fractions: tuple[float, float, float] = (0.6, 0.2, 0.2),
+    val_seasons: list[int] | tuple[int, ...] = (),
+    test_seasons: list[int] | tuple[int, ...] = (),
+) -> np.ndarray:
     """Split of each day number for the date-based methods (``time``, ``period``, ``season``, ``auto``).
 
     ``sample_days`` (the labelled samples' days) fix the period bounds and the seasons, so
@@ -148,8 +162,10 @@ def season_fold_splits(dates: np.ndarray, held_out: int, buffer_days: float = 0.
         raise BadInputError(f"season {held_out} has no labelled rows", f"pick from: {', '.join(map(str, seasons))}")
     others = [y for y in seasons if y != held_out]
     if len(others) < 2:
-        raise BadInputError(f"leave-one-season-out needs ≥ {MIN_SEASONS} seasons, the store has {len(seasons)}",
-                            "evaluate without cv (or join more seasons)")
+        raise BadInputError(
+            f"leave-one-season-out needs ≥ {MIN_SEASONS} seasons, the store has {len(seasons)}",
+            "evaluate without cv (or join more seasons)",
+        )
     out = np.full(days.shape, "train", dtype=object)
     out[years == others[-1]] = "val"
     test = years == held_out
@@ -230,8 +246,15 @@ class Items:
     @classmethod
     def build(cls, boxes: np.ndarray, t0: np.ndarray, t1: np.ndarray, splits: np.ndarray) -> Items:
         b = np.asarray(boxes, float).reshape(-1, 4)
-        return cls(b[:, 0], b[:, 1], b[:, 2], b[:, 3], np.asarray(t0, float), np.asarray(t1, float),
-                   np.array([RANK[str(s)] for s in splits], dtype=np.int64))
+        return cls(
+            b[:, 0],
+            b[:, 1],
+            b[:, 2],
+            b[:, 3],
+            np.asarray(t0, float),
+            np.asarray(t1, float),
+            np.array([RANK[str(s)] for s in splits], dtype=np.int64),
+        )
 
     def __len__(self) -> int:
         return int(self.rank.size)
@@ -255,10 +278,10 @@ def exclude_leaks(it: Items, buffer_m: float, buffer_days: float, block: int = 2
         if cand.size == 0 or prot.size == 0:
             continue
         for s in range(0, cand.size, block):
-            a = cand[s:s + block]
+            a = cand[s : s + block]
             hit = np.zeros(a.size, bool)
             for u in range(0, prot.size, block):
-                hit |= _near(it, a, prot[u:u + block], buffer_m, buffer_days).any(axis=1)
+                hit |= _near(it, a, prot[u : u + block], buffer_m, buffer_days).any(axis=1)
             excluded[a[hit]] = True
     return excluded
 
@@ -268,7 +291,7 @@ def find_leaks(it: Items, buffer_m: float = 0.0, buffer_days: float = 0.0, block
     pairs: list[tuple[int, int]] = []
     idx = np.arange(len(it))
     for s in range(0, idx.size, block):
-        a = idx[s:s + block]
+        a = idx[s : s + block]
         near = _near(it, a, idx, buffer_m, buffer_days) & (it.rank[a, None] != it.rank[None, :])
         ii, jj = np.nonzero(near)
         pairs += [(int(a[i]), int(j)) for i, j in zip(ii, jj, strict=True) if a[i] < j]

@@ -20,5 +20,9 @@ def run_stage(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> Sta
         params = params.model_copy(update={"cube": parse_bbox(pipeline.region, data_dir).name})
     res = join(data_dir, params=params, force=force)
     res.print_summary()
-    return StageResult(stage="join", status="skipped" if res.status == "skipped" else "done", summary=res.summary(),
-                       outputs=[str(res.path)])
+    return StageResult(
+        stage="join",
+        status="skipped" if res.status == "skipped" else "done",
+        summary=res.summary(),
+        outputs=[str(res.path)],
+    )

@@ -101,9 +101,7 @@ def read_manifest(data_dir: Path | str, name: str) -> dict[str, Any] | None:
     try:
         return json.loads(path.read_text())
     except json.JSONDecodeError as exc:
-        raise SchemaError(
-            f"{path} is not valid JSON ({exc})", f"re-run `spectm join --name {name} --force`"
-        ) from None
+        raise SchemaError(f"{path} is not valid JSON ({exc})", f"re-run `spectm join --name {name} --force`") from None
 
 
 def _require(data_dir: Path | str, name: str) -> Path:
@@ -117,9 +115,7 @@ def _require(data_dir: Path | str, name: str) -> Path:
     return d
 
 
-def load_matchups(
-    data_dir: Path | str, name: str = "default", horizon: str | None = None
-) -> gpd.GeoDataFrame:
+def load_matchups(data_dir: Path | str, name: str = "default", horizon: str | None = None) -> gpd.GeoDataFrame:
     """The match-up table (GeoDataFrame, EPSG:4326); ``horizon`` = ``current``/``ahead`` filters."""
     df = gpd.read_parquet(_require(data_dir, name) / MATCHUPS)
     if horizon is not None:
@@ -130,9 +126,7 @@ def load_matchups(
 
 
 def load_unmatched(data_dir: Path | str, name: str = "default") -> pd.DataFrame:
-    return pd.read_csv(
-        _require(data_dir, name) / UNMATCHED, dtype={"date": str, "station": str, "sample_id": str}
-    )
+    return pd.read_csv(_require(data_dir, name) / UNMATCHED, dtype={"date": str, "station": str, "sample_id": str})
 
 
 def load_chips(data_dir: Path | str, name: str = "default") -> xr.Dataset:
@@ -145,9 +139,7 @@ def list_stores(data_dir: Path | str) -> list[str]:
     if not root.exists():
         return []
     return sorted(
-        p.name
-        for p in root.iterdir()
-        if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).exists()
+        p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".") and (p / MANIFEST).exists()
     )
 
 

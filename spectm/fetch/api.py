@@ -252,35 +252,89 @@ def fetch(
                 ps = search_pace(src, aoi, dates, max_items=max_items)
                 summ.searched, summ.found = ps.searched, len(ps.granules)
                 for ex in ps.excluded:
-                    record(ManifestEntry(src.name, src.short_name, ex.file_name.removesuffix(".nc"), "data", ex.url, None,
-                                         "excluded", expected_bytes=ex.size, reason=ex.reason))
+                    record(
+                        ManifestEntry(
+                            src.name,
+                            src.short_name,
+                            ex.file_name.removesuffix(".nc"),
+                            "data",
+                            ex.url,
+                            None,
+                            "excluded",
+                            expected_bytes=ex.size,
+                            reason=ex.reason,
+                        )
+                    )
                 for g in ps.granules:
                     coll = (g.umm.get("CollectionReference") or {}).get("ShortName", src.short_name)
                     item_id = g.file_name.removesuffix(".nc")
                     dest = pace_path(data_dir, g.file_name)
-                    e = ManifestEntry(src.name, coll, item_id, "data", g.url, _rel(data_dir, dest), "planned", expected_bytes=g.size)
-                    plan.jobs.append(_Job(e, dest, g.url, g.size, "pace", (src.name, item_id),
-                                          checksum=umm_checksum(g.umm, g.file_name)))
+                    e = ManifestEntry(
+                        src.name, coll, item_id, "data", g.url, _rel(data_dir, dest), "planned", expected_bytes=g.size
+                    )
+                    plan.jobs.append(
+                        _Job(
+                            e,
+                            dest,
+                            g.url,
+                            g.size,
+                            "pace",
+                            (src.name, item_id),
+                            checksum=umm_checksum(g.umm, g.file_name),
+                        )
+                    )
                     plan.pace[(src.name, item_id)] = (src, g)
             else:
-                ss = search_stac(src, aoi, dates, url=stac_url, collection=collection, tiles=tile_list,
-                                 max_cloud_cover=max_cloud_cover, max_items=max_items)
+                ss = search_stac(
+                    src,
+                    aoi,
+                    dates,
+                    url=stac_url,
+                    collection=collection,
+                    tiles=tile_list,
+                    max_cloud_cover=max_cloud_cover,
+                    max_items=max_items,
+                )
                 summ.searched, summ.found = ss.searched, len(ss.items)
                 for ex in ss.excluded:
-                    record(ManifestEntry(src.name, ss.collection, ex.item_id, "*", None, None, "excluded", reason=ex.reason))
+                    record(
+                        ManifestEntry(
+                            src.name, ss.collection, ex.item_id, "*", None, None, "excluded", reason=ex.reason
+                        )
+                    )
                 for item in ss.items:
                     keys = []
                     for key in src.assets:
                         asset = item.assets.get(key)
                         dest = s2_path(data_dir, item.id, key)
                         if asset is None:
-                            record(ManifestEntry(src.name, ss.collection, item.id, key, None, _rel(data_dir, dest), "failed",
-                                                 reason=f"asset '{key}' is missing from the STAC item"))
+                            record(
+                                ManifestEntry(
+                                    src.name,
+                                    ss.collection,
+                                    item.id,
+                                    key,
+                                    None,
+                                    _rel(data_dir, dest),
+                                    "failed",
+                                    reason=f"asset '{key}' is missing from the STAC item",
+                                )
+                            )
                             continue
                         refused = remote_href_problem(asset.href)
                         if refused is not None:
-                            record(ManifestEntry(src.name, ss.collection, item.id, key, asset.href, _rel(data_dir, dest),
-                                                 "failed", reason=refused))
+                            record(
+                                ManifestEntry(
+                                    src.name,
+                                    ss.collection,
+                                    item.id,
+                                    key,
+                                    asset.href,
+                                    _rel(data_dir, dest),
+                                    "failed",
+                                    reason=refused,
+                                )
+                            )
                             continue
                         keys.append(key)
                         ad = asset.to_dict()
@@ -292,10 +346,28 @@ def fetch(
                             win, kind = None, "s2"
                             fs = ad.get("file:size")
                             expected = int(fs) if fs is not None else None
-                        e = ManifestEntry(src.name, ss.collection, item.id, key, asset.href, _rel(data_dir, dest), "planned",
-                                          expected_bytes=expected)
-                        plan.jobs.append(_Job(e, dest, asset.href, expected, kind, (src.name, item.id), win,
-                                              checksum=None if clip else stac_checksum(ad)))
+                        e = ManifestEntry(
+                            src.name,
+                            ss.collection,
+                            item.id,
+                            key,
+                            asset.href,
+                            _rel(data_dir, dest),
+                            "planned",
+                            expected_bytes=expected,
+                        )
+                        plan.jobs.append(
+                            _Job(
+                                e,
+                                dest,
+                                asset.href,
+                                expected,
+                                kind,
+                                (src.name, item.id),
+                                win,
+                                checksum=None if clip else stac_checksum(ad),
+                            )
+                        )
                     plan.s2[(src.name, item.id)] = (src, item, keys)
             if not dry_run:
                 manifest.set_search_counts(src.name, summ.searched, summ.found)
@@ -303,15 +375,28 @@ def fetch(
         if dry_run:
             for job in plan.jobs:
                 e = job.entry
-                if job.dest.exists() and not force and (job.expected is None or job.kind == "s2clip" or job.dest.stat().st_size == job.expected):
+                if (
+                    job.dest.exists()
+                    and not force
+                    and (job.expected is None or job.kind == "s2clip" or job.dest.stat().st_size == job.expected)
+                ):
                     e.status, e.reason = "skipped", "already present"
                     e.bytes = job.dest.stat().st_size
                 record(e)
             _finish(result, run_entries, manifest, plan, data_dir, dry_run, t0)
             return result
 
-        manifest.add_run({"started": utc_now(), "spectm_version": __version__, "region": aoi.name, "dates": str(dates),
-                          "sources": [s.name for s in srcs], "clip": clip, "force": force})
+        manifest.add_run(
+            {
+                "started": utc_now(),
+                "spectm_version": __version__,
+                "region": aoi.name,
+                "dates": str(dates),
+                "sources": [s.name for s in srcs],
+                "clip": clip,
+                "force": force,
+            }
+        )
         _execute(plan, opts, data_dir, aoi, record, earthdata_session, stac_session)
         result.catalog_path = _write_catalog(plan, run_entries, data_dir)
         _finish(result, run_entries, manifest, plan, data_dir, dry_run, t0)
@@ -330,10 +415,21 @@ def _entry_from(job: _Job, o: DownloadOutcome | ClipOutcome, data_dir: Path) -> 
     if q is not None and reason:
         reason = reason.replace(str(q), _rel(data_dir, q))  # data-dir relative, as every path in the manifest
     return ManifestEntry(
-        e.source, e.collection, e.id, e.asset, job.url, e.path, o.status,  # type: ignore[arg-type]
-        bytes=o.bytes, expected_bytes=(o.expected_bytes if isinstance(o, DownloadOutcome) else (o.bytes if o.status != "failed" else job.expected)),
+        e.source,
+        e.collection,
+        e.id,
+        e.asset,
+        job.url,
+        e.path,
+        o.status,  # type: ignore[arg-type]
+        bytes=o.bytes,
+        expected_bytes=(
+            o.expected_bytes if isinstance(o, DownloadOutcome) else (o.bytes if o.status != "failed" else job.expected)
+        ),
         size_check=o.size_check,  # type: ignore[arg-type]
-        reason=reason, attempts=o.attempts, seconds=o.seconds,
+        reason=reason,
+        attempts=o.attempts,
+        seconds=o.seconds,
         checksum=getattr(o, "checksum", None),
         quarantine=_rel(data_dir, q) if q is not None else None,
     )
@@ -362,7 +458,11 @@ def _execute(
         def task(j: _Job) -> DownloadTask:
             rel = Path(j.entry.path or j.dest.name)  # data-dir relative: raw/pace/x.nc, raw/s2/<id>/red.tif
             return DownloadTask(
-                j.url, j.dest, j.expected, key=j, checksum=j.checksum,
+                j.url,
+                j.dest,
+                j.expected,
+                key=j,
+                checksum=j.checksum,
                 validate=netcdf_problem if j.kind == "pace" else None,
                 quarantine=raw_dir(data_dir) / "quarantine" / Path(*rel.parts[1:]),
             )
@@ -371,11 +471,28 @@ def _execute(
         pending = []
         for j in pace_jobs:
             # Complete files need no login: verify by size first, so an offline rerun works.
-            if (not opts.force and j.expected is not None and j.dest.exists() and j.dest.stat().st_size == j.expected
-                    and (j.checksum is None or checksum_problem(j.dest, j.checksum) is None)):
-                record(ManifestEntry(j.entry.source, j.entry.collection, j.entry.id, j.entry.asset, j.url, j.entry.path,
-                                     "skipped", bytes=j.expected, expected_bytes=j.expected, size_check="ok",
-                                     checksum=j.checksum))
+            if (
+                not opts.force
+                and j.expected is not None
+                and j.dest.exists()
+                and j.dest.stat().st_size == j.expected
+                and (j.checksum is None or checksum_problem(j.dest, j.checksum) is None)
+            ):
+                record(
+                    ManifestEntry(
+                        j.entry.source,
+                        j.entry.collection,
+                        j.entry.id,
+                        j.entry.asset,
+                        j.url,
+                        j.entry.path,
+                        "skipped",
+                        bytes=j.expected,
+                        expected_bytes=j.expected,
+                        size_check="ok",
+                        checksum=j.checksum,
+                    )
+                )
                 bar.advance(task_id, j.expected)
             else:
                 pending.append(j)
@@ -386,7 +503,9 @@ def _execute(
             refused = [o.task for o in rep.outcomes if o.status == "failed" and o.http_status == 401]
             if refused and earthdata_session is None:
                 # EDL tokens expire (~60 days; earthaccess#848): log in again once and retry those files.
-                log.warning("Earthdata refused %d download(s) (HTTP 401): logging in again and retrying once", len(refused))
+                log.warning(
+                    "Earthdata refused %d download(s) (HTTP 401): logging in again and retrying once", len(refused)
+                )
                 download_all(refused, _auth.earthdata_session_factory(), opts, on_done=done, on_bytes=on_bytes)
 
         s2_jobs = [j for j in plan.jobs if j.kind == "s2"]
@@ -396,6 +515,7 @@ def _execute(
 
         clip_jobs = [j for j in plan.jobs if j.kind == "s2clip"]
         if clip_jobs:
+
             def run_clip(j: _Job) -> None:
                 try:
                     o = clip_asset(j.url, j.dest, aoi.bbox, opts, expected=j.clip_window)
@@ -418,9 +538,16 @@ def _write_catalog(plan: _Plan, entries: dict[tuple[str, str, str], ManifestEntr
             continue
         dest = pace_path(data_dir, g.file_name)
         verified = entries[(src_name, item_id, "data")].checksum
-        it = pace_item_from_umm(data_dir, g.umm, file_name=g.file_name, product=src.product, source=src.name,
-                                nrt=g.nrt, file_size=dest.stat().st_size,
-                                checksum=to_multihash(verified) if verified else None)
+        it = pace_item_from_umm(
+            data_dir,
+            g.umm,
+            file_name=g.file_name,
+            product=src.product,
+            source=src.name,
+            nrt=g.nrt,
+            file_size=dest.stat().st_size,
+            checksum=to_multihash(verified) if verified else None,
+        )
         items.append(it)
         titles[it.collection_id or ""] = src.title or src.short_name
     for (src_name, item_id), (src, item, keys) in plan.s2.items():
@@ -460,8 +587,12 @@ def _finish(
             s.bytes += e.expected_bytes or 0
     result.seconds = time.perf_counter() - t0
     if not dry_run:
-        counts = {name: {k: getattr(s, k) for k in ("searched", "found", "excluded", "downloaded", "skipped", "failed", "bytes")}
-                  for name, s in result.sources.items()}
+        counts = {
+            name: {
+                k: getattr(s, k) for k in ("searched", "found", "excluded", "downloaded", "skipped", "failed", "bytes")
+            }
+            for name, s in result.sources.items()
+        }
         manifest.finish_run({"finished": utc_now(), "seconds": round(result.seconds, 2), "counts": counts})
     else:
         # A dry run records "planned" only where the manifest knows nothing better.

@@ -53,7 +53,9 @@ def earthdata_session_factory() -> Callable[[], requests.Session]:
             continue
         except LoginAttemptFailure:
             # The exception text holds the server's reply; keep it out of our message.
-            raise AuthError(f"Earthdata Login refused the credentials from the '{strategy}' strategy", _REMEDY) from None
+            raise AuthError(
+                f"Earthdata Login refused the credentials from the '{strategy}' strategy", _REMEDY
+            ) from None
         except FileNotFoundError as exc:  # netrc file named by $NETRC is missing
             tried.append(f"{strategy}: {exc.strerror}")
             continue

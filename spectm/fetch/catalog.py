@@ -58,7 +58,9 @@ def pace_path(data_dir: Path, file_name: str) -> Path:
 
 def s2_path(data_dir: Path, item_id: str, asset_key: str) -> Path:
     """``<data-dir>/raw/s2/<item id>/<asset key>.tif``."""
-    return safe_join(raw_dir(data_dir), "s2", safe_name(item_id, "STAC item id"), safe_name(asset_key, "asset key") + ".tif")
+    return safe_join(
+        raw_dir(data_dir), "s2", safe_name(item_id, "STAC item id"), safe_name(asset_key, "asset key") + ".tif"
+    )
 
 
 def _dt(value: str | datetime) -> datetime:
@@ -153,7 +155,10 @@ def pace_item_from_umm(
     """:func:`pace_item` filled from a CMR UMM-G record."""
     rng = umm.get("TemporalExtent", {}).get("RangeDateTime", {})
     ref = umm.get("CollectionReference", {})
-    geom = footprint_from_umm(umm) or {"type": "Polygon", "coordinates": [[[-180, -90], [180, -90], [180, 90], [-180, 90], [-180, -90]]]}
+    geom = footprint_from_umm(umm) or {
+        "type": "Polygon",
+        "coordinates": [[[-180, -90], [180, -90], [180, 90], [-180, 90], [-180, -90]]],
+    }
     return pace_item(
         data_dir,
         file_name,
@@ -244,7 +249,9 @@ def _projection_v1(item: pystac.Item) -> None:
             d["proj:epsg"] = int(code[5:])
             del d["proj:code"]
     exts = [e for e in item.stac_extensions if "/projection/" not in e]
-    if any(k.startswith("proj:") for d in (item.properties, *(a.extra_fields for a in item.assets.values())) for k in d):
+    if any(
+        k.startswith("proj:") for d in (item.properties, *(a.extra_fields for a in item.assets.values())) for k in d
+    ):
         exts.append(_PROJ_V1)
     item.stac_extensions = sorted(set(exts))
 

@@ -34,20 +34,51 @@ def fetch_cmd(
     dates: DatesOpt,
     source: Annotated[
         list[str] | None,
-        typer.Option("--source", "-s", help="Source name from catalogs/sources (repeat or comma-separate) [default: pace_oci_l2_aop, s2_earth_search]."),
+        typer.Option(
+            "--source",
+            "-s",
+            help="Source name from catalogs/sources (repeat or comma-separate) [default: pace_oci_l2_aop, s2_earth_search].",
+        ),
     ] = None,
-    stac_url: Annotated[str | None, typer.Option("--stac-url", help="STAC API URL for the S2 sources (default: the source's).")] = None,
-    collection: Annotated[str | None, typer.Option("--collection", help="STAC collection (default: the source's, e.g. sentinel-2-c1-l2a).")] = None,
-    tiles: Annotated[str | None, typer.Option("--tiles", help="MGRS tiles to keep, e.g. 17TKG,17TLG [default: the region's].")] = None,
-    max_cloud_cover: Annotated[float | None, typer.Option("--max-cloud-cover", callback=float_range("--max-cloud-cover", low_inclusive=True, high=100.0), help="Drop S2 scenes with more cloud (%).")] = None,
+    stac_url: Annotated[
+        str | None, typer.Option("--stac-url", help="STAC API URL for the S2 sources (default: the source's).")
+    ] = None,
+    collection: Annotated[
+        str | None,
+        typer.Option("--collection", help="STAC collection (default: the source's, e.g. sentinel-2-c1-l2a)."),
+    ] = None,
+    tiles: Annotated[
+        str | None, typer.Option("--tiles", help="MGRS tiles to keep, e.g. 17TKG,17TLG [default: the region's].")
+    ] = None,
+    max_cloud_cover: Annotated[
+        float | None,
+        typer.Option(
+            "--max-cloud-cover",
+            callback=float_range("--max-cloud-cover", low_inclusive=True, high=100.0),
+            help="Drop S2 scenes with more cloud (%).",
+        ),
+    ] = None,
     threads: Annotated[int, typer.Option("--threads", help="Parallel transfers.")] = 4,
-    clip: Annotated[bool, typer.Option("--clip/--no-clip", help="Clip S2 COGs to the region with windowed reads.")] = True,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Search and print counts and bytes; download nothing.")] = False,
+    clip: Annotated[
+        bool, typer.Option("--clip/--no-clip", help="Clip S2 COGs to the region with windowed reads.")
+    ] = True,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Search and print counts and bytes; download nothing.")
+    ] = False,
     force: Annotated[bool, typer.Option("--force", help="Download again even when a complete file exists.")] = False,
-    continue_on_error: Annotated[bool, typer.Option("--continue-on-error", help="Exit 0 even when some files failed (they stay in the manifest).")] = False,
-    timeout: Annotated[float, typer.Option("--timeout", callback=float_range("--timeout"), help="Per-request read timeout in seconds.")] = 60.0,
-    retries: Annotated[int, typer.Option("--retries", help="Retries per file on timeouts, resets, short bodies and 5xx.")] = 5,
-    max_items: Annotated[int | None, typer.Option("--max-items", help="At most this many search results per source.")] = None,
+    continue_on_error: Annotated[
+        bool,
+        typer.Option("--continue-on-error", help="Exit 0 even when some files failed (they stay in the manifest)."),
+    ] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", callback=float_range("--timeout"), help="Per-request read timeout in seconds.")
+    ] = 60.0,
+    retries: Annotated[
+        int, typer.Option("--retries", help="Retries per file on timeouts, resets, short bodies and 5xx.")
+    ] = 5,
+    max_items: Annotated[
+        int | None, typer.Option("--max-items", help="At most this many search results per source.")
+    ] = None,
 ) -> None:
     """Find PACE OCI and Sentinel-2 data for a region and dates, download it, verify it, record it.
 
@@ -81,8 +112,17 @@ def fetch_cmd(
     if dry_run:
         cols = ["source", "searched", "found", "excluded", "to fetch", "present", "bytes to fetch"]
         rows = [
-            (s.source, s.searched, s.found, s.excluded, s.planned, s.skipped,
-             _human(sum(e.expected_bytes or 0 for e in res.entries if e.source == s.source and e.status == "planned")))
+            (
+                s.source,
+                s.searched,
+                s.found,
+                s.excluded,
+                s.planned,
+                s.skipped,
+                _human(
+                    sum(e.expected_bytes or 0 for e in res.entries if e.source == s.source and e.status == "planned")
+                ),
+            )
             for s in res.sources.values()
         ]
     else:

@@ -94,7 +94,9 @@ def asset_window(item_props: Mapping[str, Any], asset: Mapping[str, Any], bbox: 
     """The clip window from STAC metadata alone, or None when the metadata is incomplete."""
     tr = asset.get("proj:transform") or item_props.get("proj:transform")
     sh = asset.get("proj:shape") or item_props.get("proj:shape")
-    epsg = asset.get("proj:epsg") or item_props.get("proj:epsg") or asset.get("proj:code") or item_props.get("proj:code")
+    epsg = (
+        asset.get("proj:epsg") or item_props.get("proj:epsg") or asset.get("proj:code") or item_props.get("proj:code")
+    )
     if not tr or not sh or not epsg:
         return None
     return region_window(bbox, epsg, list(tr), (int(sh[0]), int(sh[1])))
@@ -170,7 +172,12 @@ def clip_asset(
             with rasterio.Env(**env), rasterio.open(href) as src:
                 win = region_window(bbox, src.crs.to_string(), list(src.transform)[:6], (src.height, src.width))
                 if expected is not None and (win.width, win.height) != (expected.width, expected.height):
-                    log.warning("%s: window from metadata %s differs from the file's %s; using the file's", dest.name, expected, win)
+                    log.warning(
+                        "%s: window from metadata %s differs from the file's %s; using the file's",
+                        dest.name,
+                        expected,
+                        win,
+                    )
                 expected = win
                 if win.empty:
                     out.reason = "the region does not overlap this raster"
@@ -186,8 +193,14 @@ def clip_asset(
                     "dtype": src.dtypes[0],
                     "crs": src.crs,
                     # north-up (checked by region_window): shift the origin by whole pixels
-                    "transform": Affine(src.transform.a, 0.0, src.transform.c + win.col_off * src.transform.a,
-                                        0.0, src.transform.e, src.transform.f + win.row_off * src.transform.e),
+                    "transform": Affine(
+                        src.transform.a,
+                        0.0,
+                        src.transform.c + win.col_off * src.transform.a,
+                        0.0,
+                        src.transform.e,
+                        src.transform.f + win.row_off * src.transform.e,
+                    ),
                     "nodata": src.nodata,
                     "compress": "deflate",
                     "blocksize": 512,

@@ -324,8 +324,10 @@ def download_one(
             asked = exc.retry_after if isinstance(exc, _Retry) else None
             if asked is not None:
                 if asked > opts.retry_after_max:
-                    out.reason = (f"{reason}; the server asks to retry after {asked:.0f} s "
-                                  f"(more than {opts.retry_after_max:.0f} s): rerun later")
+                    out.reason = (
+                        f"{reason}; the server asks to retry after {asked:.0f} s "
+                        f"(more than {opts.retry_after_max:.0f} s): rerun later"
+                    )
                     out.bytes = max(0, _size_of(part))
                     return done()
                 delay = max(delay, asked)
@@ -471,7 +473,12 @@ def _attempt(
             raise _Retry(f"unexpected HTTP {status}")
         out.content_type = r.headers.get("Content-Type")
 
-        if total is not None and expected is not None and total != expected and not looks_like_html(b"", out.content_type):
+        if (
+            total is not None
+            and expected is not None
+            and total != expected
+            and not looks_like_html(b"", out.content_type)
+        ):
             out.size_mismatches += 1
             if out.size_mismatches == 1:  # one odd reply (a proxy, a replica being replaced): ask again
                 raise _Retry(f"the server reported {total} bytes, the catalogue {expected}: asking again")

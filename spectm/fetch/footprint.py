@@ -63,4 +63,3 @@ def intersects_region(footprint: BaseGeometry | None, region: BaseGeometry) -> b
     if footprint.intersects(region):
         return True
     return footprint.intersects(affinity.translate(region, xoff=360.0))
-

@@ -55,10 +55,7 @@ class Added:
     @property
     def day(self) -> str:
         return (
-            (
-                self.item.datetime
-                or pystac.utils.str_to_datetime(self.item.properties["start_datetime"])
-            )
+            (self.item.datetime or pystac.utils.str_to_datetime(self.item.properties["start_datetime"]))
             .date()
             .isoformat()
         )
@@ -91,9 +88,7 @@ def _footprint(lat: np.ndarray, lon: np.ndarray) -> dict[str, Any]:
             np.c_[lon[:, -1], lat[:, -1]],
         ]
     )
-    edge = edge[
-        np.isfinite(edge).all(axis=1) & (np.abs(edge[:, 1]) <= 90) & (np.abs(edge[:, 0]) <= 180)
-    ]
+    edge = edge[np.isfinite(edge).all(axis=1) & (np.abs(edge[:, 1]) <= 90) & (np.abs(edge[:, 0]) <= 180)]
     if len(edge) < 3:
         raise ValueError("no valid latitude/longitude on the granule's edges")
     hull = MultiPoint([tuple(p) for p in edge]).convex_hull
@@ -121,9 +116,7 @@ def read_pace_granule(path: Path, data_dir: Path) -> pystac.Item:
     try:
         with xr.open_dataset(path, engine="netcdf4", decode_times=False) as root:
             attrs = dict(root.attrs)
-        with xr.open_dataset(
-            path, engine="netcdf4", group="navigation_data", decode_times=False
-        ) as nav:
+        with xr.open_dataset(path, engine="netcdf4", group="navigation_data", decode_times=False) as nav:
             lat, lon = (
                 np.asarray(nav["latitude"].values, float),
                 np.asarray(nav["longitude"].values, float),
@@ -133,11 +126,7 @@ def read_pace_granule(path: Path, data_dir: Path) -> pystac.Item:
             f"cannot read {path} as a PACE L2 granule ({type(exc).__name__}: {exc})",
             "check the download is complete (re-download it)",
         ) from None
-    missing = [
-        k
-        for k in ("time_coverage_start", "time_coverage_end", "processing_version")
-        if k not in attrs
-    ]
+    missing = [k for k in ("time_coverage_start", "time_coverage_end", "processing_version") if k not in attrs]
     if missing or lat.ndim != 2:
         raise BadInputError(
             f"{name} lacks {missing or 'a 2-D navigation_data latitude/longitude'}",
@@ -146,9 +135,7 @@ def read_pace_granule(path: Path, data_dir: Path) -> pystac.Item:
     try:
         geometry = _footprint(lat, lon)
     except ValueError as exc:
-        raise BadInputError(
-            f"{name}: {exc}", "the granule holds no navigable pixels; leave it out"
-        ) from None
+        raise BadInputError(f"{name}: {exc}", "the granule holds no navigable pixels; leave it out") from None
     nrt = ".NRT." in name
     short = f"PACE_OCI_{prod}" + ("_NRT" if nrt else "")
     version = str(attrs["processing_version"])
@@ -238,20 +225,14 @@ def add_files(paths: list[Path], *, data_dir: Path, link: bool = False) -> list[
 
     data_dir = Path(data_dir)
     if not paths:
-        raise BadInputError(
-            "no files given", "pass PACE .nc granules and/or Sentinel-2 scene folders"
-        )
+        raise BadInputError("no files given", "pass PACE .nc granules and/or Sentinel-2 scene folders")
     plan: list[tuple[Added, dict[Path, Path]]] = []
     seen: set[Path] = set()
     for raw in paths:
         p = Path(raw)
         if not p.exists():
             raise DataNotFoundError(f"{p} does not exist", "check the path")
-        folder = (
-            p
-            if p.is_dir()
-            else (p.parent if p.suffix.lower() in (".tif", ".tiff", ".json") else None)
-        )
+        folder = p if p.is_dir() else (p.parent if p.suffix.lower() in (".tif", ".tiff", ".json") else None)
         if p.suffix.lower() == ".nc":
             item = read_pace_granule(p, data_dir)
             plan.append((Added(p, "pace", item), {p: pace_path(data_dir, p.name)}))

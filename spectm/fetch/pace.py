@@ -113,7 +113,11 @@ def _umm_https_url(umm: Mapping[str, Any], name: str) -> str | None:
 
     HTTPS links are preferred; plain HTTP is accepted (local mirrors, test servers).
     """
-    urls = [u for u in umm.get("RelatedUrls") or [] if u.get("Type") == "GET DATA" and str(u.get("URL", "")).startswith(("https://", "http://"))]
+    urls = [
+        u
+        for u in umm.get("RelatedUrls") or []
+        if u.get("Type") == "GET DATA" and str(u.get("URL", "")).startswith(("https://", "http://"))
+    ]
     urls.sort(key=lambda u: not str(u["URL"]).startswith("https://"))
     for u in urls:
         if str(u["URL"]).rsplit("/", 1)[-1] == name:
@@ -151,7 +155,9 @@ def search_pace(
     names = [source.short_name, *source.fallback_short_names]
     records: list[Any] = []
     for i, short in enumerate(names):
-        short_names = [short] + ([source.nrt_short_name] if i == 0 and source.nrt_short_name else [f"{short}_NRT"] if i > 0 else [])
+        short_names = [short] + (
+            [source.nrt_short_name] if i == 0 and source.nrt_short_name else [f"{short}_NRT"] if i > 0 else []
+        )
         kwargs: dict[str, Any] = {
             "short_name": short_names if len(short_names) > 1 else short_names[0],
             "version": source.version,
@@ -182,7 +188,11 @@ def search_pace(
     if not records:
         log.warning(
             "source %s: CMR returned 0 granules for %s v%s in %s %s",
-            source.name, source.short_name, source.version, aoi.name, dates,
+            source.name,
+            source.short_name,
+            source.version,
+            aoi.name,
+            dates,
         )
 
     candidates: dict[str, PaceGranule] = {}
@@ -214,7 +224,9 @@ def search_pace(
         elif prev.file_name == g.file_name:
             result.excluded.append(Excluded(name, url, "duplicate search result", size))
         elif prev.nrt and not g.nrt:
-            result.excluded.append(Excluded(prev.file_name, prev.url, f"NRT superseded by refined {g.file_name}", prev.size))
+            result.excluded.append(
+                Excluded(prev.file_name, prev.url, f"NRT superseded by refined {g.file_name}", prev.size)
+            )
             candidates[key] = g
         else:  # prev is the refined file (or both NRT with one name, caught above): drop g
             result.excluded.append(Excluded(g.file_name, g.url, f"NRT superseded by refined {prev.file_name}", g.size))

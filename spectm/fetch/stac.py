@@ -65,7 +65,7 @@ def item_tile(item: pystac.Item, source: StacSource) -> str | None:
     v = str(v)
     for prefix in (source.tile_prefix, "MGRS-"):
         if prefix and v.startswith(prefix):
-            v = v[len(prefix):]
+            v = v[len(prefix) :]
     return v.upper()
 
 
@@ -78,7 +78,9 @@ def normalise_tiles(tiles: list[str] | None) -> list[str] | None:
         if len(t) == 6 and t.startswith("T"):  # ESA style T17TLG
             t = t[1:]
         if len(t) != 5 or not t[:2].isdigit() or not t[2:].isalpha():
-            raise BadInputError(f"'{t}' is not an MGRS tile like 17TLG", "pass --tiles as comma-separated tiles, e.g. 17TKG,17TLG")
+            raise BadInputError(
+                f"'{t}' is not an MGRS tile like 17TLG", "pass --tiles as comma-separated tiles, e.g. 17TKG,17TLG"
+            )
         out.append(t)
     return out
 
@@ -172,6 +174,11 @@ def search_stac(
             continue
         res.items.append(item)
     log.info(
-        "STAC %s %s: %d searched, %d kept, %d excluded", res.url, collection, res.searched, len(res.items), len(res.excluded)
+        "STAC %s %s: %d searched, %d kept, %d excluded",
+        res.url,
+        collection,
+        res.searched,
+        len(res.items),
+        len(res.excluded),
     )
     return res

@@ -88,9 +88,7 @@ def umm_checksum(umm: Mapping[str, Any], name: str) -> str | None:
     chosen = [i for i in infos if i.get("Name") == name] or (infos if len(infos) == 1 else [])
     for info in chosen:
         ck = info.get("Checksum") or {}
-        algo = _UMM_ALGOS.get(
-            str(ck.get("Algorithm", "")).lower().replace("-", "").replace("_", "")
-        )
+        algo = _UMM_ALGOS.get(str(ck.get("Algorithm", "")).lower().replace("-", "").replace("_", ""))
         value = str(ck.get("Value", "")).strip().lower()
         if algo and value and all(c in "0123456789abcdef" for c in value):
             return f"{algo}:{value}"

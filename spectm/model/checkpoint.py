@@ -31,8 +31,12 @@ def rng_state() -> dict[str, Any]:
     return {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "numpy": {"keys": torch.from_numpy(np_state[1].astype(np.int64)), "pos": int(np_state[2]),
-                  "has_gauss": int(np_state[3]), "cached": float(np_state[4])},
+        "numpy": {
+            "keys": torch.from_numpy(np_state[1].astype(np.int64)),
+            "pos": int(np_state[2]),
+            "has_gauss": int(np_state[3]),
+            "cached": float(np_state[4]),
+        },
         "python": {"version": py_state[0], "state": list(py_state[1]), "gauss": py_state[2]},
     }
 
@@ -62,11 +66,14 @@ def load_checkpoint(path: Path) -> dict[str, Any]:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupted or foreign file
-        raise SchemaError(f"{path} is not a spectm checkpoint: {exc}", "delete it and resume from an earlier one") from None
+        raise SchemaError(
+            f"{path} is not a spectm checkpoint: {exc}", "delete it and resume from an earlier one"
+        ) from None
 
 
-def export_safetensors(path: Path, model_state: dict[str, torch.Tensor], extra: dict[str, torch.Tensor],
-                       metadata: dict[str, Any]) -> None:
+def export_safetensors(
+    path: Path, model_state: dict[str, torch.Tensor], extra: dict[str, torch.Tensor], metadata: dict[str, Any]
+) -> None:
     """Weights + ``extra`` tensors (prefixed ``stats.``) + JSON-encoded metadata."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in model_state.items()}
     tensors.update({f"stats.{k}": v.detach().cpu().contiguous() for k, v in extra.items()})

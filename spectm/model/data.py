@@ -51,8 +51,14 @@ class ChipDataset(Dataset):
     the chip's position in the whole store, used to seed its masks reproducibly.
     """
 
-    def __init__(self, arrays: ChipArrays, *, zarr_path: Path | None = None, rows: np.ndarray | None = None,
-                 future_rows: np.ndarray | None = None) -> None:
+    def __init__(
+        self,
+        arrays: ChipArrays,
+        *,
+        zarr_path: Path | None = None,
+        rows: np.ndarray | None = None,
+        future_rows: np.ndarray | None = None,
+    ) -> None:
         self._a = arrays
         self.wavelengths = np.asarray(arrays.wavelengths, dtype=np.float32)
         self._zarr_path = zarr_path  # set when chips are read lazily per sample
@@ -64,14 +70,23 @@ class ChipDataset(Dataset):
 
     # ------------------------------------------------------------------ constructors
     @classmethod
-    def from_arrays(cls, chips: np.ndarray, wavelengths: np.ndarray | list[float], days: np.ndarray | None = None,
-                    future: np.ndarray | None = None) -> ChipDataset:
+    def from_arrays(
+        cls,
+        chips: np.ndarray,
+        wavelengths: np.ndarray | list[float],
+        days: np.ndarray | None = None,
+        future: np.ndarray | None = None,
+    ) -> ChipDataset:
         """In-memory dataset (tests, notebooks). ``days`` defaults to 8-day steps ending at 0."""
         chips = np.asarray(chips, dtype=np.float32)
         if chips.ndim != 5:
-            raise SchemaError(f"chips must be (chip, time, band, y, x), got shape {chips.shape}", "add the missing axes")
+            raise SchemaError(
+                f"chips must be (chip, time, band, y, x), got shape {chips.shape}", "add the missing axes"
+            )
         if chips.shape[2] != len(wavelengths):
-            raise SchemaError(f"{chips.shape[2]} bands but {len(wavelengths)} wavelengths", "pass one wavelength per band")
+            raise SchemaError(
+                f"{chips.shape[2]} bands but {len(wavelengths)} wavelengths", "pass one wavelength per band"
+            )
         n, t = chips.shape[:2]
         if days is None:
             days = np.broadcast_to(8.0 * (np.arange(t) - (t - 1)), (n, t)).copy()
@@ -92,13 +107,19 @@ class ChipDataset(Dataset):
         try:
             ds = xr.open_zarr(path, consolidated=False, zarr_format=3)
         except Exception as exc:  # zarr raises many types for a damaged store
-            raise SchemaError(f"cannot open chips store {path}: {exc}", "rewrite it with `spectm join --force`") from None
+            raise SchemaError(
+                f"cannot open chips store {path}: {exc}", "rewrite it with `spectm join --force`"
+            ) from None
         missing = [v for v in ("chips", *REQUIRED_COORDS) if v not in ds.variables]
         if missing:
-            raise SchemaError(f"chips store {path} lacks {missing}", "see docs/data-layout.md, section features/<name>/")
+            raise SchemaError(
+                f"chips store {path} lacks {missing}", "see docs/data-layout.md, section features/<name>/"
+            )
         if ds["chips"].dims != ("chip", "time", "band", "y", "x"):
-            raise SchemaError(f"chips dims are {ds['chips'].dims}, expected (chip, time, band, y, x)",
-                              "rewrite the store following docs/data-layout.md")
+            raise SchemaError(
+                f"chips dims are {ds['chips'].dims}, expected (chip, time, band, y, x)",
+                "rewrite the store following docs/data-layout.md",
+            )
         split_all = np.array([str(s) for s in ds["split"].values.tolist()])
         rows = np.arange(ds.sizes["chip"]) if split == "all" else np.flatnonzero(split_all == split)
         dates = ds["chip_date"].values.astype("datetime64[ns]")[rows]
@@ -183,8 +204,10 @@ class ChipDataset(Dataset):
         std = np.nanstd(x, axis=1)
         bad = ~np.isfinite(mean)
         if bad.any():
-            raise SchemaError(f"{int(bad.sum())} band(s) have no valid pixel in the training chips",
-                              "drop those bands from the store or add more chips")
+            raise SchemaError(
+                f"{int(bad.sum())} band(s) have no valid pixel in the training chips",
+                "drop those bands from the store or add more chips",
+            )
         return mean.astype(np.float32), np.maximum(std, 1e-6).astype(np.float32)
 
 
@@ -197,6 +220,6 @@ def _read_rows(var: xr.DataArray, rows: np.ndarray) -> np.ndarray:
     start = 0
     for run in np.split(rows, breaks):
         sel = var.isel(chip=slice(int(run[0]), int(run[-1]) + 1))
-        out[start:start + run.size] = np.asarray(sel.values, dtype=np.float32)
+        out[start : start + run.size] = np.asarray(sel.values, dtype=np.float32)
         start += run.size
     return out

@@ -66,7 +66,9 @@ def _ss(r_m: torch.Tensor, r: torch.Tensor, r_p: torch.Tensor, l_m: float, lam: 
     return r - r_m - (r_p - r_m) * ((lam - l_m) / (l_p - l_m))
 
 
-def compute_indices(x: torch.Tensor, wavelengths: Sequence[float], names: Sequence[str], band_dim: int = -3) -> torch.Tensor:
+def compute_indices(
+    x: torch.Tensor, wavelengths: Sequence[float], names: Sequence[str], band_dim: int = -3
+) -> torch.Tensor:
     """Indices per pixel from reflectance ``x``; the band axis is replaced by an index axis.
 
     ``x`` is in Rrs units (not normalised). NaN inputs give NaN outputs (callers mask them).

@@ -112,8 +112,9 @@ class WavelengthEncoding(nn.Module):
 
 
 def _stack(dim: int, depth: int, heads: int, mlp_ratio: float, dropout: float) -> nn.TransformerEncoder:
-    layer = nn.TransformerEncoderLayer(dim, heads, int(dim * mlp_ratio), dropout, activation="gelu",
-                                       batch_first=True, norm_first=True)
+    layer = nn.TransformerEncoderLayer(
+        dim, heads, int(dim * mlp_ratio), dropout, activation="gelu", batch_first=True, norm_first=True
+    )
     return nn.TransformerEncoder(layer, depth, enable_nested_tensor=False)
 
 
@@ -123,8 +124,10 @@ class SpectralMAE(nn.Module):
     def __init__(self, cfg: MAEConfig) -> None:
         super().__init__()
         if cfg.dim % cfg.heads or cfg.decoder_dim % cfg.decoder_heads:
-            raise ConfigError(f"dim {cfg.dim}/decoder_dim {cfg.decoder_dim} must be divisible by their heads",
-                              "pick heads that divide the width (e.g. dim 128, heads 4)")
+            raise ConfigError(
+                f"dim {cfg.dim}/decoder_dim {cfg.decoder_dim} must be divisible by their heads",
+                "pick heads that divide the width (e.g. dim 128, heads 4)",
+            )
         self.cfg = cfg
         pp = cfg.patch_size**2
         self.patch_embed = nn.Linear(pp, cfg.dim)
@@ -147,8 +150,10 @@ class SpectralMAE(nn.Module):
         b, t, c, h, w = x.shape
         p = self.cfg.patch_size
         if h % p or w % p:
-            raise ConfigError(f"chip size {h}×{w} is not a multiple of patch_size {p}",
-                              "set pretrain.model.patch_size to a divisor of the chip size")
+            raise ConfigError(
+                f"chip size {h}×{w} is not a multiple of patch_size {p}",
+                "set pretrain.model.patch_size to a divisor of the chip size",
+            )
         x = x.reshape(b, t, c, h // p, p, w // p, p).permute(0, 1, 3, 5, 2, 4, 6)
         return x.reshape(b, t, (h // p) * (w // p), c, p * p)
 
@@ -160,7 +165,9 @@ class SpectralMAE(nn.Module):
         return x.reshape(b, t, c, h, w)
 
     # ------------------------------------------------------------------ shared by forward and encode
-    def _embed(self, x: torch.Tensor, wavelengths: torch.Tensor, days: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _embed(
+        self, x: torch.Tensor, wavelengths: torch.Tensor, days: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Patches (B,T,P,C,pp) and their tokens (B,N,dim): patch embedding + wavelength, spatial
         and temporal encodings."""
         b, t, c, h, w = x.shape
@@ -169,12 +176,17 @@ class SpectralMAE(nn.Module):
         gh, gw = h // cfg.patch_size, w // cfg.patch_size
         spatial = sincos_2d(gh, gw, cfg.dim, x.device)  # (P,d)
         temporal = sincos_1d(days, cfg.dim)  # (B,T,d)
-        tok = (self.patch_embed(patches) + self.wl_enc(wavelengths)[None, None, None]
-               + spatial[None, None, :, None] + temporal[:, :, None, None])
+        tok = (
+            self.patch_embed(patches)
+            + self.wl_enc(wavelengths)[None, None, None]
+            + spatial[None, None, :, None]
+            + temporal[:, :, None, None]
+        )
         return patches, tok.reshape(b, t * patches.shape[2] * c, cfg.dim)
 
-    def _encode_visible(self, tok: torch.Tensor, keep: torch.Tensor
-                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
+    def _encode_visible(
+        self, tok: torch.Tensor, keep: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, int]:
         """Run the encoder on the kept tokens only (gathered first, padded to the batch's most).
 
         Returns the encoded tokens (B,K,dim), their indices (B,K), the padding mask (B,K) and K.
@@ -188,8 +200,14 @@ class SpectralMAE(nn.Module):
         return self.enc_norm(self.encoder(vis, src_key_padding_mask=pad)), idx, pad, n_keep
 
     # ------------------------------------------------------------------ forward
-    def forward(self, x: torch.Tensor, wavelengths: torch.Tensor, days: torch.Tensor, mask: torch.Tensor,
-                token_valid: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    def forward(
+        self,
+        x: torch.Tensor,
+        wavelengths: torch.Tensor,
+        days: torch.Tensor,
+        mask: torch.Tensor,
+        token_valid: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
         """Run the MAE.
 
         ``x`` (B,T,C,H,W) normalised, finite (invalid pixels filled); ``wavelengths`` (C,) nm;
@@ -215,8 +233,9 @@ class SpectralMAE(nn.Module):
         full = full.scatter(1, idx[..., None].expand(-1, -1, dd), enc)
         dspatial = sincos_2d(gh, gw, dd, x.device)
         dtemporal = sincos_1d(days, dd)
-        pos = (self.dec_wl_enc(wavelengths)[None, None, None] + dspatial[None, None, :, None]
-               + dtemporal[:, :, None, None])
+        pos = (
+            self.dec_wl_enc(wavelengths)[None, None, None] + dspatial[None, None, :, None] + dtemporal[:, :, None, None]
+        )
         full = full + pos.expand(b, t, n_p, c, dd).reshape(b, n, dd)
         dec = self.dec_norm(self.decoder(full)).reshape(b, t, n_p, c, dd)
 
@@ -232,8 +251,9 @@ class SpectralMAE(nn.Module):
         indices = self.unpatchify(maps, h, w)  # the K indices take the place of bands
         return {"recon": recon, "future": future, "indices": indices[:, :, : cfg.n_indices]}
 
-    def encode(self, x: torch.Tensor, wavelengths: torch.Tensor, days: torch.Tensor,
-               token_valid: torch.Tensor | None = None) -> torch.Tensor:
+    def encode(
+        self, x: torch.Tensor, wavelengths: torch.Tensor, days: torch.Tensor, token_valid: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Encoder features of every token, nothing hidden (the regression stage's input).
 
         Same embedding and encoder as :meth:`forward`, but no token is masked: all valid

@@ -47,9 +47,7 @@ import numpy as np
 from spectm.errors import ConfigError
 from spectm.model.wavelengths import SPECTM_WINDOWS_NM, in_windows
 
-if (
-    TYPE_CHECKING
-):  # torch loads only where saliency is computed: the config validator imports this module
+if TYPE_CHECKING:  # torch loads only where saliency is computed: the config validator imports this module
     import torch
 
 STRATEGIES = ("random", "spectral-targeted", "spatial-spectral", "index-guided")
@@ -76,9 +74,7 @@ def _top_k(scores: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def targeted_fraction(
-    wavelengths: Sequence[float], windows: Sequence[tuple[float, float]] = DEFAULT_WINDOWS
-) -> float:
+def targeted_fraction(wavelengths: Sequence[float], windows: Sequence[tuple[float, float]] = DEFAULT_WINDOWS) -> float:
     """Share of tokens the (deterministic) spectral-targeted mask hides: targeted bands / all bands.
 
     The same at every time step and patch, so it is also the token share; 46/172 = 0.267 on PACE.
@@ -118,9 +114,7 @@ def spectral_targeted_mask(
     _check_ratio("extra_random_ratio", extra_random_ratio)
     b, t, p, c = shape
     if len(wavelengths) != c:
-        raise ConfigError(
-            f"{len(wavelengths)} wavelengths for {c} bands", "pass one wavelength per band"
-        )
+        raise ConfigError(f"{len(wavelengths)} wavelengths for {c} bands", "pass one wavelength per band")
     band = in_windows(wavelengths, windows)
     mask = np.broadcast_to(band, shape).copy()
     if extra_random_ratio > 0:
@@ -143,9 +137,7 @@ def spatial_spectral_mask(
     return np.broadcast_to(spatial | spectral, shape).copy()
 
 
-def curriculum(
-    step: int, ratio_start: float, ratio_end: float, curriculum_steps: int
-) -> tuple[float, float]:
+def curriculum(step: int, ratio_start: float, ratio_end: float, curriculum_steps: int) -> tuple[float, float]:
     """(mask ratio, saliency weight λ) at ``step``: both ramp linearly, then stay."""
     frac = 1.0 if curriculum_steps <= 0 else min(1.0, max(0, step) / curriculum_steps)
     return ratio_start + (ratio_end - ratio_start) * frac, frac
@@ -174,9 +166,7 @@ def index_guided_mask(
     ratio, lam = curriculum(step, ratio_start, ratio_end, curriculum_steps)
     tp = t * p
     sal = np.where(np.isfinite(saliency), saliency, -np.inf).reshape(b, tp)
-    rank = np.argsort(np.argsort(sal, axis=1, kind="stable"), axis=1).astype(
-        np.float64
-    )  # 0 = least
+    rank = np.argsort(np.argsort(sal, axis=1, kind="stable"), axis=1).astype(np.float64)  # 0 = least
     jitter = rng.random((b, tp, c))
     salient = (rank[:, :, None] + 0.5 * jitter) / tp  # in [0, 1), patch order preserved
     u = rng.random((b, tp, c))
@@ -220,9 +210,7 @@ def build_mask(
 ) -> np.ndarray:
     """Union of the listed strategies' masks; ``params[name]`` are that strategy's keywords."""
     if not strategies:
-        raise ConfigError(
-            "no masking strategy given", f"list at least one of: {', '.join(STRATEGIES)}"
-        )
+        raise ConfigError("no masking strategy given", f"list at least one of: {', '.join(STRATEGIES)}")
     mask = np.zeros(shape, dtype=bool)
     for name in strategies:
         kw = dict(params.get(name, {}))
@@ -241,7 +229,5 @@ def build_mask(
                 raise ValueError("index-guided masking needs a saliency array")
             mask |= index_guided_mask(shape, rng, step, saliency, **kw)
         else:
-            raise ConfigError(
-                f"unknown masking strategy '{name}'", f"use some of: {', '.join(STRATEGIES)}"
-            )
+            raise ConfigError(f"unknown masking strategy '{name}'", f"use some of: {', '.join(STRATEGIES)}")
     return mask

@@ -44,8 +44,12 @@ class Stats:
         return Stats(*(t.to(device) for t in (self.band_mean, self.band_std, self.index_mean, self.index_std)))
 
     def as_dict(self) -> dict[str, torch.Tensor]:
-        return {"band_mean": self.band_mean, "band_std": self.band_std, "index_mean": self.index_mean,
-                "index_std": self.index_std}
+        return {
+            "band_mean": self.band_mean,
+            "band_std": self.band_std,
+            "index_mean": self.index_mean,
+            "index_std": self.index_std,
+        }
 
 
 def curriculum_length(cfg: PretrainSection, total_steps: int) -> int:
@@ -60,18 +64,34 @@ def mask_params(cfg: PretrainSection, total_steps: int) -> dict[str, dict]:
     m = cfg.masking
     return {
         "random": {"ratio": m.random.ratio, "windows": [tuple(w) for w in m.spectral_targeted.windows_nm]},
-        "spectral-targeted": {"windows": [tuple(w) for w in m.spectral_targeted.windows_nm],
-                              "extra_random_ratio": m.spectral_targeted.extra_random_ratio},
-        "spatial-spectral": {"spatial_ratio": m.spatial_spectral.spatial_ratio,
-                             "spectral_ratio": m.spatial_spectral.spectral_ratio},
-        "index-guided": {"ratio_start": m.index_guided.ratio_start, "ratio_end": m.index_guided.ratio_end,
-                         "curriculum_steps": curriculum_length(cfg, total_steps)},
+        "spectral-targeted": {
+            "windows": [tuple(w) for w in m.spectral_targeted.windows_nm],
+            "extra_random_ratio": m.spectral_targeted.extra_random_ratio,
+        },
+        "spatial-spectral": {
+            "spatial_ratio": m.spatial_spectral.spatial_ratio,
+            "spectral_ratio": m.spatial_spectral.spectral_ratio,
+        },
+        "index-guided": {
+            "ratio_start": m.index_guided.ratio_start,
+            "ratio_end": m.index_guided.ratio_end,
+            "curriculum_steps": curriculum_length(cfg, total_steps),
+        },
     }
 
 
-def sample_masks(cfg: PretrainSection, strategies: Sequence[str], params: dict[str, dict],
-                 wavelengths: Sequence[float], x_raw: torch.Tensor, chip_ids: torch.Tensor, step: int,
-                 patch: int, seed: int, rng_step: int | None = None) -> torch.Tensor:
+def sample_masks(
+    cfg: PretrainSection,
+    strategies: Sequence[str],
+    params: dict[str, dict],
+    wavelengths: Sequence[float],
+    x_raw: torch.Tensor,
+    chip_ids: torch.Tensor,
+    step: int,
+    patch: int,
+    seed: int,
+    rng_step: int | None = None,
+) -> torch.Tensor:
     """(B,T,P,C) masks, one generator per sample seeded by (seed, ``rng_step``, chip id).
 
     Seeding by the chip id, not the batch position or the process rank, is what makes a
@@ -147,9 +167,17 @@ def normalise(x: torch.Tensor, stats: Stats, band_dim: int) -> torch.Tensor:
     return (x - stats.band_mean.view(shape)) / stats.band_std.view(shape)
 
 
-def losses(out: dict[str, torch.Tensor], x_raw: torch.Tensor, future_raw: torch.Tensor, has_future: torch.Tensor,
-           mask_px: torch.Tensor, stats: Stats, bw: torch.Tensor, wavelengths: Sequence[float],
-           index_names: Sequence[str]) -> dict[str, torch.Tensor]:
+def losses(
+    out: dict[str, torch.Tensor],
+    x_raw: torch.Tensor,
+    future_raw: torch.Tensor,
+    has_future: torch.Tensor,
+    mask_px: torch.Tensor,
+    stats: Stats,
+    bw: torch.Tensor,
+    wavelengths: Sequence[float],
+    index_names: Sequence[str],
+) -> dict[str, torch.Tensor]:
     """Per-batch losses (means over samples of per-sample means); see the module docstring."""
     valid = torch.isfinite(x_raw)
     target = torch.nan_to_num(normalise(x_raw, stats, 2))

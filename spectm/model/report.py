@@ -89,8 +89,9 @@ def pearson(a: np.ndarray, b: np.ndarray) -> float:
 
 
 @torch.no_grad()
-def targeted_comparison(trainer: Any, dataset: Any, windows: Sequence[tuple[float, float]], max_pixels: int,
-                        n_spectra: int) -> dict[str, Any]:
+def targeted_comparison(
+    trainer: Any, dataset: Any, windows: Sequence[tuple[float, float]], max_pixels: int, n_spectra: int
+) -> dict[str, Any]:
     """Model vs linear, spline and PCA on the targeted bands of ``dataset`` (the last time step's pixels);
     the PCA basis comes from ``trainer.train_ds``."""
     from spectm.model.objective import normalise, token_validity
@@ -110,7 +111,9 @@ def targeted_comparison(trainer: Any, dataset: Any, windows: Sequence[tuple[floa
         mask = torch.from_numpy(np.broadcast_to(hidden, (1, t, (h // p) * (w // p), c)).copy()).to(trainer.device)
         x_n = torch.nan_to_num(normalise(x_raw, trainer.stats, 2))
         out = model(x_n, trainer.wl_t, item["days"][None].to(trainer.device), mask, token_validity(x_raw, p))
-        rec = out["recon"][0, -1].float() * trainer.stats.band_std[:, None, None] + trainer.stats.band_mean[:, None, None]
+        rec = (
+            out["recon"][0, -1].float() * trainer.stats.band_std[:, None, None] + trainer.stats.band_mean[:, None, None]
+        )
         tru = x_raw[0, -1]
         tru_px = tru.reshape(c, -1).T.cpu().numpy()  # (HW, C)
         rec_px = rec.reshape(c, -1).T.cpu().numpy()
@@ -139,8 +142,12 @@ def targeted_comparison(trainer: Any, dataset: Any, windows: Sequence[tuple[floa
         return out
 
     res: dict[str, Any] = {
-        "pixels": int(truth_a.shape[0]), "pixels_dropped_invalid": dropped, "pixels_seen": total,
-        "hidden_bands": int(hidden.sum()), **scores(np.ones(hid_idx.size, dtype=bool)), "per_window": [],
+        "pixels": int(truth_a.shape[0]),
+        "pixels_dropped_invalid": dropped,
+        "pixels_seen": total,
+        "hidden_bands": int(hidden.sum()),
+        **scores(np.ones(hid_idx.size, dtype=bool)),
+        "per_window": [],
     }
     wl_a = np.asarray(wl, dtype=np.float64)
     vis_lo, vis_hi = wl_a[~hidden].min(), wl_a[~hidden].max()
@@ -150,16 +157,22 @@ def targeted_comparison(trainer: Any, dataset: Any, windows: Sequence[tuple[floa
         extrapolated = bool(sel.any() and (wl_a[hid_idx[sel]].max() > vis_hi or wl_a[hid_idx[sel]].min() < vis_lo))
         if not extrapolated:
             interior |= sel
-        res["per_window"].append({"window_nm": [lo, hi], "bands": int(sel.sum()), "spline_extrapolates": extrapolated,
-                                  **scores(sel)})
+        res["per_window"].append(
+            {"window_nm": [lo, hi], "bands": int(sel.sum()), "spline_extrapolates": extrapolated, **scores(sel)}
+        )
     # the like-for-like comparison: windows with visible bands on both sides, and the rest apart
     res["interpolated"] = {"bands": int(interior.sum()), **scores(interior)}
     res["extrapolated"] = {"bands": int((~interior).sum()), **scores(~interior)}
     res["indices"] = index_agreement(truth_a, fills, wl, hidden, trainer.index_names)
-    res["examples"] = {"truth": truth_a[:n_spectra].tolist(), "model": pred_a[:n_spectra].tolist(),
-                       "spline": spl_a[:n_spectra].tolist(), "linear": lin_a[:n_spectra].tolist(),
-                       "pca": pca_a[:n_spectra].tolist(),
-                       "hidden": hidden.tolist(), "wavelengths": list(wl)}
+    res["examples"] = {
+        "truth": truth_a[:n_spectra].tolist(),
+        "model": pred_a[:n_spectra].tolist(),
+        "spline": spl_a[:n_spectra].tolist(),
+        "linear": lin_a[:n_spectra].tolist(),
+        "pca": pca_a[:n_spectra].tolist(),
+        "hidden": hidden.tolist(),
+        "wavelengths": list(wl),
+    }
     return res
 
 
@@ -173,8 +186,13 @@ def linear_fill(spectra: np.ndarray, wavelengths: Sequence[float], hidden: np.nd
     return interpolate_hidden(x, wl, vis)[:, :, 0].numpy()[:, np.asarray(hidden, dtype=bool)]
 
 
-def index_agreement(truth: np.ndarray, fills: dict[str, np.ndarray], wavelengths: Sequence[float],
-                    hidden: np.ndarray, names: Sequence[str]) -> list[dict[str, Any]]:
+def index_agreement(
+    truth: np.ndarray,
+    fills: dict[str, np.ndarray],
+    wavelengths: Sequence[float],
+    hidden: np.ndarray,
+    names: Sequence[str],
+) -> list[dict[str, Any]]:
     """Per index: r of the index from (truth with its hidden bands from each fill) vs the true index.
 
     ``truth`` (N, C); each fill (N, hidden bands). Indices that read no hidden band are skipped
@@ -265,30 +283,43 @@ FILLS = ("model", "linear", "spline", "pca")
 
 
 def write_report(path: Path, info: dict[str, Any], comp: dict[str, Any] | None) -> None:
-    lines = [f"# Pretraining run {info['run_id']}", "",
-             f"- spectm {info['spectm_version']}, git commit `{info['git_commit']}`",
-             f"- chips: `{info['chips']}` ({info['n_train']} train / {info['n_val']} val chips, "
-             f"{info['n_bands']} bands, shape T×C×H×W = {info['chip_shape']})",
-             f"- model: SpectralMAE, {info['params']:,} parameters; masking: {', '.join(info['strategies'])}",
-             f"- device {info['device']} × {info['world_size']} process(es); {info['steps']} steps, "
-             f"{info['epochs']} epochs; stopped early: {info['stopped_early']}",
-             f"- final train loss {info['final_loss']:.4g}; best val loss "
-             f"{'n/a' if info['best_val_loss'] is None else format(info['best_val_loss'], '.4g')}",
-             "", "![losses](figures/loss.png)", ""]
+    lines = [
+        f"# Pretraining run {info['run_id']}",
+        "",
+        f"- spectm {info['spectm_version']}, git commit `{info['git_commit']}`",
+        f"- chips: `{info['chips']}` ({info['n_train']} train / {info['n_val']} val chips, "
+        f"{info['n_bands']} bands, shape T×C×H×W = {info['chip_shape']})",
+        f"- model: SpectralMAE, {info['params']:,} parameters; masking: {', '.join(info['strategies'])}",
+        f"- device {info['device']} × {info['world_size']} process(es); {info['steps']} steps, "
+        f"{info['epochs']} epochs; stopped early: {info['stopped_early']}",
+        f"- final train loss {info['final_loss']:.4g}; best val loss "
+        f"{'n/a' if info['best_val_loss'] is None else format(info['best_val_loss'], '.4g')}",
+        "",
+        "![losses](figures/loss.png)",
+        "",
+    ]
     if comp:
         lines += [
-            "## Targeted bands: spectm vs linear, cubic-spline and PCA reconstruction", "",
+            "## Targeted bands: spectm vs linear, cubic-spline and PCA reconstruction",
+            "",
             f"{comp['hidden_bands']} hidden bands, {comp['pixels']} pixels of the {comp['split']} split "
             f"({comp['pixels_dropped_invalid']} of {comp['pixels_seen']} pixels left out: invalid bands). "
             "Pearson r pooled over (pixel, band) and RMSE (sr⁻¹); PCA: "
-            f"{PCA_COMPONENTS} components of the training spectra fitted to each pixel's visible bands.", "",
+            f"{PCA_COMPONENTS} components of the training spectra fitted to each pixel's visible bands.",
+            "",
             "| window (nm) | bands | spectm r | linear r | spline r | PCA r | spectm RMSE | linear RMSE | "
-            "spline RMSE | PCA RMSE |", "|---|---|---|---|---|---|---|---|---|---|",
+            "spline RMSE | PCA RMSE |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
 
         def row(label: str, d: dict[str, Any]) -> str:
-            return (f"| {label} | {d['bands']} | " + " | ".join(f"{d[f'{m}_r']:.4f}" for m in FILLS) + " | "
-                    + " | ".join(f"{d[f'{m}_rmse']:.3g}" for m in FILLS) + " |")
+            return (
+                f"| {label} | {d['bands']} | "
+                + " | ".join(f"{d[f'{m}_r']:.4f}" for m in FILLS)
+                + " | "
+                + " | ".join(f"{d[f'{m}_rmse']:.3g}" for m in FILLS)
+                + " |"
+            )
 
         for wdw in comp["per_window"]:
             note = " (extrapolated)" if wdw.get("spline_extrapolates") else ""
@@ -296,16 +327,24 @@ def write_report(path: Path, info: dict[str, Any], comp: dict[str, Any] | None) 
         for key, label in (("interpolated", "**interpolated windows**"), ("extrapolated", "**extrapolated windows**")):
             if comp.get(key) and comp[key]["bands"]:
                 lines.append(row(label, comp[key]))
-        lines += [row("all", {"bands": comp["hidden_bands"], **comp}), "",
-                  "A window past the last visible band is extrapolated by every peer but PCA; compare like "
-                  "with like on the interpolated and extrapolated rows.", ""]
-        if comp.get("indices"):
-            lines += ["Indices that read the hidden bands, computed with the hidden bands filled by each "
-                      "method, vs the index of the true spectrum (Pearson r over the same pixels):", "",
-                      "| index | spectm r | linear r | spline r | PCA r |", "|---|---|---|---|---|"]
-            lines += [f"| {d['index']} | " + " | ".join(f"{d[f'{m}_r']:.4f}" for m in FILLS) + " |"
-                      for d in comp["indices"]]
-            lines.append("")
         lines += [
-                  "![targeted bands](figures/targeted_bands.png)", ""]
+            row("all", {"bands": comp["hidden_bands"], **comp}),
+            "",
+            "A window past the last visible band is extrapolated by every peer but PCA; compare like "
+            "with like on the interpolated and extrapolated rows.",
+            "",
+        ]
+        if comp.get("indices"):
+            lines += [
+                "Indices that read the hidden bands, computed with the hidden bands filled by each "
+                "method, vs the index of the true spectrum (Pearson r over the same pixels):",
+                "",
+                "| index | spectm r | linear r | spline r | PCA r |",
+                "|---|---|---|---|---|",
+            ]
+            lines += [
+                f"| {d['index']} | " + " | ".join(f"{d[f'{m}_r']:.4f}" for m in FILLS) + " |" for d in comp["indices"]
+            ]
+            lines.append("")
+        lines += ["![targeted bands](figures/targeted_bands.png)", ""]
     path.write_text("\n".join(lines), encoding="utf-8")

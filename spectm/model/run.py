@@ -68,10 +68,12 @@ def pretrain_run(
     if resume is not None:
         run_dir = Path(resume) if Path(resume).is_dir() else data_dir / "runs" / str(resume)
         if not (run_dir / "checkpoints" / "last.pt").exists():
-            raise DataNotFoundError(f"no checkpoint to resume in {run_dir}",
-                                    "pass a run id or run directory that holds checkpoints/last.pt")
-        cfg = validate_model(PretrainSection, yaml.safe_load((run_dir / "config.yaml").read_text())["pretrain"],
-                             run_dir / "config.yaml")
+            raise DataNotFoundError(
+                f"no checkpoint to resume in {run_dir}", "pass a run id or run directory that holds checkpoints/last.pt"
+            )
+        cfg = validate_model(
+            PretrainSection, yaml.safe_load((run_dir / "config.yaml").read_text())["pretrain"], run_dir / "config.yaml"
+        )
         inputs = run_dir / "inputs.json"
         if chips is None and inputs.exists():
             chips = Path(json.loads(inputs.read_text())["chips"])
@@ -79,8 +81,9 @@ def pretrain_run(
         rid = run_id or time.strftime("%Y%m%d-%H%M%S") + (f"-{pipeline.name}" if pipeline else "")
         run_dir = data_dir / "runs" / rid
         if rank == 0 and run_dir.exists() and any(run_dir.iterdir()):
-            raise BadInputError(f"run directory {run_dir} already exists",
-                                f"pick another --run-id, or continue it with --resume {rid}")
+            raise BadInputError(
+                f"run directory {run_dir} already exists", f"pick another --run-id, or continue it with --resume {rid}"
+            )
     chips_path = resolve_chips(cfg, data_dir, chips)
     trainer = Pretrainer(cfg, chips_path, run_dir, device=device)
     run_dir = Path(_broadcast(str(run_dir)))
@@ -90,8 +93,13 @@ def pretrain_run(
         (run_dir / "figures").mkdir(exist_ok=True)
     if resume is not None:
         trainer.load_state(load_checkpoint(run_dir / "checkpoints" / "last.pt"))
-        log.info("resumed %s at step %d (epoch %d, batch %d)", run_dir.name, trainer.step, trainer.epoch,
-                 trainer.batch_in_epoch)
+        log.info(
+            "resumed %s at step %d (epoch %d, batch %d)",
+            run_dir.name,
+            trainer.step,
+            trainer.epoch,
+            trainer.batch_in_epoch,
+        )
     elif trainer.is_main:
         resolved = {"pretrain": cfg.model_dump(mode="json")}
         if pipeline is not None:
@@ -108,8 +116,7 @@ def pretrain_run(
             if not (run_dir / "model.safetensors").exists():  # no validation split: final is best
                 trainer.export(run_dir / "model.safetensors", tag="final")
             result.report = _report(trainer, result, cfg, chips_path, commit)
-            mark_complete(run_dir, {"stage": "pretrain", "steps": result.steps,
-                                    "final_loss": result.final_loss})
+            mark_complete(run_dir, {"stage": "pretrain", "steps": result.steps, "final_loss": result.final_loss})
     finally:
         trainer.cleanup()
     return result
@@ -127,12 +134,23 @@ def _report(trainer: Pretrainer, result: PretrainResult, cfg: PretrainSection, c
     if (run_dir / "metrics.csv").exists():
         plot_losses(run_dir / "metrics.csv", run_dir / "figures" / "loss.png")
     info = {
-        "run_id": run_dir.name, "spectm_version": __version__, "git_commit": commit, "chips": str(chips),
-        "n_train": len(trainer.train_ds), "n_val": 0 if trainer.val_ds is None else len(trainer.val_ds),
-        "n_bands": len(trainer.wavelengths), "chip_shape": "×".join(map(str, trainer.train_ds.shape[1:])),
-        "params": result.params, "strategies": cfg.masking.strategies, "device": str(trainer.device),
-        "world_size": result.world_size, "steps": result.steps, "epochs": result.epochs_done,
-        "stopped_early": result.stopped_early, "final_loss": result.final_loss, "best_val_loss": result.best_val_loss,
+        "run_id": run_dir.name,
+        "spectm_version": __version__,
+        "git_commit": commit,
+        "chips": str(chips),
+        "n_train": len(trainer.train_ds),
+        "n_val": 0 if trainer.val_ds is None else len(trainer.val_ds),
+        "n_bands": len(trainer.wavelengths),
+        "chip_shape": "×".join(map(str, trainer.train_ds.shape[1:])),
+        "params": result.params,
+        "strategies": cfg.masking.strategies,
+        "device": str(trainer.device),
+        "world_size": result.world_size,
+        "steps": result.steps,
+        "epochs": result.epochs_done,
+        "stopped_early": result.stopped_early,
+        "final_loss": result.final_loss,
+        "best_val_loss": result.best_val_loss,
         "torch": torch.__version__,
     }
     write_report(run_dir / "report.md", info, comp)

@@ -32,18 +32,19 @@ def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
     run_dir = data_dir / "runs" / run_id
     if is_complete(run_dir):
         done = read_complete(run_dir)
-        return StageResult("pretrain", "skipped", f"{run_id} complete ({done.get('steps')} steps)",
-                           [str(run_dir)])
+        return StageResult("pretrain", "skipped", f"{run_id} complete ({done.get('steps')} steps)", [str(run_dir)])
     resume = run_id if (run_dir / "checkpoints" / "last.pt").exists() else None
     if resume is None and run_dir.exists():  # started but not one checkpoint written: start over
         import shutil
 
         shutil.rmtree(run_dir)
-    res = pretrain_run(pipeline.pretrain, data_dir, pipeline=pipeline, run_id=None if resume else run_id,
-                       resume=resume)
+    res = pretrain_run(pipeline.pretrain, data_dir, pipeline=pipeline, run_id=None if resume else run_id, resume=resume)
     t = res.report.get("targeted", {})
-    return StageResult("pretrain", "done",
-                       f"{run_id}: {res.steps} steps, loss {res.final_loss:.3g}, targeted r "
-                       f"{t.get('model_r', float('nan')):.3f} (linear {t.get('linear_r', float('nan')):.3f}, "
-                       f"spline {t.get('spline_r', float('nan')):.3f}, PCA {t.get('pca_r', float('nan')):.3f})",
-                       [str(run_dir)])
+    return StageResult(
+        "pretrain",
+        "done",
+        f"{run_id}: {res.steps} steps, loss {res.final_loss:.3g}, targeted r "
+        f"{t.get('model_r', float('nan')):.3f} (linear {t.get('linear_r', float('nan')):.3f}, "
+        f"spline {t.get('spline_r', float('nan')):.3f}, PCA {t.get('pca_r', float('nan')):.3f})",
+        [str(run_dir)],
+    )

@@ -65,8 +65,21 @@ from spectm.model.objective import (
 )
 from spectm.model.wavelengths import in_windows
 
-METRIC_FIELDS = ["step", "epoch", "lr", "loss", "recon", "indices", "future", "grad_norm", "samples_per_s",
-                 "val_loss", "val_recon", "val_indices", "val_future"]
+METRIC_FIELDS = [
+    "step",
+    "epoch",
+    "lr",
+    "loss",
+    "recon",
+    "indices",
+    "future",
+    "grad_norm",
+    "samples_per_s",
+    "val_loss",
+    "val_recon",
+    "val_indices",
+    "val_future",
+]
 FAULT_ENV = "SPECTM_FAULT_KILL_AFTER_STEP"  # test hook: SIGKILL self right after this step's checkpoint
 
 
@@ -141,8 +154,13 @@ def git_commit() -> str:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
         if head.returncode != 0:
             return "unknown"
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
-                               capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -220,8 +238,14 @@ class _Metrics:
 class Pretrainer:
     """Holds model, data and state; :meth:`fit` runs the loop. Use :func:`pretrain`."""
 
-    def __init__(self, cfg: PretrainSection, chips: Path | ChipDataset, run_dir: Path, device: str = "auto",
-                 val: ChipDataset | None = None) -> None:
+    def __init__(
+        self,
+        cfg: PretrainSection,
+        chips: Path | ChipDataset,
+        run_dir: Path,
+        device: str = "auto",
+        val: ChipDataset | None = None,
+    ) -> None:
         self.cfg = cfg
         self.run_dir = Path(run_dir)
         self.device = resolve_device(device)
@@ -251,22 +275,30 @@ class Pretrainer:
         if "index-guided" in cfg.masking.strategies:
             ig = available_indices(self.wavelengths, cfg.masking.index_guided.indices)
             if not ig:
-                raise ConfigError("index-guided masking: none of its indices can be computed from these bands",
-                                  "set pretrain.masking.index_guided.indices to indices the sensor supports")
+                raise ConfigError(
+                    "index-guided masking: none of its indices can be computed from these bands",
+                    "set pretrain.masking.index_guided.indices to indices the sensor supports",
+                )
             cfg.masking.index_guided.indices = ig
         if cfg.batch_size % self.world:
-            raise ConfigError(f"batch_size {cfg.batch_size} is not divisible by {self.world} processes",
-                              "use a global batch size that is a multiple of the process count")
+            raise ConfigError(
+                f"batch_size {cfg.batch_size} is not divisible by {self.world} processes",
+                "use a global batch size that is a multiple of the process count",
+            )
         if len(self.train_ds) < cfg.batch_size:
-            raise BadInputError(f"{len(self.train_ds)} training chips is fewer than one batch ({cfg.batch_size})",
-                                "lower pretrain.batch_size or add chips")
+            raise BadInputError(
+                f"{len(self.train_ds)} training chips is fewer than one batch ({cfg.batch_size})",
+                "lower pretrain.batch_size or add chips",
+            )
         self.local_bs = cfg.batch_size // self.world
         _, t_steps, _, chip_h, chip_w = self.train_ds.shape
         p = cfg.model.patch_size
         check_spatial_patches(cfg.masking.strategies, (chip_h // p) * (chip_w // p), chip_h, p)
         if t_steps < 2 and cfg.loss.future > 0:
-            log.warning("chips hold one time step: the 8-day-ahead task has no trend to learn from; "
-                        "cut chips with join.chip_time 2 or more")
+            log.warning(
+                "chips hold one time step: the 8-day-ahead task has no trend to learn from; "
+                "cut chips with join.chip_time 2 or more"
+            )
         self.stats = compute_stats(self.train_ds, self.wavelengths, self.index_names).to(self.device)
         self.bw = band_weights(self.wavelengths, cfg).to(self.device)
         self.wl_t = torch.tensor(self.wavelengths, device=self.device)
@@ -278,8 +310,11 @@ class Pretrainer:
         if self.world > 1:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
-            self.fwd = DDP(self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None,
-                           broadcast_buffers=False)
+            self.fwd = DDP(
+                self.model,
+                device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                broadcast_buffers=False,
+            )
         if cfg.compile:
             self.fwd = torch.compile(self.fwd, dynamic=True)
         decay = [q for n, q in self.model.named_parameters() if q.ndim >= 2 and "mask_token" not in n]
@@ -291,20 +326,25 @@ class Pretrainer:
                 tasks.remove("indices")
             self.uw = UncertaintyWeights(tasks).to(self.device)
             no_decay = no_decay + list(self.uw.parameters())
-        self.opt = torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
-                                      {"params": no_decay, "weight_decay": 0.0}], lr=cfg.lr, betas=(0.9, 0.95))
+        self.opt = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+            lr=cfg.lr,
+            betas=(0.9, 0.95),
+        )
         self.sampler = ShardedSampler(len(self.train_ds), cfg.batch_size, self.world, self.rank, cfg.seed)
         self.steps_per_epoch = self.sampler.batches_per_epoch
         self.total_steps = cfg.max_steps or cfg.epochs * self.steps_per_epoch
         self.sched = torch.optim.lr_scheduler.LambdaLR(
-            self.opt, lambda s: lr_factor(s, cfg.warmup_steps, self.total_steps, cfg.min_lr_ratio))
+            self.opt, lambda s: lr_factor(s, cfg.warmup_steps, self.total_steps, cfg.min_lr_ratio)
+        )
         amp = cfg.amp if cfg.amp != "auto" else ("bf16" if self.device.type == "cuda" else "off")
         self.amp = amp == "bf16"
         self.params_mask = mask_params(cfg, self.total_steps)
         # SIGMAE's curriculum: validation scores the regime of the current step, and early stopping waits
         # for the ramp to end (a harder mask raises the loss; that is not over-fitting)
-        self.curriculum_end = (curriculum_length(cfg, self.total_steps)
-                               if "index-guided" in cfg.masking.strategies else 0)
+        self.curriculum_end = (
+            curriculum_length(cfg, self.total_steps) if "index-guided" in cfg.masking.strategies else 0
+        )
         self.step = 0
         self.epoch = 0
         self.batch_in_epoch = 0
@@ -314,9 +354,16 @@ class Pretrainer:
         g = torch.Generator().manual_seed(cfg.seed)
         nw = cfg.num_workers
         self.loader = DataLoader(
-            self.train_ds, batch_size=self.local_bs, sampler=self.sampler, num_workers=nw,
-            pin_memory=self.device.type == "cuda", prefetch_factor=cfg.prefetch_factor if nw else None,
-            persistent_workers=nw > 0, worker_init_fn=_worker_init, generator=g, drop_last=True,
+            self.train_ds,
+            batch_size=self.local_bs,
+            sampler=self.sampler,
+            num_workers=nw,
+            pin_memory=self.device.type == "cuda",
+            prefetch_factor=cfg.prefetch_factor if nw else None,
+            persistent_workers=nw > 0,
+            worker_init_fn=_worker_init,
+            generator=g,
+            drop_last=True,
         )
 
     # ------------------------------------------------------------------ state
@@ -326,8 +373,11 @@ class Pretrainer:
             "model": self.model.state_dict(),
             "optimizer": self.opt.state_dict(),
             "scheduler": self.sched.state_dict(),
-            "step": self.step, "epoch": self.epoch, "batch_in_epoch": self.batch_in_epoch,
-            "best_val": -1.0 if self.best_val is None else self.best_val, "bad_evals": self.bad_evals,
+            "step": self.step,
+            "epoch": self.epoch,
+            "batch_in_epoch": self.batch_in_epoch,
+            "best_val": -1.0 if self.best_val is None else self.best_val,
+            "bad_evals": self.bad_evals,
             "rng": rng_state(),
             "stats": self.stats.to(torch.device("cpu")).as_dict(),
             "model_config": json.dumps(asdict(self.mcfg)),
@@ -338,10 +388,14 @@ class Pretrainer:
 
     def load_state(self, st: dict[str, Any]) -> None:
         if st.get("format") != "spectm-pretrain-v1":
-            raise ConfigError("checkpoint format is not spectm-pretrain-v1", "resume with the spectm version that wrote it")
+            raise ConfigError(
+                "checkpoint format is not spectm-pretrain-v1", "resume with the spectm version that wrote it"
+            )
         if json.loads(st["model_config"]) != asdict(self.mcfg):
-            raise ConfigError("the checkpoint's model config differs from the current config",
-                              "resume with the run's own config.yaml (pretrain.model must not change)")
+            raise ConfigError(
+                "the checkpoint's model config differs from the current config",
+                "resume with the run's own config.yaml (pretrain.model must not change)",
+            )
         self.model.load_state_dict(st["model"])
         if self.uw is not None:
             self.uw.log_var.data.copy_(st.get("loss_log_var", torch.zeros(len(self.uw.tasks))))
@@ -359,8 +413,9 @@ class Pretrainer:
             dist.barrier()
 
     # ------------------------------------------------------------------ steps
-    def _forward(self, batch: dict[str, torch.Tensor], step: int, module: Any, rng_step: int | None = None,
-                 training: bool = True) -> dict[str, torch.Tensor]:
+    def _forward(
+        self, batch: dict[str, torch.Tensor], step: int, module: Any, rng_step: int | None = None, training: bool = True
+    ) -> dict[str, torch.Tensor]:
         """Masks, forward, losses; ``loss`` is the training objective, or the fixed-weight sum when
         not ``training`` (the validation criterion does not move with learned weights)."""
         cfg = self.cfg
@@ -370,8 +425,18 @@ class Pretrainer:
         hasf = batch["has_future"].to(dev)
         days = batch["days"].to(dev)
         p = self.mcfg.patch_size
-        mask = sample_masks(cfg, cfg.masking.strategies, self.params_mask, self.wavelengths, batch["x"],
-                            batch["index"], step, p, cfg.seed, rng_step).to(dev)
+        mask = sample_masks(
+            cfg,
+            cfg.masking.strategies,
+            self.params_mask,
+            self.wavelengths,
+            batch["x"],
+            batch["index"],
+            step,
+            p,
+            cfg.seed,
+            rng_step,
+        ).to(dev)
         tv = token_validity(x_raw, p)
         x_n = torch.nan_to_num(normalise(x_raw, self.stats, 2))
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=self.amp):
@@ -447,13 +512,30 @@ class Pretrainer:
                         vals /= self.world
                     dt = time.perf_counter() - t0
                     last_loss = float(vals[0])
-                    row.update(step=self.step, epoch=self.epoch, lr=lr, loss=last_loss, recon=float(vals[1]),
-                               indices=float(vals[2]), future=float(vals[3]), grad_norm=float(gn),
-                               samples_per_s=seen / dt if dt > 0 else float("nan"))
-                    log.info("step %d/%d loss %.4f (recon %.4f idx %.4f fut %.4f) %.1f samples/s%s", self.step,
-                             self.total_steps, last_loss, vals[1], vals[2], vals[3], row["samples_per_s"],
-                             "" if self.uw is None else " weights " + " ".join(
-                                 f"{k} {v:.3g}" for k, v in self.uw.weights().items()))
+                    row.update(
+                        step=self.step,
+                        epoch=self.epoch,
+                        lr=lr,
+                        loss=last_loss,
+                        recon=float(vals[1]),
+                        indices=float(vals[2]),
+                        future=float(vals[3]),
+                        grad_norm=float(gn),
+                        samples_per_s=seen / dt if dt > 0 else float("nan"),
+                    )
+                    log.info(
+                        "step %d/%d loss %.4f (recon %.4f idx %.4f fut %.4f) %.1f samples/s%s",
+                        self.step,
+                        self.total_steps,
+                        last_loss,
+                        vals[1],
+                        vals[2],
+                        vals[3],
+                        row["samples_per_s"],
+                        ""
+                        if self.uw is None
+                        else " weights " + " ".join(f"{k} {v:.3g}" for k, v in self.uw.weights().items()),
+                    )
                     win, win_n, seen, t0 = {}, 0, 0, time.perf_counter()
                 if self.val_ds is not None and (self.step % val_every == 0 or self.step == self.total_steps):
                     v = self.validate()
@@ -469,8 +551,9 @@ class Pretrainer:
                 if self.step >= self.total_steps or self.stopped_early or end_of_epoch:
                     break
         metrics.close()
-        return PretrainResult(self.run_dir, self.step, self.epoch, self.stopped_early, self.best_val, last_loss,
-                              self.params, self.world)
+        return PretrainResult(
+            self.run_dir, self.step, self.epoch, self.stopped_early, self.best_val, last_loss, self.params, self.world
+        )
 
     def _early_stopping(self, val_loss: float) -> None:
         if self.best_val is None or val_loss < self.best_val - 1e-6:
@@ -481,18 +564,29 @@ class Pretrainer:
         else:
             self.bad_evals += 1
             if self.cfg.early_stopping_patience and self.bad_evals >= self.cfg.early_stopping_patience:
-                log.warning("early stopping at step %d: val loss has not improved for %d validations",
-                            self.step, self.bad_evals)
+                log.warning(
+                    "early stopping at step %d: val loss has not improved for %d validations", self.step, self.bad_evals
+                )
                 self.stopped_early = True
 
     def export(self, path: Path, tag: str) -> None:
         """Weights + stats + config to safetensors (the artefact fine-tuning loads)."""
-        export_safetensors(path, self.model.state_dict(), self.stats.to(torch.device("cpu")).as_dict(), {
-            "model_config": asdict(self.mcfg), "wavelengths": self.wavelengths, "index_names": self.index_names,
-            "step": self.step, "tag": tag, "format": "spectm-mae-v1",
-            "unseen_bands": self.unseen_bands().tolist(), "downstream_bands": self.cfg.downstream_bands,
-            "loss_weights": {} if self.uw is None else self.uw.weights(),
-        })
+        export_safetensors(
+            path,
+            self.model.state_dict(),
+            self.stats.to(torch.device("cpu")).as_dict(),
+            {
+                "model_config": asdict(self.mcfg),
+                "wavelengths": self.wavelengths,
+                "index_names": self.index_names,
+                "step": self.step,
+                "tag": tag,
+                "format": "spectm-mae-v1",
+                "unseen_bands": self.unseen_bands().tolist(),
+                "downstream_bands": self.cfg.downstream_bands,
+                "loss_weights": {} if self.uw is None else self.uw.weights(),
+            },
+        )
 
     def unseen_bands(self) -> np.ndarray:
         """(C,) bool: bands the encoder never sees in pretraining — the spectral-targeted windows,
@@ -506,4 +600,3 @@ class Pretrainer:
         if self.world > 1 and dist.is_initialized():
             dist.barrier()
             dist.destroy_process_group()
-

@@ -51,9 +51,7 @@ def preset_sections(preset: Preset) -> tuple[PretrainSection, RegressSection]:
         checkpoint_every=100,
         num_workers=0,
         cpu_threads=1,
-        model=PretrainModel(
-            patch_size=8, dim=64, depth=2, heads=4, decoder_dim=64, decoder_depth=1, decoder_heads=4
-        ),
+        model=PretrainModel(patch_size=8, dim=64, depth=2, heads=4, decoder_dim=64, decoder_depth=1, decoder_heads=4),
     )
     return pretrain, RegressSection(finetune_epochs=5, frozen_steps=200)
 

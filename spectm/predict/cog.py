@@ -45,9 +45,7 @@ def overview_factors(ny: int, nx: int, block: int) -> list[int]:
         f *= 2
 
 
-def write_cog(
-    path: Path, values: np.ndarray, grid: Grid, crs: str, *, tags: dict[str, str] | None = None
-) -> Path:
+def write_cog(path: Path, values: np.ndarray, grid: Grid, crs: str, *, tags: dict[str, str] | None = None) -> Path:
     """Write one (y, x) float32 layer as a COG at ``path`` (written to ``path.tmp``, then renamed)."""
     ny, nx = values.shape
     block = _block(ny, nx)

@@ -64,16 +64,22 @@ class PredictResult:
 
     def summary(self) -> str:
         c = self.counts
-        return (f"{self.status}: {self.path.name}: {c.get('dates_mapped', 0)} dates mapped "
-                f"({c.get('days_without_imagery', 0)} days without imagery), "
-                f"{c.get('tiles_predicted', 0)} chips predicted, {c.get('tiles_skipped', 0)} skipped")
+        return (
+            f"{self.status}: {self.path.name}: {c.get('dates_mapped', 0)} dates mapped "
+            f"({c.get('days_without_imagery', 0)} days without imagery), "
+            f"{c.get('tiles_predicted', 0)} chips predicted, {c.get('tiles_skipped', 0)} skipped"
+        )
 
     def print_summary(self) -> None:
         c = self.counts
-        rows = [("days in range", c.get("days_in_range", 0)), ("days without imagery", c.get("days_without_imagery", 0)),
-                ("dates mapped", c.get("dates_mapped", 0)), ("dates with no prediction", c.get("dates_empty", 0)),
-                ("tiles per date (water / land)", f"{c.get('water_tiles', 0)} / {c.get('land_tiles', 0)}"),
-                ("chips predicted", c.get("tiles_predicted", 0))]
+        rows = [
+            ("days in range", c.get("days_in_range", 0)),
+            ("days without imagery", c.get("days_without_imagery", 0)),
+            ("dates mapped", c.get("dates_mapped", 0)),
+            ("dates with no prediction", c.get("dates_empty", 0)),
+            ("tiles per date (water / land)", f"{c.get('water_tiles', 0)} / {c.get('land_tiles', 0)}"),
+            ("chips predicted", c.get("tiles_predicted", 0)),
+        ]
         rows += [(f"tiles skipped: {r}", c.get("skipped", {}).get(r, 0)) for r in SKIP_REASONS]
         rows.append(("cells predicted (all dates)", c.get("cells_predicted", 0)))
         print_table(f"Maps, maps/{self.name} ({self.status})", ["", "count"], rows)
@@ -86,12 +92,16 @@ def _select_bands(cube: Cube, reg: Regressor) -> np.ndarray:
     idx = d.argmin(axis=1)
     bad = want[d[np.arange(want.size), idx] > WL_TOLERANCE_NM]
     if bad.size:
-        raise SchemaError(f"the cube {cube.path.name} lacks {bad.size} of the regressor's wavelengths "
-                          f"(e.g. {bad[:3].tolist()} nm)", "predict with a cube of the sensor the regressor was trained on")
+        raise SchemaError(
+            f"the cube {cube.path.name} lacks {bad.size} of the regressor's wavelengths (e.g. {bad[:3].tolist()} nm)",
+            "predict with a cube of the sensor the regressor was trained on",
+        )
     return idx
 
 
-def _history_params(data_dir: Path, reg: Regressor, features: str | None, join: JoinSection | None) -> tuple[JoinSection, str]:
+def _history_params(
+    data_dir: Path, reg: Regressor, features: str | None, join: JoinSection | None
+) -> tuple[JoinSection, str]:
     """The join settings that pick history steps: ``join``, else the feature store's manifest
     (``features``, else the store the regressor was trained on, else the only store), else the
     defaults; the chip geometry is always the regressor's."""
@@ -103,13 +113,17 @@ def _history_params(data_dir: Path, reg: Regressor, features: str | None, join: 
         if features:
             man = store.read_manifest(data_dir, features)
             if man is None:
-                raise DataNotFoundError(f"no feature store features/{features}", "pass --features NAME of an existing store")
+                raise DataNotFoundError(
+                    f"no feature store features/{features}", "pass --features NAME of an existing store"
+                )
         else:
             trained_on = (getattr(reg, "meta", None) or {}).get("features")  # the store R's regressor records
             names = store.list_stores(data_dir)
             features = trained_on if trained_on in names else (names[0] if len(names) == 1 else None)
             man = store.read_manifest(data_dir, features) if features else None
-        join, src = (JoinSection.model_validate(man["params"]), f"features/{features}") if man else (JoinSection(), "defaults")
+        join, src = (
+            (JoinSection.model_validate(man["params"]), f"features/{features}") if man else (JoinSection(), "defaults")
+        )
     upd = {"chip_size": int(reg.chip_size), "chip_time": int(reg.chip_time)}
     return JoinSection.model_validate({**join.model_dump(), **upd}), src
 
@@ -121,11 +135,15 @@ def _dates(cube: Cube, dates: str) -> tuple[np.ndarray, int, date, date]:
     first, last = (str(days[0]), str(days[-1])) if days.size else ("-", "-")
     lo, hi = np.datetime64(dr.start, "D"), np.datetime64(dr.end, "D")
     if days.size == 0 or hi < days[0] or lo > days[-1]:
-        raise DateRangeError(f"dates {dr} are outside the cube {cube.path.name} ({first} to {last})",
-                             f"pass --dates within {first}:{last}, or build the cube for those dates first")
+        raise DateRangeError(
+            f"dates {dr} are outside the cube {cube.path.name} ({first} to {last})",
+            f"pass --dates within {first}:{last}, or build the cube for those dates first",
+        )
     sel = np.flatnonzero((days >= lo) & (days <= hi))
     if sel.size == 0:
-        raise DataNotFoundError(f"the cube {cube.path.name} has no imagery on {dr}", f"pick dates with imagery ({first} to {last})")
+        raise DataNotFoundError(
+            f"the cube {cube.path.name} has no imagery on {dr}", f"pick dates with imagery ({first} to {last})"
+        )
     return sel, dr.n_days - len(set(days[sel].tolist())), dr.start, dr.end
 
 
@@ -189,8 +207,10 @@ def predict_maps(
     else:
         reg, reg_fp, reg_name = checkpoint, None, type(checkpoint).__name__
     if horizon is not None and str(reg.horizon) != horizon:
-        raise BadInputError(f"the regressor predicts horizon '{reg.horizon}', not '{horizon}'",
-                            "drop --horizon or pick that horizon's regressor")
+        raise BadInputError(
+            f"the regressor predicts horizon '{reg.horizon}', not '{horizon}'",
+            "drop --horizon or pick that horizon's regressor",
+        )
     cube = open_cube(data_dir, str(reg.sensor), region)
     bands = _select_bands(cube, reg)
     params, params_src = _history_params(data_dir, reg, features, join)
@@ -200,12 +220,21 @@ def predict_maps(
     s = params.chip_size
     overlap = s // 2 if overlap is None else overlap
     if not 0 <= overlap < s:
-        raise BadInputError(f"overlap must be between 0 and chip size − 1 ({s - 1}), got {overlap}",
-                            f"pass e.g. --overlap {s // 2}")
-    settings = {"dates": f"{start}:{end}", "min_valid": min_valid, "overlap": overlap, "chip_size": params.chip_size,
-                "chip_time": params.chip_time, "chip_lookback_days": params.chip_lookback_days,
-                "chip_min_valid": params.chip_min_valid, "horizon": str(reg.horizon), "lead_days": lead,
-                "quicklooks": quicklooks}
+        raise BadInputError(
+            f"overlap must be between 0 and chip size − 1 ({s - 1}), got {overlap}", f"pass e.g. --overlap {s // 2}"
+        )
+    settings = {
+        "dates": f"{start}:{end}",
+        "min_valid": min_valid,
+        "overlap": overlap,
+        "chip_size": params.chip_size,
+        "chip_time": params.chip_time,
+        "chip_lookback_days": params.chip_lookback_days,
+        "chip_min_valid": params.chip_min_valid,
+        "horizon": str(reg.horizon),
+        "lead_days": lead,
+        "quicklooks": quicklooks,
+    }
     key = _key(reg_fp, cube, settings)
     final, png_dir = mapstore.store_path(data_dir, name), mapstore.maps_dir(data_dir) / name
     old = read_manifest(data_dir, name)
@@ -214,8 +243,10 @@ def predict_maps(
             log.info("maps/%s is up to date (same regressor, cube and settings); skipped", name)
             return PredictResult(name, final, png_dir, "skipped", old, time.perf_counter() - t0)
         if not force:
-            raise BadInputError(f"maps/{name} exists and was made from another regressor, cube or settings",
-                                "pass --force to replace it, or choose another --name")
+            raise BadInputError(
+                f"maps/{name} exists and was made from another regressor, cube or settings",
+                "pass --force to replace it, or choose another --name",
+            )
     try:
         tiler = Tiler(cube, params, min_valid, stride=s - overlap)
     except ValueError as exc:
@@ -223,10 +254,19 @@ def predict_maps(
 
     times = cube.times[sel]
     target = times + np.timedelta64(lead, "D")
-    provenance = {"regressor": reg_name, "regressor_fingerprint": reg_fp, "model": getattr(reg, "model_name", None),
-                  "horizon": str(reg.horizon), "lead_days": lead, "sensor": str(reg.sensor),
-                  "n_bands": int(bands.size), "history_settings_from": params_src, "cube": str(cube.path),
-                  "cube_fingerprint": cube.fingerprint, "spectm_version": __version__}
+    provenance = {
+        "regressor": reg_name,
+        "regressor_fingerprint": reg_fp,
+        "model": getattr(reg, "model_name", None),
+        "horizon": str(reg.horizon),
+        "lead_days": lead,
+        "sensor": str(reg.sensor),
+        "n_bands": int(bands.size),
+        "history_settings_from": params_src,
+        "cube": str(cube.path),
+        "cube_fingerprint": cube.fingerprint,
+        "spectm_version": __version__,
+    }
     ds, enc = mapstore.template(cube, times, target, mapstore.global_attrs(cube, provenance, settings))
     partial = mapstore.partial_path(data_dir, name)
     mapstore.create(partial, ds, enc)
@@ -248,14 +288,16 @@ def predict_maps(
         for batch in batches(plan.specs, batch_size):
             pred = np.asarray(reg.predict_chips(cut_chips(cube, batch, s, bands), chip_days(cube, batch)))
             if pred.shape != (len(batch), s, s):
-                raise StageError(f"predict_chips returned shape {pred.shape}, expected {(len(batch), s, s)}",
-                                 "the regressor does not follow the predict_chips contract")
+                raise StageError(
+                    f"predict_chips returned shape {pred.shape}, expected {(len(batch), s, s)}",
+                    "the regressor does not follow the predict_chips contract",
+                )
             for sp, p in zip(batch, pred, strict=True):
                 ok = np.isfinite(p)
                 w = np.where(ok, weight, 0.0)
-                acc[sp.r0:sp.r0 + s, sp.c0:sp.c0 + s] += w * np.where(ok, p, 0.0)
-                wsum[sp.r0:sp.r0 + s, sp.c0:sp.c0 + s] += w
-                cnt[sp.r0:sp.r0 + s, sp.c0:sp.c0 + s] += ok
+                acc[sp.r0 : sp.r0 + s, sp.c0 : sp.c0 + s] += w * np.where(ok, p, 0.0)
+                wsum[sp.r0 : sp.r0 + s, sp.c0 : sp.c0 + s] += w
+                cnt[sp.r0 : sp.r0 + s, sp.c0 : sp.c0 + s] += ok
         cnt[~cube.water] = 0
         mean = np.where(cnt > 0, acc / np.where(wsum > 0, wsum, 1.0), np.nan)
         counts = {"tiles_predicted": len(plan.specs), **{f"tiles_{r}": n for r, n in plan.skipped.items()}}
@@ -267,12 +309,23 @@ def predict_maps(
         for r, n in plan.skipped.items():
             totals[r] += n
         day = str(cube.local_days[t].astype("datetime64[D]"))
-        per_date.append({"date": day, "time": str(times[i])[:19], "chips": len(plan.specs), "cells": n_cells,
-                         **plan.skipped})
-        write_cog(png_dir / f"{day}.tif", mapstore.to_ugL(mean), cube.grid, cube.crs.to_wkt(), tags={
-            "TIFFTAG_DATETIME": f"{day.replace('-', ':')} 00:00:00", "imagery_time_utc": str(times[i])[:19],
-            "target_date": str(target[i])[:10], "source": f"spectm {__version__} predict ({Path(reg_name).name})",
-            "region": cube.region, "sensor": cube.sensor})
+        per_date.append(
+            {"date": day, "time": str(times[i])[:19], "chips": len(plan.specs), "cells": n_cells, **plan.skipped}
+        )
+        write_cog(
+            png_dir / f"{day}.tif",
+            mapstore.to_ugL(mean),
+            cube.grid,
+            cube.crs.to_wkt(),
+            tags={
+                "TIFFTAG_DATETIME": f"{day.replace('-', ':')} 00:00:00",
+                "imagery_time_utc": str(times[i])[:19],
+                "target_date": str(target[i])[:10],
+                "source": f"spectm {__version__} predict ({Path(reg_name).name})",
+                "region": cube.region,
+                "sensor": cube.sensor,
+            },
+        )
         if quicklooks:
             when = f"imagery {day}" + (f", for {str(target[i])[:10]} (+{lead} d)" if lead else "")
             title = f"Predicted microcystin, {cube.region} ({cube.sensor}), {when}"
@@ -282,15 +335,29 @@ def predict_maps(
 
     counts_all = {
         "days_in_range": int((np.datetime64(end, "D") - np.datetime64(start, "D")).astype(int) + 1),
-        "days_without_imagery": int(n_no_imagery), "dates_mapped": int(sel.size), "dates_empty": int(empty),
-        "water_tiles": len(tiler.water_tiles), "land_tiles": tiler.n_land,
-        "tiles_predicted": totals["tiles_predicted"], "tiles_skipped": int(sum(totals[r] for r in SKIP_REASONS)),
-        "skipped": {r: int(totals[r]) for r in SKIP_REASONS}, "cells_predicted": int(cells),
+        "days_without_imagery": int(n_no_imagery),
+        "dates_mapped": int(sel.size),
+        "dates_empty": int(empty),
+        "water_tiles": len(tiler.water_tiles),
+        "land_tiles": tiler.n_land,
+        "tiles_predicted": totals["tiles_predicted"],
+        "tiles_skipped": int(sum(totals[r] for r in SKIP_REASONS)),
+        "skipped": {r: int(totals[r]) for r in SKIP_REASONS},
+        "cells_predicted": int(cells),
         "incomplete_cube_slices_ignored": cube.n_incomplete,
     }
-    manifest = {"spectm_version": __version__, "algorithm_version": ALGORITHM_VERSION, "name": name,
-                "created": datetime.now(UTC).isoformat(timespec="seconds"), "key": key, "store": final.name,
-                "provenance": provenance, "settings": settings, "counts": counts_all, "dates": per_date}
+    manifest = {
+        "spectm_version": __version__,
+        "algorithm_version": ALGORITHM_VERSION,
+        "name": name,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "key": key,
+        "store": final.name,
+        "provenance": provenance,
+        "settings": settings,
+        "counts": counts_all,
+        "dates": per_date,
+    }
     png_dir.mkdir(parents=True, exist_ok=True)
     tmp = png_dir / (MANIFEST + ".tmp")
     tmp.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")

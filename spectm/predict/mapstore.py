@@ -74,7 +74,7 @@ def global_attrs(cube: Cube, provenance: dict[str, Any], settings: dict[str, Any
     return {
         "title": f"Predicted particulate microcystin, {cube.region} ({cube.sensor})",
         "summary": "Per-pixel microcystin (log10 µg/L and µg/L) predicted by a spectm regressor from "
-                   "cube chips and mosaicked; NaN where no prediction (land, cloud, too few valid pixels).",
+        "cube chips and mosaicked; NaN where no prediction (land, cloud, too few valid pixels).",
         "source": f"spectm predict from {cube.path.name}",
         "history": f"{now} spectm {__version__} predict (regressor {provenance.get('regressor')})",
         **common_attrs((w, s, e, n), f"POLYGON (({w} {s}, {e} {s}, {e} {n}, {w} {n}, {w} {s}))", now),
@@ -101,25 +101,66 @@ def template(cube: Cube, times: np.ndarray, target: np.ndarray, attrs: dict[str,
     u8 = da.zeros(shape, dtype=np.uint8, chunks=chunks)
     ds = xr.Dataset(
         {
-            "mc_log10": (("time", "y", "x"), f32, {
-                "long_name": "predicted particulate microcystin (log10)", "units": "log10(ug L-1)",
-                "coverage_content_type": "modelResult"}),
-            "mc_ugL": (("time", "y", "x"), f32, {
-                "long_name": "predicted particulate microcystin", "units": "ug L-1",
-                "coverage_content_type": "modelResult"}),
-            "n_pred": (("time", "y", "x"), u8, {
-                "long_name": "number of chip predictions blended into the cell", "units": "1",
-                "coverage_content_type": "auxiliaryInformation"}),
-            "valid": (("time", "y", "x"), u8, {
-                "long_name": "prediction available", "flag_values": np.array([0, 1], np.uint8),
-                "flag_meanings": "no_prediction predicted", "coverage_content_type": "qualityInformation"}),
-            "water": (("y", "x"), cube.water.astype(np.uint8), {
-                "long_name": "water mask of the cube", "source": cube.water_source,
-                "flag_values": np.array([0, 1], np.uint8), "flag_meanings": "land water",
-                "coverage_content_type": "auxiliaryInformation"}),
-            **{c: ("time", np.zeros(nt, np.int32), {"long_name": f"tiles: {c[6:].replace('_', ' ')}", "units": "1",
-                                                    "coverage_content_type": "auxiliaryInformation"})
-               for c in COUNTS},
+            "mc_log10": (
+                ("time", "y", "x"),
+                f32,
+                {
+                    "long_name": "predicted particulate microcystin (log10)",
+                    "units": "log10(ug L-1)",
+                    "coverage_content_type": "modelResult",
+                },
+            ),
+            "mc_ugL": (
+                ("time", "y", "x"),
+                f32,
+                {
+                    "long_name": "predicted particulate microcystin",
+                    "units": "ug L-1",
+                    "coverage_content_type": "modelResult",
+                },
+            ),
+            "n_pred": (
+                ("time", "y", "x"),
+                u8,
+                {
+                    "long_name": "number of chip predictions blended into the cell",
+                    "units": "1",
+                    "coverage_content_type": "auxiliaryInformation",
+                },
+            ),
+            "valid": (
+                ("time", "y", "x"),
+                u8,
+                {
+                    "long_name": "prediction available",
+                    "flag_values": np.array([0, 1], np.uint8),
+                    "flag_meanings": "no_prediction predicted",
+                    "coverage_content_type": "qualityInformation",
+                },
+            ),
+            "water": (
+                ("y", "x"),
+                cube.water.astype(np.uint8),
+                {
+                    "long_name": "water mask of the cube",
+                    "source": cube.water_source,
+                    "flag_values": np.array([0, 1], np.uint8),
+                    "flag_meanings": "land water",
+                    "coverage_content_type": "auxiliaryInformation",
+                },
+            ),
+            **{
+                c: (
+                    "time",
+                    np.zeros(nt, np.int32),
+                    {
+                        "long_name": f"tiles: {c[6:].replace('_', ' ')}",
+                        "units": "1",
+                        "coverage_content_type": "auxiliaryInformation",
+                    },
+                )
+                for c in COUNTS
+            },
         },
         coords={
             "time": ("time", times.astype("datetime64[ns]"), {"long_name": "imagery (overpass) time, UTC"}),
@@ -164,13 +205,15 @@ def write_date(path: Path, i: int, mean: np.ndarray, count: np.ndarray, counts: 
     """Write date ``i``: the mosaic (NaN = none), its prediction counts and the tile counts."""
     mc = mean.astype(np.float32)[None]
     ok = np.isfinite(mc)
-    part = xr.Dataset({
-        "mc_log10": (("time", "y", "x"), mc),
-        "mc_ugL": (("time", "y", "x"), to_ugL(mc)),
-        "n_pred": (("time", "y", "x"), np.minimum(count, 255).astype(np.uint8)[None]),
-        "valid": (("time", "y", "x"), ok.astype(np.uint8)),
-        **{c: ("time", np.array([counts.get(c, 0)], np.int32)) for c in COUNTS},
-    })
+    part = xr.Dataset(
+        {
+            "mc_log10": (("time", "y", "x"), mc),
+            "mc_ugL": (("time", "y", "x"), to_ugL(mc)),
+            "n_pred": (("time", "y", "x"), np.minimum(count, 255).astype(np.uint8)[None]),
+            "valid": (("time", "y", "x"), ok.astype(np.uint8)),
+            **{c: ("time", np.array([counts.get(c, 0)], np.int32)) for c in COUNTS},
+        }
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         part.to_zarr(path, region={"time": slice(i, i + 1)}, mode="r+", consolidated=False, zarr_format=3)

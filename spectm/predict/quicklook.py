@@ -39,8 +39,14 @@ def classify(mc_log10: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(mc_log10), out, -1)
 
 
-def render(path: Path, mc_log10: np.ndarray, water: np.ndarray, extent_km: tuple[float, float, float, float],
-           title: str, note: str = "") -> None:
+def render(
+    path: Path,
+    mc_log10: np.ndarray,
+    water: np.ndarray,
+    extent_km: tuple[float, float, float, float],
+    title: str,
+    note: str = "",
+) -> None:
     """Write one quick-look PNG (``extent_km``: left, right, bottom, top in km of the grid CRS)."""
     import matplotlib
 
@@ -59,22 +65,41 @@ def render(path: Path, mc_log10: np.ndarray, water: np.ndarray, extent_km: tuple
     ax.set_facecolor(NODATA)
     back = np.where(water, np.nan, 1.0)
     ax.imshow(back, extent=extent_km, cmap=ListedColormap([LAND]), vmin=0, vmax=2, interpolation="nearest")
-    im = ax.imshow(np.ma.masked_invalid(np.where(water, vals, np.nan)), extent=extent_km, cmap=cmap, norm=norm,
-                   interpolation="nearest")
+    im = ax.imshow(
+        np.ma.masked_invalid(np.where(water, vals, np.nan)),
+        extent=extent_km,
+        cmap=cmap,
+        norm=norm,
+        interpolation="nearest",
+    )
     ax.set_xlabel("easting (km)")
     ax.set_ylabel("northing (km)")
     ax.set_title(title, fontsize=10)
     cb = fig.colorbar(im, cax=cax, boundaries=bounds, spacing="proportional", ticks=bounds)
-    cb.ax.set_yticklabels([f"{10 ** b:g}" for b in bounds])
+    cb.ax.set_yticklabels([f"{10**b:g}" for b in bounds])
     cb.set_label("microcystin, µg/L (log scale)")
-    legend = [Patch(facecolor=LAND, edgecolor="k", label="land"),
-              Patch(facecolor=NODATA, edgecolor="k", label="water, no prediction (cloud, too few valid pixels)")]
-    legend.append(Patch(facecolor=COLOURS[0], edgecolor="k", label=f"< {THRESHOLDS[0][0]:g} µg/L: below every advisory"))
-    legend += [Patch(facecolor=COLOURS[i + 1], edgecolor="k", label=f"≥ {t:g} µg/L: {what}")
-               for i, (t, what) in enumerate(THRESHOLDS)]
-    fig.legend(handles=legend, loc="lower left", bbox_to_anchor=(0.08, 0.04), ncol=1, fontsize=8, frameon=False,
-               title="colour classes start at the advisory thresholds (DOMAIN.md §5.5)", title_fontsize=8,
-               alignment="left")
+    legend = [
+        Patch(facecolor=LAND, edgecolor="k", label="land"),
+        Patch(facecolor=NODATA, edgecolor="k", label="water, no prediction (cloud, too few valid pixels)"),
+    ]
+    legend.append(
+        Patch(facecolor=COLOURS[0], edgecolor="k", label=f"< {THRESHOLDS[0][0]:g} µg/L: below every advisory")
+    )
+    legend += [
+        Patch(facecolor=COLOURS[i + 1], edgecolor="k", label=f"≥ {t:g} µg/L: {what}")
+        for i, (t, what) in enumerate(THRESHOLDS)
+    ]
+    fig.legend(
+        handles=legend,
+        loc="lower left",
+        bbox_to_anchor=(0.08, 0.04),
+        ncol=1,
+        fontsize=8,
+        frameon=False,
+        title="colour classes start at the advisory thresholds (DOMAIN.md §5.5)",
+        title_fontsize=8,
+        alignment="left",
+    )
     if note:
         fig.text(0.01, 0.01, note, fontsize=7, color="#444444")
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -44,8 +44,9 @@ def _candidates(run_dir: Path) -> dict[str, Path]:
     return {d.name: d for d in sorted(sub.iterdir()) if (d / REGRESSOR_JSON).exists()}
 
 
-def resolve_checkpoint(data_dir: Path, checkpoint: str | Path, *, model: str | None = None,
-                       horizon: str | None = None) -> Path:
+def resolve_checkpoint(
+    data_dir: Path, checkpoint: str | Path, *, model: str | None = None, horizon: str | None = None
+) -> Path:
     """The regressor directory that ``checkpoint`` names (see the module docstring).
 
     In a regress run, ``model``/``horizon`` choose among ``regressor/<model>_<horizon>/``;
@@ -73,16 +74,20 @@ def resolve_checkpoint(data_dir: Path, checkpoint: str | Path, *, model: str | N
     if model is not None:
         key = f"{model}_{hz}"
         if key not in found:
-            raise BadInputError(f"{path} has no regressor {key} (it has: {', '.join(found)})",
-                                "pick one of those with --model/--horizon")
+            raise BadInputError(
+                f"{path} has no regressor {key} (it has: {', '.join(found)})",
+                "pick one of those with --model/--horizon",
+            )
         return found[key]
     if len(by_hz) == 1:
         return next(iter(by_hz.values()))
     for m in MODEL_PREFERENCE:
         if f"{m}_{hz}" in by_hz:
             return by_hz[f"{m}_{hz}"]
-    raise BadInputError(f"{path} has no single regressor for horizon '{hz}' (it has: {', '.join(found) or 'none'})",
-                        "pick one with --model and --horizon")
+    raise BadInputError(
+        f"{path} has no single regressor for horizon '{hz}' (it has: {', '.join(found) or 'none'})",
+        "pick one with --model and --horizon",
+    )
 
 
 def load(path: Path) -> Regressor:
@@ -91,6 +96,7 @@ def load(path: Path) -> Regressor:
 
     reg = load_regressor(path)
     if not isinstance(reg, Regressor):
-        raise BadInputError(f"{path} did not load as a regressor with predict_chips()",
-                            "re-train it with `spectm train regress`")
+        raise BadInputError(
+            f"{path} did not load as a regressor with predict_chips()", "re-train it with `spectm train regress`"
+        )
     return reg

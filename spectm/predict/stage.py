@@ -26,12 +26,26 @@ def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
     if ckpt is None:
         ckpt = latest_complete_run(data_dir, f"{pipeline.name}-regress-")
         if ckpt is None:
-            raise DataNotFoundError(f"no complete regress run '{pipeline.name}-regress-*' in {data_dir / 'runs'}",
-                                    "put 'regress' before 'predict' in the pipeline's stages, or set predict.checkpoint")
+            raise DataNotFoundError(
+                f"no complete regress run '{pipeline.name}-regress-*' in {data_dir / 'runs'}",
+                "put 'regress' before 'predict' in the pipeline's stages, or set predict.checkpoint",
+            )
     region = p.cube or parse_bbox(pipeline.region, data_dir).name
-    res = predict_maps(data_dir, ckpt, p.dates or pipeline.dates, region=region, name=p.name or pipeline.name,
-                       model=p.model, horizon=p.horizon, join=pipeline.join, min_valid=p.min_valid, overlap=p.overlap,
-                       batch_size=p.batch_size, quicklooks=p.quicklooks, force=True)
+    res = predict_maps(
+        data_dir,
+        ckpt,
+        p.dates or pipeline.dates,
+        region=region,
+        name=p.name or pipeline.name,
+        model=p.model,
+        horizon=p.horizon,
+        join=pipeline.join,
+        min_valid=p.min_valid,
+        overlap=p.overlap,
+        batch_size=p.batch_size,
+        quicklooks=p.quicklooks,
+        force=True,
+    )
     res.print_summary()
     status = "skipped" if res.status == "skipped" else "done"
     return StageResult("predict", status, res.summary(), [str(res.path), str(res.png_dir)])

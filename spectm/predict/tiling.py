@@ -73,7 +73,7 @@ class Tiler:
         s = self.params.chip_size
         origins = tile_origins(*self.cube.grid.shape, s, self.stride)
         self.n_tiles = len(origins)
-        counts = [int(self.cube.water[r0:r0 + s, c0:c0 + s].sum()) for r0, c0 in origins]
+        counts = [int(self.cube.water[r0 : r0 + s, c0 : c0 + s].sum()) for r0, c0 in origins]
         self.water_tiles = [o for o, n in zip(origins, counts, strict=True) if n]
         self.n_water = [n for n in counts if n]
 
@@ -86,7 +86,7 @@ class Tiler:
         out = DatePlan(t)
         ok = self.cube.valid[t] & self.cube.water
         for (r0, c0), n_water in zip(self.water_tiles, self.n_water, strict=True):
-            n_ok = int(ok[r0:r0 + s, c0:c0 + s].sum())
+            n_ok = int(ok[r0 : r0 + s, c0 : c0 + s].sum())
             if n_ok == 0:
                 out.skipped["no_valid"] += 1
                 continue
@@ -97,14 +97,15 @@ class Tiler:
             if steps is None:
                 out.skipped["short_history"] += 1
                 continue
-            out.specs.append(ChipSpec(id=f"p_t{t}_r{r0:04d}_c{c0:04d}", kind="predict", steps=steps, r0=r0, c0=c0,
-                                      future=-1))
+            out.specs.append(
+                ChipSpec(id=f"p_t{t}_r{r0:04d}_c{c0:04d}", kind="predict", steps=steps, r0=r0, c0=c0, future=-1)
+            )
         return out
 
 
 def batches(specs: list[ChipSpec], size: int) -> Iterator[list[ChipSpec]]:
     for i in range(0, len(specs), size):
-        yield specs[i:i + size]
+        yield specs[i : i + size]
 
 
 def chip_days(cube: Cube, specs: list[ChipSpec]) -> np.ndarray:
@@ -128,10 +129,11 @@ def cut_chips(cube: Cube, specs: list[ChipSpec], size: int, bands: np.ndarray) -
     rl, rh, cl, ch = int(r0.min()), int(r0.max()) + size, int(c0.min()), int(c0.max()) + size
     out = np.full((len(specs), steps.shape[1], bands.size, size, size), np.nan, np.float32)
     for t in np.unique(steps):
-        block = np.asarray(cube.data.isel(time=int(t), y=slice(rl, rh), x=slice(cl, ch)).values,
-                           dtype=np.float32)[bands]
+        block = np.asarray(cube.data.isel(time=int(t), y=slice(rl, rh), x=slice(cl, ch)).values, dtype=np.float32)[
+            bands
+        ]
         for i, k in zip(*np.nonzero(steps == t), strict=True):
-            out[i, k] = block[:, r0[i] - rl:r0[i] - rl + size, c0[i] - cl:c0[i] - cl + size]
+            out[i, k] = block[:, r0[i] - rl : r0[i] - rl + size, c0[i] - cl : c0[i] - cl + size]
     return out
 
 

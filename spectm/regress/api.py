@@ -29,8 +29,24 @@ from spectm.config import REGRESS_MODELS, SPECTM_MODELS, RegressSection
 from spectm.console import log
 from spectm.errors import BadInputError, SchemaError
 
-PREDICTION_COLUMNS = ["experiment", "model", "horizon", "seed", "label_fraction", "n_train", "masking", "tasks",
-                      "encoder_run", "split", "sample_id", "station", "date", "y_true", "censored", "y_pred"]
+PREDICTION_COLUMNS = [
+    "experiment",
+    "model",
+    "horizon",
+    "seed",
+    "label_fraction",
+    "n_train",
+    "masking",
+    "tasks",
+    "encoder_run",
+    "split",
+    "sample_id",
+    "station",
+    "date",
+    "y_true",
+    "censored",
+    "y_pred",
+]
 TORCH_MODELS = SPECTM_MODELS
 
 
@@ -65,32 +81,67 @@ def _resolve_device(name: str) -> Any:
 
 
 def _censoring(df: pd.DataFrame, label: str) -> tuple[np.ndarray, np.ndarray]:
-    cens = (df[f"{label}_censored"].fillna(False).to_numpy(bool) if f"{label}_censored" in df
-            else np.zeros(len(df), bool))
+    cens = (
+        df[f"{label}_censored"].fillna(False).to_numpy(bool) if f"{label}_censored" in df else np.zeros(len(df), bool)
+    )
     lod = df[f"{label}_lod"].to_numpy(float) if f"{label}_lod" in df else np.full(len(df), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         lod_log = np.where(lod > 0, np.log10(lod), np.nan)
     return cens, lod_log
 
 
-def predictions_frame(rows: pd.DataFrame, split: str, y_pred: np.ndarray, *, model: str, horizon: str, seed: int,
-                      label_fraction: float, n_train: int, masking: str, tasks: str, encoder_run: str,
-                      censored: np.ndarray) -> pd.DataFrame:
+def predictions_frame(
+    rows: pd.DataFrame,
+    split: str,
+    y_pred: np.ndarray,
+    *,
+    model: str,
+    horizon: str,
+    seed: int,
+    label_fraction: float,
+    n_train: int,
+    masking: str,
+    tasks: str,
+    encoder_run: str,
+    censored: np.ndarray,
+) -> pd.DataFrame:
     """Rows of the PREDICTIONS table (docs/regress.md) for one split."""
-    return pd.DataFrame({
-        "experiment": "main", "model": model, "horizon": horizon, "seed": int(seed),
-        "label_fraction": float(label_fraction), "n_train": int(n_train), "masking": masking, "tasks": tasks,
-        "encoder_run": encoder_run, "split": split, "sample_id": rows["sample_id"].astype(str).to_numpy(),
-        "station": rows["station"].astype(str).to_numpy(),
-        "date": pd.to_datetime(rows["date"]).to_numpy(dtype="datetime64[ns]"),
-        "y_true": rows["label_log10"].to_numpy(float), "censored": np.asarray(censored, bool),
-        "y_pred": np.asarray(y_pred, dtype=float),
-    }, columns=PREDICTION_COLUMNS)
+    return pd.DataFrame(
+        {
+            "experiment": "main",
+            "model": model,
+            "horizon": horizon,
+            "seed": int(seed),
+            "label_fraction": float(label_fraction),
+            "n_train": int(n_train),
+            "masking": masking,
+            "tasks": tasks,
+            "encoder_run": encoder_run,
+            "split": split,
+            "sample_id": rows["sample_id"].astype(str).to_numpy(),
+            "station": rows["station"].astype(str).to_numpy(),
+            "date": pd.to_datetime(rows["date"]).to_numpy(dtype="datetime64[ns]"),
+            "y_true": rows["label_log10"].to_numpy(float),
+            "censored": np.asarray(censored, bool),
+            "y_pred": np.asarray(y_pred, dtype=float),
+        },
+        columns=PREDICTION_COLUMNS,
+    )
 
 
-def fit_predict(data_dir: Path | str, features: str, *, model: str, horizon: str, seed: int,
-                label_fraction: float = 1.0, encoder: Path | None = None, params: RegressSection | None = None,
-                out_dir: Path | None = None, cv_season: int | None = None) -> pd.DataFrame:
+def fit_predict(
+    data_dir: Path | str,
+    features: str,
+    *,
+    model: str,
+    horizon: str,
+    seed: int,
+    label_fraction: float = 1.0,
+    encoder: Path | None = None,
+    params: RegressSection | None = None,
+    out_dir: Path | None = None,
+    cv_season: int | None = None,
+) -> pd.DataFrame:
     """Train ``model`` on the (``label_fraction``-subsampled) train rows of ``horizon``; predict val + test.
 
     ``encoder`` (a pretrain run dir) is required for the spectm models; with ``out_dir`` they
@@ -105,13 +156,17 @@ def fit_predict(data_dir: Path | str, features: str, *, model: str, horizon: str
     data_dir = Path(data_dir)
     reference = parse_reference(model)
     if model not in REGRESS_MODELS and reference is None:
-        raise BadInputError(f"unknown model '{model}'", f"use one of {', '.join(REGRESS_MODELS)}, climatology, "
-                                                        "ceiling-<baseline> or ceiling-chl-<baseline>")
+        raise BadInputError(
+            f"unknown model '{model}'",
+            f"use one of {', '.join(REGRESS_MODELS)}, climatology, ceiling-<baseline> or ceiling-chl-<baseline>",
+        )
     params = params or RegressSection(features=features)
     is_torch = model in TORCH_MODELS
     if is_torch and encoder is None:
-        raise BadInputError(f"model '{model}' needs a pretrained encoder",
-                            "pass encoder=<pretrain run dir> (or run `spectm train pretrain` first)")
+        raise BadInputError(
+            f"model '{model}' needs a pretrained encoder",
+            "pass encoder=<pretrain run dir> (or run `spectm train pretrain` first)",
+        )
     t0 = time.perf_counter()
     table = load_table(data_dir, features)
     manifest = read_manifest(data_dir, features) or {}
@@ -125,14 +180,21 @@ def fit_predict(data_dir: Path | str, features: str, *, model: str, horizon: str
     same = params.rows == "chips"
     note = ""
     try:
-        rows = select_rows(table, horizon=horizon, seed=seed, label_fraction=label_fraction,
-                           need_chip=is_torch or same, need_features=(not is_torch) or same)
+        rows = select_rows(
+            table,
+            horizon=horizon,
+            seed=seed,
+            label_fraction=label_fraction,
+            need_chip=is_torch or same,
+            need_features=(not is_torch) or same,
+        )
     except NoChipsError as exc:
         if is_torch:
             raise  # the caller skips this model with the reason
         # a baseline needs no chip: fit it on every match-up rather than not at all, and say so
-        rows = select_rows(table, horizon=horizon, seed=seed, label_fraction=label_fraction, need_chip=False,
-                           need_features=True)
+        rows = select_rows(
+            table, horizon=horizon, seed=seed, label_fraction=label_fraction, need_chip=False, need_features=True
+        )
         note = f"{exc.message}; fitted on all match-ups (rows: all)"
         log.warning("%s %s: %s", model, horizon, note)
     cens = {k: _censoring(getattr(rows, k), label) for k in ("train", "val", "test")}
@@ -141,40 +203,90 @@ def fit_predict(data_dir: Path | str, features: str, *, model: str, horizon: str
     with cpu_threads(params.cpu_threads):
         if is_torch:
             preds, info, (masking, tasks, encoder_run) = _fit_torch(
-                data_dir, features, model, horizon, seed, rows, cens, Path(encoder), params, jp, out_dir)
+                data_dir, features, model, horizon, seed, rows, cens, Path(encoder), params, jp, out_dir
+            )
         elif reference is not None:
             rows, cens, preds, info = _fit_reference(reference, rows, cens, seed, features)
         else:
             from spectm.regress.baselines import fit_baseline
 
             cols = rows.feature_columns
-            fit = fit_baseline(model, rows.train[cols].to_numpy(np.float64),
-                               rows.train["label_log10"].to_numpy(float), rows.val[cols].to_numpy(np.float64),
-                               rows.val["label_log10"].to_numpy(float), seed)
-            preds = {k: fit.estimator.predict(getattr(rows, k)[cols].to_numpy(np.float64)) if len(getattr(rows, k))
-                     else np.zeros(0) for k in ("val", "test")}
+            fit = fit_baseline(
+                model,
+                rows.train[cols].to_numpy(np.float64),
+                rows.train["label_log10"].to_numpy(float),
+                rows.val[cols].to_numpy(np.float64),
+                rows.val["label_log10"].to_numpy(float),
+                seed,
+            )
+            preds = {
+                k: fit.estimator.predict(getattr(rows, k)[cols].to_numpy(np.float64))
+                if len(getattr(rows, k))
+                else np.zeros(0)
+                for k in ("val", "test")
+            }
             info = {"params": fit.params, "val_rmse": fit.val_rmse}
     n_train = len(rows.train)
-    out = pd.concat([predictions_frame(getattr(rows, k), k, preds[k], model=model, horizon=horizon, seed=seed,
-                                       label_fraction=label_fraction, n_train=n_train, masking=masking, tasks=tasks,
-                                       encoder_run=encoder_run, censored=cens[k][0])
-                     for k in ("val", "test")], ignore_index=True)
+    out = pd.concat(
+        [
+            predictions_frame(
+                getattr(rows, k),
+                k,
+                preds[k],
+                model=model,
+                horizon=horizon,
+                seed=seed,
+                label_fraction=label_fraction,
+                n_train=n_train,
+                masking=masking,
+                tasks=tasks,
+                encoder_run=encoder_run,
+                censored=cens[k][0],
+            )
+            for k in ("val", "test")
+        ],
+        ignore_index=True,
+    )
     if not np.isfinite(out["y_pred"]).all():
-        raise SchemaError(f"{model} produced non-finite predictions for {int((~np.isfinite(out['y_pred'])).sum())} rows",
-                          "check the inputs for NaN/inf values")
+        raise SchemaError(
+            f"{model} produced non-finite predictions for {int((~np.isfinite(out['y_pred'])).sum())} rows",
+            "check the inputs for NaN/inf values",
+        )
     c = rows.counts
     if c.no_chip or c.missing_features or c.excluded_split or c.no_label:
-        log.info("%s %s: %d match-ups; not used: %d excluded split, %d no label, %d without chip%s, "
-                 "%d with missing features", model, horizon, c.matchups, c.excluded_split, c.no_label, c.no_chip,
-                 "" if (is_torch or same) else " (kept for baselines)", c.missing_features)
-    out.attrs.update({"note": note, "counts": c.as_dict(), "params": info.get("params", {}), "val_rmse": info.get("val_rmse"),
-                      "train_sample_ids": rows.train["sample_id"].astype(str).tolist(),
-                      "seconds": time.perf_counter() - t0, "manifest_key": manifest.get("key")})
+        log.info(
+            "%s %s: %d match-ups; not used: %d excluded split, %d no label, %d without chip%s, "
+            "%d with missing features",
+            model,
+            horizon,
+            c.matchups,
+            c.excluded_split,
+            c.no_label,
+            c.no_chip,
+            "" if (is_torch or same) else " (kept for baselines)",
+            c.missing_features,
+        )
+    out.attrs.update(
+        {
+            "note": note,
+            "counts": c.as_dict(),
+            "params": info.get("params", {}),
+            "val_rmse": info.get("val_rmse"),
+            "train_sample_ids": rows.train["sample_id"].astype(str).tolist(),
+            "seconds": time.perf_counter() - t0,
+            "manifest_key": manifest.get("key"),
+        }
+    )
     return out
 
 
-def _fit_reference(reference: tuple[str, str | None], rows: Any, cens: dict[str, tuple[np.ndarray, np.ndarray]],
-                   seed: int, features: str) -> tuple[Any, dict, dict[str, np.ndarray], dict[str, Any]]:
+def _fit_reference(
+    reference: tuple[str, str | None],
+    rows: Any,
+    cens: dict[str, tuple[np.ndarray, np.ndarray]],
+    seed: int,
+    features: str,
+) -> tuple[Any, dict, dict[str, np.ndarray], dict[str, Any]]:
     """Climatology or an in-situ ceiling on the baselines' rows; rows without the pigment are dropped, counted."""
     from dataclasses import replace
 
@@ -184,33 +296,54 @@ def _fit_reference(reference: tuple[str, str | None], rows: Any, cens: dict[str,
     kind, reg = reference
     if reg is None:
         clim = WeekClimatology().fit(rows.train["date"], rows.train["label_log10"].to_numpy(float))
-        preds = {k: clim.predict(getattr(rows, k)["date"]) if len(getattr(rows, k)) else np.zeros(0)
-                 for k in ("val", "test")}
-        return rows, cens, preds, {"params": {"half_width_weeks": clim.half_width, "min_rows": clim.min_rows},
-                                   "val_rmse": None}
+        preds = {
+            k: clim.predict(getattr(rows, k)["date"]) if len(getattr(rows, k)) else np.zeros(0) for k in ("val", "test")
+        }
+        return (
+            rows,
+            cens,
+            preds,
+            {"params": {"half_width_weeks": clim.half_width, "min_rows": clim.min_rows}, "val_rmse": None},
+        )
     x = {k: insitu_matrix(getattr(rows, k), kind, features) for k in ("train", "val", "test")}
     ok = {k: np.isfinite(v).all(axis=1) for k, v in x.items()}
     dropped = {k: int((~v).sum()) for k, v in ok.items()}
     if ok["train"].sum() < 2:
         from spectm.errors import DataNotFoundError
 
-        raise DataNotFoundError(f"only {int(ok['train'].sum())} train rows have measured {kind} pigments",
-                                "join samples with chlorophyll/phycocyanin, or leave the ceiling out "
-                                "(evaluate.references)")
+        raise DataNotFoundError(
+            f"only {int(ok['train'].sum())} train rows have measured {kind} pigments",
+            "join samples with chlorophyll/phycocyanin, or leave the ceiling out (evaluate.references)",
+        )
     new = replace(rows, **{k: getattr(rows, k)[ok[k]].reset_index(drop=True) for k in ("train", "val", "test")})
     new.counts.missing_features += sum(dropped.values())
     cens = {k: (c[ok[k]], lod[ok[k]]) for k, (c, lod) in cens.items()}
     x = {k: v[ok[k]] for k, v in x.items()}
-    fit = fit_baseline(reg, x["train"], new.train["label_log10"].to_numpy(float), x["val"],
-                       new.val["label_log10"].to_numpy(float), seed)
+    fit = fit_baseline(
+        reg,
+        x["train"],
+        new.train["label_log10"].to_numpy(float),
+        x["val"],
+        new.val["label_log10"].to_numpy(float),
+        seed,
+    )
     preds = {k: fit.estimator.predict(x[k]) if len(x[k]) else np.zeros(0) for k in ("val", "test")}
     return new, cens, preds, {"params": {**fit.params, "insitu_rows_dropped": dropped}, "val_rmse": fit.val_rmse}
 
 
-def _fit_torch(data_dir: Path, features: str, model: str, horizon: str, seed: int, rows: Any,
-               cens: dict[str, tuple[np.ndarray, np.ndarray]], encoder: Path, params: RegressSection,
-               jp: dict[str, Any], out_dir: Path | None) -> tuple[dict[str, np.ndarray], dict[str, Any],
-                                                                 tuple[str, str, str]]:
+def _fit_torch(
+    data_dir: Path,
+    features: str,
+    model: str,
+    horizon: str,
+    seed: int,
+    rows: Any,
+    cens: dict[str, tuple[np.ndarray, np.ndarray]],
+    encoder: Path,
+    params: RegressSection,
+    jp: dict[str, Any],
+    out_dir: Path | None,
+) -> tuple[dict[str, np.ndarray], dict[str, Any], tuple[str, str, str]]:
     import torch
 
     from spectm.regress.data import load_chip_rows
@@ -227,8 +360,11 @@ def _fit_torch(data_dir: Path, features: str, model: str, horizon: str, seed: in
         r = getattr(rows, k)
         chips, days, wl, attrs = load_chip_rows(data_dir, features, r["chip_index"].to_numpy(np.int64))
         if len(wl) != len(enc.wavelengths) or not np.allclose(wl, enc.wavelengths, atol=0.5):
-            raise SchemaError(f"features/{features} has {len(wl)} bands but encoder {enc.run_id} was pretrained on "
-                              f"{len(enc.wavelengths)}", "use an encoder pretrained on chips of the same sensor")
+            raise SchemaError(
+                f"features/{features} has {len(wl)} bands but encoder {enc.run_id} was pretrained on "
+                f"{len(enc.wavelengths)}",
+                "use an encoder pretrained on chips of the same sensor",
+            )
         h = chips.shape[-1]
         rr = r["chip_row"].to_numpy(int) if "chip_row" in r else np.full(len(r), h // 2)
         cc = r["chip_col"].to_numpy(int) if "chip_col" in r else np.full(len(r), h // 2)
@@ -239,12 +375,28 @@ def _fit_torch(data_dir: Path, features: str, model: str, horizon: str, seed: in
     preds = {k: predict_sets(fit, sets[k], device) if len(sets[k]) else np.zeros(0) for k in ("val", "test")}
     if out_dir is not None:
         tr = sets["train"].chips
-        save_regressor(out_dir, fit.model, {
-            "model": model, "horizon": horizon, "sensor": attrs.get("sensor", "pace"),
-            "chip_size": int(tr.shape[-1]), "chip_time": int(tr.shape[1]),
-            "lead_days": int(jp.get("lead_days", 8)) if horizon == "ahead" else 0,
-            "pixel_window": window, "y_mean": fit.y_mean, "y_std": fit.y_std, "censoring": params.censoring,
-            "encoder_run": enc.run_id, "masking": enc.masking, "tasks": enc.tasks, "features": features,
-            "seed": seed, "n_train": len(sets["train"]), "chosen": fit.params, "val_rmse": fit.val_rmse,
-        })
+        save_regressor(
+            out_dir,
+            fit.model,
+            {
+                "model": model,
+                "horizon": horizon,
+                "sensor": attrs.get("sensor", "pace"),
+                "chip_size": int(tr.shape[-1]),
+                "chip_time": int(tr.shape[1]),
+                "lead_days": int(jp.get("lead_days", 8)) if horizon == "ahead" else 0,
+                "pixel_window": window,
+                "y_mean": fit.y_mean,
+                "y_std": fit.y_std,
+                "censoring": params.censoring,
+                "encoder_run": enc.run_id,
+                "masking": enc.masking,
+                "tasks": enc.tasks,
+                "features": features,
+                "seed": seed,
+                "n_train": len(sets["train"]),
+                "chosen": fit.params,
+                "val_rmse": fit.val_rmse,
+            },
+        )
     return preds, {"params": fit.params, "val_rmse": fit.val_rmse}, (enc.masking, enc.tasks, enc.run_id)

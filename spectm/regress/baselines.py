@@ -63,8 +63,9 @@ def grid(model: str) -> list[dict[str, Any]]:
     return [dict(zip(g, values, strict=True)) for values in itertools.product(*g.values())]
 
 
-def fit_baseline(model: str, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray,
-                 seed: int) -> BaselineFit:
+def fit_baseline(
+    model: str, x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, seed: int
+) -> BaselineFit:
     """Fit every grid entry on train, keep the one with the lowest val RMSE (train-only fit when no val)."""
     best: BaselineFit | None = None
     candidates = grid(model) if len(y_val) else grid(model)[:1]

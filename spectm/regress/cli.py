@@ -14,11 +14,26 @@ from spectm.model.cli import train_app
 
 @train_app.command("regress")
 def regress_cmd(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Pipeline YAML with a 'regress:' section.",
-                                         exists=True, dir_okay=False, readable=True)],
-    encoder: Annotated[str | None, typer.Option("--encoder", help="Pretrain run id or directory (overrides regress.encoder).")] = None,
-    features: Annotated[str | None, typer.Option("--features", help="Feature store name (overrides regress.features).")] = None,
-    run_id: Annotated[str | None, typer.Option("--run-id", help="Name of runs/<id>/ (default: <pipeline>-regress-<key>).")] = None,
+    config: Annotated[
+        Path,
+        typer.Option(
+            "--config",
+            "-c",
+            help="Pipeline YAML with a 'regress:' section.",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
+    encoder: Annotated[
+        str | None, typer.Option("--encoder", help="Pretrain run id or directory (overrides regress.encoder).")
+    ] = None,
+    features: Annotated[
+        str | None, typer.Option("--features", help="Feature store name (overrides regress.features).")
+    ] = None,
+    run_id: Annotated[
+        str | None, typer.Option("--run-id", help="Name of runs/<id>/ (default: <pipeline>-regress-<key>).")
+    ] = None,
 ) -> None:
     """Fit the spectm heads (frozen, fine-tuned) and the baselines for both horizons; writes runs/<id>/.
 
@@ -34,8 +49,11 @@ def regress_cmd(
         cfg = cfg.model_validate({**cfg.model_dump(), **upd})
     res = regress_run(cfg, state.data_dir, pipeline_name=pipeline.name, run_id=run_id)
     test = res.metrics[res.metrics["split"] == "test"]
-    print_table(f"Regression {res.run_dir.name} ({res.status}) — test split", ["horizon", "model", "R²", "RMSE", "MAE", "n"],
-                [(r.horizon, r.model, r.r2, r.rmse, r.mae, r.n) for r in test.itertuples()])
+    print_table(
+        f"Regression {res.run_dir.name} ({res.status}) — test split",
+        ["horizon", "model", "R²", "RMSE", "MAE", "n"],
+        [(r.horizon, r.model, r.r2, r.rmse, r.mae, r.n) for r in test.itertuples()],
+    )
     if res.notes:
         console.print(f"note: {res.notes_line()}")
     console.print(f"run dir: {res.run_dir}  (metrics.md, predictions.parquet)")

@@ -30,6 +30,7 @@ class NoChipsError(DataNotFoundError):
     """The train split has match-ups, but too few of them have a chip (a small lake, a short
     season): the spectm models cannot be fitted, the baselines can (on all match-ups)."""
 
+
 SPECTRUM_RE = re.compile(r"^(rrs_[0-9.]+|refl_[A-Za-z0-9]+)$")
 REQUIRED = ("sample_id", "station", "date", "horizon", "split", "label_log10", "chip_index")
 MIN_TRAIN = 2
@@ -90,8 +91,10 @@ def _read_table(path: str, size: int, mtime_ns: int, features: str) -> pd.DataFr
     df = pd.read_parquet(path, columns=names)
     missing = [c for c in REQUIRED if c not in df.columns]
     if missing:
-        raise SchemaError(f"features/{features}/matchups.parquet lacks columns {missing}",
-                          f"rebuild it with `spectm join --name {features} --force`")
+        raise SchemaError(
+            f"features/{features}/matchups.parquet lacks columns {missing}",
+            f"rebuild it with `spectm join --name {features} --force`",
+        )
     df["date"] = pd.to_datetime(df["date"])
     df["sample_id"] = df["sample_id"].astype(str)
     df["station"] = df["station"].astype(str)
@@ -109,16 +112,18 @@ def label_fraction_subset(train: pd.DataFrame, fraction: float, seed: int) -> pd
     return ordered.iloc[np.sort(perm[:k])].reset_index(drop=True)
 
 
-def select_rows(df: pd.DataFrame, *, horizon: str, seed: int, label_fraction: float, need_chip: bool,
-                need_features: bool) -> Rows:
+def select_rows(
+    df: pd.DataFrame, *, horizon: str, seed: int, label_fraction: float, need_chip: bool, need_features: bool
+) -> Rows:
     """Rows of ``horizon`` for training/selection/testing, with every removal counted."""
     if horizon not in ("current", "ahead"):
         raise BadInputError(f"unknown horizon '{horizon}'", "use current or ahead")
     h = df[df["horizon"] == horizon].reset_index(drop=True)
     counts = RowCounts(matchups=len(h))
     if h.empty:
-        raise DataNotFoundError(f"the feature store has no '{horizon}' match-ups",
-                                "check the join's counts (`spectm features show`)")
+        raise DataNotFoundError(
+            f"the feature store has no '{horizon}' match-ups", "check the join's counts (`spectm features show`)"
+        )
     keep = np.array(h["split"].isin(["train", "val", "test"]), dtype=bool)
     counts.excluded_split = int((~keep).sum())
     lab = np.isfinite(h["label_log10"].to_numpy(float))
@@ -132,8 +137,10 @@ def select_rows(df: pd.DataFrame, *, horizon: str, seed: int, label_fraction: fl
     cols = feature_columns(h)
     if need_features:
         if not cols:
-            raise SchemaError("the match-up table has no spectrum or index columns",
-                              "rebuild the feature store with `spectm join --force`")
+            raise SchemaError(
+                "the match-up table has no spectrum or index columns",
+                "rebuild the feature store with `spectm join --force`",
+            )
         full = np.isfinite(h[cols].to_numpy(np.float64)).all(axis=1)
         counts.missing_features = int((keep & ~full).sum())
         keep &= full
@@ -146,11 +153,15 @@ def select_rows(df: pd.DataFrame, *, horizon: str, seed: int, label_fraction: fl
     if len(train) < MIN_TRAIN and need_chip:
         n_any = int((np.array(h_all["split"] == "train") & keep_no_chip).sum())
         if n_any >= MIN_TRAIN:
-            raise NoChipsError(f"the '{horizon}' train split has {n_any} match-ups but {len(train)} with a chip",
-                               "join with a smaller --chip-size or --min-valid, or a longer season")
+            raise NoChipsError(
+                f"the '{horizon}' train split has {n_any} match-ups but {len(train)} with a chip",
+                "join with a smaller --chip-size or --min-valid, or a longer season",
+            )
     if len(train) < MIN_TRAIN:
-        raise DataNotFoundError(f"only {len(train)} usable '{horizon}' train rows (counts: {counts.as_dict()})",
-                                "join more samples or a longer season")
+        raise DataNotFoundError(
+            f"only {len(train)} usable '{horizon}' train rows (counts: {counts.as_dict()})",
+            "join more samples or a longer season",
+        )
     train = label_fraction_subset(train, label_fraction, seed)
     counts.n_train_used = len(train)
     val = h[h["split"] == "val"].sort_values("sample_id", kind="stable").reset_index(drop=True)
@@ -158,8 +169,9 @@ def select_rows(df: pd.DataFrame, *, horizon: str, seed: int, label_fraction: fl
     return Rows(train, val, test, counts, cols)
 
 
-def load_chip_rows(data_dir: Path, features: str, chip_index: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray,
-                                                                                      dict]:
+def load_chip_rows(
+    data_dir: Path, features: str, chip_index: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict]:
     """(chips (N,T,C,H,W) float32, days (N,T), wavelengths (C,), attrs) for the given store rows.
 
     The store's match-up chips (every ``chip_index`` of the match-up table) are read once and
@@ -170,17 +182,22 @@ def load_chip_rows(data_dir: Path, features: str, chip_index: np.ndarray) -> tup
     d = _require(data_dir, features)
     meta = d / CHIPS / "zarr.json"
     table = d / MATCHUPS
-    cache = _matchup_chips(str((d / CHIPS).resolve()), meta.stat().st_mtime_ns, str(table.resolve()),
-                           table.stat().st_mtime_ns)
+    cache = _matchup_chips(
+        str((d / CHIPS).resolve()), meta.stat().st_mtime_ns, str(table.resolve()), table.stat().st_mtime_ns
+    )
     rows, chips, days, wl, attrs, n_store = cache
     idx = np.asarray(chip_index, dtype=np.int64)
     if idx.size and (idx.min() < 0 or idx.max() >= n_store):
-        raise SchemaError(f"chip_index out of range for features/{features}/chips.zarr",
-                          f"rebuild the store with `spectm join --name {features} --force`")
+        raise SchemaError(
+            f"chip_index out of range for features/{features}/chips.zarr",
+            f"rebuild the store with `spectm join --name {features} --force`",
+        )
     pos = np.searchsorted(rows, idx)
     if idx.size and not np.array_equal(rows[np.minimum(pos, rows.size - 1)], idx):
-        raise SchemaError("chip_index names chips that are not match-up chips of the table",
-                          f"rebuild the store with `spectm join --name {features} --force`")
+        raise SchemaError(
+            "chip_index names chips that are not match-up chips of the table",
+            f"rebuild the store with `spectm join --name {features} --force`",
+        )
     return chips[pos], days[pos], wl, dict(attrs)
 
 

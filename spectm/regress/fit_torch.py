@@ -42,11 +42,26 @@ class ChipSet:
     lod_log10: np.ndarray  # (N,) log10 LOD (NaN when unknown)
 
     @classmethod
-    def build(cls, chips: np.ndarray, days: np.ndarray, rows: np.ndarray, cols: np.ndarray, window: int,
-              y: np.ndarray, censored: np.ndarray, lod_log10: np.ndarray) -> ChipSet:
+    def build(
+        cls,
+        chips: np.ndarray,
+        days: np.ndarray,
+        rows: np.ndarray,
+        cols: np.ndarray,
+        window: int,
+        y: np.ndarray,
+        censored: np.ndarray,
+        lod_log10: np.ndarray,
+    ) -> ChipSet:
         valid = np.isfinite(chips[:, -1]).all(axis=1)
-        return cls(chips, days, window_masks(valid, rows, cols, window), y.astype(np.float32),
-                   censored.astype(bool), lod_log10.astype(np.float32))
+        return cls(
+            chips,
+            days,
+            window_masks(valid, rows, cols, window),
+            y.astype(np.float32),
+            censored.astype(bool),
+            lod_log10.astype(np.float32),
+        )
 
     def __len__(self) -> int:
         return len(self.y)
@@ -76,16 +91,18 @@ def _gather_window(feats: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, 
     flat_w = w.reshape(n, h * wd)
     k = max(int((flat_w > 0).sum(1).max()), 1) if n else 1
     idx = torch.argsort((flat_w > 0).to(torch.int8), dim=1, descending=True, stable=True)[:, :k]
-    return (torch.gather(feats.reshape(n, h * wd, f), 1, idx[..., None].expand(-1, -1, f)),
-            torch.gather(flat_w, 1, idx))
+    return (
+        torch.gather(feats.reshape(n, h * wd, f), 1, idx[..., None].expand(-1, -1, f)),
+        torch.gather(flat_w, 1, idx),
+    )
 
 
 @torch.no_grad()
 def _features(model: Regressor, cs: ChipSet, device: torch.device) -> torch.Tensor:
     out = []
     for s in range(0, len(cs), FEATURE_BATCH):
-        x = torch.from_numpy(cs.chips[s:s + FEATURE_BATCH]).to(device)
-        d = torch.from_numpy(cs.days[s:s + FEATURE_BATCH]).to(device)
+        x = torch.from_numpy(cs.chips[s : s + FEATURE_BATCH]).to(device)
+        d = torch.from_numpy(cs.days[s : s + FEATURE_BATCH]).to(device)
         out.append(model.features(x, d))
     return torch.cat(out) if out else torch.zeros(0)
 
@@ -102,22 +119,34 @@ def _rmse(pred_std: torch.Tensor, y_raw: np.ndarray, y_mean: float, y_std: float
     return float(np.sqrt(np.mean((p - y_raw) ** 2)))
 
 
-def fit_frozen(enc: Encoder, train: ChipSet, val: ChipSet, p: RegressSection, seed: int,
-               device: torch.device) -> TorchFit:
+def fit_frozen(
+    enc: Encoder, train: ChipSet, val: ChipSet, p: RegressSection, seed: int, device: torch.device
+) -> TorchFit:
     """Frozen encoder, head selected over ``weight_decay_grid`` by val RMSE."""
     enc_model = enc.model.to(device).eval()
     for q in enc_model.parameters():
         q.requires_grad_(False)
     stats = enc.stats.to(device)
     torch.manual_seed(seed)
-    reg = Regressor(enc_model, stats, enc.wavelengths, enc.index_names, p.head_hidden, p.head_dropout,
-                    enc.unseen_bands, enc.downstream_bands).to(device)
+    reg = Regressor(
+        enc_model,
+        stats,
+        enc.wavelengths,
+        enc.index_names,
+        p.head_hidden,
+        p.head_dropout,
+        enc.unseen_bands,
+        enc.downstream_bands,
+    ).to(device)
     y_mean = float(train.y.mean())
     y_std = float(train.y.std()) or 1.0
     y_tr, c_tr, l_tr, w_tr = _targets(train, y_mean, y_std, device)
     f_tr, w_tr = _gather_window(_features(reg, train, device), w_tr)
-    f_va, w_va = (_gather_window(_features(reg, val, device), torch.from_numpy(val.window).to(device)) if len(val)
-                  else (None, None))
+    f_va, w_va = (
+        _gather_window(_features(reg, val, device), torch.from_numpy(val.window).to(device))
+        if len(val)
+        else (None, None)
+    )
     best: tuple[float, dict[str, torch.Tensor], float] | None = None
     for wd in p.weight_decay_grid:
         torch.manual_seed(seed)
@@ -135,8 +164,7 @@ def fit_frozen(enc: Encoder, train: ChipSet, val: ChipSet, p: RegressSection, se
                 continue
             head.eval()
             with torch.no_grad():
-                score = (_rmse(_window_mean(head(f_va), w_va), val.y, y_mean, y_std) if len(val)
-                         else float(loss))
+                score = _rmse(_window_mean(head(f_va), w_va), val.y, y_mean, y_std) if len(val) else float(loss)
             if score < run_best[0] - 1e-6:
                 run_best, bad = (score, copy.deepcopy(head.state_dict())), 0
             else:
@@ -147,8 +175,13 @@ def fit_frozen(enc: Encoder, train: ChipSet, val: ChipSet, p: RegressSection, se
             best = (run_best[0], run_best[1], wd)
     assert best is not None
     reg.head.load_state_dict(best[1])
-    return TorchFit(reg.eval(), y_mean, y_std, {"weight_decay": best[2], "head_hidden": p.head_hidden},
-                    best[0] if len(val) else float("nan"))
+    return TorchFit(
+        reg.eval(),
+        y_mean,
+        y_std,
+        {"weight_decay": best[2], "head_hidden": p.head_hidden},
+        best[0] if len(val) else float("nan"),
+    )
 
 
 def predict_sets(fit: TorchFit, cs: ChipSet, device: torch.device) -> np.ndarray:
@@ -157,26 +190,29 @@ def predict_sets(fit: TorchFit, cs: ChipSet, device: torch.device) -> np.ndarray
     out = []
     with torch.no_grad():
         for s in range(0, len(cs), FEATURE_BATCH):
-            x = torch.from_numpy(cs.chips[s:s + FEATURE_BATCH]).to(device)
-            d = torch.from_numpy(cs.days[s:s + FEATURE_BATCH]).to(device)
-            w = torch.from_numpy(cs.window[s:s + FEATURE_BATCH]).to(device)
+            x = torch.from_numpy(cs.chips[s : s + FEATURE_BATCH]).to(device)
+            d = torch.from_numpy(cs.days[s : s + FEATURE_BATCH]).to(device)
+            w = torch.from_numpy(cs.window[s : s + FEATURE_BATCH]).to(device)
             out.append(_window_mean(reg(x, d), w).cpu().numpy().astype(np.float64))
     pred = np.concatenate(out) if out else np.zeros(0)
     return pred * fit.y_std + fit.y_mean
 
 
-def fit_finetune(enc: Encoder, train: ChipSet, val: ChipSet, p: RegressSection, seed: int,
-                 device: torch.device) -> TorchFit:
+def fit_finetune(
+    enc: Encoder, train: ChipSet, val: ChipSet, p: RegressSection, seed: int, device: torch.device
+) -> TorchFit:
     """LP-FT: the frozen fit's head, then encoder + head trained together; best val epoch kept."""
     lp = fit_frozen(dataclasses.replace(enc, model=copy.deepcopy(enc.model)), train, val, p, seed, device)
     reg = lp.model
     for q in reg.encoder.parameters():
         q.requires_grad_(True)
     wd = float(lp.params["weight_decay"])
-    opt = torch.optim.AdamW([
-        {"params": [q for q in reg.encoder.parameters()], "lr": p.encoder_lr, "weight_decay": 0.01},
-        {"params": list(reg.head.parameters()), "lr": p.finetune_lr, "weight_decay": wd},
-    ])
+    opt = torch.optim.AdamW(
+        [
+            {"params": [q for q in reg.encoder.parameters()], "lr": p.encoder_lr, "weight_decay": 0.01},
+            {"params": list(reg.head.parameters()), "lr": p.finetune_lr, "weight_decay": wd},
+        ]
+    )
     y_mean, y_std = lp.y_mean, lp.y_std
     y_tr, c_tr, l_tr, w_tr = _targets(train, y_mean, y_std, device)
     x_tr = torch.from_numpy(train.chips)
@@ -191,7 +227,7 @@ def fit_finetune(enc: Encoder, train: ChipSet, val: ChipSet, p: RegressSection, 
         order = torch.randperm(len(train), generator=gen)
         total = 0.0
         for s in range(0, len(train), p.batch_size):
-            b = order[s:s + p.batch_size]
+            b = order[s : s + p.batch_size]
             if len(b) < 2 and len(train) >= 2:  # a lone last sample (order changes per epoch): skip it
                 continue
             pix = reg(x_tr[b].to(device), d_tr[b].to(device))

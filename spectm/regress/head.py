@@ -67,12 +67,16 @@ def load_encoder(run: Path) -> Encoder:
     run = Path(run)
     path = run / "model.safetensors" if run.is_dir() else run
     if not path.exists():
-        raise DataNotFoundError(f"no pretrained encoder at {path}",
-                                "pass a complete pretrain run directory (`spectm train pretrain` writes one)")
+        raise DataNotFoundError(
+            f"no pretrained encoder at {path}",
+            "pass a complete pretrain run directory (`spectm train pretrain` writes one)",
+        )
     state, stats, meta = load_safetensors(path)
     if meta.get("format") != "spectm-mae-v1" or "model_config" not in meta:
-        raise SchemaError(f"{path} is not a spectm encoder (format {meta.get('format')!r})",
-                          "pass the model.safetensors of a spectm pretrain run")
+        raise SchemaError(
+            f"{path} is not a spectm encoder (format {meta.get('format')!r})",
+            "pass the model.safetensors of a spectm pretrain run",
+        )
     model = SpectralMAE(MAEConfig(**meta["model_config"]))
     model.load_state_dict(state)
     model.eval()
@@ -85,9 +89,17 @@ def load_encoder(run: Path) -> Encoder:
         loss, defaults = pre.get("loss", {}), PretrainLoss()
         tasks = "+".join(t for t, k in PRETRAIN_TASKS.items() if float(loss.get(k, getattr(defaults, k))) > 0)
     unseen = meta.get("unseen_bands")  # absent in encoder files written before the option: all bands encoded
-    return Encoder(model, st, [float(w) for w in meta["wavelengths"]], list(meta.get("index_names", [])),
-                   path.parent.name, masking, tasks, None if unseen is None else [bool(v) for v in unseen],
-                   str(meta.get("downstream_bands", "visible")))
+    return Encoder(
+        model,
+        st,
+        [float(w) for w in meta["wavelengths"]],
+        list(meta.get("index_names", [])),
+        path.parent.name,
+        masking,
+        tasks,
+        None if unseen is None else [bool(v) for v in unseen],
+        str(meta.get("downstream_bands", "visible")),
+    )
 
 
 class PixelHead(nn.Module):
@@ -97,8 +109,9 @@ class PixelHead(nn.Module):
         super().__init__()
         self.n_in, self.hidden, self.dropout = n_in, hidden, dropout
         if hidden > 0:
-            self.net: nn.Module = nn.Sequential(nn.LayerNorm(n_in), nn.Linear(n_in, hidden), nn.GELU(),
-                                                nn.Dropout(dropout), nn.Linear(hidden, 1))
+            self.net: nn.Module = nn.Sequential(
+                nn.LayerNorm(n_in), nn.Linear(n_in, hidden), nn.GELU(), nn.Dropout(dropout), nn.Linear(hidden, 1)
+            )
         else:
             self.net = nn.Sequential(nn.LayerNorm(n_in), nn.Linear(n_in, 1))
 
@@ -106,8 +119,15 @@ class PixelHead(nn.Module):
         return self.net(feats).squeeze(-1)
 
 
-def encoder_input(model: SpectralMAE, x_n: torch.Tensor, wavelengths: torch.Tensor, days: torch.Tensor,
-                  tv: torch.Tensor, unseen: torch.Tensor | None, fill: str) -> tuple[torch.Tensor, torch.Tensor]:
+def encoder_input(
+    model: SpectralMAE,
+    x_n: torch.Tensor,
+    wavelengths: torch.Tensor,
+    days: torch.Tensor,
+    tv: torch.Tensor,
+    unseen: torch.Tensor | None,
+    fill: str,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(normalised chips, token validity) as the encoder should get them; see the module doc.
 
     ``unseen`` (C,) bool marks the bands the encoder never saw; ``fill`` is ``visible`` (drop their
@@ -125,9 +145,16 @@ def encoder_input(model: SpectralMAE, x_n: torch.Tensor, wavelengths: torch.Tens
     return torch.where(u.view(1, 1, -1, 1, 1), rec.to(x_n.dtype), x_n), tv
 
 
-def pixel_features(model: SpectralMAE, stats: Stats, wavelengths: torch.Tensor, index_names: list[str],
-                   x_raw: torch.Tensor, days: torch.Tensor, unseen: torch.Tensor | None = None,
-                   fill: str = "visible") -> torch.Tensor:
+def pixel_features(
+    model: SpectralMAE,
+    stats: Stats,
+    wavelengths: torch.Tensor,
+    index_names: list[str],
+    x_raw: torch.Tensor,
+    days: torch.Tensor,
+    unseen: torch.Tensor | None = None,
+    fill: str = "visible",
+) -> torch.Tensor:
     """(B,H,W,dim+K) per-pixel features of chips ``x_raw`` (B,T,C,H,W, NaN = invalid); see module doc."""
     b, _, _, h, w = x_raw.shape
     p = model.cfg.patch_size
@@ -159,7 +186,7 @@ def window_masks(valid: np.ndarray, rows: np.ndarray, cols: np.ndarray, window: 
     m = np.zeros((b, h, w), dtype=np.float32)
     for i in range(b):
         r, c = int(rows[i]), int(cols[i])
-        m[i, max(0, r - half):r + half + 1, max(0, c - half):c + half + 1] = 1.0
+        m[i, max(0, r - half) : r + half + 1, max(0, c - half) : c + half + 1] = 1.0
     m *= valid
     empty = m.reshape(b, h * w).sum(1) == 0  # h * w, not -1: an empty split has b = 0
     m[empty] = valid[empty]
@@ -169,9 +196,17 @@ def window_masks(valid: np.ndarray, rows: np.ndarray, cols: np.ndarray, window: 
 class Regressor(nn.Module):
     """Encoder + per-pixel head; ``forward`` gives (B,H,W) standardised per-pixel predictions."""
 
-    def __init__(self, encoder: SpectralMAE, stats: Stats, wavelengths: list[float], index_names: list[str],
-                 hidden: int, dropout: float, unseen_bands: list[bool] | None = None,
-                 downstream_bands: str = "visible") -> None:
+    def __init__(
+        self,
+        encoder: SpectralMAE,
+        stats: Stats,
+        wavelengths: list[float],
+        index_names: list[str],
+        hidden: int,
+        dropout: float,
+        unseen_bands: list[bool] | None = None,
+        downstream_bands: str = "visible",
+    ) -> None:
         super().__init__()
         self.unseen_bands = None if unseen_bands is None else [bool(v) for v in unseen_bands]
         self.downstream_bands = downstream_bands
@@ -184,15 +219,17 @@ class Regressor(nn.Module):
         self.head = PixelHead(encoder.cfg.dim + len(index_names), hidden, dropout)
 
     def features(self, x_raw: torch.Tensor, days: torch.Tensor) -> torch.Tensor:
-        return pixel_features(self.encoder, self.stats, self.wl, self.index_names, x_raw, days, self.unseen,
-                              self.downstream_bands)
+        return pixel_features(
+            self.encoder, self.stats, self.wl, self.index_names, x_raw, days, self.unseen, self.downstream_bands
+        )
 
     def forward(self, x_raw: torch.Tensor, days: torch.Tensor) -> torch.Tensor:
         return self.head(self.features(x_raw, days))
 
 
-def censored_loss(pred: torch.Tensor, y: torch.Tensor, censored: torch.Tensor, lod: torch.Tensor,
-                  mode: str) -> torch.Tensor:
+def censored_loss(
+    pred: torch.Tensor, y: torch.Tensor, censored: torch.Tensor, lod: torch.Tensor, mode: str
+) -> torch.Tensor:
     """Mean squared error; with ``mode="one-sided"`` a censored row only costs when pred > log10(LOD).
 
     ``y`` is the stored label (LOD/√2 for censored rows); ``lod`` the log10 LOD in the same
@@ -203,4 +240,3 @@ def censored_loss(pred: torch.Tensor, y: torch.Tensor, censored: torch.Tensor, l
         over = torch.relu(pred - lod) ** 2
         err = torch.where(censored, over, err)
     return err.mean()
-

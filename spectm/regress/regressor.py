@@ -44,10 +44,17 @@ def save_regressor(out_dir: Path, model: TorchRegressor, meta: dict[str, Any]) -
     tensors = {f"mae.{k}": v.detach().cpu().contiguous() for k, v in model.encoder.state_dict().items()}
     tensors.update({f"head.{k}": v.detach().cpu().contiguous() for k, v in model.head.state_dict().items()})
     tensors.update({f"stats.{k}": v.detach().cpu().contiguous() for k, v in model.stats.as_dict().items()})
-    full = {"format": FORMAT, "spectm_version": __version__, "model_config": asdict(model.encoder.cfg),
-            "wavelengths": [float(w) for w in model.wl.tolist()], "index_names": model.index_names,
-            "head": {"n_in": model.head.n_in, "hidden": model.head.hidden, "dropout": model.head.dropout},
-            "unseen_bands": model.unseen_bands, "downstream_bands": model.downstream_bands, **meta}
+    full = {
+        "format": FORMAT,
+        "spectm_version": __version__,
+        "model_config": asdict(model.encoder.cfg),
+        "wavelengths": [float(w) for w in model.wl.tolist()],
+        "index_names": model.index_names,
+        "head": {"n_in": model.head.n_in, "hidden": model.head.hidden, "dropout": model.head.dropout},
+        "unseen_bands": model.unseen_bands,
+        "downstream_bands": model.downstream_bands,
+        **meta,
+    }
     tmp = out_dir / f".{WEIGHTS}.tmp"
     save_file(tensors, str(tmp))
     os.replace(tmp, out_dir / WEIGHTS)
@@ -75,8 +82,10 @@ class Regressor:
         self.y_std = float(meta["y_std"])
 
     def __repr__(self) -> str:
-        return (f"Regressor({self.model_name}, {self.horizon}, sensor={self.sensor}, bands={len(self.wavelengths)}, "
-                f"chip {self.chip_time}×{self.chip_size}×{self.chip_size}, {self.path})")
+        return (
+            f"Regressor({self.model_name}, {self.horizon}, sensor={self.sensor}, bands={len(self.wavelengths)}, "
+            f"chip {self.chip_time}×{self.chip_size}×{self.chip_size}, {self.path})"
+        )
 
     def predict_chips(self, chips: np.ndarray, days: np.ndarray) -> np.ndarray:
         """(N,H,W) float32 log10 µg/L microcystin per pixel; NaN where the last step's pixel is invalid.
@@ -92,21 +101,25 @@ class Regressor:
             raise SchemaError(f"chips must be (N,T,C,H,W), got shape {chips.shape}", "add the missing axes")
         n, t, c, h, w = chips.shape
         if c != len(self.wavelengths):
-            raise SchemaError(f"chips have {c} bands, the regressor was trained on {len(self.wavelengths)} "
-                              f"({self.sensor})", "pass chips of the same sensor and band set")
+            raise SchemaError(
+                f"chips have {c} bands, the regressor was trained on {len(self.wavelengths)} ({self.sensor})",
+                "pass chips of the same sensor and band set",
+            )
         if days.shape != (n, t):
             raise SchemaError(f"days has shape {days.shape}, expected {(n, t)}", "one day offset per chip time step")
         p = self.model.encoder.cfg.patch_size
         if h % p or w % p:
-            raise SchemaError(f"chip size {h}×{w} is not a multiple of the patch size {p}",
-                              f"cut chips of {self.chip_size}×{self.chip_size} (or any multiple of {p})")
+            raise SchemaError(
+                f"chip size {h}×{w} is not a multiple of the patch size {p}",
+                f"cut chips of {self.chip_size}×{self.chip_size} (or any multiple of {p})",
+            )
         out = np.full((n, h, w), np.nan, dtype=np.float32)
         x_all = torch.from_numpy(chips)
         valid = valid_pixels(x_all).numpy()
         usable = np.flatnonzero(valid.reshape(n, -1).any(1))
         with torch.no_grad():
             for s in range(0, usable.size, PREDICT_BATCH):
-                rows = usable[s:s + PREDICT_BATCH]
+                rows = usable[s : s + PREDICT_BATCH]
                 pix = self.model(x_all[rows], torch.from_numpy(days[rows])).numpy()
                 out[rows] = (pix * self.y_std + self.y_mean).astype(np.float32)
         out[~valid] = np.nan
@@ -120,20 +133,32 @@ def load_regressor(path: Path | str) -> Regressor:
     path = Path(path)
     d = path.parent if path.is_file() else path
     if not (d / WEIGHTS).exists() or not (d / META).exists():
-        raise DataNotFoundError(f"no regressor at {d} (needs {WEIGHTS} and {META})",
-                                "pass a regressor/<model>_<horizon>/ folder of a complete regress run")
+        raise DataNotFoundError(
+            f"no regressor at {d} (needs {WEIGHTS} and {META})",
+            "pass a regressor/<model>_<horizon>/ folder of a complete regress run",
+        )
     meta = json.loads((d / META).read_text(encoding="utf-8"))
     if meta.get("format") != FORMAT:
-        raise SchemaError(f"{d / META} is not a spectm regressor (format {meta.get('format')!r})",
-                          "pass a folder written by `spectm train regress`")
+        raise SchemaError(
+            f"{d / META} is not a spectm regressor (format {meta.get('format')!r})",
+            "pass a folder written by `spectm train regress`",
+        )
     tensors = load_file(str(d / WEIGHTS))
     enc = SpectralMAE(MAEConfig(**meta["model_config"]))
     enc.load_state_dict({k[4:]: v for k, v in tensors.items() if k.startswith("mae.")})
     st = {k[6:]: v for k, v in tensors.items() if k.startswith("stats.")}
     stats = Stats(st["band_mean"], st["band_std"], st["index_mean"], st["index_std"])
     hd = meta["head"]
-    model = TorchRegressor(enc, stats, meta["wavelengths"], meta["index_names"], int(hd["hidden"]),
-                           float(hd["dropout"]), meta.get("unseen_bands"), meta.get("downstream_bands", "visible"))
+    model = TorchRegressor(
+        enc,
+        stats,
+        meta["wavelengths"],
+        meta["index_names"],
+        int(hd["hidden"]),
+        float(hd["dropout"]),
+        meta.get("unseen_bands"),
+        meta.get("downstream_bands", "visible"),
+    )
     model.head.load_state_dict({k[5:]: v for k, v in tensors.items() if k.startswith("head.")})
     for q in model.parameters():
         q.requires_grad_(False)

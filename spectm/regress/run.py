@@ -54,8 +54,9 @@ def resolve_encoder(cfg: RegressSection, data_dir: Path, pipeline_name: str | No
     """
     if not any(m in TORCH_MODELS for m in cfg.models):
         return None
-    return resolve_pretrain_run(data_dir, pipeline_name, cfg.encoder, setting="regress.encoder",
-                                alternative="drop the spectm-* models")
+    return resolve_pretrain_run(
+        data_dir, pipeline_name, cfg.encoder, setting="regress.encoder", alternative="drop the spectm-* models"
+    )
 
 
 def features_dir(cfg: RegressSection, data_dir: Path) -> Path:
@@ -68,9 +69,12 @@ def regress_run_id(cfg: RegressSection, data_dir: Path, pipeline_name: str) -> t
     """Deterministic id: the ``regress:`` section + fingerprints of the feature store and the encoder."""
     fdir = features_dir(cfg, data_dir)
     enc = resolve_encoder(cfg, data_dir, pipeline_name)
-    payload = {"regress": cfg.model_dump(mode="json"),
-               "matchups": file_fingerprint(fdir / "matchups.parquet"), "features": file_fingerprint(fdir),
-               "encoder": file_fingerprint(enc / "model.safetensors") if enc else None}
+    payload = {
+        "regress": cfg.model_dump(mode="json"),
+        "matchups": file_fingerprint(fdir / "matchups.parquet"),
+        "features": file_fingerprint(fdir),
+        "encoder": file_fingerprint(enc / "model.safetensors") if enc else None,
+    }
     return _stage_run_id(pipeline_name, "regress", payload), enc
 
 
@@ -80,39 +84,72 @@ def metrics_table(pred: pd.DataFrame) -> pd.DataFrame:
 
     rows = []
     for (split, horizon, model), g in pred.groupby(["split", "horizon", "model"], sort=True):
-        s = scores(g["y_true"].to_numpy(), g["y_pred"].to_numpy()) if len(g) >= 2 else {
-            "r2": float("nan"), "rmse": float("nan"), "mae": float("nan"), "n": len(g)}
-        rows.append({"split": split, "horizon": horizon, "model": model, **s,
-                     "n_censored": int(g["censored"].sum()), "n_train": int(g["n_train"].iloc[0])})
+        s = (
+            scores(g["y_true"].to_numpy(), g["y_pred"].to_numpy())
+            if len(g) >= 2
+            else {"r2": float("nan"), "rmse": float("nan"), "mae": float("nan"), "n": len(g)}
+        )
+        rows.append(
+            {
+                "split": split,
+                "horizon": horizon,
+                "model": model,
+                **s,
+                "n_censored": int(g["censored"].sum()),
+                "n_train": int(g["n_train"].iloc[0]),
+            }
+        )
     return pd.DataFrame(rows, columns=["split", "horizon", "model", "r2", "rmse", "mae", "n", "n_censored", "n_train"])
 
 
-def write_metrics_md(path: Path, metrics: pd.DataFrame, parts: dict[str, dict[str, Any]], info: dict[str, Any],
-                     notes: dict[str, str] | None = None) -> None:
-    lines = [f"# Regression run {info['run_id']}", "",
-             f"Feature store `{info['features']}`; encoder `{info.get('encoder_run') or '—'}`; seed {info['seed']}; "
-             f"rows: `{info['rows']}`; censoring (spectm heads): `{info['censoring']}`.", "",
-             "Target: log10 particulate microcystin (µg/L); censored labels scored at LOD/√2 as stored. "
-             "Hyperparameters chosen on val; figures below are on the **test** split.", "",
-             "| horizon | model | R² | RMSE | MAE | n test | n censored | n train |",
-             "|---|---|---:|---:|---:|---:|---:|---:|"]
+def write_metrics_md(
+    path: Path,
+    metrics: pd.DataFrame,
+    parts: dict[str, dict[str, Any]],
+    info: dict[str, Any],
+    notes: dict[str, str] | None = None,
+) -> None:
+    lines = [
+        f"# Regression run {info['run_id']}",
+        "",
+        f"Feature store `{info['features']}`; encoder `{info.get('encoder_run') or '—'}`; seed {info['seed']}; "
+        f"rows: `{info['rows']}`; censoring (spectm heads): `{info['censoring']}`.",
+        "",
+        "Target: log10 particulate microcystin (µg/L); censored labels scored at LOD/√2 as stored. "
+        "Hyperparameters chosen on val; figures below are on the **test** split.",
+        "",
+        "| horizon | model | R² | RMSE | MAE | n test | n censored | n train |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
     order = {m: i for i, m in enumerate(("spectm-finetune", "spectm-frozen", "ridge", "svr", "rf", "gbt"))}
     test = metrics[metrics["split"] == "test"].copy()
     test["_o"] = test["model"].map(order)
     for _, r in test.sort_values(["horizon", "_o"]).iterrows():
-        lines.append(f"| {r['horizon']} | {r['model']} | {r['r2']:.3f} | {r['rmse']:.3f} | {r['mae']:.3f} | "
-                     f"{r['n']} | {r['n_censored']} | {r['n_train']} |")
-    lines += ["", "## Rows and hyperparameters", "",
-              "| fit | matched | excluded split | no chip | missing features | train / val / test | chosen on val | seconds |",
-              "|---|---:|---:|---:|---:|---|---|---:|"]
+        lines.append(
+            f"| {r['horizon']} | {r['model']} | {r['r2']:.3f} | {r['rmse']:.3f} | {r['mae']:.3f} | "
+            f"{r['n']} | {r['n_censored']} | {r['n_train']} |"
+        )
+    lines += [
+        "",
+        "## Rows and hyperparameters",
+        "",
+        "| fit | matched | excluded split | no chip | missing features | train / val / test | chosen on val | seconds |",
+        "|---|---:|---:|---:|---:|---|---|---:|",
+    ]
     for key, meta in sorted(parts.items()):
         c = meta.get("counts", {})
         bs = c.get("by_split", {})
-        lines.append(f"| {key} | {c.get('matchups', '')} | {c.get('excluded_split', '')} | {c.get('no_chip', '')} | "
-                     f"{c.get('missing_features', '')} | {c.get('n_train_used', '')} / {bs.get('val', '')} / "
-                     f"{bs.get('test', '')} | {json.dumps(meta.get('params', {}))} | {meta.get('seconds', 0):.1f} |")
-    lines += ["", "Rows without a chip cannot be used by the spectm models; with `rows: chips` no model uses them, "
-              "so every model is scored on the same samples. See docs/regress.md.", ""]
+        lines.append(
+            f"| {key} | {c.get('matchups', '')} | {c.get('excluded_split', '')} | {c.get('no_chip', '')} | "
+            f"{c.get('missing_features', '')} | {c.get('n_train_used', '')} / {bs.get('val', '')} / "
+            f"{bs.get('test', '')} | {json.dumps(meta.get('params', {}))} | {meta.get('seconds', 0):.1f} |"
+        )
+    lines += [
+        "",
+        "Rows without a chip cannot be used by the spectm models; with `rows: chips` no model uses them, "
+        "so every model is scored on the same samples. See docs/regress.md.",
+        "",
+    ]
     if notes:
         lines += ["## Skipped or fitted differently", ""] + [f"- `{k}`: {v}" for k, v in sorted(notes.items())] + [""]
     path.write_text("\n".join(lines), encoding="utf-8")
@@ -129,16 +166,28 @@ def regress_run(cfg: RegressSection, data_dir: Path, *, pipeline_name: str, run_
     if is_complete(run_dir):
         from spectm.runs import read_complete
 
-        return RegressResult(run_dir, "skipped", pd.read_csv(run_dir / "metrics.csv"),
-                             notes=dict(read_complete(run_dir).get("notes") or {}))
+        return RegressResult(
+            run_dir,
+            "skipped",
+            pd.read_csv(run_dir / "metrics.csv"),
+            notes=dict(read_complete(run_dir).get("notes") or {}),
+        )
     parts_dir = run_dir / "parts"
     parts_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(yaml.safe_dump({"regress": cfg.model_dump(mode="json")}, sort_keys=False),
-                                         encoding="utf-8")
-    (run_dir / "inputs.json").write_text(json.dumps({
-        "features": str(features_dir(cfg, data_dir).resolve()), "encoder": str(enc.resolve()) if enc else None,
-        "encoder_fingerprint": file_fingerprint(enc / "model.safetensors") if enc else None}, indent=2),
-        encoding="utf-8")
+    (run_dir / "config.yaml").write_text(
+        yaml.safe_dump({"regress": cfg.model_dump(mode="json")}, sort_keys=False), encoding="utf-8"
+    )
+    (run_dir / "inputs.json").write_text(
+        json.dumps(
+            {
+                "features": str(features_dir(cfg, data_dir).resolve()),
+                "encoder": str(enc.resolve()) if enc else None,
+                "encoder_fingerprint": file_fingerprint(enc / "model.safetensors") if enc else None,
+            },
+            indent=2,
+        ),
+        encoding="utf-8",
+    )
     from spectm.regress.data import NoChipsError
 
     fitted = reused = 0
@@ -149,14 +198,24 @@ def regress_run(cfg: RegressSection, data_dir: Path, *, pipeline_name: str, run_
         for model in cfg.models:
             key = f"{model}_{horizon}"
             part = parts_dir / f"{key}.parquet"
-            if part.exists() and (model not in TORCH_MODELS or (run_dir / "regressor" / key / "regressor.json").exists()):
+            if part.exists() and (
+                model not in TORCH_MODELS or (run_dir / "regressor" / key / "regressor.json").exists()
+            ):
                 reused += 1
             else:
                 t0 = time.perf_counter()
                 out_dir = run_dir / "regressor" / key if model in TORCH_MODELS else None
                 try:
-                    df = fit_predict(data_dir, cfg.features, model=model, horizon=horizon, seed=cfg.seed,
-                                     encoder=enc, params=cfg, out_dir=out_dir)
+                    df = fit_predict(
+                        data_dir,
+                        cfg.features,
+                        model=model,
+                        horizon=horizon,
+                        seed=cfg.seed,
+                        encoder=enc,
+                        params=cfg,
+                        out_dir=out_dir,
+                    )
                 except NoChipsError as exc:  # a spectm model without train chips: skipped, the rest goes on
                     notes[key] = f"not fitted: {exc.message}"
                     log.warning("regress %s %s", key, notes[key])
@@ -175,17 +234,36 @@ def regress_run(cfg: RegressSection, data_dir: Path, *, pipeline_name: str, run_
                 notes[key] = str(metas[key]["note"])
             frames.append(pd.read_parquet(part))
     if not frames:
-        raise DataNotFoundError(f"no model could be fitted ({'; '.join(f'{k}: {v}' for k, v in notes.items())})",
-                                "join more samples or a longer season")
+        raise DataNotFoundError(
+            f"no model could be fitted ({'; '.join(f'{k}: {v}' for k, v in notes.items())})",
+            "join more samples or a longer season",
+        )
     pred = pd.concat(frames, ignore_index=True)
     pred.to_parquet(run_dir / "predictions.parquet", index=False)
     stored = pd.read_parquet(run_dir / "predictions.parquet")
     metrics = metrics_table(stored)
     metrics.to_csv(run_dir / "metrics.csv", index=False)
     first = stored.iloc[0] if len(stored) else None
-    info = {"run_id": run_dir.name, "features": cfg.features, "seed": cfg.seed, "rows": cfg.rows,
-            "censoring": cfg.censoring, "encoder_run": enc.name if enc else (first["encoder_run"] if first is not None else "")}
+    info = {
+        "run_id": run_dir.name,
+        "features": cfg.features,
+        "seed": cfg.seed,
+        "rows": cfg.rows,
+        "censoring": cfg.censoring,
+        "encoder_run": enc.name if enc else (first["encoder_run"] if first is not None else ""),
+    }
     write_metrics_md(run_dir / "metrics.md", metrics, metas, info, notes)
-    mark_complete(run_dir, {"stage": "regress", "models": cfg.models, "horizons": cfg.horizons,
-                            "predictions": len(stored), "fitted": fitted, "reused": reused, "notes": notes, **info})
+    mark_complete(
+        run_dir,
+        {
+            "stage": "regress",
+            "models": cfg.models,
+            "horizons": cfg.horizons,
+            "predictions": len(stored),
+            "fitted": fitted,
+            "reused": reused,
+            "notes": notes,
+            **info,
+        },
+    )
     return RegressResult(run_dir, "done", metrics, fitted, reused, notes)

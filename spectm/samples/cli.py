@@ -86,7 +86,5 @@ def show_cmd(
     from spectm.samples.summary import print_samples_overview
 
     if by not in {"year", "station", "depth", "kind"}:
-        raise typer.BadParameter(
-            f"'{by}' is not one of: year, station, depth, kind", param_hint="--by"
-        )
+        raise typer.BadParameter(f"'{by}' is not one of: year, station, depth, kind", param_hint="--by")
     print_samples_overview(load_samples(state.data_dir), by)

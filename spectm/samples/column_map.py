@@ -124,9 +124,7 @@ def converter(variable: str, unit: str) -> Callable[[float], float]:
     table = UNITS[variable]
     key = unit_key(unit)
     if key not in table:
-        raise ValueError(
-            f"unit {unit!r} is not supported for {variable} (use one of: {', '.join(sorted(table))})"
-        )
+        raise ValueError(f"unit {unit!r} is not supported for {variable} (use one of: {', '.join(sorted(table))})")
     return table[key]
 
 
@@ -157,9 +155,7 @@ class KeyColumns(Strict):
     time: str | None = Field(None, description="column with the local time of day (optional)")
     lat: str
     lon: str
-    depth_category: str | None = Field(
-        None, description="column with surface/bottom/... (optional)"
-    )
+    depth_category: str | None = Field(None, description="column with surface/bottom/... (optional)")
     sample_depth: ColumnSpec | None = None
     station_depth: ColumnSpec | None = None
 
@@ -180,20 +176,12 @@ class KeyColumns(Strict):
 class ColumnMap(Strict):
     """A user's CSV described for spectm (see the module docstring for an example)."""
 
-    timezone: str | None = Field(
-        None, description="IANA time zone of the date/time columns, e.g. America/Chicago"
-    )
-    encoding: str | None = Field(
-        None, description="file encoding; default: UTF-8, falling back to latin-1"
-    )
+    timezone: str | None = Field(None, description="IANA time zone of the date/time columns, e.g. America/Chicago")
+    encoding: str | None = Field(None, description="file encoding; default: UTF-8, falling back to latin-1")
     delimiter: str = ","
     columns: KeyColumns
-    date_format: str | None = Field(
-        None, description="strptime format of the date column; default M/D/YYYY or ISO"
-    )
-    time_format: str | None = Field(
-        None, description="strptime format of the time column; default H:MM[:SS]"
-    )
+    date_format: str | None = Field(None, description="strptime format of the date column; default M/D/YYYY or ISO")
+    time_format: str | None = Field(None, description="strptime format of the time column; default H:MM[:SS]")
     depth_categories: dict[str, DepthCategory] = Field(
         default_factory=dict,
         description="the CSV's depth-category words -> surface/bottom/scum/mid",
@@ -202,17 +190,13 @@ class ColumnMap(Strict):
         None, description="category of rows without a depth-category column/value"
     )
     variables: dict[str, ColumnSpec] = Field(default_factory=dict)
-    missing_tokens: list[str] = Field(
-        default_factory=list, description="extra tokens meaning 'missing'"
-    )
+    missing_tokens: list[str] = Field(default_factory=list, description="extra tokens meaning 'missing'")
     bdl_lod: dict[str, float] = Field(
         default_factory=dict,
         description="detection limit for 'bdl' cells, in the column's own unit (default: the "
         "smallest detected value of that column in the file)",
     )
-    ignore_columns: list[str] = Field(
-        default_factory=list, description="columns deliberately not ingested"
-    )
+    ignore_columns: list[str] = Field(default_factory=list, description="columns deliberately not ingested")
 
     @field_validator("timezone")
     @classmethod
@@ -231,9 +215,7 @@ class ColumnMap(Strict):
     def _vars(cls, v: dict[str, ColumnSpec]) -> dict[str, ColumnSpec]:
         for name, spec in v.items():
             if name not in VARIABLES:
-                raise ValueError(
-                    f"unknown variable {name!r} (spectm variables: {', '.join(VARIABLES)})"
-                )
+                raise ValueError(f"unknown variable {name!r} (spectm variables: {', '.join(VARIABLES)})")
             converter(name, spec.unit)  # raises ValueError naming the accepted units
         return v
 

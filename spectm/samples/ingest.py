@@ -97,9 +97,7 @@ def bundled_files() -> list[Path]:
     d = builtin_catalog_dir() / "insitu" / "glerl"
     files = sorted(d.glob("*.csv"))
     if not files:
-        raise DataNotFoundError(
-            f"no bundled GLERL files in {d}", "reinstall spectm, or pass the CSV files explicitly"
-        )
+        raise DataNotFoundError(f"no bundled GLERL files in {d}", "reinstall spectm, or pass the CSV files explicitly")
     return files
 
 
@@ -121,9 +119,7 @@ def _resolve_files(files: Sequence[Path | str] | None) -> list[Path]:
         if p.is_dir():
             found = sorted(p.glob("*.csv"))
             if not found:
-                raise DataNotFoundError(
-                    f"directory {p} holds no .csv files", "pass CSV files or a folder of them"
-                )
+                raise DataNotFoundError(f"directory {p} holds no .csv files", "pass CSV files or a folder of them")
             out += found
         elif p.is_file():
             out.append(p)
@@ -209,9 +205,7 @@ def iter_cells(
     return headers, blocks(), enc
 
 
-def read_cells(
-    path: Path, encoding: str | None = None, delimiter: str = ","
-) -> tuple[pd.DataFrame, str]:
+def read_cells(path: Path, encoding: str | None = None, delimiter: str = ",") -> tuple[pd.DataFrame, str]:
     """All cells as text in one frame (small files; :func:`iter_cells` streams)."""
     _, blocks, enc = iter_cells(path, encoding, delimiter)
     return pd.concat(list(blocks), ignore_index=True), enc
@@ -249,7 +243,9 @@ def _add_counts(into: dict, more: dict) -> None:
             into[k] = into.get(k, 0) + v
 
 
-def _normalize_file(blocks: Iterator[pd.DataFrame], spec: SourceSpec, name: str, stations: pd.DataFrame | None) -> _FileResult:
+def _normalize_file(
+    blocks: Iterator[pd.DataFrame], spec: SourceSpec, name: str, stations: pd.DataFrame | None
+) -> _FileResult:
     """:func:`normalize` block by block; row numbers are shifted to count from the file's start."""
     rows, rejected = [], []
     res = _FileResult(rows=pd.DataFrame(), rejected=pd.DataFrame(columns=REJECTED_COLUMNS), repairs=[])
@@ -279,11 +275,14 @@ def _normalize_file(blocks: Iterator[pd.DataFrame], spec: SourceSpec, name: str,
     if rejected:
         from pandas.api.types import union_categoricals
 
-        res.rejected = pd.DataFrame({
-            c: union_categoricals([r[c] for r in rejected]) if isinstance(rejected[0][c].dtype, pd.CategoricalDtype)
-            else pd.concat([r[c] for r in rejected], ignore_index=True)
-            for c in REJECTED_COLUMNS
-        })
+        res.rejected = pd.DataFrame(
+            {
+                c: union_categoricals([r[c] for r in rejected])
+                if isinstance(rejected[0][c].dtype, pd.CategoricalDtype)
+                else pd.concat([r[c] for r in rejected], ignore_index=True)
+                for c in REJECTED_COLUMNS
+            }
+        )
     return res
 
 
@@ -352,9 +351,7 @@ def _spec_for_user(path: Path, headers: list[str], cmap: ColumnMap, timezone: st
     )
 
 
-def _input_hash(
-    files: list[Path], column_map: Path | None, timezone: str | None, data_dir: Path
-) -> str:
+def _input_hash(files: list[Path], column_map: Path | None, timezone: str | None, data_dir: Path) -> str:
     """Everything that changes the outputs: input bytes, column map, options, the station
     table used for coordinate repairs (a user may override it in <data-dir>/catalogs)."""
     h = hashlib.sha256()
@@ -445,12 +442,8 @@ def ingest_samples(
     stations = None if cmap else load_stations(STATION_TABLE, data_dir)
     outcomes: list[tuple[Path, str, SourceSpec, _FileResult]] = []
     for path in inputs:
-        headers, blocks, enc = iter_cells(
-            path, cmap.encoding if cmap else None, cmap.delimiter if cmap else ","
-        )
-        spec = (
-            _spec_for_user(path, headers, cmap, tz) if cmap else _spec_for_glerl(path, headers, tz)
-        )
+        headers, blocks, enc = iter_cells(path, cmap.encoding if cmap else None, cmap.delimiter if cmap else ",")
+        spec = _spec_for_user(path, headers, cmap, tz) if cmap else _spec_for_glerl(path, headers, tz)
         out = _normalize_file(blocks, spec, path.name, stations)
         out.rows["source_file"] = path.name
         outcomes.append((path, enc, spec, out))
@@ -467,18 +460,18 @@ def ingest_samples(
         _refuse_no_rows(outcomes, paths["samples"])
 
     frames = [o.rows for *_, o in outcomes if len(o.rows)]
-    table = (
-        pd.concat(frames, ignore_index=True)
-        if frames
-        else empty_rows().assign(source_file=pd.Series(dtype=str))
-    )
+    table = pd.concat(frames, ignore_index=True) if frames else empty_rows().assign(source_file=pd.Series(dtype=str))
     table = _finish_table(table)
     rej_frames = [o.rejected for *_, o in outcomes if len(o.rejected)]
     rejected = (
-        pd.concat([f.astype({c: object for c in ("file", "column", "reason", "scope")}) for f in rej_frames],
-                  ignore_index=True)
+        pd.concat(
+            [f.astype({c: object for c in ("file", "column", "reason", "scope")}) for f in rej_frames],
+            ignore_index=True,
+        )
         if len(rej_frames) > 1
-        else rej_frames[0] if rej_frames else pd.DataFrame(columns=REJECTED_COLUMNS)
+        else rej_frames[0]
+        if rej_frames
+        else pd.DataFrame(columns=REJECTED_COLUMNS)
     )
     summaries = [
         FileSummary(
@@ -536,9 +529,7 @@ def ingest_samples(
     gdf = _to_geo(table)
     _atomic_write(paths["samples"], lambda p: gdf.to_parquet(p, index=False))
     _atomic_write(paths["rejected"], lambda p: rejected.to_csv(p, index=False))
-    _atomic_write(
-        paths["report"], lambda p: p.write_text(json.dumps(report, indent=2, default=str) + "\n")
-    )
+    _atomic_write(paths["report"], lambda p: p.write_text(json.dumps(report, indent=2, default=str) + "\n"))
     return IngestResult(gdf, rejected, summaries, paths, report, skipped=False)
 
 
@@ -566,16 +557,12 @@ def _check_tz(tz: str) -> None:
     try:
         zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"unknown time zone '{tz}'", "use an IANA name such as America/New_York or UTC"
-        ) from None
+        raise ConfigError(f"unknown time zone '{tz}'", "use an IANA name such as America/New_York or UTC") from None
 
 
 def _finish_table(df: pd.DataFrame) -> pd.DataFrame:
     """Order rows and columns, assign stable sample ids, fix dtypes."""
-    df = df.sort_values(
-        ["date", "station", "depth_category", "source_file", "source_row"], kind="stable"
-    )
+    df = df.sort_values(["date", "station", "depth_category", "source_file", "source_row"], kind="stable")
     df = df.reset_index(drop=True)
     base = (
         df["station"].str.replace(r"\s+", "", regex=True)

@@ -210,8 +210,7 @@ def normalize(
                 row,
                 cols["date"],
                 cell("date"),
-                "date is blank or not a date in the expected format "
-                f"({spec.date_format or 'M/D/YYYY or YYYY-MM-DD'})",
+                f"date is blank or not a date in the expected format ({spec.date_format or 'M/D/YYYY or YYYY-MM-DD'})",
             )
             continue
         site = cell("site").strip()
@@ -254,9 +253,7 @@ def normalize(
             reject(row, cols["lat"], lat, "latitude outside -90..90; cell set to missing", "cell")
             lat = None
         if lon is not None and not -180 <= lon <= 180:
-            reject(
-                row, cols["lon"], lon, "longitude outside -180..180; cell set to missing", "cell"
-            )
+            reject(row, cols["lon"], lon, "longitude outside -180..180; cell set to missing", "cell")
             lon = None
         # ---- station identity
         key = re.sub(r"\s+", "", site).upper()
@@ -268,11 +265,7 @@ def normalize(
         elif EXCEL_DATE_RE.match(site):
             near = []
             if lat is not None and lon is not None:
-                near = [
-                    s
-                    for s, (la, lo) in station_pos.items()
-                    if math.hypot(lat - la, lon - lo) <= IDENTIFY_DEG
-                ]
+                near = [s for s, (la, lo) in station_pos.items() if math.hypot(lat - la, lon - lo) <= IDENTIFY_DEG]
             if len(near) != 1:
                 where = "no coordinates" if lat is None or lon is None else f"({lat}, {lon})"
                 reject(
@@ -330,9 +323,7 @@ def normalize(
         for v in spec.unit_unknown:
             if v in cols and cell(v).strip() != "":
                 not_carried[v] += 1
-        sample_temp: Parsed | None = (
-            parse_cell(cell("sample_temp_c")) if "sample_temp_c" in cols else None
-        )
+        sample_temp: Parsed | None = parse_cell(cell("sample_temp_c")) if "sample_temp_c" in cols else None
         records.append(
             {
                 "row": row,
@@ -362,9 +353,7 @@ def normalize(
             bdl_lods[v] = FIXED_BDL_LOD[v]
         else:
             det = [
-                r["parsed"][v].value
-                for r in records
-                if r["parsed"][v].status == "value" and r["parsed"][v].value > 0
+                r["parsed"][v].value for r in records if r["parsed"][v].status == "value" and r["parsed"][v].value > 0
             ]
             if det:
                 bdl_lods[v] = min(det)
@@ -505,9 +494,7 @@ def normalize(
             out[f"{v}_censored"] = cens
             out[f"{v}_lod"] = lod
         if r["cat"] != "scum" and any(
-            not out[f"{v}_censored"] and out[v] > lim
-            for v, lim in SCUM_LIKE.items()
-            if not math.isnan(out[v])
+            not out[f"{v}_censored"] and out[v] > lim for v, lim in SCUM_LIKE.items() if not math.isnan(out[v])
         ):
             r["flags"].append("scum_like_value")
         out["flags"] = ";".join(r["flags"])
@@ -516,9 +503,7 @@ def normalize(
 
     df = pd.DataFrame(kept)
     if len(df):
-        df["time_utc"] = [
-            _to_utc(d, t, tz) for d, t in zip(df["local_date"], df["local_time"], strict=True)
-        ]
+        df["time_utc"] = [_to_utc(d, t, tz) for d, t in zip(df["local_date"], df["local_time"], strict=True)]
         df["date"] = [d.isoformat() for d in df["local_date"]]
         df = df.drop(columns=["local_date", "local_time"])
     flag_counts: Counter[str] = Counter()

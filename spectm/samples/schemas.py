@@ -252,16 +252,12 @@ def detect_schema(headers: Sequence[str], path: Path | str) -> Detected:
     name = Path(path).name
     dupes = sorted({h for h in headers if list(headers).count(h) > 1})
     if dupes:
-        raise SchemaError(
-            f"{name}: duplicate column header(s) {dupes}", "give every column a distinct name"
-        )
+        raise SchemaError(f"{name}: duplicate column header(s) {dupes}", "give every column a distinct name")
     best: tuple[int, Family, dict[str, str], set[str]] | None = None
     for fam in FAMILIES:
         cols, unknown = _match(fam, headers)
         if all(r in cols for r in REQUIRED) and not unknown:
-            ignored = tuple(
-                h for h in headers if norm_header(h) in {norm_header(x) for x in fam.ignored}
-            )
+            ignored = tuple(h for h in headers if norm_header(h) in {norm_header(x) for x in fam.ignored})
             return Detected(fam, cols, ignored)
         score = len(cols) - len(unknown)
         if best is None or score > best[0]:
@@ -275,8 +271,7 @@ def detect_schema(headers: Sequence[str], path: Path | str) -> Detected:
     if missing:
         parts.append(f"missing header(s) {missing}")
     raise SchemaError(
-        f"{name}: not a known GLERL layout (closest: schema {fam.name}, {fam.title}): "
-        + "; ".join(parts),
+        f"{name}: not a known GLERL layout (closest: schema {fam.name}, {fam.title}): " + "; ".join(parts),
         "if this is your own CSV, describe its columns in a column-map YAML and pass "
         "--column-map (see docs/samples.md); if GLERL renamed a column, add the new spelling "
         "to spectm/samples/schemas.py",

@@ -42,9 +42,7 @@ def print_ingest_summary(result: IngestResult) -> None:
             *((t.nondetects,) if nd else ()),
         )
     )
-    title = "Samples ingest" + (
-        " (up to date, nothing re-read; --force to rebuild)" if result.skipped else ""
-    )
+    title = "Samples ingest" + (" (up to date, nothing re-read; --force to rebuild)" if result.skipped else "")
     print_table(
         title,
         [

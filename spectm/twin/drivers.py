@@ -55,8 +55,9 @@ def _surface_stations(samples: pd.DataFrame, bbox: tuple[float, float, float, fl
     return df
 
 
-def levels_before(samples: pd.DataFrame | None, before: date,
-                  bbox: tuple[float, float, float, float] | None = None) -> dict[str, float]:
+def levels_before(
+    samples: pd.DataFrame | None, before: date, bbox: tuple[float, float, float, float] | None = None
+) -> dict[str, float]:
     """Median value per constituent of the region's surface station samples taken before
     ``before`` (a lake's own prior level; only the past, so the twin stays causal)."""
     need = {"station", "date", "lat", "lon"}
@@ -74,8 +75,12 @@ def levels_before(samples: pd.DataFrame | None, before: date,
     return out
 
 
-def drivers_from_samples(samples: pd.DataFrame, dates: DateRange, margin_days: int = DRIVER_MARGIN_DAYS,
-                         bbox: tuple[float, float, float, float] | None = None) -> pd.DataFrame:
+def drivers_from_samples(
+    samples: pd.DataFrame,
+    dates: DateRange,
+    margin_days: int = DRIVER_MARGIN_DAYS,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> pd.DataFrame:
     """Surface station samples of the season and up to ``margin_days`` before it (they set the
     lake's state when the season starts); none after its end."""
     need = {"station", "date", "lat", "lon"}
@@ -134,7 +139,10 @@ def climatology_drivers(stations: pd.DataFrame, dates: DateRange, rng: np.random
 
 
 def build_drivers(
-    samples: pd.DataFrame | None, dates: DateRange, stations: pd.DataFrame, rng: np.random.Generator,
+    samples: pd.DataFrame | None,
+    dates: DateRange,
+    stations: pd.DataFrame,
+    rng: np.random.Generator,
     bbox: tuple[float, float, float, float] | None = None,
 ) -> Drivers:
     """Samples of the season (and the weeks before it) when any has Chl, else climatology.
@@ -145,7 +153,10 @@ def build_drivers(
     table = drivers_from_samples(samples, dates, bbox=bbox) if samples is not None else None
     if table is not None and table.dropna(subset=["chl"])["date"].nunique() >= 1:
         return Drivers(table, "samples", len(table))
-    why = ("no samples table given" if samples is None
-           else "no sampling day with chlorophyll in the season" + (" inside the region" if bbox else ""))
+    why = (
+        "no samples table given"
+        if samples is None
+        else "no sampling day with chlorophyll in the season" + (" inside the region" if bbox else "")
+    )
     clim = climatology_drivers(stations, dates, rng)
     return Drivers(clim, "climatology", 0, note=f"constituents from climatology for {dates} (docs/twin.md): {why}")

@@ -56,9 +56,7 @@ class Grid:
     lat: np.ndarray
 
     @classmethod
-    def covering(
-        cls, bbox: tuple[float, float, float, float], step_deg: float, margin_deg: float = 0.05
-    ) -> Grid:
+    def covering(cls, bbox: tuple[float, float, float, float], step_deg: float, margin_deg: float = 0.05) -> Grid:
         w, s, e, n = bbox
         lon = np.arange(w - margin_deg, e + margin_deg + step_deg / 2, step_deg)
         lat = np.arange(s - margin_deg, n + margin_deg + step_deg / 2, step_deg)
@@ -75,9 +73,7 @@ class Grid:
         """Bilinear values of ``field`` at points (edge values held outside)."""
         fy = (np.asarray(lat) - self.lat[0]) / (self.lat[1] - self.lat[0])
         fx = (np.asarray(lon) - self.lon[0]) / (self.lon[1] - self.lon[0])
-        return map_coordinates(field, [fy.ravel(), fx.ravel()], order=1, mode="nearest").reshape(
-            np.shape(lon)
-        )
+        return map_coordinates(field, [fy.ravel(), fx.ravel()], order=1, mode="nearest").reshape(np.shape(lon))
 
 
 def _dist_km(lon: np.ndarray, lat: np.ndarray, lon0: float, lat0: float) -> np.ndarray:
@@ -180,8 +176,7 @@ class FieldModel:
         self._anom: dict[str, np.ndarray] = {}
         corr_px = 6.0 / grid.km_per_px()
         self._d0 = {
-            var: 0.15
-            * gaussian_random_field(grid.shape, corr_px, np.random.default_rng([seed, 101, vi]))
+            var: 0.15 * gaussian_random_field(grid.shape, corr_px, np.random.default_rng([seed, 101, vi]))
             for vi, var in enumerate(VARS)
         }
         self._days: list[int] = []  # ordinals of the analyses, ascending
@@ -203,9 +198,7 @@ class FieldModel:
         while self._anom_t < t:
             self._anom_t += 1
             self._anom = {
-                var: (self._rho * self._anom[var] + c * self._innovation(vi, self._anom_t)).astype(
-                    np.float32
-                )
+                var: (self._rho * self._anom[var] + c * self._innovation(vi, self._anom_t)).astype(np.float32)
                 for vi, var in enumerate(VARS)
             }
         return {var: 0.12 * a for var, a in self._anom.items()}
@@ -244,9 +237,7 @@ class FieldModel:
             if len(rows):
                 lon, lat = rows["lon"].to_numpy(float), rows["lat"].to_numpy(float)
                 resid = np.log10(rows[var].to_numpy(float)) - self.grid.sample(f, lon, lat)
-                f = f + _krige(
-                    lon * self._kx, lat * KM_PER_DEG_LAT, resid, self._gx, self._gy, self._range_km
-                )
+                f = f + _krige(lon * self._kx, lat * KM_PER_DEG_LAT, resid, self._gx, self._gy, self._range_km)
             lo, hi = LIMITS[var]
             f = np.clip(f, np.log10(lo), np.log10(hi))
             self._dev[var].append((f - prior - anom[var]).astype(np.float32))

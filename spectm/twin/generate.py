@@ -65,8 +65,10 @@ class TwinResult:
             return f"skipped: raw/ is complete for the same parameters (hash {self.params_hash})"
         mb = self.bytes_written / 1e6
         seasons = f" over {self.n_seasons} seasons" if self.n_seasons > 1 else ""
-        s = (f"{self.status}: {self.n_granules} PACE granules, {self.n_scenes} Sentinel-2 scenes{seasons}, "
-             f"{mb:.1f} MB in {self.seconds:.1f} s; constituents from {self.drivers_source}")
+        s = (
+            f"{self.status}: {self.n_granules} PACE granules, {self.n_scenes} Sentinel-2 scenes{seasons}, "
+            f"{mb:.1f} MB in {self.seconds:.1f} s; constituents from {self.drivers_source}"
+        )
         return s + ("; " + "; ".join(self.notes) if self.notes else "")
 
 
@@ -104,8 +106,10 @@ def _complete(data_dir: Path, phash: str) -> bool:
         return False
     if m.get("generator") != "twin" or m.get("twin", {}).get("params_hash") != phash:
         return False
-    return all((data_dir / it["path"]).is_file() and (data_dir / it["path"]).stat().st_size == it["bytes"]
-               for it in m.get("items", []))
+    return all(
+        (data_dir / it["path"]).is_file() and (data_dir / it["path"]).stat().st_size == it["bytes"]
+        for it in m.get("items", [])
+    )
 
 
 def generate_twin(
@@ -164,23 +168,34 @@ def generate_twin(
                 "pass --months (e.g. 6-10) to split a multi-year --dates into one season per year",
             )
     params: dict[str, Any] = {
-        "generator": GENERATOR_VERSION, "region": aoi.name, "bbox": list(aoi.bbox), "dates": str(dr),
-        "seed": seed, "pace_resolution_m": pace_resolution_m, "s2_resolution_m": s2_resolution_m,
-        "s2_revisit_days": s2_revisit_days, "include_s2": include_s2, "physics_step_deg": physics_step_deg,
-        "samples": "given" if samples is not None else ("stage" if use_samples_stage else "none")}
+        "generator": GENERATOR_VERSION,
+        "region": aoi.name,
+        "bbox": list(aoi.bbox),
+        "dates": str(dr),
+        "seed": seed,
+        "pace_resolution_m": pace_resolution_m,
+        "s2_resolution_m": s2_resolution_m,
+        "s2_revisit_days": s2_revisit_days,
+        "include_s2": include_s2,
+        "physics_step_deg": physics_step_deg,
+        "samples": "given" if samples is not None else ("stage" if use_samples_stage else "none"),
+    }
     if mon is not None or seasons is not None:
         params["seasons"] = [str(x) for x in season_list]
     phash = params_hash(params)
     raw = data_dir / "raw"
     if not force and _complete(data_dir, phash):
-        return TwinResult(data_dir, "skipped", phash, drivers_source="(unchanged)",
-                          notes=["output complete for the same parameters"])
+        return TwinResult(
+            data_dir, "skipped", phash, drivers_source="(unchanged)", notes=["output complete for the same parameters"]
+        )
     marker = raw / IN_PROGRESS
     notes: list[str] = []
     if marker.is_file() and not force:
         if marker.read_text(encoding="utf-8").strip() != phash:
-            raise BadInputError(f"{raw} holds an interrupted twin run with other parameters",
-                                "interrupted; re-run with --force to replace it")
+            raise BadInputError(
+                f"{raw} holds an interrupted twin run with other parameters",
+                "interrupted; re-run with --force to replace it",
+            )
         notes.append("an interrupted run with the same parameters was found and regenerated")
     elif raw.exists() and any(raw.iterdir()) and not force:
         raise BadInputError(
@@ -201,8 +216,10 @@ def generate_twin(
     region_box = (float(grid.lon[0]), float(grid.lat[0]), float(grid.lon[-1]), float(grid.lat[-1]))
     erie = has_maumee(aoi.bbox)
     if not erie:
-        notes.append("the region does not reach the Maumee River mouth: a uniform bloom-season prior at the "
-                     "levels of the region's own earlier samples (docs/twin.md)")
+        notes.append(
+            "the region does not reach the Maumee River mouth: a uniform bloom-season prior at the "
+            "levels of the region's own earlier samples (docs/twin.md)"
+        )
     water = aoi.water_or_geometry
     tiles = [parse_tile(c, (aoi.bbox[1] + aoi.bbox[3]) / 2) for c in aoi.s2_tiles] if include_s2 else []
     if include_s2 and not tiles:
@@ -212,9 +229,21 @@ def generate_twin(
     scenes: list[Scene] = []
     season_info: list[dict[str, Any]] = []
     climatology: list[tuple[DateRange, str]] = []
-    job = _SeasonJob(samples=samples, stations=stations, grid=grid, region_box=region_box, erie=erie, water=water,
-                     bbox=aoi.bbox, tiles=tiles, seed=seed, pace_resolution_m=pace_resolution_m,
-                     s2_resolution_m=s2_resolution_m, s2_revisit_days=s2_revisit_days, raw=raw)
+    job = _SeasonJob(
+        samples=samples,
+        stations=stations,
+        grid=grid,
+        region_box=region_box,
+        erie=erie,
+        water=water,
+        bbox=aoi.bbox,
+        tiles=tiles,
+        seed=seed,
+        pace_resolution_m=pace_resolution_m,
+        s2_resolution_m=s2_resolution_m,
+        s2_revisit_days=s2_revisit_days,
+        raw=raw,
+    )
     n_workers = season_workers(workers, len(season_list))
     with progress() as p:
         task = p.add_task("twin seasons (PACE + Sentinel-2)", total=len(season_list))
@@ -233,27 +262,54 @@ def generate_twin(
         if len(season_list) == 1:
             notes.append(climatology[0][1])
         else:
-            notes.append(f"{len(climatology)} of {len(season_list)} seasons from climatology (no samples: "
-                         + ", ".join(str(x.start.year) for x, _ in climatology) + ")")
+            notes.append(
+                f"{len(climatology)} of {len(season_list)} seasons from climatology (no samples: "
+                + ", ".join(str(x.start.year) for x, _ in climatology)
+                + ")"
+            )
     early = [x for x in season_list if as_if_flown("pace", x.start)]
     if early:
         notes.append(f"{len(early)} season(s) before PACE's launch ({LAUNCH['pace']}) simulated as if OCI had flown")
     tp = time.perf_counter()
     write_catalog(raw, granules, scenes)
-    twin_info = {"params": params, "params_hash": phash, "drivers": drivers_source,
-                 "drivers_samples_used": sum(x["samples_used"] for x in season_info), "notes": notes,
-                 "seasons": season_info}
+    twin_info = {
+        "params": params,
+        "params_hash": phash,
+        "drivers": drivers_source,
+        "drivers_samples_used": sum(x["samples_used"] for x in season_info),
+        "notes": notes,
+        "seasons": season_info,
+    }
     man_dates = {"start": dr.start.isoformat(), "end": dr.end.isoformat()}
     if mon is not None:
         man_dates["months"] = f"{mon[0]}-{mon[1]}"
-    write_manifest(data_dir, region={"name": aoi.name, "bbox": list(aoi.bbox)}, dates=man_dates,
-                   granules=granules, scenes=scenes, twin_info=twin_info)
+    write_manifest(
+        data_dir,
+        region={"name": aoi.name, "bbox": list(aoi.bbox)},
+        dates=man_dates,
+        granules=granules,
+        scenes=scenes,
+        twin_info=twin_info,
+    )
     marker.unlink()
     phases["catalog"] = time.perf_counter() - tp
     total = sum(f.stat().st_size for f in raw.rglob("*") if f.is_file())
-    res = TwinResult(data_dir, "done", phash, len(granules), len(scenes), total, time.perf_counter() - t0,
-                     drivers_source, notes, [g.path for g in granules], [s.item_id for s in scenes], samples_path,
-                     {k: round(v, 2) for k, v in phases.items()}, len(season_list))
+    res = TwinResult(
+        data_dir,
+        "done",
+        phash,
+        len(granules),
+        len(scenes),
+        total,
+        time.perf_counter() - t0,
+        drivers_source,
+        notes,
+        [g.path for g in granules],
+        [s.item_id for s in scenes],
+        samples_path,
+        {k: round(v, 2) for k, v in phases.items()},
+        len(season_list),
+    )
     log.info("twin: %s", res.summary())
     return res
 
@@ -313,8 +369,9 @@ def _simulate_season(job: _SeasonJob, season: DateRange) -> _SeasonOutput:
     """One season: its drivers and causal fields, a PACE granule a day, its S2 scenes."""
     phases: dict[str, float] = {}
     tp = time.perf_counter()
-    drivers: Drivers = build_drivers(job.samples, season, job.stations,
-                                     np.random.default_rng([job.seed, 1, season.start.year]), bbox=job.region_box)
+    drivers: Drivers = build_drivers(
+        job.samples, season, job.stations, np.random.default_rng([job.seed, 1, season.start.year]), bbox=job.region_box
+    )
     start = season.start - timedelta(days=DRIVER_MARGIN_DAYS)
     prior = None if job.erie else generic_prior(levels_before(job.samples, start, job.region_box))
     fields = FieldModel(drivers, job.grid, job.seed, start=start, prior=prior)
@@ -322,8 +379,15 @@ def _simulate_season(job: _SeasonJob, season: DateRange) -> _SeasonOutput:
     tp = time.perf_counter()
     granules = []
     for day in season.days():
-        sim = simulate_day(day, fields=fields, grid=job.grid, water=job.water, bbox=job.bbox, seed=job.seed,
-                           resolution_m=job.pace_resolution_m)
+        sim = simulate_day(
+            day,
+            fields=fields,
+            grid=job.grid,
+            water=job.water,
+            bbox=job.bbox,
+            seed=job.seed,
+            resolution_m=job.pace_resolution_m,
+        )
         granules.append(write_granule(sim, job.raw / "pace", job.seed))
     phases["pace"] = time.perf_counter() - tp
     tp = time.perf_counter()
@@ -332,15 +396,31 @@ def _simulate_season(job: _SeasonJob, season: DateRange) -> _SeasonOutput:
         for i, day in enumerate(scene_dates(season.start, season.end, job.s2_revisit_days, job.seed)):
             shared = day_inputs(day, fields, job.grid, job.seed, TWIN_MODEL, job.water)
             for tile in job.tiles:
-                sc = simulate_scene(tile, day, index=i, fields=fields, grid=job.grid, water_lonlat=job.water,
-                                    bbox=job.bbox, seed=job.seed, base_res=job.s2_resolution_m,
-                                    out_root=job.raw / "s2", model=TWIN_MODEL, inputs=shared)
+                sc = simulate_scene(
+                    tile,
+                    day,
+                    index=i,
+                    fields=fields,
+                    grid=job.grid,
+                    water_lonlat=job.water,
+                    bbox=job.bbox,
+                    seed=job.seed,
+                    base_res=job.s2_resolution_m,
+                    out_root=job.raw / "s2",
+                    model=TWIN_MODEL,
+                    inputs=shared,
+                )
                 if sc is not None:
                     scenes.append(sc)
     phases["s2"] = time.perf_counter() - tp
-    info = {"dates": str(season), "drivers": drivers.source, "samples_used": drivers.n_samples_used,
-            "granules": season.n_days, "scenes": len(scenes),
-            "as_if_flown": as_if_flown("pace", season.start) is not None}
+    info = {
+        "dates": str(season),
+        "drivers": drivers.source,
+        "samples_used": drivers.n_samples_used,
+        "granules": season.n_days,
+        "scenes": len(scenes),
+        "as_if_flown": as_if_flown("pace", season.start) is not None,
+    }
     note = drivers.note if drivers.source == "climatology" else None
     return _SeasonOutput(season, granules, scenes, info, note, phases)
 

@@ -156,9 +156,7 @@ def oci_bandset() -> BandSet:
 @lru_cache(maxsize=1)
 def s2_bandset() -> BandSet:
     keys = list(S2_BANDS)
-    return make_bandset(
-        np.array([S2_BANDS[k][1] for k in keys]), np.array([S2_BANDS[k][2] for k in keys]), keys
-    )
+    return make_bandset(np.array([S2_BANDS[k][1] for k in keys]), np.array([S2_BANDS[k][2] for k in keys]), keys)
 
 
 def _aph_tables(wl: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -37,11 +37,47 @@ from spectm.twin.pace_template import decode_attr, load_template
 from spectm.twin.sun import solar_position
 from spectm.twin.swath import Swath, make_swath
 
-FLAG_NAMES = ["ATMFAIL", "LAND", "PRODWARN", "HIGLINT", "HILT", "HISATZEN", "COASTZ", "SPARE", "STRAYLIGHT", "CLDICE", "COCCOLITH", "TURBIDW", "HISOLZEN", "SPARE", "LOWLW", "CHLFAIL", "NAVWARN", "ABSAER", "SPARE", "MAXAERITER", "MODGLINT", "CHLWARN", "ATMWARN", "OPSHAL", "SEAICE", "NAVFAIL", "FILTER", "SPARE", "BOWTIEDEL", "HIPOL", "PRODFAIL", "SPARE"]
+FLAG_NAMES = [
+    "ATMFAIL",
+    "LAND",
+    "PRODWARN",
+    "HIGLINT",
+    "HILT",
+    "HISATZEN",
+    "COASTZ",
+    "SPARE",
+    "STRAYLIGHT",
+    "CLDICE",
+    "COCCOLITH",
+    "TURBIDW",
+    "HISOLZEN",
+    "SPARE",
+    "LOWLW",
+    "CHLFAIL",
+    "NAVWARN",
+    "ABSAER",
+    "SPARE",
+    "MAXAERITER",
+    "MODGLINT",
+    "CHLWARN",
+    "ATMWARN",
+    "OPSHAL",
+    "SEAICE",
+    "NAVFAIL",
+    "FILTER",
+    "SPARE",
+    "BOWTIEDEL",
+    "HIPOL",
+    "PRODFAIL",
+    "SPARE",
+]
 BIT = {name: i for i, name in enumerate(FLAG_NAMES) if name != "SPARE"}
 L2_MASK = (1 << BIT["ATMFAIL"]) | (1 << BIT["LAND"]) | (1 << BIT["CLDICE"]) | (1 << BIT["HILT"])  # 0x213
-XARRAY_ARTEFACTS = {("scan_line_attributes", "day", "dtype"), ("scan_line_attributes", "msec", "dtype"),
-                    ("scan_line_attributes", "time", "calendar")}
+XARRAY_ARTEFACTS = {
+    ("scan_line_attributes", "day", "dtype"),
+    ("scan_line_attributes", "msec", "dtype"),
+    ("scan_line_attributes", "time", "calendar"),
+}
 FILL_I16 = -32767
 TWIN_MODEL = ModelParams(fl_coef=5e-6)
 
@@ -136,9 +172,20 @@ def simulate_day(
         rpos = np.clip(rrs[..., sel], 1e-6, None)
         avw = (rpos.sum(-1) / (rpos / wl[sel]).sum(-1)).astype(np.float32)
     return {
-        "swath": sw, "wl": wl, "rrs": rrs, "unc": unc, "flags": flags.astype(np.int64), "filled": filled,
-        "aot": aot, "angstrom": ang, "avw": avw, "nflh": nflh, "sza": sza, "truth": truth,
-        "water": is_water, "cloudy": cloudy,
+        "swath": sw,
+        "wl": wl,
+        "rrs": rrs,
+        "unc": unc,
+        "flags": flags.astype(np.int64),
+        "filled": filled,
+        "aot": aot,
+        "angstrom": ang,
+        "avw": avw,
+        "nflh": nflh,
+        "sza": sza,
+        "truth": truth,
+        "water": is_water,
+        "cloudy": cloudy,
     }
 
 
@@ -240,12 +287,18 @@ def write_granule(sim: dict[str, Any], out_dir: Path, seed: int) -> Granule:
         line_vals = {
             "year": np.array([d.year for d in dts], np.int32),
             "day": np.array([d.timetuple().tm_yday for d in dts], np.int32),
-            "msec": np.array([round((d.hour * 3600 + d.minute * 60 + d.second + d.microsecond / 1e6) * 1000) for d in dts], np.int32),
+            "msec": np.array(
+                [round((d.hour * 3600 + d.minute * 60 + d.second + d.microsecond / 1e6) * 1000) for d in dts], np.int32
+            ),
             "time": t.astype(np.float64),
             "detnum": np.zeros(lines, np.int8),
             "mside": (np.arange(lines) % 2).astype(np.int8),
-            "slon": sw.lon[:, 0], "clon": sw.lon[:, mid_px], "elon": sw.lon[:, -1],
-            "slat": sw.lat[:, 0], "clat": sw.lat[:, mid_px], "elat": sw.lat[:, -1],
+            "slon": sw.lon[:, 0],
+            "clon": sw.lon[:, mid_px],
+            "elon": sw.lon[:, -1],
+            "slat": sw.lat[:, 0],
+            "clat": sw.lat[:, mid_px],
+            "elat": sw.lat[:, -1],
             "csol_z": sim["sza"][:, mid_px].astype(np.float32),
         }
         for vname, vt in slt["variables"].items():
@@ -264,9 +317,19 @@ def write_granule(sim: dict[str, Any], out_dir: Path, seed: int) -> Granule:
             a = vt["attrs"]
             fill = decode_attr(a["_FillValue"]) if "_FillValue" in a else None
             dims = tuple(vt["dims"])
-            chunks = [min(32, lines), min(256, pixels), 40][: len(dims)] if len(dims) == 3 else [min(256, lines), pixels]
-            v = gd.createVariable(vname, np.dtype(vt["dtype"]), dims, fill_value=fill, zlib=True, complevel=4,
-                                  shuffle=True, chunksizes=chunks)
+            chunks = (
+                [min(32, lines), min(256, pixels), 40][: len(dims)] if len(dims) == 3 else [min(256, lines), pixels]
+            )
+            v = gd.createVariable(
+                vname,
+                np.dtype(vt["dtype"]),
+                dims,
+                fill_value=fill,
+                zlib=True,
+                complevel=4,
+                shuffle=True,
+                chunksizes=chunks,
+            )
             v.set_auto_maskandscale(False)
             _set_attrs(v, a)
             if vname == "l2_flags":
@@ -277,8 +340,13 @@ def write_granule(sim: dict[str, Any], out_dir: Path, seed: int) -> Granule:
                 continue
             sc, off = float(decode_attr(a["scale_factor"])), float(decode_attr(a["add_offset"]))
             vmin, vmax = int(decode_attr(a["valid_min"])), int(decode_attr(a["valid_max"]))
-            src = {"Rrs": sim["rrs"], "Rrs_unc": sim["unc"], "aot_865": sim["aot"], "angstrom": sim["angstrom"],
-                   "nflh": sim["nflh"]}[vname]
+            src = {
+                "Rrs": sim["rrs"],
+                "Rrs_unc": sim["unc"],
+                "aot_865": sim["aot"],
+                "angstrom": sim["angstrom"],
+                "nflh": sim["nflh"],
+            }[vname]
             mask = filled[..., None] if src.ndim == 3 else filled
             v[:] = _pack(src, sc, off, vmin, vmax, np.broadcast_to(mask, src.shape))
 
@@ -290,8 +358,9 @@ def write_granule(sim: dict[str, Any], out_dir: Path, seed: int) -> Granule:
         nav_vals = {"longitude": sw.lon, "latitude": sw.lat, "tilt": np.zeros(lines, np.float32)}
         for vname, vt in ndt["variables"].items():
             fill = decode_attr(vt["attrs"]["_FillValue"]) if "_FillValue" in vt["attrs"] else None
-            v = nd.createVariable(vname, np.dtype(vt["dtype"]), tuple(vt["dims"]), fill_value=fill, zlib=True,
-                                  complevel=4, shuffle=True)
+            v = nd.createVariable(
+                vname, np.dtype(vt["dtype"]), tuple(vt["dims"]), fill_value=fill, zlib=True, complevel=4, shuffle=True
+            )
             _set_attrs(v, vt["attrs"])
             v[:] = nav_vals[vname]
         corners = fp[:4]
@@ -312,7 +381,9 @@ def write_granule(sim: dict[str, Any], out_dir: Path, seed: int) -> Granule:
             ip.setncattr(k, ip_over.get(k, decode_attr(spec)))
         fpg = pc.createGroup("flag_percentages")
         for k in pct["groups"]["flag_percentages"]["attrs"]:
-            fpg.setncattr(k, np.float32(100.0 * np.count_nonzero(flags & (1 << BIT[k])) / n_px) if k in BIT else np.float32(0))
+            fpg.setncattr(
+                k, np.float32(100.0 * np.count_nonzero(flags & (1 << BIT[k])) / n_px) if k in BIT else np.float32(0)
+            )
     tmp.replace(path)
     cloud_cover = float(100.0 * np.count_nonzero(sim["cloudy"] & water) / max(1, np.count_nonzero(water)))
     return Granule(path, sw.start, fp, cloud_cover)

@@ -21,8 +21,10 @@ from spectm.errors import DataNotFoundError
 def find_granule(data_dir: Path, day: date) -> Path:
     hits = sorted((Path(data_dir) / "raw" / "pace").glob(f"PACE_OCI.{day.strftime('%Y%m%d')}T*.L2.OC_AOP.V3_1.nc"))
     if not hits:
-        raise DataNotFoundError(f"no PACE granule for {day} in {data_dir}/raw/pace",
-                                "run 'spectm twin generate' for a range that includes this date")
+        raise DataNotFoundError(
+            f"no PACE granule for {day} in {data_dir}/raw/pace",
+            "run 'spectm twin generate' for a range that includes this date",
+        )
     return hits[0]
 
 

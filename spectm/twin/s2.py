@@ -46,17 +46,58 @@ from spectm.twin.optics import S2_BANDS, ModelParams, band_rrs, s2_bandset
 from spectm.twin.sun import solar_position
 
 ASSETS: dict[str, tuple[str, int]] = {  # key -> (file stem, resolution class 10/20/60)
-    "coastal": ("B01", 60), "blue": ("B02", 10), "green": ("B03", 10), "red": ("B04", 10),
-    "rededge1": ("B05", 20), "rededge2": ("B06", 20), "rededge3": ("B07", 20), "nir": ("B08", 10),
-    "nir08": ("B8A", 20), "swir16": ("B11", 20), "swir22": ("B12", 20), "scl": ("SCL", 20),
+    "coastal": ("B01", 60),
+    "blue": ("B02", 10),
+    "green": ("B03", 10),
+    "red": ("B04", 10),
+    "rededge1": ("B05", 20),
+    "rededge2": ("B06", 20),
+    "rededge3": ("B07", 20),
+    "nir": ("B08", 10),
+    "nir08": ("B8A", 20),
+    "swir16": ("B11", 20),
+    "swir22": ("B12", 20),
+    "scl": ("SCL", 20),
 }
-TITLES = {"coastal": "Coastal", "blue": "Blue", "green": "Green", "red": "Red", "rededge1": "Red Edge 1",
-          "rededge2": "Red Edge 2", "rededge3": "Red Edge 3", "nir": "NIR 1", "nir08": "NIR 2",
-          "swir16": "SWIR 1.6μm", "swir22": "SWIR 2.2μm"}
-LAND_VEG = {"coastal": 0.035, "blue": 0.045, "green": 0.08, "red": 0.05, "rededge1": 0.12, "rededge2": 0.28,
-            "rededge3": 0.33, "nir": 0.35, "nir08": 0.36, "swir16": 0.22, "swir22": 0.11}
-LAND_SOIL = {"coastal": 0.08, "blue": 0.10, "green": 0.14, "red": 0.18, "rededge1": 0.20, "rededge2": 0.22,
-             "rededge3": 0.24, "nir": 0.26, "nir08": 0.27, "swir16": 0.33, "swir22": 0.28}
+TITLES = {
+    "coastal": "Coastal",
+    "blue": "Blue",
+    "green": "Green",
+    "red": "Red",
+    "rededge1": "Red Edge 1",
+    "rededge2": "Red Edge 2",
+    "rededge3": "Red Edge 3",
+    "nir": "NIR 1",
+    "nir08": "NIR 2",
+    "swir16": "SWIR 1.6μm",
+    "swir22": "SWIR 2.2μm",
+}
+LAND_VEG = {
+    "coastal": 0.035,
+    "blue": 0.045,
+    "green": 0.08,
+    "red": 0.05,
+    "rededge1": 0.12,
+    "rededge2": 0.28,
+    "rededge3": 0.33,
+    "nir": 0.35,
+    "nir08": 0.36,
+    "swir16": 0.22,
+    "swir22": 0.11,
+}
+LAND_SOIL = {
+    "coastal": 0.08,
+    "blue": 0.10,
+    "green": 0.14,
+    "red": 0.18,
+    "rededge1": 0.20,
+    "rededge2": 0.22,
+    "rededge3": 0.24,
+    "nir": 0.26,
+    "nir08": 0.27,
+    "swir16": 0.33,
+    "swir22": 0.28,
+}
 COL_SETS = ("ABCDEFGH", "JKLMNPQR", "STUVWXYZ")
 ROWS = "ABCDEFGHJKLMNPQRSTUV"
 TILE_M = 109_800
@@ -160,9 +201,19 @@ def _lonlat_grid(epsg: int, x0: float, y1: float, res: float, shape: tuple[int, 
 
 def _write_cog(path: Path, data: np.ndarray, transform: Affine, epsg: int, note: str | None = None) -> None:
     profile = {
-        "driver": "COG", "width": data.shape[1], "height": data.shape[0], "count": 1, "dtype": data.dtype.name,
-        "crs": f"EPSG:{epsg}", "transform": transform, "nodata": 0, "compress": "DEFLATE", "predictor": 2,
-        "level": 1, "blocksize": 256, "overview_resampling": "nearest" if data.dtype == np.uint8 else "average",
+        "driver": "COG",
+        "width": data.shape[1],
+        "height": data.shape[0],
+        "count": 1,
+        "dtype": data.dtype.name,
+        "crs": f"EPSG:{epsg}",
+        "transform": transform,
+        "nodata": 0,
+        "compress": "DEFLATE",
+        "predictor": 2,
+        "level": 1,
+        "blocksize": 256,
+        "overview_resampling": "nearest" if data.dtype == np.uint8 else "average",
     }
     tmp = path.with_suffix(".tif.part")
     with rasterio.open(tmp, "w", **profile) as dst:
@@ -199,8 +250,9 @@ def day_inputs(
     else:
         sel = np.ones(n_cells, dtype=bool)
     rho = np.zeros((n_cells, len(s2_bandset().names)), dtype=np.float32)
-    rho[sel] = np.pi * band_rrs(s2_bandset(), flat["chl"][sel], flat["pc"][sel], flat["ag400"][sel],
-                                flat["tss"][sel], model)
+    rho[sel] = np.pi * band_rrs(
+        s2_bandset(), flat["chl"][sel], flat["pc"][sel], flat["ag400"][sel], flat["tss"][sel], model
+    )
     km = grid.km_per_px()
     texture = gaussian_random_field(grid.shape, max(1.0, 1.5 / km), np.random.default_rng([seed, 609]))
     atm = 0.002 * gaussian_random_field(grid.shape, 20.0 / km, np.random.default_rng([seed, 610, day.toordinal()]))
@@ -231,9 +283,7 @@ def simulate_scene(
         return None
     platform = "sentinel-2a" if index % 2 == 0 else "sentinel-2b"
     rng_t = np.random.default_rng([seed, 607, day.toordinal()])
-    when = datetime(day.year, day.month, day.day, 16, 25, tzinfo=UTC) + timedelta(
-        seconds=int(rng_t.integers(0, 600))
-    )
+    when = datetime(day.year, day.month, day.day, 16, 25, tzinfo=UTC) + timedelta(seconds=int(rng_t.integers(0, 600)))
     item_id = f"S2{platform[-1].upper()}_T{tile.code}_{when.strftime('%Y%m%dT%H%M%S')}_L2A"
     scene = Scene(item_id, tile, when, platform)
     out_dir = out_root / item_id
@@ -257,8 +307,9 @@ def simulate_scene(
             c_lon, c_lat = float(lon.mean()), float(lat.mean())
             zen, az = solar_position(c_lat, c_lon, when)
             sza_saz = (float(zen), float(az))
-        is_water = rasterize([(mapping(water_utm), 1)], out_shape=shape, transform=transform, fill=0,
-                             dtype="uint8").astype(bool)
+        is_water = rasterize(
+            [(mapping(water_utm), 1)], out_shape=shape, transform=transform, fill=0, dtype="uint8"
+        ).astype(bool)
         opt = clouds.optical(lon, lat, shift_km=5.0)
         cloud = opt > 0
         # shadows: the cloud mask moved away from the sun by 1.5 km
@@ -266,8 +317,9 @@ def simulate_scene(
         d_px = 1500.0 / res
         shadow = shift(cloud.astype(np.uint8), (d_px * np.cos(az_r), -d_px * np.sin(az_r)), order=0) > 0
         shadow &= ~cloud
-        rng = np.random.default_rng([seed, 608, day.toordinal(), tile.zone, ord(tile.square[0]),
-                                     ord(tile.square[1]), res_class])
+        rng = np.random.default_rng(
+            [seed, 608, day.toordinal(), tile.zone, ord(tile.square[0]), ord(tile.square[1]), res_class]
+        )
         texture = grid.sample(inputs.texture, lon, lat)
         soil = np.clip(0.3 + 0.25 * texture, 0, 1)
         atm = grid.sample(inputs.atm, lon, lat)
@@ -314,8 +366,10 @@ def simulate_scene(
             }
     scene.percentages = {k: round(float(v), 6) for k, v in stats.items()}
     scene.cloud_cover = round(
-        stats["s2:medium_proba_clouds_percentage"] + stats["s2:high_proba_clouds_percentage"]
-        + stats["s2:thin_cirrus_percentage"], 6,
+        stats["s2:medium_proba_clouds_percentage"]
+        + stats["s2:high_proba_clouds_percentage"]
+        + stats["s2:thin_cirrus_percentage"],
+        6,
     )
     to_ll = Transformer.from_crs(f"EPSG:{tile.epsg}", "EPSG:4326", always_xy=True)
     fp = shp_transform(to_ll.transform, box(x0, y0, x1, y1).segmentize(5000))
@@ -329,5 +383,9 @@ def simulate_scene(
 
 def s2_band_meta(key: str) -> dict[str, Any]:
     name, centre, fwhm = S2_BANDS[key]
-    return {"name": name, "common_name": "rededge" if key.startswith("rededge") else key.replace("08", ""),
-            "center_wavelength": centre / 1000, "full_width_half_max": fwhm / 1000}
+    return {
+        "name": name,
+        "common_name": "rededge" if key.startswith("rededge") else key.replace("08", ""),
+        "center_wavelength": centre / 1000,
+        "full_width_half_max": fwhm / 1000,
+    }

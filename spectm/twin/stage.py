@@ -13,8 +13,16 @@ def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
     from spectm.twin.generate import generate_twin
 
     t = pipeline.twin
-    res = generate_twin(pipeline.region, pipeline.dates, data_dir=Path(data_dir), months=pipeline.months,
-                        seasons=pipeline.seasons, seed=t.seed,
-                        pace_resolution_m=t.pace_resolution_m, s2_resolution_m=t.s2_resolution_m,
-                        s2_revisit_days=t.s2_revisit_days, workers=t.workers)
+    res = generate_twin(
+        pipeline.region,
+        pipeline.dates,
+        data_dir=Path(data_dir),
+        months=pipeline.months,
+        seasons=pipeline.seasons,
+        seed=t.seed,
+        pace_resolution_m=t.pace_resolution_m,
+        s2_resolution_m=t.s2_resolution_m,
+        s2_revisit_days=t.s2_revisit_days,
+        workers=t.workers,
+    )
     return StageResult("twin", res.status, res.summary(), outputs=["raw/manifest.json", "raw/catalog/catalog.json"])

@@ -52,12 +52,20 @@ def add_pace(data_dir: Path, names: list[str]) -> None:
             geometry={"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]},
             bbox=bbox,
             datetime=t0,
-            properties={"start_datetime": t0.isoformat() + "Z", "end_datetime": t1.isoformat() + "Z",
-                        "processing:level": "L2", "pace:short_name": "PACE_OCI_L2_AOP", "pace:version": version,
-                        "pace:product": "L2_AOP", "spectm:source": "pace_oci_l2_aop"},
+            properties={
+                "start_datetime": t0.isoformat() + "Z",
+                "end_datetime": t1.isoformat() + "Z",
+                "processing:level": "L2",
+                "pace:short_name": "PACE_OCI_L2_AOP",
+                "pace:version": version,
+                "pace:product": "L2_AOP",
+                "spectm:source": "pace_oci_l2_aop",
+            },
             collection="PACE_OCI_L2_AOP",
         )
-        item.add_asset("data", pystac.Asset(href=f"../../../pace/{name}", media_type="application/x-netcdf", roles=["data"]))
+        item.add_asset(
+            "data", pystac.Asset(href=f"../../../pace/{name}", media_type="application/x-netcdf", roles=["data"])
+        )
         d = cat_dir / "PACE_OCI_L2_AOP" / item_id
         d.mkdir(parents=True, exist_ok=True)
         item.set_self_href(str(d / f"{item_id}.json"))
@@ -67,6 +75,7 @@ def add_pace(data_dir: Path, names: list[str]) -> None:
         (cat_dir / "catalog.json").write_text(
             '{"type": "Catalog", "id": "spectm-raw", "stac_version": "1.1.0", "description": "test", "links": []}'
         )
+
 
 S2_DIR = DATA / "s2"
 S2_BBOX = "-83.300,41.706,-83.285,41.719"  # inside the 2 km synthetic S2 tile piece
@@ -88,5 +97,7 @@ def add_s2(data_dir: Path, ids: list[str] | None = None) -> list[str]:
         out.append(f["id"])
     cat = data_dir / "raw" / "catalog" / "catalog.json"
     if not cat.exists():
-        cat.write_text('{"type": "Catalog", "id": "spectm-raw", "stac_version": "1.1.0", "description": "test", "links": []}')
+        cat.write_text(
+            '{"type": "Catalog", "id": "spectm-raw", "stac_version": "1.1.0", "description": "test", "links": []}'
+        )
     return out

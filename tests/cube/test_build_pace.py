@@ -61,8 +61,22 @@ def test_cube_layout_attrs_crs_and_provenance(season):
     assert set(ds.processing_version.values) == {"3.1"}
     assert (ds.slice_complete.values == 1).all()
     assert set(ds.config_hash.values) == {r.config_hash} == {ds.attrs["config_hash"]}
-    for a in ("title", "history", "date_created", "geospatial_lat_min", "geospatial_lon_max", "Conventions", "spectm_version",
-              "summary", "keywords", "license", "platform", "instrument", "processing_level", "cdm_data_type"):
+    for a in (
+        "title",
+        "history",
+        "date_created",
+        "geospatial_lat_min",
+        "geospatial_lon_max",
+        "Conventions",
+        "spectm_version",
+        "summary",
+        "keywords",
+        "license",
+        "platform",
+        "instrument",
+        "processing_level",
+        "cdm_data_type",
+    ):
         assert a in ds.attrs
     assert ds.attrs["Conventions"] == "CF-1.8, ACDD-1.3" and ds.attrs["spectm_twin"] == "false"
     assert ds.attrs["time_coverage_start"] == "2024-07-15T18:05:12Z"
@@ -96,7 +110,9 @@ def test_chunked_equals_unchunked(tmp_path):
     add_pace(a, [JUL16A, JUL16B])
     add_pace(b, [JUL16A, JUL16B])
     ca = load(build(a, "2024-07-16").path)
-    cb = load(build(b, "2024-07-16", pace_chunks={"number_of_lines": 8, "pixels_per_line": 9}, scheduler="threads").path)
+    cb = load(
+        build(b, "2024-07-16", pace_chunks={"number_of_lines": 8, "pixels_per_line": 9}, scheduler="threads").path
+    )
     np.testing.assert_array_equal(ca.rrs.values, cb.rrs.values)
     np.testing.assert_array_equal(ca.valid_count.values, cb.valid_count.values)
 
@@ -109,8 +125,12 @@ def test_append_only_new_days_rerun_noop_and_force(season):
     assert r2.days_written == [date(2024, 7, 18)] and r2.days_already_complete == 2
     full = load(r2.path)
     assert full.attrs["date_created"] == first.attrs["date_created"]  # an append keeps the creation date
-    assert full.attrs["history"].startswith(first.attrs["history"]) and full.attrs["history"].count("\n") == 1  # one line per build
-    assert full.attrs["time_coverage_end"].startswith("2024-07-18T") and first.attrs["time_coverage_end"].startswith("2024-07-16T")
+    assert (
+        full.attrs["history"].startswith(first.attrs["history"]) and full.attrs["history"].count("\n") == 1
+    )  # one line per build
+    assert full.attrs["time_coverage_end"].startswith("2024-07-18T") and first.attrs["time_coverage_end"].startswith(
+        "2024-07-16T"
+    )
     xr.testing.assert_equal(full.isel(time=slice(0, 2)).rrs, first.rrs)
     before = mtimes(r2.path)
     r3 = build(season, "2024-07-15:2024-07-18")
@@ -147,8 +167,16 @@ def test_concurrent_build_is_refused_and_stale_lock_taken_over(season):
     try:
         import psutil
 
-        lock_path(store).write_text(json.dumps({"pid": sleeper.pid, "host": socket.gethostname(), "started": "now",
-                                                "created_ts": psutil.Process(sleeper.pid).create_time()}))
+        lock_path(store).write_text(
+            json.dumps(
+                {
+                    "pid": sleeper.pid,
+                    "host": socket.gethostname(),
+                    "started": "now",
+                    "created_ts": psutil.Process(sleeper.pid).create_time(),
+                }
+            )
+        )
         with pytest.raises(LockedError, match=f"PID {sleeper.pid}"):
             build(season, "2024-07-15")
     finally:

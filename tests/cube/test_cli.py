@@ -23,8 +23,18 @@ def spectm(capsys: pytest.CaptureFixture, data_dir: Path, *args: str) -> tuple[i
 def test_build_info_verify_quicklook_and_errors(tmp_path, capsys):
     d = tmp_path / "data"
     add_pace(d, SEASON)
-    code, out, err = spectm(capsys, d, "build-cube", f"--bbox={BBOX}", "--dates", "2024-07-15:2024-07-18",
-                            "--sensor", "pace", "--scheduler", "synchronous")
+    code, out, err = spectm(
+        capsys,
+        d,
+        "build-cube",
+        f"--bbox={BBOX}",
+        "--dates",
+        "2024-07-15:2024-07-18",
+        "--sensor",
+        "pace",
+        "--scheduler",
+        "synchronous",
+    )
     assert code == 0, err
     assert "pace" in out and "written" in out
     code, out, err = spectm(capsys, d, "cube", "info", "bbox")
@@ -44,8 +54,20 @@ def test_build_info_verify_quicklook_and_errors(tmp_path, capsys):
     assert code == 2 and "--sensor" in err and "Traceback" not in err
     code, _, err = spectm(capsys, d, "cube", "info", "nowhere")
     assert code == 2 and "remedy" in err
-    code, _, err = spectm(capsys, d, "build-cube", f"--bbox={BBOX}", "--dates", "2024-07-15", "--sensor", "pace",
-                          "--flags", "CLOUDY", "--scheduler", "synchronous")
+    code, _, err = spectm(
+        capsys,
+        d,
+        "build-cube",
+        f"--bbox={BBOX}",
+        "--dates",
+        "2024-07-15",
+        "--sensor",
+        "pace",
+        "--flags",
+        "CLOUDY",
+        "--scheduler",
+        "synchronous",
+    )
     assert code == 2 and "CLOUDY" in err and "flag_meanings" in err
     # an incomplete slice makes verify fail with exit code 1
     import zarr
@@ -60,8 +82,19 @@ def test_days_with_no_valid_cell_are_counted_and_warned(tmp_path, capsys):
     valid cell, which the summary says instead of a bare 'written'."""
     d = tmp_path / "data"
     add_pace(d, SEASON)
-    code, out, err = spectm(capsys, d, "build-cube", "--bbox=-83.45,41.8,-83.4,41.85", "--dates", "2024-07-15:2024-07-18",
-                            "--sensor", "pace", "--scheduler", "synchronous", "--json")
+    code, out, err = spectm(
+        capsys,
+        d,
+        "build-cube",
+        "--bbox=-83.45,41.8,-83.4,41.85",
+        "--dates",
+        "2024-07-15:2024-07-18",
+        "--sensor",
+        "pace",
+        "--scheduler",
+        "synchronous",
+        "--json",
+    )
     assert code == 0, err
     import json
 
@@ -69,9 +102,30 @@ def test_days_with_no_valid_cell_are_counted_and_warned(tmp_path, capsys):
     assert len(res["days_written"]) == 3 and len(res["days_empty"]) == 3
     d2 = tmp_path / "data2"
     add_pace(d2, SEASON)
-    code, out, err = spectm(capsys, d2, "build-cube", f"--bbox={BBOX}", "--dates", "2024-07-15:2024-07-18",
-                            "--sensor", "pace", "--scheduler", "synchronous")
+    code, out, err = spectm(
+        capsys,
+        d2,
+        "build-cube",
+        f"--bbox={BBOX}",
+        "--dates",
+        "2024-07-15:2024-07-18",
+        "--sensor",
+        "pace",
+        "--scheduler",
+        "synchronous",
+    )
     assert code == 0 and "0 valid cells" in out and "warning" not in out, err  # the column, no warning
-    code, out, err = spectm(capsys, d, "build-cube", "--bbox=-83.45,41.8,-83.4,41.85", "--dates", "2024-07-15:2024-07-18",
-                            "--sensor", "pace", "--scheduler", "synchronous", "--force")
+    code, out, err = spectm(
+        capsys,
+        d,
+        "build-cube",
+        "--bbox=-83.45,41.8,-83.4,41.85",
+        "--dates",
+        "2024-07-15:2024-07-18",
+        "--sensor",
+        "pace",
+        "--scheduler",
+        "synchronous",
+        "--force",
+    )
     assert code == 0 and "warning: pace: 3 day(s) written with 0 valid cells" in out, err

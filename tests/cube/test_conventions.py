@@ -29,13 +29,9 @@ ACCEPTED = (
 def cubes(tmp_path_factory) -> dict[str, Path]:
     d = tmp_path_factory.mktemp("conv")
     add_pace(d / "p", SEASON)
-    pace = build_cube(
-        BBOX, "2024-07-15:2024-07-18", data_dir=d / "p", sensors=["pace"], scheduler="synchronous"
-    )
+    pace = build_cube(BBOX, "2024-07-15:2024-07-18", data_dir=d / "p", sensors=["pace"], scheduler="synchronous")
     add_s2(d / "s")
-    s2 = build_cube(
-        S2_BBOX, "2024-07-01:2024-07-31", data_dir=d / "s", sensors=["s2"], scheduler="synchronous"
-    )
+    s2 = build_cube(S2_BBOX, "2024-07-01:2024-07-31", data_dir=d / "s", sensors=["s2"], scheduler="synchronous")
     return {"pace": pace.sensors["pace"].path, "s2": s2.sensors["s2"].path}
 
 

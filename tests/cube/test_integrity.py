@@ -155,8 +155,19 @@ def test_cli_verify_exit_code_and_repair_option(cube, capsys):
     _bitflip(store)
     code, out, _ = spectm(capsys, d, "cube", "verify", str(store))
     assert code == 1 and "slice 1 (2024-07-16) is damaged" in out and "checksum" in out
-    code, out, err = spectm(capsys, d, "build-cube", f"--bbox={BBOX}", "--dates", "2024-07-15:2024-07-18",
-                            "--sensor", "pace", "--scheduler", "synchronous", "--repair")
+    code, out, err = spectm(
+        capsys,
+        d,
+        "build-cube",
+        f"--bbox={BBOX}",
+        "--dates",
+        "2024-07-15:2024-07-18",
+        "--sensor",
+        "pace",
+        "--scheduler",
+        "synchronous",
+        "--repair",
+    )
     assert code == 0, err
     assert "damaged slice 2024-07-16" in out
     code, out, _ = spectm(capsys, d, "cube", "verify", str(store))

@@ -37,8 +37,9 @@ def _dead_pid() -> int:
 
 
 def _stale_lock(store: Path) -> None:
-    lock.lock_path(store).write_text(json.dumps({"pid": _dead_pid(), "host": socket.gethostname(),
-                                                 "started": "earlier", "created_ts": 0.0}))
+    lock.lock_path(store).write_text(
+        json.dumps({"pid": _dead_pid(), "host": socket.gethostname(), "started": "earlier", "created_ts": 0.0})
+    )
 
 
 def test_two_takers_of_one_stale_lock_never_both_hold_it(tmp_path, monkeypatch):
@@ -53,8 +54,11 @@ def test_two_takers_of_one_stale_lock_never_both_hold_it(tmp_path, monkeypatch):
     def slow_judgement(info: dict) -> bool:
         stale = real(info)
         if stale and not procs:  # B runs its whole takeover between A's read and A's action
-            procs.append(subprocess.Popen([sys.executable, "-c", HOLDER.format(root=str(ROOT), store=str(store),
-                                                                              marker=str(marker))]))
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", HOLDER.format(root=str(ROOT), store=str(store), marker=str(marker))]
+                )
+            )
             t0 = time.time()
             while not marker.exists():
                 assert procs[0].poll() is None, "B could not take the stale lock"
@@ -84,8 +88,16 @@ def test_stale_lock_is_taken_over_and_released(tmp_path):
 
 def test_live_owner_is_never_taken_over(tmp_path):
     store = tmp_path / "cube.zarr"
-    lock.lock_path(store).write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": "now",
-                                                 "created_ts": psutil.Process().create_time()}))
+    lock.lock_path(store).write_text(
+        json.dumps(
+            {
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "started": "now",
+                "created_ts": psutil.Process().create_time(),
+            }
+        )
+    )
     with pytest.raises(LockedError, match=f"PID {os.getpid()}"), lock.store_lock(store):
         pass
     assert lock.lock_path(store).exists()

@@ -17,16 +17,10 @@ def test_plan_matches_the_build_and_writes_nothing(tmp_path):
     add_pace(d, [V31, JUL16A])
     (p,) = plan_cube(BBOX, DATES, data_dir=d, sensors=["pace"])
     assert not p.exists and not (d / "cubes").exists()
-    assert (
-        p.new == [date(2024, 7, 15), date(2024, 7, 16)]
-        and p.items == 2
-        and p.days_without_data == 2
-    )
+    assert p.new == [date(2024, 7, 15), date(2024, 7, 16)] and p.items == 2 and p.days_without_data == 2
     assert p.grid == (36, 31) and p.n_bands == 172
     assert p.slice_bytes == 36 * 31 * (172 * 4 * 2 + 1)  # rrs + rrs_unc float32, valid_count uint8
-    r = build_cube(BBOX, DATES, data_dir=d, sensors=["pace"], scheduler="synchronous").sensors[
-        "pace"
-    ]
+    r = build_cube(BBOX, DATES, data_dir=d, sensors=["pace"], scheduler="synchronous").sensors["pace"]
     assert r.days_written == p.new
     add_pace(d, [JUL18])
     (p2,) = plan_cube(BBOX, DATES, data_dir=d, sensors=["pace"])
@@ -35,9 +29,7 @@ def test_plan_matches_the_build_and_writes_nothing(tmp_path):
     assert p3.rebuild == [date(2024, 7, 16)]
     (p4,) = plan_cube(BBOX, DATES, data_dir=d, sensors=["pace"], radius_m=5000)
     assert "other settings" in p4.refusal
-    r2 = build_cube(BBOX, DATES, data_dir=d, sensors=["pace"], scheduler="synchronous").sensors[
-        "pace"
-    ]
+    r2 = build_cube(BBOX, DATES, data_dir=d, sensors=["pace"], scheduler="synchronous").sensors["pace"]
     assert r2.days_written == p2.new
 
 

@@ -41,8 +41,15 @@ def test_matches_pyresample_nearest(gb):
     valid = ~flagged(g.flags.values, bits) & np.isfinite(rrs).any(axis=2)
     lon, lat = g.lon.values[valid], g.lat.values[valid]
     swath = geometry.SwathDefinition(lons=lon, lats=lat)
-    area = geometry.AreaDefinition("g", "g", "g", "EPSG:32617", gb.shape[1], gb.shape[0],
-                                   (gb.affine.c, gb.affine.f + gb.affine.e * gb.shape[0], gb.affine.c + gb.affine.a * gb.shape[1], gb.affine.f))
+    area = geometry.AreaDefinition(
+        "g",
+        "g",
+        "g",
+        "EPSG:32617",
+        gb.shape[1],
+        gb.shape[0],
+        (gb.affine.c, gb.affine.f + gb.affine.e * gb.shape[0], gb.affine.c + gb.affine.a * gb.shape[1], gb.affine.f),
+    )
     theirs = kd_tree.resample_nearest(swath, rrs[valid][:, 40], area, radius_of_influence=2000, fill_value=np.nan)
     both = np.isfinite(theirs) | np.isfinite(ours.rrs[40])
     same = np.isclose(theirs, ours.rrs[40], equal_nan=True, rtol=0, atol=0)

@@ -75,7 +75,13 @@ def s2cube(tmp_path_factory):
 
 def test_every_offset_case_recovers_the_same_reflectance(s2cube):
     _, r, ds = s2cube
-    assert [str(t)[:10] for t in ds.time.values] == ["2021-07-07", "2024-07-02", "2024-07-05", "2024-07-07", "2024-07-12"]
+    assert [str(t)[:10] for t in ds.time.values] == [
+        "2021-07-07",
+        "2024-07-02",
+        "2024-07-05",
+        "2024-07-07",
+        "2024-07-12",
+    ]
     ref = ds.reflectance.isel(time=1)
     for i in range(ds.sizes["time"]):
         np.testing.assert_allclose(ds.reflectance.isel(time=i).values, ref.values, atol=1e-6, equal_nan=True)
@@ -109,8 +115,10 @@ def test_water_polygon_masks_land(tmp_path):
     w, s, e, n = base.bbox
     half = box(w, s, (w + e) / 2, n)
     aoi = AOI(name="half", bbox=base.bbox, geometry=box(*base.bbox), crs="EPSG:32617", water=half)
-    ds = xr.open_zarr(build_cube(aoi, "2024-07-02", data_dir=d, sensors=["s2"], scheduler="synchronous").sensors["s2"].path,
-                      consolidated=False)
+    ds = xr.open_zarr(
+        build_cube(aoi, "2024-07-02", data_dir=d, sensors=["s2"], scheduler="synchronous").sensors["s2"].path,
+        consolidated=False,
+    )
     red = ds.reflectance.sel(band="red").isel(time=0)
     from pyproj import Transformer
 
@@ -152,8 +160,16 @@ def test_day_accumulator_by_hand():
     from spectm.cube.s2_cube import DayAccumulator
 
     water = np.array([[True, True, False]])
-    a_b1, a_b2, a_scl = np.array([[1000, 0, 500]], np.uint16), np.array([[2000, 3000, 500]], np.uint16), np.array([[6, 6, 6]], np.uint8)
-    b_b1, b_b2, b_scl = np.array([[3000, 1200, 900]], np.uint16), np.array([[4000, 1400, 900]], np.uint16), np.array([[6, 9, 6]], np.uint8)
+    a_b1, a_b2, a_scl = (
+        np.array([[1000, 0, 500]], np.uint16),
+        np.array([[2000, 3000, 500]], np.uint16),
+        np.array([[6, 6, 6]], np.uint8),
+    )
+    b_b1, b_b2, b_scl = (
+        np.array([[3000, 1200, 900]], np.uint16),
+        np.array([[4000, 1400, 900]], np.uint16),
+        np.array([[6, 9, 6]], np.uint8),
+    )
     acc = DayAccumulator(2, water, (0, 1, 3, 8, 9, 10, 11))
     acc.add([a_b1, a_b2], a_scl, 1e-4, -0.1)
     acc.add([b_b1, b_b2], b_scl, 1e-4, 0.0)

@@ -25,8 +25,9 @@ def test_build_on_an_existing_cluster_equals_local_build(tmp_path):
     for d in (ref_dir, dist_dir):
         add_pace(d, [V31, JUL16A, JUL16B])
     ref = build_cube(BBOX, DATES, data_dir=ref_dir, sensors=["pace"], scheduler="synchronous").sensors["pace"]
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None,
-                      host="127.0.0.1") as cluster:
+    with LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None, host="127.0.0.1"
+    ) as cluster:
         before = cluster.scheduler.transition_counter
         res = build_cube(BBOX, DATES, data_dir=dist_dir, sensors=["pace"], scheduler=cluster.scheduler_address)
         ran = cluster.scheduler.transition_counter - before
@@ -50,8 +51,18 @@ def test_unreachable_scheduler_is_bad_input(tmp_path, monkeypatch, capsys):
     add_pace(d, [V31])
     with pytest.raises(BadInputError, match=r"cannot connect to dask scheduler tcp://127\.0\.0\.1:9"):
         build_cube(BBOX, "2024-07-15", data_dir=d, sensors=["pace"], scheduler="tcp://127.0.0.1:9")
-    code, _, err = spectm(capsys, d, "build-cube", f"--bbox={BBOX}", "--dates", "2024-07-15", "--sensor", "pace",
-                          "--scheduler", "no-port-here")
+    code, _, err = spectm(
+        capsys,
+        d,
+        "build-cube",
+        f"--bbox={BBOX}",
+        "--dates",
+        "2024-07-15",
+        "--sensor",
+        "pace",
+        "--scheduler",
+        "no-port-here",
+    )
     assert code == 2 and "--scheduler ADDR" in err and "Traceback" not in err
     assert not (d / "cubes" / "bbox_pace.zarr").exists()
     with pytest.raises(ValueError):  # the failed connection did not become the default client
@@ -66,15 +77,22 @@ def test_the_active_client_is_used_and_left_open(tmp_path):
     add_pace(d, [V31])
     with pytest.raises(BadInputError, match="no running dask distributed Client is active"):
         build_cube(BBOX, "2024-07-15", data_dir=d, sensors=["pace"], scheduler="client")
-    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None,
-                      host="127.0.0.1", protocol="tcp://") as cluster, \
-            Client(cluster) as client:
+    with (
+        LocalCluster(
+            n_workers=1,
+            threads_per_worker=1,
+            processes=False,
+            dashboard_address=None,
+            host="127.0.0.1",
+            protocol="tcp://",
+        ) as cluster,
+        Client(cluster) as client,
+    ):
         before = cluster.scheduler.transition_counter
         r = build_cube(BBOX, "2024-07-15", data_dir=d, sensors=["pace"], scheduler="client").sensors["pace"]
         assert cluster.scheduler.transition_counter - before > 10
         assert client.status == "running"
     assert r.days_written and not r.items_failed
-
 
 
 def test_own_local_cluster_keeps_no_growing_message_log():
@@ -99,8 +117,13 @@ def test_own_local_cluster_keeps_no_growing_message_log():
 def _listening() -> list[tuple[str, int]]:
     import psutil
 
-    return sorted({(c.laddr.ip, c.laddr.port) for c in psutil.Process().net_connections(kind="inet")
-                   if c.status == psutil.CONN_LISTEN})
+    return sorted(
+        {
+            (c.laddr.ip, c.laddr.port)
+            for c in psutil.Process().net_connections(kind="inet")
+            if c.status == psutil.CONN_LISTEN
+        }
+    )
 
 
 def test_default_local_cluster_listens_on_loopback_only_and_serves_no_http(tmp_path, monkeypatch):
@@ -132,7 +155,9 @@ def test_default_local_cluster_listens_on_loopback_only_and_serves_no_http(tmp_p
     with scheduler.dask_context("local", 1, "1GB"):
         client = get_client()
         comm = {client.scheduler.address, *client.scheduler_info()["workers"]}  # dask's own protocol, not HTTP
-        http = [(ip, port) for ip, port in _listening() if (ip, port) not in before and f"tcp://{ip}:{port}" not in comm]
+        http = [
+            (ip, port) for ip, port in _listening() if (ip, port) not in before and f"tcp://{ip}:{port}" not in comm
+        ]
         assert len(http) == 2, http  # distributed always opens one per scheduler and worker
         for ip, port in http:
             for route in ("/health", "/metrics", "/status", "/info/main/workers.html"):

@@ -23,8 +23,15 @@ DATES = "2024-07-11:2024-07-13"  # the twin has an S2 scene on 07-12
 def built(tmp_path_factory):
     region = parse_bbox("lake_erie_western_basin")
     b = (-83.30, 41.65, -83.20, 41.72)
-    aoi = AOI(name="tiny", bbox=b, geometry=box(*b), crs=region.crs, resolution=region.resolution,
-              water=region.water.intersection(box(*b)), s2_tiles=region.s2_tiles)
+    aoi = AOI(
+        name="tiny",
+        bbox=b,
+        geometry=box(*b),
+        crs=region.crs,
+        resolution=region.resolution,
+        water=region.water.intersection(box(*b)),
+        s2_tiles=region.s2_tiles,
+    )
     d = tmp_path_factory.mktemp("twin") / "data"
     twin.generate_twin(aoi, DATES, data_dir=d, use_samples_stage=False)
     return aoi, d, build_cube(aoi, DATES, data_dir=d, scheduler="threads")
@@ -68,7 +75,9 @@ def test_s2_on_the_pace_grid(built, capsys):
     src = xr.open_zarr(s2.path, consolidated=False).load()
     np.testing.assert_allclose(fused.reflectance.values, aggregate(src, 1000).reflectance.values, rtol=1e-6)
     t, j, i = np.unravel_index(int(np.argmax(fused.clear_fraction_cell.values)), fused.clear_fraction_cell.shape)
-    block = src.reflectance.isel(time=t, y=slice(50 * j, 50 * j + 50), x=slice(50 * i, 50 * i + 50)).sel(band="red").values
+    block = (
+        src.reflectance.isel(time=t, y=slice(50 * j, 50 * j + 50), x=slice(50 * i, 50 * i + 50)).sel(band="red").values
+    )
     assert np.isfinite(block).sum() > 100  # a 1 km cell = its own 50 × 50 S2 cells
     got = float(fused.reflectance.isel(time=t, y=j, x=i).sel(band="red"))
     assert got == pytest.approx(float(np.nanmean(block)), rel=1e-5)

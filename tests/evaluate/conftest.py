@@ -9,19 +9,42 @@ import pandas as pd
 Y_TRUE = [0.0, 1.0, 2.0, 3.0]  # mean 1.5, SS_tot = 5
 
 
-def pred_rows(model: str, seed: int, y_pred: Sequence[float], *, experiment: str = "main", horizon: str = "current",
-              fraction: float = 1.0, masking: str = "", tasks: str = "", split: str = "test",
-              y_true: Sequence[float] = Y_TRUE, censored: Sequence[bool] | None = None, n_train: int = 20,
-              ) -> pd.DataFrame:
+def pred_rows(
+    model: str,
+    seed: int,
+    y_pred: Sequence[float],
+    *,
+    experiment: str = "main",
+    horizon: str = "current",
+    fraction: float = 1.0,
+    masking: str = "",
+    tasks: str = "",
+    split: str = "test",
+    y_true: Sequence[float] = Y_TRUE,
+    censored: Sequence[bool] | None = None,
+    n_train: int = 20,
+) -> pd.DataFrame:
     n = len(y_pred)
-    return pd.DataFrame({
-        "experiment": experiment, "model": model, "horizon": horizon, "seed": seed, "label_fraction": fraction,
-        "n_train": n_train, "masking": masking, "tasks": tasks,
-        "encoder_run": "enc" if model.startswith("spectm") else "", "split": split,
-        "sample_id": [f"s{i}" for i in range(n)], "station": "WE2",
-        "date": pd.date_range("2024-07-01", periods=n, freq="7D"), "y_true": list(y_true)[:n],
-        "censored": list(censored) if censored is not None else [False] * n, "y_pred": list(y_pred),
-    })
+    return pd.DataFrame(
+        {
+            "experiment": experiment,
+            "model": model,
+            "horizon": horizon,
+            "seed": seed,
+            "label_fraction": fraction,
+            "n_train": n_train,
+            "masking": masking,
+            "tasks": tasks,
+            "encoder_run": "enc" if model.startswith("spectm") else "",
+            "split": split,
+            "sample_id": [f"s{i}" for i in range(n)],
+            "station": "WE2",
+            "date": pd.date_range("2024-07-01", periods=n, freq="7D"),
+            "y_true": list(y_true)[:n],
+            "censored": list(censored) if censored is not None else [False] * n,
+            "y_pred": list(y_pred),
+        }
+    )
 
 
 def hand_table() -> pd.DataFrame:

@@ -22,28 +22,59 @@ class FakeFit:
         self.calls: list[dict[str, Any]] = []
         self.fail_after = fail_after
 
-    def __call__(self, data_dir: Path, features: str, *, model: str, horizon: str, seed: int,
-                 label_fraction: float = 1.0, encoder: Path | None = None, params: Any = None,
-                 out_dir: Path | None = None, cv_season: int | None = None) -> pd.DataFrame:
+    def __call__(
+        self,
+        data_dir: Path,
+        features: str,
+        *,
+        model: str,
+        horizon: str,
+        seed: int,
+        label_fraction: float = 1.0,
+        encoder: Path | None = None,
+        params: Any = None,
+        out_dir: Path | None = None,
+        cv_season: int | None = None,
+    ) -> pd.DataFrame:
         if self.fail_after is not None and len(self.calls) >= self.fail_after:
             raise RuntimeError("simulated crash")
-        self.calls.append({"model": model, "horizon": horizon, "seed": seed, "fraction": label_fraction,
-                           "encoder": encoder, "cv_season": cv_season})
+        self.calls.append(
+            {
+                "model": model,
+                "horizon": horizon,
+                "seed": seed,
+                "fraction": label_fraction,
+                "encoder": encoder,
+                "cv_season": cv_season,
+            }
+        )
         if model.startswith("spectm") and encoder is None:
             raise AssertionError("spectm model without encoder")
         h = zlib.crc32(f"{model}|{horizon}|{seed}|{label_fraction}|{encoder}|{cv_season}".encode())
         year = cv_season or 2024  # a fold's test (and val) rows: the held-out season
         rng = np.random.default_rng(h)
         scale = 0.2 + 0.6 * (1 - label_fraction) + (0.0 if model.startswith("spectm") else 0.2)
-        df = pd.DataFrame({
-            "experiment": "main", "model": model, "horizon": horizon, "seed": seed,
-            "label_fraction": label_fraction, "n_train": max(2, int(40 * label_fraction)),
-            "masking": _labels(encoder)[0], "tasks": _labels(encoder)[1],
-            "encoder_run": Path(encoder).name if encoder else "", "split": SPLITS,
-            "sample_id": [f"S{i}" for i in range(len(Y))], "station": "WE2",
-            "date": pd.date_range(f"{year}-07-01", periods=len(Y), freq="7D"), "y_true": Y,
-            "censored": Y < -0.9, "y_pred": Y + rng.normal(scale=scale, size=len(Y)),
-        }, columns=list(COLUMNS))
+        df = pd.DataFrame(
+            {
+                "experiment": "main",
+                "model": model,
+                "horizon": horizon,
+                "seed": seed,
+                "label_fraction": label_fraction,
+                "n_train": max(2, int(40 * label_fraction)),
+                "masking": _labels(encoder)[0],
+                "tasks": _labels(encoder)[1],
+                "encoder_run": Path(encoder).name if encoder else "",
+                "split": SPLITS,
+                "sample_id": [f"S{i}" for i in range(len(Y))],
+                "station": "WE2",
+                "date": pd.date_range(f"{year}-07-01", periods=len(Y), freq="7D"),
+                "y_true": Y,
+                "censored": Y < -0.9,
+                "y_pred": Y + rng.normal(scale=scale, size=len(Y)),
+            },
+            columns=list(COLUMNS),
+        )
         df.attrs["counts"] = {"matchups": len(Y)}
         return df
 
@@ -67,12 +98,14 @@ def make_data_dir(root: Path, features: str = "default", seasons: tuple[int, ...
     (store / "chips.zarr" / "zarr.json").write_text('{"zarr_format": 3}')
     dates = [pd.Timestamp(f"{y}-07-01") + pd.Timedelta(days=7 * i) for y in seasons for i in range(3)]
     pd.DataFrame({"date": dates, "label_log10": np.linspace(-1, 1, len(dates))}).to_parquet(
-        store / "matchups.parquet", index=False)
+        store / "matchups.parquet", index=False
+    )
     return root
 
 
-def make_encoder(root: Path, run_id: str = "demo-pretrain-abc", masking: str = "spectral-targeted",
-                 tasks: str = "rec+idx+fut") -> Path:
+def make_encoder(
+    root: Path, run_id: str = "demo-pretrain-abc", masking: str = "spectral-targeted", tasks: str = "rec+idx+fut"
+) -> Path:
     """A run directory that passes resolve_encoder (complete, with model.safetensors and config.yaml)."""
     import yaml
 
@@ -81,9 +114,12 @@ def make_encoder(root: Path, run_id: str = "demo-pretrain-abc", masking: str = "
     run = root / "runs" / run_id
     run.mkdir(parents=True)
     (run / "model.safetensors").write_bytes(b"weights")
-    loss = {k: (1.0 if t in tasks.split("+") else 0.0) for t, k in (("rec", "reconstruction"), ("idx", "indices"),
-                                                                     ("fut", "future"))}
-    (run / "config.yaml").write_text(yaml.safe_dump({"pretrain": {"masking": {"strategies": masking.split("+")},
-                                                                  "loss": loss}}))
+    loss = {
+        k: (1.0 if t in tasks.split("+") else 0.0)
+        for t, k in (("rec", "reconstruction"), ("idx", "indices"), ("fut", "future"))
+    }
+    (run / "config.yaml").write_text(
+        yaml.safe_dump({"pretrain": {"masking": {"strategies": masking.split("+")}, "loss": loss}})
+    )
     mark_complete(run, {"stage": "pretrain"})
     return run

@@ -12,24 +12,60 @@ from spectm.evaluate.stage import evaluate_run
 from spectm.evaluate.variants import ensure_variant, variants
 from tests.regress.helpers import make_store, tiny_pretrain
 
-TINY = {"features": "default", "batch_size": 8, "max_steps": 2, "num_workers": 0, "log_every": 1,
-        "val_every": 2, "checkpoint_every": 2, "warmup_steps": 1, "deterministic": True, "cpu_threads": 1,
-        "early_stopping_patience": 0, "baseline_max_pixels": 16, "report_spectra": 1,
-        "model": {"patch_size": 4, "dim": 32, "depth": 1, "heads": 2, "decoder_dim": 16, "decoder_depth": 1,
-                  "decoder_heads": 2, "wavelength_freqs": 8}}
+TINY = {
+    "features": "default",
+    "batch_size": 8,
+    "max_steps": 2,
+    "num_workers": 0,
+    "log_every": 1,
+    "val_every": 2,
+    "checkpoint_every": 2,
+    "warmup_steps": 1,
+    "deterministic": True,
+    "cpu_threads": 1,
+    "early_stopping_patience": 0,
+    "baseline_max_pixels": 16,
+    "report_spectra": 1,
+    "model": {
+        "patch_size": 4,
+        "dim": 32,
+        "depth": 1,
+        "heads": 2,
+        "decoder_dim": 16,
+        "decoder_depth": 1,
+        "decoder_heads": 2,
+        "wavelength_freqs": 8,
+    },
+}
 
 
 def test_real_fits_and_variants(tmp_path: Path) -> None:
     torch.set_num_threads(1)
     make_store(tmp_path, n=40)
     tiny_pretrain(tmp_path, steps=2, run_id="demo-pretrain-main")
-    p = Pipeline.model_validate({
-        "name": "demo", "region": "lake_erie", "dates": "2024-06", "pretrain": TINY,
-        "regress": {"frozen_steps": 10, "cpu_threads": 1, "weight_decay_grid": [0.01]},
-        "evaluate": {"models": ["spectm-frozen", "ridge"], "seeds": [0, 1], "label_fractions": [0.5, 1.0],
-                     "horizons": ["current"], "bootstrap": 50, "references": ["climatology", "ceiling"],
-                     "ablation": {"masking": ["spectral-targeted", "random"], "tasks": ["rec"], "max_steps": 2,
-                                  "encoder_seeds": [0]}}})
+    p = Pipeline.model_validate(
+        {
+            "name": "demo",
+            "region": "lake_erie",
+            "dates": "2024-06",
+            "pretrain": TINY,
+            "regress": {"frozen_steps": 10, "cpu_threads": 1, "weight_decay_grid": [0.01]},
+            "evaluate": {
+                "models": ["spectm-frozen", "ridge"],
+                "seeds": [0, 1],
+                "label_fractions": [0.5, 1.0],
+                "horizons": ["current"],
+                "bootstrap": 50,
+                "references": ["climatology", "ceiling"],
+                "ablation": {
+                    "masking": ["spectral-targeted", "random"],
+                    "tasks": ["rec"],
+                    "max_steps": 2,
+                    "encoder_seeds": [0],
+                },
+            },
+        }
+    )
     res = evaluate_run(p, tmp_path)
     # main 4 + climatology 2 + label efficiency 4 + ablation 4; the store has no measured pigments:
     # the two ceiling fits are skipped and reported, not dropped silently
@@ -61,10 +97,21 @@ def test_real_fits_and_variants(tmp_path: Path) -> None:
 
 def test_leave_one_season_out_with_real_fits_and_reference_rows(tmp_path: Path) -> None:
     make_store(tmp_path, n=96, seasons=4, insitu=True)  # 2021-2024, measured pigments
-    p = Pipeline.model_validate({
-        "name": "seasons", "region": "lake_erie", "dates": "2021-06:2024-10",
-        "evaluate": {"models": ["ridge"], "seeds": [0], "horizons": ["current"], "experiments": ["main"],
-                     "cv": "seasons", "bootstrap": 100}})
+    p = Pipeline.model_validate(
+        {
+            "name": "seasons",
+            "region": "lake_erie",
+            "dates": "2021-06:2024-10",
+            "evaluate": {
+                "models": ["ridge"],
+                "seeds": [0],
+                "horizons": ["current"],
+                "experiments": ["main"],
+                "cv": "seasons",
+                "bootstrap": 100,
+            },
+        }
+    )
     res = evaluate_run(p, tmp_path)
     assert res.fitted == 4 * 4  # ridge, climatology, ceiling-ridge, ceiling-chl-ridge × 4 folds
     pred = pd.read_parquet(res.run_dir / "predictions.parquet")

@@ -16,8 +16,7 @@ from tests.evaluate.fakes import FakeFit, make_data_dir, make_encoder
 
 
 def _pipeline(**evaluate: object) -> Pipeline:
-    return Pipeline.model_validate({"name": "demo", "region": "lake_erie", "dates": "2024-06",
-                                    "evaluate": evaluate})
+    return Pipeline.model_validate({"name": "demo", "region": "lake_erie", "dates": "2024-06", "evaluate": evaluate})
 
 
 def test_default_grid() -> None:
@@ -37,8 +36,11 @@ def test_section_validation() -> None:
     with pytest.raises(ConfigError):
         from spectm.config import validate_model
 
-        validate_model(Pipeline, {"name": "d", "region": "r", "dates": "2024-06",
-                                  "evaluate": {"ablation": {"masking": ["targeted"]}}}, "p.yaml")
+        validate_model(
+            Pipeline,
+            {"name": "d", "region": "r", "dates": "2024-06", "evaluate": {"ablation": {"masking": ["targeted"]}}},
+            "p.yaml",
+        )
     with pytest.raises(ValueError, match="label fractions"):
         EvaluateSection(label_fractions=[0.0, 0.5])
     with pytest.raises(ValueError, match="tasks"):
@@ -47,8 +49,13 @@ def test_section_validation() -> None:
 
 
 def test_variant_sections(tmp_path: Path) -> None:
-    p = _pipeline(ablation={"masking": ["spectral-targeted", "random+spectral-targeted"],
-                            "tasks": ["fut+rec", "rec"], "max_steps": 7})
+    p = _pipeline(
+        ablation={
+            "masking": ["spectral-targeted", "random+spectral-targeted"],
+            "tasks": ["fut+rec", "rec"],
+            "max_steps": 7,
+        }
+    )
     p.pretrain.loss.future = 0.0  # a task in the cell keeps its weight, or the default when it was 0
     vs = variants(p.evaluate.ablation)
     assert vs[0] == Variant("spectral-targeted", "rec+fut")  # canonical task order
@@ -74,18 +81,25 @@ def test_variant_sections(tmp_path: Path) -> None:
 
 
 def test_interrupted_protocol_resumes_where_it_stopped(tmp_path: Path) -> None:
-    ev = EvaluateSection(models=["ridge", "svr"], seeds=[0, 1], label_fractions=[0.5, 1.0],
-                         experiments=["main", "label_efficiency"], references=[])
+    ev = EvaluateSection(
+        models=["ridge", "svr"],
+        seeds=[0, 1],
+        label_fractions=[0.5, 1.0],
+        experiments=["main", "label_efficiency"],
+        references=[],
+    )
     combos = combinations(ev)
     assert len(combos) == 16
     crash = FakeFit(fail_after=5)
     with pytest.raises(RuntimeError, match="simulated"):
-        run_protocol(tmp_path, combos, data_dir=tmp_path, features="default", encoder=None, params=None,
-                     fit_predict=crash)
+        run_protocol(
+            tmp_path, combos, data_dir=tmp_path, features="default", encoder=None, params=None, fit_predict=crash
+        )
     assert len(list((tmp_path / "parts").glob("*.parquet"))) == 5
     again = FakeFit()
-    res = run_protocol(tmp_path, combos, data_dir=tmp_path, features="default", encoder=None, params=None,
-                       fit_predict=again)
+    res = run_protocol(
+        tmp_path, combos, data_dir=tmp_path, features="default", encoder=None, params=None, fit_predict=again
+    )
     assert (res.fitted, res.reused) == (11, 5)
     done = {(c["model"], c["horizon"], c["seed"], c["fraction"]) for c in crash.calls}
     redone = {(c["model"], c["horizon"], c["seed"], c["fraction"]) for c in again.calls}
@@ -107,8 +121,13 @@ def test_stage_runs_skips_and_rebuilds_identically(tmp_path: Path, monkeypatch: 
 
     monkeypatch.setattr("spectm.evaluate.protocol._default_fit_predict", lambda: fake)
     monkeypatch.setattr("spectm.evaluate.stage.ensure_variant", fake_variant)
-    p = _pipeline(models=["spectm-frozen", "ridge", "svr"], seeds=[0, 1], label_fractions=[0.1, 0.5, 1.0],
-                  bootstrap=200, ablation={"masking": ["spectral-targeted", "random"], "encoder_seeds": [0, 1]})
+    p = _pipeline(
+        models=["spectm-frozen", "ridge", "svr"],
+        seeds=[0, 1],
+        label_fractions=[0.1, 0.5, 1.0],
+        bootstrap=200,
+        ablation={"masking": ["spectral-targeted", "random"], "encoder_seeds": [0, 1]},
+    )
     monkeypatch.setattr("spectm.evaluate.stage.variant_run_id", lambda pipe, sec, dd: "demo-ablation-x")
     from spectm.pipeline import resolve_stage
 
@@ -119,18 +138,33 @@ def test_stage_runs_skips_and_rebuilds_identically(tmp_path: Path, monkeypatch: 
     assert res.run_dir.name.startswith("demo-evaluate-")
     assert len(calls) == 8  # one pretraining per variant (2 maskings × 2 task sets × 2 seeds), not per fit
     assert {c["encoder"] for c in fake.calls if c["model"] == "spectm-frozen"} >= {enc}
-    for name in ("report.md", "predictions.parquet", "complete.json", "evaluate.json", "tables/main.md",
-                 "tables/advisory.md", "tables/paired.md",
-                 "tables/ablation.md", "tables/masking_gain.md", "tables/label_efficiency.md",
-                 "tables/efficiency.md", "figures/label_efficiency.png", "figures/ablation.png",
-                 "figures/scatter_current.png", "figures/scatter_ahead.png"):
+    for name in (
+        "report.md",
+        "predictions.parquet",
+        "complete.json",
+        "evaluate.json",
+        "tables/main.md",
+        "tables/advisory.md",
+        "tables/paired.md",
+        "tables/ablation.md",
+        "tables/masking_gain.md",
+        "tables/label_efficiency.md",
+        "tables/efficiency.md",
+        "figures/label_efficiency.png",
+        "figures/ablation.png",
+        "figures/scatter_current.png",
+        "figures/scatter_ahead.png",
+    ):
         assert (res.run_dir / name).exists(), name
     assert (res.run_dir / "figures/scatter_current.png").read_bytes()[:4] == b"\x89PNG"
     pred = pd.read_parquet(res.run_dir / "predictions.parquet")
     abl = pred[pred["experiment"] == "ablation"]
     assert set(zip(abl["masking"], abl["tasks"], strict=True)) == {
-        ("spectral-targeted", "rec"), ("random", "rec"), ("spectral-targeted", "rec+idx+fut"),
-        ("random", "rec+idx+fut")}
+        ("spectral-targeted", "rec"),
+        ("random", "rec"),
+        ("spectral-targeted", "rec+idx+fut"),
+        ("random", "rec+idx+fut"),
+    }
     assert sorted(abl["encoder_seed"].unique()) == [0, 1]
     gain = pd.read_csv(res.run_dir / "tables" / "masking_gain.csv")
     assert (gain["pairs"] == 4).all() and gain["gain_ci_lo"].notna().all()  # 2 encoders × 2 head seeds
@@ -150,7 +184,9 @@ def test_stage_runs_skips_and_rebuilds_identically(tmp_path: Path, monkeypatch: 
     for t in ("main", "advisory", "paired", "ablation", "masking_gain", "label_efficiency", "efficiency"):
         assert (out / "tables" / f"{t}.md").read_text() == (res.run_dir / "tables" / f"{t}.md").read_text()
         assert (out / "tables" / f"{t}.csv").read_text() == (res.run_dir / "tables" / f"{t}.csv").read_text()
-    assert (out / "report.md").read_text().split("\n", 1)[1] == (res.run_dir / "report.md").read_text().split("\n", 1)[1]
+    assert (out / "report.md").read_text().split("\n", 1)[1] == (res.run_dir / "report.md").read_text().split("\n", 1)[
+        1
+    ]
 
 
 def test_missing_inputs_are_clear_errors(tmp_path: Path) -> None:
@@ -169,8 +205,16 @@ def test_a_variant_encoder_with_other_labels_is_refused(tmp_path: Path) -> None:
     wrong = make_encoder(tmp_path, "demo-ablation-x", "random", "rec")
     combo = Combo("ablation", "spectm-frozen", "current", 0, 1.0, Variant("spectral-targeted", "rec"))
     with pytest.raises(StageError, match="expected"):
-        run_protocol(tmp_path, [combo], data_dir=tmp_path, features="default", encoder=None, params=None,
-                     variant_encoder=lambda v: wrong, fit_predict=FakeFit())
+        run_protocol(
+            tmp_path,
+            [combo],
+            data_dir=tmp_path,
+            features="default",
+            encoder=None,
+            params=None,
+            variant_encoder=lambda v: wrong,
+            fit_predict=FakeFit(),
+        )
     assert not list((tmp_path / "parts").glob("*.parquet"))
 
 
@@ -179,8 +223,10 @@ def test_cli_dry_run_and_bad_report_dir(tmp_path: Path, capsys: pytest.CaptureFi
 
     data = make_data_dir(tmp_path / "data")
     cfg = tmp_path / "p.yaml"
-    cfg.write_text("name: demo\nregion: lake_erie\ndates: 2024-06\n"
-                   "evaluate: {models: [ridge, svr], seeds: [0, 1], experiments: [main, label_efficiency]}\n")
+    cfg.write_text(
+        "name: demo\nregion: lake_erie\ndates: 2024-06\n"
+        "evaluate: {models: [ridge, svr], seeds: [0, 1], experiments: [main, label_efficiency]}\n"
+    )
     with pytest.raises(SystemExit) as exc:
         main(["--data-dir", str(data), "evaluate", "run", "--config", str(cfg), "--dry-run"])
     assert exc.value.code == 0
@@ -201,8 +247,15 @@ def test_leave_one_season_out_protocol(tmp_path: Path, monkeypatch: pytest.Monke
     data = make_data_dir(tmp_path, seasons=(2022, 2023, 2024))
     fake = FakeFit()
     monkeypatch.setattr("spectm.evaluate.protocol._default_fit_predict", lambda: fake)
-    p = _pipeline(models=["ridge"], references=["climatology"], seeds=[0], horizons=["current"],
-                  experiments=["main"], cv="seasons", bootstrap=50)
+    p = _pipeline(
+        models=["ridge"],
+        references=["climatology"],
+        seeds=[0],
+        horizons=["current"],
+        experiments=["main"],
+        cv="seasons",
+        bootstrap=50,
+    )
     res = evaluate_run(p, data)
     assert res.fitted == 2 * 3  # ridge and climatology, once per held-out season
     assert sorted({c["cv_season"] for c in fake.calls}) == [2022, 2023, 2024]
@@ -221,8 +274,10 @@ def test_cv_seasons_needs_three_seasons_and_the_cli_sets_it(tmp_path: Path, caps
 
     two = make_data_dir(tmp_path / "two", seasons=(2023, 2024))
     cfg = tmp_path / "p.yaml"
-    cfg.write_text("name: demo\nregion: lake_erie\ndates: 2024-06\n"
-                   "evaluate: {models: [ridge], references: [], seeds: [0], experiments: [main]}\n")
+    cfg.write_text(
+        "name: demo\nregion: lake_erie\ndates: 2024-06\n"
+        "evaluate: {models: [ridge], references: [], seeds: [0], experiments: [main]}\n"
+    )
     with pytest.raises(SystemExit) as exc:
         main(["--data-dir", str(two), "evaluate", "run", "--config", str(cfg), "--cv", "seasons", "--dry-run"])
     assert exc.value.code == 2 and "≥ 3 labelled seasons" in capsys.readouterr().err

@@ -73,8 +73,9 @@ def test_week_bootstrap_matches_a_loop_and_brackets_the_estimate() -> None:
     rng = np.random.default_rng(5)
     y = rng.normal(size=15)
     dates = pd.date_range("2024-07-01", periods=15, freq="3D")  # two or three samples per week
-    df = pd.concat([pred_rows("ridge", s, y + rng.normal(scale=0.5, size=15), y_true=y).assign(date=dates)
-                    for s in (0, 1, 2)])
+    df = pd.concat(
+        [pred_rows("ridge", s, y + rng.normal(scale=0.5, size=15), y_true=y).assign(date=dates) for s in (0, 1, 2)]
+    )
     df = validate_predictions(df)
     lo, hi = bootstrap_r2_ci(df, n_boot=200, seed=3)
     assert (lo, hi) == pytest.approx(_boot_by_loop(df, 200, 3))
@@ -105,13 +106,15 @@ def test_bootstrap_of_perfect_predictions_is_one() -> None:
 def _ablation() -> pd.DataFrame:
     parts = []
     # targeted: R² 1.0 and 0.8 on seeds 0/1; random: 0.8 and 0.8 → gain 0.2 and 0.0
-    for masking, preds in (("spectral-targeted", ([0, 1, 2, 3], [1, 1, 2, 3])),
-                           ("random", ([1, 1, 2, 3], [0, 1, 2, 2]))):
+    for masking, preds in (
+        ("spectral-targeted", ([0, 1, 2, 3], [1, 1, 2, 3])),
+        ("random", ([1, 1, 2, 3], [0, 1, 2, 2])),
+    ):
         for seed, p in enumerate(preds):
-            parts.append(pred_rows("spectm-frozen", seed, p, experiment="ablation", masking=masking,
-                                   tasks="rec+idx+fut"))
-    parts.append(pred_rows("spectm-frozen", 0, [0, 1, 2, 3], experiment="ablation", masking="random",
-                           tasks="rec"))
+            parts.append(
+                pred_rows("spectm-frozen", seed, p, experiment="ablation", masking=masking, tasks="rec+idx+fut")
+            )
+    parts.append(pred_rows("spectm-frozen", 0, [0, 1, 2, 3], experiment="ablation", masking="random", tasks="rec"))
     return validate_predictions(pd.concat(parts, ignore_index=True))
 
 
@@ -129,10 +132,14 @@ def test_ablation_and_paired_gain() -> None:
 
 
 def test_label_efficiency_uses_main_as_the_full_point() -> None:
-    df = validate_predictions(pd.concat([
-        pred_rows("ridge", 0, [0, 1, 2, 3]),
-        pred_rows("ridge", 0, [1.5, 1.5, 1.5, 1.5], experiment="label_efficiency", fraction=0.05, n_train=1),
-    ]))
+    df = validate_predictions(
+        pd.concat(
+            [
+                pred_rows("ridge", 0, [0, 1, 2, 3]),
+                pred_rows("ridge", 0, [1.5, 1.5, 1.5, 1.5], experiment="label_efficiency", fraction=0.05, n_train=1),
+            ]
+        )
+    )
     t = label_efficiency_table(df, NOBOOT)
     assert t["label_fraction"].tolist() == [0.05, 1.0]
     assert t["r2_mean"].tolist() == pytest.approx([0.0, 1.0])
@@ -153,11 +160,15 @@ def test_bad_tables_are_refused() -> None:
 
 
 def test_label_efficiency_leaves_out_models_without_a_curve() -> None:
-    df = validate_predictions(pd.concat([
-        pred_rows("ridge", 0, [0, 1, 2, 3]),
-        pred_rows("svr", 0, [0, 1, 2, 3]),  # main only: no curve
-        pred_rows("ridge", 0, [1.5, 1.5, 1.5, 1.5], experiment="label_efficiency", fraction=0.1),
-    ]))
+    df = validate_predictions(
+        pd.concat(
+            [
+                pred_rows("ridge", 0, [0, 1, 2, 3]),
+                pred_rows("svr", 0, [0, 1, 2, 3]),  # main only: no curve
+                pred_rows("ridge", 0, [1.5, 1.5, 1.5, 1.5], experiment="label_efficiency", fraction=0.1),
+            ]
+        )
+    )
     assert set(label_efficiency_table(df, NOBOOT)["model"]) == {"ridge"}
 
 
@@ -205,8 +216,9 @@ def test_paired_difference_is_the_r2_difference_on_common_rows() -> None:
     rng = np.random.default_rng(2)
     y = rng.normal(size=30)
     dates = pd.date_range("2024-06-03", periods=30, freq="2D")
-    a = validate_predictions(pred_rows("spectm-frozen", 0, y + rng.normal(scale=0.3, size=30), y_true=y)
-                             .assign(date=dates))
+    a = validate_predictions(
+        pred_rows("spectm-frozen", 0, y + rng.normal(scale=0.3, size=30), y_true=y).assign(date=dates)
+    )
     b = validate_predictions(pred_rows("ridge", 0, y + rng.normal(scale=0.7, size=30), y_true=y).assign(date=dates))
     d, lo, hi, n = paired_difference_ci(a, b.iloc[:-2], n_boot=300, seed=1)  # b lacks two rows
     assert n == 28
@@ -221,9 +233,11 @@ def test_paired_table_pairs_spectm_with_ridge_and_everything_with_climatology() 
     from spectm.evaluate.tables import paired_table
 
     y = [0.0, 1.0, 2.0, 3.0, 1.0, 2.0]
-    parts = [pred_rows(m, s, np.array(y) + off, y_true=y)
-             for m, off in (("spectm-frozen", 0.1), ("ridge", 0.5), ("climatology", 1.0), ("ceiling-ridge", 0.0))
-             for s in (0, 1)]
+    parts = [
+        pred_rows(m, s, np.array(y) + off, y_true=y)
+        for m, off in (("spectm-frozen", 0.1), ("ridge", 0.5), ("climatology", 1.0), ("ceiling-ridge", 0.0))
+        for s in (0, 1)
+    ]
     t = paired_table(validate_predictions(pd.concat(parts)), ReportSettings(n_boot=50))
     pairs = set(zip(t["model"], t["reference"], strict=True))
     assert pairs == {("spectm-frozen", "ridge"), ("spectm-frozen", "climatology"), ("ridge", "climatology")}
@@ -234,6 +248,9 @@ def test_paired_table_pairs_spectm_with_ridge_and_everything_with_climatology() 
 def test_best_model_is_never_a_reference_row() -> None:
     from spectm.evaluate.tables import best_models
 
-    parts = [pred_rows("ceiling-ridge", 0, [0, 1, 2, 3]), pred_rows("ridge", 0, [0.5, 1, 2, 3]),
-             pred_rows("climatology", 0, [1.5, 1.5, 1.5, 1.5])]
+    parts = [
+        pred_rows("ceiling-ridge", 0, [0, 1, 2, 3]),
+        pred_rows("ridge", 0, [0.5, 1, 2, 3]),
+        pred_rows("climatology", 0, [1.5, 1.5, 1.5, 1.5]),
+    ]
     assert best_models(main_table(validate_predictions(pd.concat(parts)), NOBOOT)) == {"current": "ridge"}

@@ -64,11 +64,19 @@ def write_cube(data_dir: Path, spec: CubeSpec, region: str = "tiny", incomplete:
             "rrs": (("time", "wavelength", "y", "x"), rrs),
             "valid_count": (("time", "y", "x"), valid),
             "slice_complete": ("time", complete),
-            "source_ids": ("time", np.array([f"PACE_OCI.{t:%Y%m%dT%H%M%S}.L2.OC_AOP.V3_1" for t in times], dtype=object)),
+            "source_ids": (
+                "time",
+                np.array([f"PACE_OCI.{t:%Y%m%dT%H%M%S}.L2.OC_AOP.V3_1" for t in times], dtype=object),
+            ),
             "config_hash": ("time", np.array(["abc123"] * len(times), dtype=object)),
         },
         coords={"time": times.values.astype("datetime64[ns]"), "wavelength": WL, "y": Y, "x": X},
-        attrs={"spectm_region": region, "spectm_sensor": "pace", "config_hash": "abc123", "Conventions": "CF-1.8, ACDD-1.3"},
+        attrs={
+            "spectm_region": region,
+            "spectm_sensor": "pace",
+            "config_hash": "abc123",
+            "Conventions": "CF-1.8, ACDD-1.3",
+        },
     )
     ds = ds.rio.write_crs("EPSG:32617")
     path = Path(data_dir) / "cubes" / f"{region}_pace.zarr"
@@ -85,13 +93,22 @@ def write_samples(data_dir: Path, rows: list[dict]) -> Path:
         t = r.get("time_utc", f"{r['date']} 15:00")
         rec = {
             "sample_id": r.get("sample_id", f"{r['station']}_{r['date'].replace('-', '')}_surface_{i}"),
-            "station": r["station"], "station_kind": r.get("station_kind", "station"),
-            "time_utc": pd.Timestamp(t, tz="UTC") if t is not None else pd.NaT, "date": r["date"],
-            "lat": lat, "lon": lon, "depth_category": r.get("depth", "surface"),
-            "pmc_ugL": r.get("pmc", 1.0), "pmc_ugL_censored": r.get("censored", False),
+            "station": r["station"],
+            "station_kind": r.get("station_kind", "station"),
+            "time_utc": pd.Timestamp(t, tz="UTC") if t is not None else pd.NaT,
+            "date": r["date"],
+            "lat": lat,
+            "lon": lon,
+            "depth_category": r.get("depth", "surface"),
+            "pmc_ugL": r.get("pmc", 1.0),
+            "pmc_ugL_censored": r.get("censored", False),
             "pmc_ugL_lod": r.get("lod", 0.1 if r.get("censored") else np.nan),
-            "chla_ugL": r.get("chla", 20.0), "chla_ugL_censored": False, "chla_ugL_lod": np.nan,
-            "flags": "", "source_file": "test", "source_row": i + 1,
+            "chla_ugL": r.get("chla", 20.0),
+            "chla_ugL_censored": False,
+            "chla_ugL_lod": np.nan,
+            "flags": "",
+            "source_file": "test",
+            "source_row": i + 1,
         }
         out.append(rec)
     df = pd.DataFrame(out)

@@ -27,9 +27,7 @@ def test_csv_and_gpkg_hold_every_matchup(scene, tmp_path):  # noqa: F811
     assert n == len(ref) > 0
     df = pd.read_csv(csv)
     assert len(df) == len(ref) and {"lon", "lat"} <= set(df.columns)
-    np.testing.assert_allclose(df["lon"], ref.geometry.x) and np.testing.assert_allclose(
-        df["lat"], ref.geometry.y
-    )
+    np.testing.assert_allclose(df["lon"], ref.geometry.x) and np.testing.assert_allclose(df["lat"], ref.geometry.y)
     np.testing.assert_allclose(df["label_log10"], ref["label_log10"])
     assert df["time_utc"].str.endswith("Z").all() and "geometry" not in df
     gpkg, n2 = export_matchups(scene, "m", tmp_path / "m.gpkg", horizon="current")
@@ -46,15 +44,7 @@ def test_cli_export_and_bad_format(scene, tmp_path, capsys):  # noqa: F811
     out = tmp_path / "x.gpkg"
     assert _run(["--data-dir", str(scene), "features", "export", "m", "-o", str(out)]) == 0
     assert out.exists() and "exported" in capsys.readouterr().out
-    assert (
-        _run(["--data-dir", str(scene), "features", "export", "m", "-o", str(tmp_path / "x.xlsx")])
-        == 2
-    )
+    assert _run(["--data-dir", str(scene), "features", "export", "m", "-o", str(tmp_path / "x.xlsx")]) == 2
     err = capsys.readouterr().err
     assert "unknown export format" in err and "--format csv" in err and "Traceback" not in err
-    assert (
-        _run(
-            ["--data-dir", str(scene), "features", "export", "nope", "-o", str(tmp_path / "a.csv")]
-        )
-        != 0
-    )
+    assert _run(["--data-dir", str(scene), "features", "export", "nope", "-o", str(tmp_path / "a.csv")]) != 0

@@ -21,20 +21,23 @@ def scene(data_dir):
     r[2:5, :, 7, 2:5] = np.nan  # F: 4 of 9 valid on Aug 3-5
     r[2:5, :, 8, 2:4] = np.nan
     write_cube(data_dir, CubeSpec(days=[f"2024-08-0{d}" for d in range(1, 6)], rrs=r))
-    write_samples(data_dir, [
-        {"station": "A", "cell": (5, 5), "date": "2024-08-03", "sample_id": "A", "time_utc": "2024-08-03 15:00"},
-        {"station": "B", "cell": (2, 2), "date": "2024-08-03", "sample_id": "B"},
-        {"station": "C", "cell": (0, 6), "date": "2024-08-03", "sample_id": "C"},
-        {"station": "D", "cell": (-3, 5), "date": "2024-08-03", "sample_id": "D"},
-        {"station": "E", "cell": (8, 8), "date": "2024-08-02", "sample_id": "E"},
-        {"station": "F", "cell": (8, 3), "date": "2024-08-04", "sample_id": "F"},
-        {"station": "G", "cell": (5, 5), "date": "2024-08-03", "sample_id": "G", "pmc": np.nan},
-        {"station": "H", "cell": (5, 5), "date": "2019-08-01", "sample_id": "H"},
-        {"station": "I", "cell": (5, 8), "date": "2024-08-05", "sample_id": "I", "pmc": 0.1, "censored": True},
-        {"station": "J", "cell": (9, 6), "date": "2024-08-12", "sample_id": "J"},
-        {"station": "K", "cell": (8, 8), "date": "2024-08-03", "sample_id": "K"},
-        {"station": "S", "cell": (5, 4), "date": "2024-08-03", "sample_id": "S", "depth": "scum", "time_utc": None},
-    ])
+    write_samples(
+        data_dir,
+        [
+            {"station": "A", "cell": (5, 5), "date": "2024-08-03", "sample_id": "A", "time_utc": "2024-08-03 15:00"},
+            {"station": "B", "cell": (2, 2), "date": "2024-08-03", "sample_id": "B"},
+            {"station": "C", "cell": (0, 6), "date": "2024-08-03", "sample_id": "C"},
+            {"station": "D", "cell": (-3, 5), "date": "2024-08-03", "sample_id": "D"},
+            {"station": "E", "cell": (8, 8), "date": "2024-08-02", "sample_id": "E"},
+            {"station": "F", "cell": (8, 3), "date": "2024-08-04", "sample_id": "F"},
+            {"station": "G", "cell": (5, 5), "date": "2024-08-03", "sample_id": "G", "pmc": np.nan},
+            {"station": "H", "cell": (5, 5), "date": "2019-08-01", "sample_id": "H"},
+            {"station": "I", "cell": (5, 8), "date": "2024-08-05", "sample_id": "I", "pmc": 0.1, "censored": True},
+            {"station": "J", "cell": (9, 6), "date": "2024-08-12", "sample_id": "J"},
+            {"station": "K", "cell": (8, 8), "date": "2024-08-03", "sample_id": "K"},
+            {"station": "S", "cell": (5, 4), "date": "2024-08-03", "sample_id": "S", "depth": "scum", "time_utc": None},
+        ],
+    )
     return data_dir
 
 

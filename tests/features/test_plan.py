@@ -26,13 +26,8 @@ def test_plan_bounds_the_join_and_names_the_same_reasons(scene):  # noqa: F811
         assert plan.candidates[hz] == matched + sum(real[r] for r in PIXEL_REASONS)
         assert plan.reasons[hz] == {k: v for k, v in sorted(real.items()) if k not in PIXEL_REASONS}
     assert plan_join(scene, "m", unlabeled_per_date=0).store_status.startswith("up to date")
-    assert plan_join(scene, "m", unlabeled_per_date=0, pixel_window=1).store_status.startswith(
-        "refused"
-    )
-    assert (
-        "replaced"
-        in plan_join(scene, "m", force=True, unlabeled_per_date=0, pixel_window=1).store_status
-    )
+    assert plan_join(scene, "m", unlabeled_per_date=0, pixel_window=1).store_status.startswith("refused")
+    assert "replaced" in plan_join(scene, "m", force=True, unlabeled_per_date=0, pixel_window=1).store_status
 
 
 def test_cli_join_dry_run_writes_nothing(scene, capsys):  # noqa: F811
@@ -42,7 +37,4 @@ def test_cli_join_dry_run_writes_nothing(scene, capsys):  # noqa: F811
         assert not exc.code
     out = capsys.readouterr().out
     assert "nothing written" in out and "match-up candidates" in out
-    assert (
-        not (scene / "features" / "dry").exists()
-        and not (scene / "features" / ".dry.partial").exists()
-    )
+    assert not (scene / "features" / "dry").exists() and not (scene / "features" / ".dry.partial").exists()

@@ -31,7 +31,14 @@ def _day(s: str) -> int:
 
 
 def test_time_blocks_follow_the_pattern_from_jan_1():
-    days = [_day("2024-01-01"), _day("2024-01-15"), _day("2024-01-29"), _day("2024-02-12"), _day("2024-02-26"), _day("2024-03-11")]
+    days = [
+        _day("2024-01-01"),
+        _day("2024-01-15"),
+        _day("2024-01-29"),
+        _day("2024-02-12"),
+        _day("2024-02-26"),
+        _day("2024-03-11"),
+    ]
     assert time_split(np.array(days), 14).tolist() == ["train", "train", "val", "train", "test", "train"]
     seasons = np.array([_day("2021-07-01"), _day("2022-07-01"), _day("2023-07-01"), _day("2024-07-01")])
     assert time_split(seasons, 0).tolist() == ["train", "train", "val", "test"]
@@ -50,7 +57,10 @@ def test_period_split_is_contiguous_per_season():
     assert period_split(np.array(d23), bounds).tolist() == ["train"] * 3 + ["val", "test"]
     # days between sampling days follow the period they fall in; a year without samples is train
     assert period_split(np.array([d24[6] - 1, d24[8] + 30, _day("2022-07-01")]), bounds).tolist() == [
-        "train", "test", "train"]
+        "train",
+        "test",
+        "train",
+    ]
     # a season with fewer than three sampling days stays in train
     short = period_bounds(np.array(d24[:2]), (0.6, 0.2, 0.2))
     assert set(period_split(np.array(d24[:2]), short).tolist()) == {"train"}
@@ -81,8 +91,16 @@ def test_station_assignment_named_and_seeded():
 def test_buffer_rule_removes_every_leak():
     # boxes (xmin, ymin, xmax, ymax), days; a train chip overlapping a test chip on the same day,
     # a train chip 1.5 km away one day later (inside a 2 km / 2 day buffer), and a far one.
-    boxes = np.array([[0, 0, 8000, 8000], [4000, 4000, 12000, 12000], [9500, 0, 17500, 8000], [40000, 0, 48000, 8000],
-                      [0, 0, 8000, 8000]], float)
+    boxes = np.array(
+        [
+            [0, 0, 8000, 8000],
+            [4000, 4000, 12000, 12000],
+            [9500, 0, 17500, 8000],
+            [40000, 0, 48000, 8000],
+            [0, 0, 8000, 8000],
+        ],
+        float,
+    )
     t0 = np.array([10, 10, 11, 10, 30])
     items = Items.build(boxes, t0, t0, np.array(["test", "train", "train", "train", "train"]))
     assert find_leaks(items) == [(0, 1)]  # pixel overlap on a shared day
@@ -93,7 +111,9 @@ def test_buffer_rule_removes_every_leak():
     kept = Items.build(boxes[keep], t0[keep], t0[keep], np.array(["test", "train", "train"]))
     assert find_leaks(kept, 2000.0, 2.0) == []
     # adjacent tiles (shared edge) do not overlap
-    adj = Items.build(np.array([[0, 0, 8, 8], [8, 0, 16, 8]], float), np.array([1, 1]), np.array([1, 1]), np.array(["train", "test"]))
+    adj = Items.build(
+        np.array([[0, 0, 8, 8], [8, 0, 16, 8]], float), np.array([1, 1]), np.array([1, 1]), np.array(["train", "test"])
+    )
     assert find_leaks(adj) == []
 
 
@@ -104,7 +124,9 @@ def test_station_split_store_has_no_leaks(tiny):
         for d in ("2024-08-02", "2024-08-04"):
             rows.append({"station": st, "cell": cell, "date": d, "sample_id": f"{st}_{d}"})
     write_samples(tiny, rows)
-    res = join(tiny, "st", split="station", test_stations=["WE8"], val_stations=["WE2"], unlabeled_per_date=4, chip_size=4)
+    res = join(
+        tiny, "st", split="station", test_stations=["WE8"], val_stations=["WE2"], unlabeled_per_date=4, chip_size=4
+    )
     m = load_matchups(tiny, "st")
     assert set(m.loc[m["station"] == "WE8", "split"]) == {"test"}
     ch = load_chips(tiny, "st")
@@ -122,8 +144,16 @@ def test_without_the_buffer_rule_leaks_would_exist(tiny):
     the stored ones do not, because the train and val chips were excluded."""
     cells = {"WE2": (4, 4), "WE4": (4, 7), "WE6": (7, 4)}
     write_samples(tiny, [{"station": st, "cell": c, "date": "2024-08-03", "sample_id": st} for st, c in cells.items()])
-    res = join(tiny, "nb", split="station", test_stations=["WE4"], val_stations=["WE6"], unlabeled_per_date=0,
-               chip_size=6, buffer_km=0)
+    res = join(
+        tiny,
+        "nb",
+        split="station",
+        test_stations=["WE4"],
+        val_stations=["WE6"],
+        unlabeled_per_date=0,
+        chip_size=6,
+        buffer_km=0,
+    )
     grid = Grid(X, Y)
     boxes = []
     for r, c in cells.values():
@@ -172,8 +202,9 @@ def test_season_roles_default_and_named():
 
 
 def test_season_fold_holds_one_season_out_and_keeps_the_buffer():
-    dates = np.array(["2021-12-31", "2022-01-02", "2022-07-01", "2023-07-01", "2024-07-01", "2024-01-10"],
-                     dtype="datetime64[D]")
+    dates = np.array(
+        ["2021-12-31", "2022-01-02", "2022-07-01", "2023-07-01", "2024-07-01", "2024-01-10"], dtype="datetime64[D]"
+    )
     f22 = season_fold_splits(dates, 2022, buffer_days=2)
     # 2021-12-31 is two days from a held-out row: excluded; val is the latest other season
     assert f22.tolist() == ["excluded", "test", "test", "train", "val", "val"]
@@ -188,8 +219,14 @@ def test_season_fold_holds_one_season_out_and_keeps_the_buffer():
 def test_three_season_store_is_split_by_season(data_dir):
     days = [f"{y}-08-0{d}" for y in (2022, 2023, 2024) for d in (2, 3, 4)]
     write_cube(data_dir, CubeSpec(days=days, rrs=base_rrs(len(days))))
-    write_samples(data_dir, [{"station": st, "cell": cell, "date": d, "sample_id": f"{st}_{d}"}
-                             for st, cell in (("WE2", (3, 3)), ("WE8", (8, 8))) for d in days[1::3]])
+    write_samples(
+        data_dir,
+        [
+            {"station": st, "cell": cell, "date": d, "sample_id": f"{st}_{d}"}
+            for st, cell in (("WE2", (3, 3)), ("WE8", (8, 8)))
+            for d in days[1::3]
+        ],
+    )
     res = join(data_dir, "seasons", unlabeled_per_date=2, chip_size=4)
     m = load_matchups(data_dir, "seasons")
     year = pd.to_datetime(m["date"]).dt.year
@@ -198,8 +235,9 @@ def test_three_season_store_is_split_by_season(data_dir):
     assert set(m.loc[year == 2022, "split"]) == {"train"}
     assert res.manifest["split_method"] == "season"
     assert chip_leaks(data_dir, "seasons") == []
-    named = join(data_dir, "named", unlabeled_per_date=0, chip_size=4, split="season", val_seasons=[2022],
-                 test_seasons=[2023])
+    named = join(
+        data_dir, "named", unlabeled_per_date=0, chip_size=4, split="season", val_seasons=[2022], test_seasons=[2023]
+    )
     m2 = named.matchups
     y2 = pd.to_datetime(m2["date"]).dt.year
     assert set(m2.loc[y2 == 2023, "split"]) == {"test"} and set(m2.loc[y2 == 2024, "split"]) == {"train"}
@@ -208,9 +246,11 @@ def test_three_season_store_is_split_by_season(data_dir):
 def test_station_split_on_a_users_own_sites(tiny):
     """Sites of a user's own CSV (``station_kind == "user"``) are stations for the station split:
     drawn or named like GLERL's (they were left out: 'needs ≥ 3 stations, the samples have 0')."""
-    rows = [{"station": st, "cell": cell, "date": d, "sample_id": f"{st}_{d}", "station_kind": "user"}
-            for st, cell in (("L001", (3, 3)), ("L004", (3, 8)), ("L005", (8, 3)), ("LZ40", (8, 8)))
-            for d in ("2024-08-02", "2024-08-04")]
+    rows = [
+        {"station": st, "cell": cell, "date": d, "sample_id": f"{st}_{d}", "station_kind": "user"}
+        for st, cell in (("L001", (3, 3)), ("L004", (3, 8)), ("L005", (8, 3)), ("LZ40", (8, 8)))
+        for d in ("2024-08-02", "2024-08-04")
+    ]
     write_samples(tiny, rows)
     join(tiny, "drawn", split="station", unlabeled_per_date=0, chip_size=4, buffer_km=0)
     m = load_matchups(tiny, "drawn")

@@ -13,8 +13,11 @@ from spectm.features import join, load_chips, load_matchups
 
 from .helpers import write_samples
 
-ROWS = [{"station": st, "cell": cell, "date": d, "sample_id": f"{st}_{d}"}
-        for st, cell in (("WE2", (3, 3)), ("WE4", (3, 8)), ("WE6", (8, 5))) for d in ("2024-08-02", "2024-08-04", "2024-08-11")]
+ROWS = [
+    {"station": st, "cell": cell, "date": d, "sample_id": f"{st}_{d}"}
+    for st, cell in (("WE2", (3, 3)), ("WE4", (3, 8)), ("WE6", (8, 5)))
+    for d in ("2024-08-02", "2024-08-04", "2024-08-11")
+]
 
 
 def test_manifest_determinism_and_skip(tiny):
@@ -114,8 +117,9 @@ def test_pipeline_stage(data_dir):
 
     write_cube(data_dir, CubeSpec(days=["2024-08-02", "2024-08-03"], rrs=base_rrs(2)), region="lake_erie_western_basin")
     write_samples(data_dir, ROWS)
-    pipe = Pipeline(name="t", region="lake_erie_western_basin", dates="2024-08", stages=["join"],
-                    join={"unlabeled_per_date": 0})
+    pipe = Pipeline(
+        name="t", region="lake_erie_western_basin", dates="2024-08", stages=["join"], join={"unlabeled_per_date": 0}
+    )
     res = run_stage(pipe, data_dir)
     assert res.stage == "join" and res.status == "done"
     man = json.loads((data_dir / "features" / "default" / "manifest.json").read_text())
@@ -134,8 +138,9 @@ def test_join_without_cube_then_the_stage_naming_it_is_skipped(data_dir):
     write_cube(data_dir, CubeSpec(days=["2024-08-02", "2024-08-03"], rrs=base_rrs(2)), region="lake_erie_western_basin")
     write_samples(data_dir, ROWS)
     assert join(data_dir, unlabeled_per_date=0).status == "written"
-    pipe = Pipeline(name="train", region="lake_erie_western_basin", dates="2024-08", stages=["join"],
-                    join={"unlabeled_per_date": 0})
+    pipe = Pipeline(
+        name="train", region="lake_erie_western_basin", dates="2024-08", stages=["join"], join={"unlabeled_per_date": 0}
+    )
     assert run_stage(pipe, data_dir).status == "skipped"
     assert join(data_dir, unlabeled_per_date=0).status == "skipped"
     # the other way round: a store built naming the cube is the one `spectm join` finds

@@ -23,10 +23,20 @@ def test_twin_cube_join(data_dir):
     from spectm.samples import ingest_samples, load_samples
 
     region = parse_bbox("lake_erie_western_basin")
-    aoi = AOI(name="mini", bbox=BBOX, geometry=box(*BBOX), crs=region.crs, resolution=region.resolution,
-              water=region.water.intersection(box(*BBOX)), s2_tiles=region.s2_tiles, stations=region.stations)
+    aoi = AOI(
+        name="mini",
+        bbox=BBOX,
+        geometry=box(*BBOX),
+        crs=region.crs,
+        resolution=region.resolution,
+        water=region.water.intersection(box(*BBOX)),
+        s2_tiles=region.s2_tiles,
+        stations=region.stations,
+    )
     ingest_samples([DATA / "glerl_2024_aug05_aug12.csv"], data_dir=data_dir)
-    twin.generate_twin(aoi, "2024-08-03:2024-08-06", data_dir=data_dir, include_s2=False, samples=load_samples(data_dir))
+    twin.generate_twin(
+        aoi, "2024-08-03:2024-08-06", data_dir=data_dir, include_s2=False, samples=load_samples(data_dir)
+    )
     build_cube(aoi, "2024-08-03:2024-08-06", data_dir=data_dir, sensors=["pace"], scheduler="threads")
     res = join(data_dir, "e2e", unlabeled_per_date=4)
     c = res.counts
@@ -69,14 +79,28 @@ def test_twin_s2_cube_join(data_dir):
     regions = data_dir / "catalogs" / "regions"
     regions.mkdir(parents=True)
     (regions / "mini_s2.geojson").write_text(json.dumps(shapely.geometry.mapping(water)))
-    (regions / "mini_s2.yaml").write_text(yaml.safe_dump({
-        "name": "mini_s2", "bbox": list(BBOX), "crs": region.crs.to_string() if hasattr(region.crs, "to_string")
-        else str(region.crs), "resolution": {"pace": 1000.0, "s2": 60.0}, "water": "mini_s2.geojson",
-        "s2_tiles": list(region.s2_tiles), "stations": region.stations}))
+    (regions / "mini_s2.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "name": "mini_s2",
+                "bbox": list(BBOX),
+                "crs": region.crs.to_string() if hasattr(region.crs, "to_string") else str(region.crs),
+                "resolution": {"pace": 1000.0, "s2": 60.0},
+                "water": "mini_s2.geojson",
+                "s2_tiles": list(region.s2_tiles),
+                "stations": region.stations,
+            }
+        )
+    )
     aoi = parse_bbox("mini_s2", data_dir)
     ingest_samples([DATA / "glerl_2024_aug05_aug12.csv"], data_dir=data_dir)
-    twin.generate_twin(aoi, "2024-08-05:2024-08-07", data_dir=data_dir, seed=2,  # seed 2: a clear S2 overpass on 08-06 at the stations
-                       samples=load_samples(data_dir))
+    twin.generate_twin(
+        aoi,
+        "2024-08-05:2024-08-07",
+        data_dir=data_dir,
+        seed=2,  # seed 2: a clear S2 overpass on 08-06 at the stations
+        samples=load_samples(data_dir),
+    )
     cube = build_cube(aoi, "2024-08-05:2024-08-07", data_dir=data_dir, sensors=["s2"], scheduler="threads")
     assert cube.sensors["s2"].days_written, "the twin has no S2 scene in the window: move the dates"
     res = join(data_dir, "s2", sensor="s2", unlabeled_per_date=2, chip_size=16)

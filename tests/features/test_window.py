@@ -11,7 +11,9 @@ G = Grid(x=500.0 + 1000.0 * np.arange(10), y=9500.0 - 1000.0 * np.arange(10))
 
 
 def test_locate_cells_and_outside():
-    r, c, inside = G.locate(np.array([0.0, 999.9, 1000.0, 9999.0, -1.0, 5000.0]), np.array([10000.0, 9000.5, 8999.0, 0.5, 5000.0, 10000.1]))
+    r, c, inside = G.locate(
+        np.array([0.0, 999.9, 1000.0, 9999.0, -1.0, 5000.0]), np.array([10000.0, 9000.5, 8999.0, 0.5, 5000.0, 10000.1])
+    )
     assert inside.tolist() == [True, True, True, True, False, False]
     assert r[:4].tolist() == [0, 0, 1, 9] and c[:4].tolist() == [0, 0, 1, 9]
     assert r[4] == c[4] == -1

@@ -34,7 +34,20 @@ STAC_DATA = DATA / "stac"
 CMR_DATA = DATA / "cmr"
 ROOT = Path(__file__).resolve().parents[2]
 RUSTAC = ROOT / ".venv" / "bin" / "rustac"
-S2_ASSETS = ["coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08", "swir16", "swir22", "scl"]
+S2_ASSETS = [
+    "coastal",
+    "blue",
+    "green",
+    "red",
+    "rededge1",
+    "rededge2",
+    "rededge3",
+    "nir",
+    "nir08",
+    "swir16",
+    "swir22",
+    "scl",
+]
 
 
 def free_port() -> int:
@@ -54,8 +67,18 @@ def write_cog(path: Path, shape: tuple[int, int], transform: list[float], dtype:
     data[:, : shape[0] // 5, : shape[1] // 5] = 0
     path.parent.mkdir(parents=True, exist_ok=True)
     with rasterio.open(
-        path, "w", driver="COG", width=shape[1], height=shape[0], count=1, dtype=dtype, crs="EPSG:32617",
-        transform=Affine(*transform[:6]), nodata=0, compress="deflate", blocksize=256,
+        path,
+        "w",
+        driver="COG",
+        width=shape[1],
+        height=shape[0],
+        count=1,
+        dtype=dtype,
+        crs="EPSG:32617",
+        transform=Affine(*transform[:6]),
+        nodata=0,
+        compress="deflate",
+        blocksize=256,
     ) as ds:
         ds.write(data)
 
@@ -113,7 +136,8 @@ def start_rustac(files: list[Path]) -> tuple[subprocess.Popen, str]:
     port = free_port()
     proc = subprocess.Popen(
         [exe, "serve", "--addr", f"127.0.0.1:{port}", *map(str, files)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 20
@@ -153,7 +177,9 @@ def stac_api(asset_server: AssetServer, tmp_path_factory: pytest.TempPathFactory
 # ------------------------------------------------------------------------------ CMR replay
 
 
-def cmr_records(name: str = "cmr_umm_g_PACE_OCI_L2_AOP_V3_1_great_lakes_20250305.earthaccess.json") -> list[dict[str, Any]]:
+def cmr_records(
+    name: str = "cmr_umm_g_PACE_OCI_L2_AOP_V3_1_great_lakes_20250305.earthaccess.json",
+) -> list[dict[str, Any]]:
     """The real UMM-G records (``{"meta", "umm"}``) of a reference earthaccess dump."""
     return [d["render_dict"] | {} for d in json.loads((CMR_DATA / name).read_text())]
 
@@ -223,7 +249,14 @@ def fetch_served_items(items: list[dict], tmp_path: Path, data_dir: Path, *, cli
     f.write_text(json.dumps({"type": "FeatureCollection", "features": items}))
     proc, url = start_rustac([STAC_DATA / "earth-search-v1_sentinel-2-c1-l2a_collection.json", f])
     try:
-        return fetch("lake_erie_western_basin", "2024-07-15", data_dir=data_dir, sources=["s2_earth_search"],
-                     stac_url=url, clip=clip, retries=retries)
+        return fetch(
+            "lake_erie_western_basin",
+            "2024-07-15",
+            data_dir=data_dir,
+            sources=["s2_earth_search"],
+            stac_url=url,
+            clip=clip,
+            retries=retries,
+        )
     finally:
         stop(proc)

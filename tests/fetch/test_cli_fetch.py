@@ -70,14 +70,31 @@ def test_bad_input_is_exit_2(args: list[str], data_dir: Path, capsys: pytest.Cap
 
 
 def test_pace_fetch_with_token_never_leaks_it(
-    cmr, pace_server: RangeServer, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture, no_earthdata_env: None,
+    cmr,
+    pace_server: RangeServer,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+    no_earthdata_env: None,
 ) -> None:
     monkeypatch.setenv("EARTHDATA_TOKEN", TOKEN)
     cmr.records = local_records(pace_server)
     caplog.set_level(logging.DEBUG)
-    code = run_main(["-vv", "--data-dir", str(data_dir), "fetch", "--bbox", "lake_erie", "--dates", "2025-03-05",
-                     "--source", "pace_oci_l2_aop"])
+    code = run_main(
+        [
+            "-vv",
+            "--data-dir",
+            str(data_dir),
+            "fetch",
+            "--bbox",
+            "lake_erie",
+            "--dates",
+            "2025-03-05",
+            "--source",
+            "pace_oci_l2_aop",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "downloaded" in out and "pace_oci_l2_aop" in out, out
@@ -104,22 +121,60 @@ def test_pace_fetch_with_token_never_leaks_it(
     assert it["assets"]["data"]["href"] == f"../../../pace/{NAME}"
     assert it["assets"]["data"]["file:size"] == NC.stat().st_size
     assert (p["processing:level"], p["pace:short_name"], p["pace:version"], p["pace:nrt"], p["pace:product"]) == (
-        "L2", "PACE_OCI_L2_AOP", "3.1", False, "L2_AOP")
+        "L2",
+        "PACE_OCI_L2_AOP",
+        "3.1",
+        False,
+        "L2_AOP",
+    )
     assert p["spectm:source"] == "pace_oci_l2_aop" and p["eo:cloud_cover"] == CLOUD_1747
     assert p["start_datetime"] == "2025-03-05T17:47:55Z" and p["end_datetime"] == "2025-03-05T17:52:55Z"
     # rerun: verified by size without logging in, nothing requested
     monkeypatch.delenv("EARTHDATA_TOKEN")
-    assert run_main(["--data-dir", str(data_dir), "fetch", "--bbox", "lake_erie", "--dates", "2025-03-05",
-                     "--source", "pace_oci_l2_aop"]) == 0
+    assert (
+        run_main(
+            [
+                "--data-dir",
+                str(data_dir),
+                "fetch",
+                "--bbox",
+                "lake_erie",
+                "--dates",
+                "2025-03-05",
+                "--source",
+                "pace_oci_l2_aop",
+            ]
+        )
+        == 0
+    )
     assert len(pace_server.state.requests_for("/" + NAME)) == 1
 
 
 def test_dry_run_prints_counts_and_bytes_and_needs_no_login(
-    cmr, pace_server: RangeServer, data_dir: Path, capsys: pytest.CaptureFixture[str], no_earthdata_env: None,
+    cmr,
+    pace_server: RangeServer,
+    data_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    no_earthdata_env: None,
 ) -> None:
     cmr.records = local_records(pace_server)
-    assert run_main(["--data-dir", str(data_dir), "fetch", "--bbox", "lake_erie", "--dates", "2025-03-05",
-                     "--source", "pace_oci_l2_aop", "--dry-run"]) == 0
+    assert (
+        run_main(
+            [
+                "--data-dir",
+                str(data_dir),
+                "fetch",
+                "--bbox",
+                "lake_erie",
+                "--dates",
+                "2025-03-05",
+                "--source",
+                "pace_oci_l2_aop",
+                "--dry-run",
+            ]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "dry run" in out and f"{NC.stat().st_size / 1000:,.1f} KB" in out
     assert pace_server.state.log == []
@@ -129,13 +184,27 @@ def test_dry_run_prints_counts_and_bytes_and_needs_no_login(
 
 
 def test_failure_exit_1_unless_continue_on_error(
-    cmr, pace_server: RangeServer, data_dir: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    cmr,
+    pace_server: RangeServer,
+    data_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
     no_earthdata_env: None,
 ) -> None:
     monkeypatch.setenv("EARTHDATA_TOKEN", TOKEN)
     cmr.records = local_records(pace_server)
     pace_server.state.add_fault("/" + NAME, Fault("404", times=10))
-    args = ["--data-dir", str(data_dir), "fetch", "--bbox", "lake_erie", "--dates", "2025-03-05", "--source", "pace_oci_l2_aop"]
+    args = [
+        "--data-dir",
+        str(data_dir),
+        "fetch",
+        "--bbox",
+        "lake_erie",
+        "--dates",
+        "2025-03-05",
+        "--source",
+        "pace_oci_l2_aop",
+    ]
     assert run_main(args) == 1
     out, err = capsys.readouterr()
     assert "Failed (1)" in out and "gone (HTTP 404)" in out and "manifest.json" in err
@@ -147,7 +216,11 @@ def test_failure_exit_1_unless_continue_on_error(
 
 
 def test_html_error_page_of_the_right_size_is_rejected(
-    cmr, pace_server: RangeServer, data_dir: Path, monkeypatch: pytest.MonkeyPatch, no_earthdata_env: None,
+    cmr,
+    pace_server: RangeServer,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    no_earthdata_env: None,
 ) -> None:
     monkeypatch.setenv("EARTHDATA_TOKEN", TOKEN)
     html = b"<html>login required</html>".ljust(NC.stat().st_size, b" ")
@@ -164,7 +237,11 @@ def test_html_error_page_of_the_right_size_is_rejected(
 
 
 def test_right_size_file_that_is_not_netcdf_is_quarantined(
-    cmr, pace_server: RangeServer, data_dir: Path, monkeypatch: pytest.MonkeyPatch, no_earthdata_env: None,
+    cmr,
+    pace_server: RangeServer,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    no_earthdata_env: None,
 ) -> None:
     monkeypatch.setenv("EARTHDATA_TOKEN", TOKEN)
     junk = b"\x00junk" * (NC.stat().st_size // 5)
@@ -210,8 +287,23 @@ def test_planetary_computer_without_extra_names_the_install(data_dir: Path, caps
         pytest.skip("planetary-computer is installed")
     except ImportError:
         pass
-    assert run_main(["--data-dir", str(data_dir), "fetch", "--bbox", "lake_erie", "--dates", "2024-06",
-                     "--source", "s2_planetary_computer", "--dry-run"]) == 2
+    assert (
+        run_main(
+            [
+                "--data-dir",
+                str(data_dir),
+                "fetch",
+                "--bbox",
+                "lake_erie",
+                "--dates",
+                "2024-06",
+                "--source",
+                "s2_planetary_computer",
+                "--dry-run",
+            ]
+        )
+        == 2
+    )
     assert "pip install 'spectm[planetary]'" in capsys.readouterr().err
 
 
@@ -219,14 +311,33 @@ def test_unreachable_stac_api_is_a_clear_error(data_dir: Path, capsys: pytest.Ca
     from .conftest import free_port
 
     url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
-    assert run_main(["--data-dir", str(data_dir), "fetch", "--bbox", "lake_erie", "--dates", "2024-06",
-                     "--source", "s2_earth_search", "--stac-url", url]) == 1
+    assert (
+        run_main(
+            [
+                "--data-dir",
+                str(data_dir),
+                "fetch",
+                "--bbox",
+                "lake_erie",
+                "--dates",
+                "2024-06",
+                "--source",
+                "s2_earth_search",
+                "--stac-url",
+                url,
+            ]
+        )
+        == 1
+    )
     err = capsys.readouterr().err
     assert "cannot search STAC API" in err and "Traceback" not in err
 
 
 def test_http_401_triggers_one_fresh_login_and_retry(
-    cmr, pace_server: RangeServer, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    cmr,
+    pace_server: RangeServer,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     import requests
 

@@ -13,9 +13,7 @@ from spectm.fetch.testserver import Fault
 def test_clip_retry_after_gdal_gave_up_reaches_the_server(assets, tmp_path: Path) -> None:
     href = assets.items[0]["assets"]["green"]["href"]
     path = "/" + href.split("/", 3)[3]
-    opts = DownloadOptions(
-        threads=1, retries=1, backoff=0.01, backoff_max=0.02, read_timeout=5, connect_timeout=2
-    )
+    opts = DownloadOptions(threads=1, retries=1, backoff=0.01, backoff_max=0.02, read_timeout=5, connect_timeout=2)
     # GDAL probes the URL 1 + GDAL_HTTP_MAX_RETRY (= retries) times: both fail, so spectm's first attempt fails.
     assets.server.state.add_fault(path, Fault("503", times=2, methods=("HEAD", "GET")))
     o = clip_asset(href, tmp_path / "green.tif", parse_bbox("lake_erie_western_basin").bbox, opts)

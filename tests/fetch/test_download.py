@@ -28,7 +28,9 @@ SIZE = 300_000
 
 
 def _opts(**kw: object) -> DownloadOptions:
-    base = dict(threads=2, connect_timeout=2.0, read_timeout=1.0, retries=4, backoff=0.01, backoff_max=0.05, chunk_size=16384)
+    base = dict(
+        threads=2, connect_timeout=2.0, read_timeout=1.0, retries=4, backoff=0.01, backoff_max=0.05, chunk_size=16384
+    )
     base.update(kw)
     return DownloadOptions(**base)  # type: ignore[arg-type]
 
@@ -128,7 +130,9 @@ def test_resume_partial_with_range(served, tmp_path: Path) -> None:
     data = files["f0.nc"]
     partial_path(out / "f0.nc").write_bytes(data[:123_456])
     head = requests.head(srv.url_for("f0.nc"), timeout=5).headers  # the version the partial came from
-    validators_path(out / "f0.nc").write_text(json.dumps({"etag": head["ETag"], "last_modified": head["Last-Modified"]}))
+    validators_path(out / "f0.nc").write_text(
+        json.dumps({"etag": head["ETag"], "last_modified": head["Last-Modified"]})
+    )
     o = download_one(requests.Session(), _task(srv, "f0.nc", out, len(data)), _opts())
     assert o.status == "downloaded" and (out / "f0.nc").read_bytes() == data
     [req] = srv.state.requests_for("/f0.nc", "GET")

@@ -23,9 +23,30 @@ def test_kill_then_rerun_resumes(stac_api, assets, tmp_path: Path) -> None:
     st = assets.server.state
     st.rate_bps = 150_000  # per connection: the ~1.7 MB fetch takes ~6 s with 2 threads
     data_dir = tmp_path / "data"
-    args = [sys.executable, "-m", "spectm", "-q", "--data-dir", str(data_dir), "fetch", "--bbox", "lake_erie_western_basin",
-            "--dates", "2024-07", "--source", "s2_earth_search", "--stac-url", stac_api.url, "--no-clip",
-            "--max-cloud-cover", "50", "--threads", "2", "--timeout", "10"]
+    args = [
+        sys.executable,
+        "-m",
+        "spectm",
+        "-q",
+        "--data-dir",
+        str(data_dir),
+        "fetch",
+        "--bbox",
+        "lake_erie_western_basin",
+        "--dates",
+        "2024-07",
+        "--source",
+        "s2_earth_search",
+        "--stac-url",
+        stac_api.url,
+        "--no-clip",
+        "--max-cloud-cover",
+        "50",
+        "--threads",
+        "2",
+        "--timeout",
+        "10",
+    ]
     env = {**os.environ, "SPECTM_DATA": str(data_dir)}
     proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     s2 = data_dir / "raw" / "s2"
@@ -33,7 +54,11 @@ def test_kill_then_rerun_resumes(stac_api, assets, tmp_path: Path) -> None:
     try:
         while True:
             done = list(s2.rglob("*.tif")) if s2.exists() else []
-            partial = [p for p in s2.rglob(f"*{PARTIAL_SUFFIX}") if 0 < _size(p) < _full_size(assets, p, s2)] if s2.exists() else []
+            partial = (
+                [p for p in s2.rglob(f"*{PARTIAL_SUFFIX}") if 0 < _size(p) < _full_size(assets, p, s2)]
+                if s2.exists()
+                else []
+            )
             if len(done) >= 3 and partial:
                 break
             assert proc.poll() is None, f"fetch finished before it could be killed: {proc.communicate()}"

@@ -22,7 +22,14 @@ def test_live_pace_search_lake_erie(tmp_path: Path) -> None:
 
 
 def test_live_earth_search_western_basin(tmp_path: Path) -> None:
-    res = fetch("lake_erie_western_basin", "2024-08", data_dir=tmp_path, sources=["s2_earth_search"], dry_run=True,
-                max_cloud_cover=30, max_items=20)
+    res = fetch(
+        "lake_erie_western_basin",
+        "2024-08",
+        data_dir=tmp_path,
+        sources=["s2_earth_search"],
+        dry_run=True,
+        max_cloud_cover=30,
+        max_items=20,
+    )
     s = res.sources["s2_earth_search"]
     assert s.searched >= 1 and s.planned == 12 * s.found

@@ -17,8 +17,18 @@ FOOT = {"type": "Polygon", "coordinates": [[[-84, 41], [-82, 41], [-82, 43], [-8
 
 
 def _entry(i: int, status: str = "downloaded", source: str = "s") -> ManifestEntry:
-    return ManifestEntry(source, "C", f"id{i}", "data", f"https://u:p@x/f{i}.nc?sig=SECRET&a=1", f"raw/pace/f{i}.nc",
-                         status, bytes=10 * i, expected_bytes=10 * i, size_check="ok")  # type: ignore[arg-type]
+    return ManifestEntry(
+        source,
+        "C",
+        f"id{i}",
+        "data",
+        f"https://u:p@x/f{i}.nc?sig=SECRET&a=1",
+        f"raw/pace/f{i}.nc",
+        status,
+        bytes=10 * i,
+        expected_bytes=10 * i,
+        size_check="ok",
+    )  # type: ignore[arg-type]
 
 
 def test_manifest_is_incremental_atomic_and_merged(tmp_path: Path) -> None:
@@ -37,8 +47,16 @@ def test_manifest_is_incremental_atomic_and_merged(tmp_path: Path) -> None:
     m2.record(_entry(3, "excluded", source="t"))
     d = json.loads(path.read_text())
     assert {i["id"]: i["status"] for i in d["items"]} == {"id1": "downloaded", "id2": "downloaded", "id3": "excluded"}
-    assert d["sources"]["s"] | {} == {"searched": 5, "found": 3, "downloaded": 2, "skipped": 0, "failed": 0,
-                                       "excluded": 0, "planned": 0, "bytes": 30}
+    assert d["sources"]["s"] | {} == {
+        "searched": 5,
+        "found": 3,
+        "downloaded": 2,
+        "skipped": 0,
+        "failed": 0,
+        "excluded": 0,
+        "planned": 0,
+        "bytes": 30,
+    }
     assert d["sources"]["t"]["excluded"] == 1
     with pytest.raises(ValueError):
         _entry(4, "lost")
@@ -63,14 +81,25 @@ def test_catalog_accumulates_and_survives_an_interrupted_swap(tmp_path: Path) ->
     a, b = "PACE_OCI.20240715T180512.L2.OC_AOP.V3_1.nc", "PACE_OCI.20240716T174013.L2.OC_AOP.V3_1.nc"
     for n in (a, b):
         _pace(tmp_path, n)
-    kw = dict(geometry=FOOT, short_name="PACE_OCI_L2_AOP", version="3.1", nrt=False, product="L2_AOP",
-              source="pace_oci_l2_aop", file_size=108)
-    write_local_catalog(tmp_path, [pace_item(tmp_path, a, start="2024-07-15T18:05:12Z", end="2024-07-15T18:10:12Z", **kw)])
+    kw = dict(
+        geometry=FOOT,
+        short_name="PACE_OCI_L2_AOP",
+        version="3.1",
+        nrt=False,
+        product="L2_AOP",
+        source="pace_oci_l2_aop",
+        file_size=108,
+    )
+    write_local_catalog(
+        tmp_path, [pace_item(tmp_path, a, start="2024-07-15T18:05:12Z", end="2024-07-15T18:10:12Z", **kw)]
+    )
     # simulate a run killed between the two renames of the swap: only the old copy exists
     cat = tmp_path / "raw" / "catalog"
     os.replace(cat, tmp_path / "raw" / ".catalog-old-1-x")
-    write_local_catalog(tmp_path, [pace_item(tmp_path, b, start="2024-07-16T17:40:13Z", end="2024-07-16T17:45:13Z",
-                                             cloud_cover=40.5, **kw)])
+    write_local_catalog(
+        tmp_path,
+        [pace_item(tmp_path, b, start="2024-07-16T17:40:13Z", end="2024-07-16T17:45:13Z", cloud_cover=40.5, **kw)],
+    )
     items = {i.id: i for i in read_local_catalog(tmp_path)}
     assert set(items) == {a[:-3], b[:-3]}
     assert Path(items[a[:-3]].assets["data"].href) == (tmp_path / "raw/pace" / a).resolve()
@@ -89,8 +118,10 @@ def test_fetch_stage_in_a_pipeline(stac_api, assets, tmp_path: Path, monkeypatch
     )
     monkeypatch.setenv("SPECTM_CATALOGS", str(tmp_path / "catalogs"))
     pf = tmp_path / "p.yaml"
-    pf.write_text("name: t\nregion: lake_erie_western_basin\ndates: 2024-07\nstages: [fetch]\n"
-                  "fetch: {sources: [s2_local], max_cloud_cover: 50, threads: 2, clip: true}\n")
+    pf.write_text(
+        "name: t\nregion: lake_erie_western_basin\ndates: 2024-07\nstages: [fetch]\n"
+        "fetch: {sources: [s2_local], max_cloud_cover: 50, threads: 2, clip: true}\n"
+    )
     data_dir = tmp_path / "data"
     [res] = run_pipeline(load_pipeline(pf), data_dir)
     assert res.status == "done" and res.summary == "24 downloaded, 0 already complete"

@@ -33,9 +33,15 @@ def test_footprint_filter_keeps_only_the_1747_granule(cmr) -> None:
     assert set(reasons) == {"PACE_OCI.20250305T160933.L2.OC_AOP.V3_1.nc", "PACE_OCI.20250305T192617.L2.OC_AOP.V3_1.nc"}
     assert all("footprint does not intersect region lake_erie" in r for r in reasons.values())
     q = cmr.queries[-1]
-    for part in ("short_name%5B%5D=PACE_OCI_L2_AOP&", "short_name%5B%5D=PACE_OCI_L2_AOP_NRT", "version=3.1", "provider=OB_CLOUD",
-                 "bounding_box=-83.5,41.3,-78.8,42.95", "temporal%5B%5D=2025-03-05T00:00:00Z,2025-03-05T23:59:59Z",
-                 "readable_granule_name=*.L2.OC_AOP.V3_1*.nc"):
+    for part in (
+        "short_name%5B%5D=PACE_OCI_L2_AOP&",
+        "short_name%5B%5D=PACE_OCI_L2_AOP_NRT",
+        "version=3.1",
+        "provider=OB_CLOUD",
+        "bounding_box=-83.5,41.3,-78.8,42.95",
+        "temporal%5B%5D=2025-03-05T00:00:00Z,2025-03-05T23:59:59Z",
+        "readable_granule_name=*.L2.OC_AOP.V3_1*.nc",
+    ):
         assert part in q, part
 
 
@@ -86,9 +92,27 @@ def test_unsafe_granule_name_is_excluded_not_written(cmr) -> None:
 
 
 def test_antimeridian_footprint_is_unwrapped() -> None:
-    umm = {"SpatialExtent": {"HorizontalSpatialDomain": {"Geometry": {"GPolygons": [{"Boundary": {"Points": [
-        {"Longitude": 170, "Latitude": 60}, {"Longitude": -170, "Latitude": 60}, {"Longitude": -170, "Latitude": 80},
-        {"Longitude": 170, "Latitude": 80}, {"Longitude": 170, "Latitude": 60}]}}]}}}}
+    umm = {
+        "SpatialExtent": {
+            "HorizontalSpatialDomain": {
+                "Geometry": {
+                    "GPolygons": [
+                        {
+                            "Boundary": {
+                                "Points": [
+                                    {"Longitude": 170, "Latitude": 60},
+                                    {"Longitude": -170, "Latitude": 60},
+                                    {"Longitude": -170, "Latitude": 80},
+                                    {"Longitude": 170, "Latitude": 80},
+                                    {"Longitude": 170, "Latitude": 60},
+                                ]
+                            }
+                        }
+                    ]
+                }
+            }
+        }
+    }
     fp = umm_footprint(umm)
     assert fp is not None and fp.bounds[2] - fp.bounds[0] == pytest.approx(20)  # not a 340° band
     assert not intersects_region(fp, parse_bbox("lake_erie").water_or_geometry)
@@ -115,7 +139,11 @@ def test_login_refused_is_auth_error(no_earthdata_env, monkeypatch: pytest.Monke
     monkeypatch.setenv("EARTHDATA_USERNAME", "someone")
     monkeypatch.setenv("EARTHDATA_PASSWORD", "wrong-password-xyz")
     with responses.RequestsMock() as rs:
-        rs.post("https://urs.earthdata.nasa.gov/api/users/find_or_create_token", status=401, json={"error": "invalid_credentials"})
+        rs.post(
+            "https://urs.earthdata.nasa.gov/api/users/find_or_create_token",
+            status=401,
+            json={"error": "invalid_credentials"},
+        )
         with pytest.raises(AuthError) as ei:
             auth.earthdata_session_factory()
     assert "refused" in str(ei.value) and "wrong-password-xyz" not in str(ei.value)
@@ -127,8 +155,10 @@ def test_login_netrc_then_bearer_session(no_earthdata_env, monkeypatch: pytest.M
     netrc.chmod(0o600)
     monkeypatch.setenv("NETRC", str(netrc))
     with responses.RequestsMock() as rs:
-        rs.post("https://urs.earthdata.nasa.gov/api/users/find_or_create_token",
-                json={"access_token": "tok-from-netrc", "expiration_date": "12/31/2099"})
+        rs.post(
+            "https://urs.earthdata.nasa.gov/api/users/find_or_create_token",
+            json={"access_token": "tok-from-netrc", "expiration_date": "12/31/2099"},
+        )
         factory = auth.earthdata_session_factory()
     s = factory()
     assert s.headers["Authorization"] == "Bearer tok-from-netrc"

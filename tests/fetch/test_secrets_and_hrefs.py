@@ -108,9 +108,7 @@ def test_planted_secrets_never_reach_any_output(
     assert failed["asset"] == "scl" and failed["reason"] and "keep=1" in failed["url"]
     downloaded = [i for i in m["items"] if i["status"] == "downloaded"]
     assert len(downloaded) == 11  # the secrets did not stop the downloads; only their recording
-    assert (
-        "DEBUG" in err
-    )  # -vv: spectm's debug log (retries, failures with their messages) is in stderr
+    assert "DEBUG" in err  # -vv: spectm's debug log (retries, failures with their messages) is in stderr
     texts = {"stdout": out, "stderr": err}
     for p in data_dir.rglob("*"):
         if p.is_file():
@@ -119,9 +117,7 @@ def test_planted_secrets_never_reach_any_output(
     assert not any(leaks.values()), {k: v for k, v in leaks.items() if v}
 
 
-def test_secrets_are_not_written_into_the_local_item(
-    assets, data_dir: Path, tmp_path: Path
-) -> None:
+def test_secrets_are_not_written_into_the_local_item(assets, data_dir: Path, tmp_path: Path) -> None:
     item = copy.deepcopy(assets.items[0])
     for a in item["assets"].values():
         a["href"] += SIGNED
@@ -132,9 +128,7 @@ def test_secrets_are_not_written_into_the_local_item(
     texts = [p.read_text() for p in (data_dir / "raw/catalog").rglob("*.json")]
     assert any(item["id"] in t for t in texts)
     assert not any(s in t for s in SECRETS for t in texts)
-    local = json.loads(
-        (data_dir / f"raw/catalog/sentinel-2-c1-l2a/{item['id']}/{item['id']}.json").read_text()
-    )
+    local = json.loads((data_dir / f"raw/catalog/sentinel-2-c1-l2a/{item['id']}/{item['id']}.json").read_text())
     assert local["assets"]["red"]["spectm:source_href"].endswith("/B04.tif?keep=1")
     assert local["properties"]["spectm:note"] == "see https://x.test/p"
 
@@ -157,13 +151,9 @@ def test_remote_href_problem(href: str) -> None:
 
 
 @pytest.mark.parametrize("clip", [True, False])
-def test_local_paths_in_a_remote_item_are_refused(
-    assets, data_dir: Path, tmp_path: Path, clip: bool
-) -> None:
+def test_local_paths_in_a_remote_item_are_refused(assets, data_dir: Path, tmp_path: Path, clip: bool) -> None:
     secret_file = tmp_path / "private.tif"
-    secret_file.write_bytes(
-        (assets.root / assets.items[0]["assets"]["red"]["href"].split("/", 3)[3]).read_bytes()
-    )
+    secret_file.write_bytes((assets.root / assets.items[0]["assets"]["red"]["href"].split("/", 3)[3]).read_bytes())
     item = copy.deepcopy(assets.items[0])
     item["assets"]["red"]["href"] = f"file://{secret_file}"
     item["assets"]["green"]["href"] = str(secret_file)
@@ -179,9 +169,7 @@ def test_local_paths_in_a_remote_item_are_refused(
     assert res.sources["s2_earth_search"].downloaded == 8
 
 
-def test_second_concurrent_fetch_is_refused(
-    data_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_second_concurrent_fetch_is_refused(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from spectm.fetch.api import fetch_lock
 
     with fetch_lock(data_dir) as lock:
@@ -219,9 +207,7 @@ def test_manifest_keeps_every_run(tmp_path: Path) -> None:
     assert [r["started"] for r in runs] == [f"run {i}" for i in range(61)]
 
 
-def test_error_message_and_traceback_are_redacted(
-    data_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_error_message_and_traceback_are_redacted(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """A STAC API URL with a token that cannot be reached: the error line and the -vv traceback stay clean."""
     url = f"http://me:PLANTEDPW@127.0.0.1:{free_port()}/api?token=PLANTEDTOKEN"
     code = run_main(

@@ -32,9 +32,7 @@ def _catalog_of_real_granules(data_dir: Path) -> None:
         with xr.open_dataset(f) as root:
             t0, t1 = root.attrs["time_coverage_start"], root.attrs["time_coverage_end"]
             version = root.attrs["processing_version"]
-        w, s, e, n = (
-            float(v) for v in (np.nanmin(lon), np.nanmin(lat), np.nanmax(lon), np.nanmax(lat))
-        )
+        w, s, e, n = (float(v) for v in (np.nanmin(lon), np.nanmin(lat), np.nanmax(lon), np.nanmax(lat)))
         geom = {"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]}
         items.append(
             pace_item(
@@ -56,10 +54,7 @@ def _catalog_of_real_granules(data_dir: Path) -> None:
 
 def test_docs_recipe_serves_the_catalog_to_pystac_client(tmp_path: Path) -> None:
     text = DOCS.read_text()
-    assert (
-        "rustac crawl spectm-data/raw/catalog/catalog.json" in text
-        and "--create-collections" in text
-    )
+    assert "rustac crawl spectm-data/raw/catalog/catalog.json" in text and "--create-collections" in text
     exe = str(RUSTAC) if RUSTAC.exists() else shutil.which("rustac")
     if exe is None:
         pytest.skip("rustac CLI not installed (pip install rustac)")
@@ -89,15 +84,6 @@ def test_docs_recipe_serves_the_catalog_to_pystac_client(tmp_path: Path) -> None
             href = it.assets["data"].href
             assert href.startswith("file://") and Path(href[len("file://") :]).is_file()
             assert it.properties["pace:version"] == "3.1"
-        assert (
-            len(
-                list(
-                    client.search(
-                        bbox=[-83.4, 41.6, -83.2, 41.8], datetime="2024-07-15/2024-07-18"
-                    ).items()
-                )
-            )
-            == 4
-        )
+        assert len(list(client.search(bbox=[-83.4, 41.6, -83.2, 41.8], datetime="2024-07-15/2024-07-18").items())) == 4
     finally:
         stop(proc)

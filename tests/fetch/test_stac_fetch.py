@@ -28,7 +28,9 @@ KG = "S2A_T17TKG_20240715T163905_L2A"
 
 def test_search_filters_are_rechecked_client_side(stac_api, assets) -> None:
     src = get_source("s2_earth_search")
-    res = search_stac(src, parse_bbox(WB), parse_dates("2024-07"), url=stac_api.url, tiles=["17TLG"], max_cloud_cover=50)
+    res = search_stac(
+        src, parse_bbox(WB), parse_dates("2024-07"), url=stac_api.url, tiles=["17TLG"], max_cloud_cover=50
+    )
     assert res.searched == 3  # rustac's bbox search: the 17TNH scene and the Colorado items are not returned
     assert [i.id for i in res.items] == [LG1]
     reasons = {e.item_id: e.reason for e in res.excluded}
@@ -38,8 +40,15 @@ def test_search_filters_are_rechecked_client_side(stac_api, assets) -> None:
 
 
 def _s2(data_dir: Path, stac_api, **kw):
-    args = dict(data_dir=data_dir, sources=["s2_earth_search"], stac_url=stac_api.url, max_cloud_cover=50, threads=3,
-                timeout=5, retries=3)
+    args = dict(
+        data_dir=data_dir,
+        sources=["s2_earth_search"],
+        stac_url=stac_api.url,
+        max_cloud_cover=50,
+        threads=3,
+        timeout=5,
+        retries=3,
+    )
     args.update(kw)
     return fetch(WB, "2024-07", **args)
 
@@ -119,11 +128,23 @@ def test_missing_asset_fails_item_and_keeps_it_out_of_catalog(stac_api, assets, 
 
 def test_dry_run_on_real_items_downloads_nothing(stac_api, data_dir: Path) -> None:
     """The verbatim Earth Search 13TDE items: sizes from their real file:size, no request to AWS."""
-    res = fetch("-105.3,39.7,-104.9,40.6", "2024-04", data_dir=data_dir, sources=["s2_earth_search"], stac_url=stac_api.url,
-                clip=False, dry_run=True, tiles=["13TDE"])
+    res = fetch(
+        "-105.3,39.7,-104.9,40.6",
+        "2024-04",
+        data_dir=data_dir,
+        sources=["s2_earth_search"],
+        stac_url=stac_api.url,
+        clip=False,
+        dry_run=True,
+        tiles=["13TDE"],
+    )
     s = res.sources["s2_earth_search"]
     assert s.searched == 9 and s.found == 9 and s.planned == 108  # the 10th item is from 31 March
-    real = json.loads((Path(__file__).parents[1] / "data/stac/earth-search-v1_sentinel-2-c1-l2a_10-items_13TDE_2024-04.json").read_text())
+    real = json.loads(
+        (
+            Path(__file__).parents[1] / "data/stac/earth-search-v1_sentinel-2-c1-l2a_10-items_13TDE_2024-04.json"
+        ).read_text()
+    )
     april = [f for f in real["features"] if f["properties"]["datetime"].startswith("2024-04")]
     expect = sum(f["assets"][k]["file:size"] for f in april for k in S2_ASSETS)
     assert s.bytes == expect

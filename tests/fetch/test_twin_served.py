@@ -32,14 +32,22 @@ def mini_aoi() -> AOI:
     """A small box near the GLERL stations, with the real water polygon and two real MGRS tiles."""
     region = parse_bbox("lake_erie_western_basin")
     b = box(*BBOX)
-    return AOI(name="mini", bbox=BBOX, geometry=b, crs="EPSG:32617", water=region.water.intersection(b),
-               s2_tiles=["17TKG", "17TLG"])
+    return AOI(
+        name="mini",
+        bbox=BBOX,
+        geometry=b,
+        crs="EPSG:32617",
+        water=region.water.intersection(b),
+        s2_tiles=["17TKG", "17TLG"],
+    )
 
 
 @pytest.fixture(scope="module")
 def served_twin(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("twin") / "data"
-    twin.generate_twin(mini_aoi(), DATES, data_dir=root, s2_resolution_m=120.0, s2_revisit_days=1, use_samples_stage=False)
+    twin.generate_twin(
+        mini_aoi(), DATES, data_dir=root, s2_resolution_m=120.0, s2_revisit_days=1, use_samples_stage=False
+    )
     s2_items = [i for i in read_local_catalog(root) if i.collection_id == "sentinel-2-c1-l2a"]
     if not s2_items:
         pytest.skip("the twin wrote no Sentinel-2 scene for this box")

@@ -93,12 +93,8 @@ def test_interrupted_download_resumes_with_range(srv: RangeServer, tmp_path: Pat
 
 
 @pytest.mark.parametrize("honour_if_range", [True, False])
-def test_partial_of_a_replaced_file_is_not_resumed(
-    srv: RangeServer, tmp_path: Path, honour_if_range: bool
-) -> None:
-    t = DownloadTask(
-        srv.url_for("a.nc"), tmp_path / "a.nc", SIZE
-    )  # no checksum: the validators must catch it
+def test_partial_of_a_replaced_file_is_not_resumed(srv: RangeServer, tmp_path: Path, honour_if_range: bool) -> None:
+    t = DownloadTask(srv.url_for("a.nc"), tmp_path / "a.nc", SIZE)  # no checksum: the validators must catch it
     _interrupt(srv, t)
     new = _replace_on_server(srv, "a.nc")
     srv.state.honour_if_range = honour_if_range
@@ -110,17 +106,13 @@ def test_partial_of_a_replaced_file_is_not_resumed(
 def test_partial_with_no_version_record_is_fetched_whole(srv: RangeServer, tmp_path: Path) -> None:
     data = (srv.state.root / "a.nc").read_bytes()
     dest = tmp_path / "a.nc"
-    partial_path(dest).write_bytes(
-        b"\0" * 50_000
-    )  # e.g. left by an older spectm, or another program
+    partial_path(dest).write_bytes(b"\0" * 50_000)  # e.g. left by an older spectm, or another program
     o = download_one(requests.Session(), DownloadTask(srv.url_for("a.nc"), dest, SIZE), _opts())
     assert o.status == "downloaded" and dest.read_bytes() == data
     assert srv.state.requests_for("/a.nc")[-1].range is None
 
 
-def test_resumed_partial_failing_the_checksum_is_refetched_whole(
-    srv: RangeServer, tmp_path: Path
-) -> None:
+def test_resumed_partial_failing_the_checksum_is_refetched_whole(srv: RangeServer, tmp_path: Path) -> None:
     """A server without ETag/Last-Modified cannot tell a changed file; the catalogue checksum does."""
     srv.state.validators = False
     t = DownloadTask(srv.url_for("a.nc"), tmp_path / "a.nc", SIZE)
@@ -130,9 +122,7 @@ def test_resumed_partial_failing_the_checksum_is_refetched_whole(
     o = download_one(requests.Session(), t, _opts())
     assert o.status == "downloaded" and t.dest.read_bytes() == new and o.checksum == _sha(new)
     ranges = [r.range for r in srv.state.requests_for("/a.nc")]
-    assert (
-        ranges[-2] is not None and ranges[-1] is None
-    )  # resumed, failed the checksum, fetched whole
+    assert ranges[-2] is not None and ranges[-1] is None  # resumed, failed the checksum, fetched whole
 
 
 def test_checksum_mismatch_is_quarantined_never_kept(srv: RangeServer, tmp_path: Path) -> None:
@@ -148,9 +138,7 @@ def test_checksum_mismatch_is_quarantined_never_kept(srv: RangeServer, tmp_path:
     assert not dest.exists() and not partial_path(dest).exists()
 
 
-def test_existing_file_failing_its_checksum_is_downloaded_again(
-    srv: RangeServer, tmp_path: Path
-) -> None:
+def test_existing_file_failing_its_checksum_is_downloaded_again(srv: RangeServer, tmp_path: Path) -> None:
     data = (srv.state.root / "a.nc").read_bytes()
     dest = tmp_path / "a.nc"
     dest.write_bytes(bytes(SIZE))  # right size, wrong bytes
@@ -171,9 +159,7 @@ def test_existing_file_failing_its_checksum_is_downloaded_again(
 @pytest.mark.parametrize(
     "body", [b"<!DOCTYPE html><html><body>Earthdata Login</body></html>", b"\n  <html>error</html>"]
 )
-def test_html_page_without_catalogue_size_is_a_failure(
-    srv: RangeServer, tmp_path: Path, body: bytes
-) -> None:
+def test_html_page_without_catalogue_size_is_a_failure(srv: RangeServer, tmp_path: Path, body: bytes) -> None:
     (srv.state.root / "login.nc").write_bytes(body)
     dest = tmp_path / "login.nc"
     o = download_one(requests.Session(), DownloadTask(srv.url_for("login.nc"), dest, None), _opts())
@@ -181,22 +167,16 @@ def test_html_page_without_catalogue_size_is_a_failure(
     assert not dest.exists() and o.quarantine is not None and o.quarantine.read_bytes() == body
 
 
-def test_body_shorter_than_content_length_without_catalogue_size_fails(
-    srv: RangeServer, tmp_path: Path
-) -> None:
+def test_body_shorter_than_content_length_without_catalogue_size_fails(srv: RangeServer, tmp_path: Path) -> None:
     srv.state.add_fault("/a.nc", Fault("short", times=100))
     dest = tmp_path / "a.nc"
-    o = download_one(
-        requests.Session(), DownloadTask(srv.url_for("a.nc"), dest, None), _opts(retries=2)
-    )
+    o = download_one(requests.Session(), DownloadTask(srv.url_for("a.nc"), dest, None), _opts(retries=2))
     assert o.status == "failed" and o.attempts == 3 and not dest.exists()
 
 
 def test_retry_after_is_honoured(srv: RangeServer, tmp_path: Path) -> None:
     srv.state.add_fault("/a.nc", Fault("503", times=1, retry_after="1"))
-    o = download_one(
-        requests.Session(), DownloadTask(srv.url_for("a.nc"), tmp_path / "a.nc", SIZE), _opts()
-    )
+    o = download_one(requests.Session(), DownloadTask(srv.url_for("a.nc"), tmp_path / "a.nc", SIZE), _opts())
     assert o.status == "downloaded" and o.attempts == 2
     # backoff alone would wait <= 0.05 s; the server asked for 1 s
     assert o.seconds >= 0.95
@@ -205,9 +185,7 @@ def test_retry_after_is_honoured(srv: RangeServer, tmp_path: Path) -> None:
 def test_retry_after_beyond_the_limit_fails_with_advice(srv: RangeServer, tmp_path: Path) -> None:
     srv.state.add_fault("/a.nc", Fault("429", times=1, retry_after="3600"))
     t0 = time.perf_counter()
-    o = download_one(
-        requests.Session(), DownloadTask(srv.url_for("a.nc"), tmp_path / "a.nc", SIZE), _opts()
-    )
+    o = download_one(requests.Session(), DownloadTask(srv.url_for("a.nc"), tmp_path / "a.nc", SIZE), _opts())
     assert o.status == "failed" and "3600 s" in o.reason and "rerun later" in o.reason
     assert time.perf_counter() - t0 < 2
 
@@ -218,44 +196,29 @@ def test_retry_after_http_date() -> None:
     now = datetime(2025, 3, 5, 12, 0, 0, tzinfo=UTC)
     assert retry_after_seconds("Wed, 05 Mar 2025 12:00:30 GMT", now) == 30
     assert (
-        retry_after_seconds("120") == 120
-        and retry_after_seconds("soon") is None
-        and retry_after_seconds(None) is None
+        retry_after_seconds("120") == 120 and retry_after_seconds("soon") is None and retry_after_seconds(None) is None
     )
 
 
 def test_one_off_wrong_size_reply_is_retried(srv: RangeServer, tmp_path: Path) -> None:
     data = (srv.state.root / "a.nc").read_bytes()
     srv.state.add_fault("/a.nc", Fault("stale", times=1))
-    o = download_one(
-        requests.Session(), DownloadTask(srv.url_for("a.nc"), tmp_path / "a.nc", SIZE), _opts()
-    )
+    o = download_one(requests.Session(), DownloadTask(srv.url_for("a.nc"), tmp_path / "a.nc", SIZE), _opts())
     assert o.status == "downloaded" and (tmp_path / "a.nc").read_bytes() == data and o.attempts == 2
 
 
-def test_persistent_size_mismatch_fails_with_advice_that_can_fix_it(
-    srv: RangeServer, tmp_path: Path
-) -> None:
-    o = download_one(
-        requests.Session(), DownloadTask(srv.url_for("a.nc"), tmp_path / "a.nc", 42), _opts()
-    )
+def test_persistent_size_mismatch_fails_with_advice_that_can_fix_it(srv: RangeServer, tmp_path: Path) -> None:
+    o = download_one(requests.Session(), DownloadTask(srv.url_for("a.nc"), tmp_path / "a.nc", 42), _opts())
     assert o.status == "failed" and "size mismatch" in o.reason and "42" in o.reason
-    assert (
-        "--force" not in o.reason and "rerun later" in o.reason
-    )  # --force cannot change the catalogue's size
+    assert "--force" not in o.reason and "rerun later" in o.reason  # --force cannot change the catalogue's size
     assert len(srv.state.requests_for("/a.nc")) == 2
 
 
 def test_multihash_and_umm_checksums() -> None:
     real = "12200e483d24491874006d1e3d34a1f0b98acd6b11e409b0c8855268ef4206b5d13f"  # Earth Search file:checksum
-    assert (
-        parse_multihash(real)
-        == "sha256:0e483d24491874006d1e3d34a1f0b98acd6b11e409b0c8855268ef4206b5d13f"
-    )
+    assert parse_multihash(real) == "sha256:0e483d24491874006d1e3d34a1f0b98acd6b11e409b0c8855268ef4206b5d13f"
     assert to_multihash(parse_multihash(real)) == real
-    assert (
-        stac_checksum({"file:checksum": "1220abcd"}) is None
-    )  # length byte says 32, 2 bytes follow
+    assert stac_checksum({"file:checksum": "1220abcd"}) is None  # length byte says 32, 2 bytes follow
     assert parse_multihash("d50110" + "ab" * 16) == "md5:" + "ab" * 16
     umm = {
         "DataGranule": {
@@ -271,9 +234,4 @@ def test_multihash_and_umm_checksums() -> None:
     assert umm_checksum(umm, "x.nc") == "sha256:abc123"
     umm["DataGranule"]["ArchiveAndDistributionInformation"][0]["Checksum"]["Algorithm"] = "Adler-32"
     assert umm_checksum(umm, "x.nc") is None  # not a hash spectm can compute: size check only
-    assert (
-        umm_checksum(
-            {"DataGranule": {"ArchiveAndDistributionInformation": [{"Name": "x.nc"}]}}, "x.nc"
-        )
-        is None
-    )
+    assert umm_checksum({"DataGranule": {"ArchiveAndDistributionInformation": [{"Name": "x.nc"}]}}, "x.nc") is None

@@ -55,9 +55,7 @@ def test_random_mask_exact_count_and_varies() -> None:
 
 def test_spatial_spectral_two_stages() -> None:
     shape = (2, 3, 8, 20)
-    m = spatial_spectral_mask(
-        shape, np.random.default_rng(3), spatial_ratio=0.5, spectral_ratio=0.25
-    )
+    m = spatial_spectral_mask(shape, np.random.default_rng(3), spatial_ratio=0.5, spectral_ratio=0.25)
     for b in range(2):
         full = m[b].all(axis=-1)  # (T, P): patches hidden in all bands
         assert (full.sum(axis=1) == 4).all()  # exactly half the patches per time step
@@ -82,15 +80,11 @@ def test_index_guided_ratio_and_curriculum() -> None:
         order = np.argsort(-sal[b, 0])
         per_patch = m[b, 0].sum(-1)[order]
         assert (per_patch[:14] == 10).all() and (per_patch[14:] <= 10).all()
-        assert (
-            per_patch[14] + per_patch[15] == 4
-        )  # the 2 least salient share the last 4 hidden tokens
+        assert per_patch[14] + per_patch[15] == 4  # the 2 least salient share the last 4 hidden tokens
         assert per_patch[15] == 0 or per_patch[14] == 10
     # start of the curriculum: random, so the least salient patch is not spared
     spared = [
-        index_guided_mask(shape, np.random.default_rng(s), 0, sal, 0.75, 0.9, 100)[
-            0, 0, np.argmin(sal[0, 0])
-        ].sum()
+        index_guided_mask(shape, np.random.default_rng(s), 0, sal, 0.75, 0.9, 100)[0, 0, np.argmin(sal[0, 0])].sum()
         for s in range(20)
     ]
     assert max(spared) > 0
@@ -124,9 +118,7 @@ DEMO_SHAPE = (1, 2, 4, 172)
 N_DEMO = 2 * 4 * 172  # 1,376 tokens
 
 
-def _cfg_masks(
-    masking: dict, steps: list[int], total_steps: int = 400, chip_id: int = 7
-) -> dict[int, np.ndarray]:
+def _cfg_masks(masking: dict, steps: list[int], total_steps: int = 400, chip_id: int = 7) -> dict[int, np.ndarray]:
     from spectm.config import PretrainSection
     from spectm.model.objective import mask_params
 
@@ -153,9 +145,7 @@ def test_default_spectral_targeted_is_the_papers_deterministic_mask() -> None:
 
 def test_targeted_extra_random_is_a_named_option() -> None:
     m = _cfg_masks({"spectral_targeted": {"extra_random_ratio": 0.5}}, [0])[0]
-    assert m[..., TARGETED].all() and m.sum() == 368 + round(
-        0.5 * (172 - 46) * 8
-    )  # 368 + 504 = 872
+    assert m[..., TARGETED].all() and m.sum() == 368 + round(0.5 * (172 - 46) * 8)  # 368 + 504 = 872
 
 
 def test_random_match_targeted_hides_the_targeted_share() -> None:
@@ -199,9 +189,7 @@ def test_index_guided_curriculum_counts_per_step(step: int, hidden: int) -> None
     if step >= 200:
         sal = np.random.default_rng(0).random(DEMO_SHAPE[:3])[0].reshape(-1)
         per_patch = m[0].reshape(8, 172).sum(-1)[np.argsort(-sal)]
-        assert (per_patch[:7] == 172).all() and per_patch[
-            7
-        ] == 1238 - 7 * 172  # the least salient is last
+        assert (per_patch[:7] == 172).all() and per_patch[7] == 1238 - 7 * 172  # the least salient is last
 
 
 def test_curriculum_length_defaults_to_half_the_run() -> None:

@@ -54,8 +54,9 @@ def test_reader_errors(tmp_path: Path, chips_store: Path) -> None:
 
 
 def test_one_encoder_for_pace_and_sentinel2() -> None:
-    model = SpectralMAE(MAEConfig(patch_size=2, dim=32, depth=1, heads=2, decoder_dim=32, decoder_depth=1,
-                                  decoder_heads=2, n_indices=1))
+    model = SpectralMAE(
+        MAEConfig(patch_size=2, dim=32, depth=1, heads=2, decoder_dim=32, decoder_depth=1, decoder_heads=2, n_indices=1)
+    )
     for wl in (make_synthetic_chips(1, 1, 4)["wavelength"].values, np.array(list(SENTINEL2_WAVELENGTHS.values()))):
         c = len(wl)
         x = torch.randn(2, 2, c, 4, 4)
@@ -71,8 +72,11 @@ def test_one_encoder_for_pace_and_sentinel2() -> None:
 def _hidden_band_pair(**cfg: object) -> tuple:
     """A small model, a chip with bands 3-5 hidden, and the same chip with those bands changed."""
     torch.manual_seed(0)
-    model = SpectralMAE(MAEConfig(patch_size=2, dim=32, depth=1, heads=2, decoder_dim=32, decoder_depth=1,
-                                  decoder_heads=2, n_indices=1, **cfg)).eval()
+    model = SpectralMAE(
+        MAEConfig(
+            patch_size=2, dim=32, depth=1, heads=2, decoder_dim=32, decoder_depth=1, decoder_heads=2, n_indices=1, **cfg
+        )
+    ).eval()
     wl = torch.linspace(400, 700, 12)
     x = torch.randn(1, 1, 12, 4, 4)
     mask = torch.zeros(1, 1, 4, 12, dtype=torch.bool)
@@ -94,8 +98,15 @@ def test_hidden_tokens_do_not_leak_into_the_encoder() -> None:
 def test_tiny_model_overfits_a_tiny_batch(tmp_path: Path, tiny_cfg) -> None:
     ds = make_synthetic_chips(4, 1, 2, seed=2, nan_fraction=0.0)
     data = ChipDataset.from_arrays(ds["chips"].values, ds["wavelength"].values, future=ds["future"].values)
-    cfg = tiny_cfg(max_steps=100, lr=3e-3, warmup_steps=5, log_every=10, checkpoint_every=1000, min_lr_ratio=0.2,
-                   masking={"strategies": ["spectral-targeted"], "spectral_targeted": {"extra_random_ratio": 0.0}})
+    cfg = tiny_cfg(
+        max_steps=100,
+        lr=3e-3,
+        warmup_steps=5,
+        log_every=10,
+        checkpoint_every=1000,
+        min_lr_ratio=0.2,
+        masking={"strategies": ["spectral-targeted"], "spectral_targeted": {"extra_random_ratio": 0.0}},
+    )
     tr = Pretrainer(cfg, data, tmp_path / "run", device="cpu")
     with torch.no_grad():
         first = float(tr._forward(next(iter(tr.loader)), 0, tr.model)["loss"])

@@ -49,8 +49,9 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path: Path, chips_store
         cfg = PretrainSection.model_validate_json({cfg.model_dump_json()!r})
         pretrain_run(cfg, Path({str(data_dir)!r}), run_id="killed", device="cpu")
     """)
-    proc = subprocess.run([sys.executable, "-c", script], env=_env(**{FAULT_ENV: "4"}), capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], env=_env(**{FAULT_ENV: "4"}), capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == -9, proc.stderr[-2000:]  # SIGKILLed right after the step-4 checkpoint
     killed = data_dir / "runs" / "killed"
     assert load_checkpoint(killed / "checkpoints" / "last.pt")["step"] == 4
@@ -62,7 +63,9 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path: Path, chips_store
     for k in a:
         assert torch.equal(a[k], b[k]), k
     rows = (killed / "metrics.csv").read_text().splitlines()
-    assert [r.split(",")[0] for r in rows[1:]] == [r.split(",")[0] for r in (ref.run_dir / "metrics.csv").read_text().splitlines()[1:]]
+    assert [r.split(",")[0] for r in rows[1:]] == [
+        r.split(",")[0] for r in (ref.run_dir / "metrics.csv").read_text().splitlines()[1:]
+    ]
 
 
 def _free_port() -> int:
@@ -72,29 +75,47 @@ def _free_port() -> int:
 
 
 def test_ddp_two_processes_match_one_process(tmp_path: Path, chips_store: Path, tiny_cfg) -> None:
-    cfg = tiny_cfg(max_steps=3, checkpoint_every=3, val_every=0, log_every=1,
-                   masking={"strategies": ["spectral-targeted", "index-guided"],
-                            "index_guided": {"curriculum_steps": 2}})
+    cfg = tiny_cfg(
+        max_steps=3,
+        checkpoint_every=3,
+        val_every=0,
+        log_every=1,
+        masking={"strategies": ["spectral-targeted", "index-guided"], "index_guided": {"curriculum_steps": 2}},
+    )
     single = Pretrainer(cfg, chips_store, tmp_path / "single", device="cpu")
     single.fit()
 
     out = tmp_path / "ddp.pt"
     script = tmp_path / "ddp_run.py"
-    script.write_text(textwrap.dedent(f"""
+    script.write_text(
+        textwrap.dedent(f"""
         from pathlib import Path
         import torch
         from spectm.config import PretrainSection
         from spectm.model.train import Pretrainer
         cfg = PretrainSection.model_validate_json({cfg.model_dump_json()!r})
-        tr = Pretrainer(cfg, Path({str(chips_store)!r}), Path({str(tmp_path / 'ddp')!r}), device="cpu")
+        tr = Pretrainer(cfg, Path({str(chips_store)!r}), Path({str(tmp_path / "ddp")!r}), device="cpu")
         assert tr.world == 2 and tr.local_bs == 2
         tr.fit()
         if tr.rank == 0:
             torch.save(tr.model.state_dict(), {str(out)!r})
         tr.cleanup()
-    """))
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--nnodes", "1",
-           "--master_addr", "127.0.0.1", "--master_port", str(_free_port()), str(script)]
+    """)
+    )
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc_per_node",
+        "2",
+        "--nnodes",
+        "1",
+        "--master_addr",
+        "127.0.0.1",
+        "--master_port",
+        str(_free_port()),
+        str(script),
+    ]
     proc = subprocess.run(cmd, env=_env(), capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr[-3000:]
     ddp = torch.load(out, weights_only=True)
@@ -106,7 +127,7 @@ def test_ddp_two_processes_match_one_process(tmp_path: Path, chips_store: Path, 
             # The key bias has an exactly-zero true gradient (softmax is shift-invariant), so
             # Adam turns float noise into steps; compare the query and value biases only.
             d = v.numel() // 3
-            a, b = torch.cat([a[:d], a[2 * d:]]), torch.cat([b[:d], b[2 * d:]])
+            a, b = torch.cat([a[:d], a[2 * d :]]), torch.cat([b[:d], b[2 * d :]])
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=k)
     assert any(not torch.equal(init[k], ref[k]) for k in ref)  # training moved the weights
 
@@ -117,8 +138,15 @@ def test_checkpoints_load_without_pickle(tmp_path: Path, chips_store: Path, tiny
     assert st["step"] == 2 and st["format"] == "spectm-pretrain-v1"
     _state, stats, meta = load_safetensors(res.run_dir / "model.safetensors")
     assert meta["format"] == "spectm-mae-v1" and stats["band_mean"].shape == (172,)
-    for f in ("config.yaml", "git_commit.txt", "metrics.csv", "report.md", "figures/loss.png",
-              "figures/targeted_bands.png", "run.json"):
+    for f in (
+        "config.yaml",
+        "git_commit.txt",
+        "metrics.csv",
+        "report.md",
+        "figures/loss.png",
+        "figures/targeted_bands.png",
+        "run.json",
+    ):
         assert (res.run_dir / f).exists(), f
     report = (res.run_dir / "report.md").read_text()
     assert "cubic-spline" in report and "| 615–640 | 11 |" in report
@@ -128,22 +156,44 @@ def test_checkpoints_load_without_pickle(tmp_path: Path, chips_store: Path, tiny
     assert "| **extrapolated windows** | 18 |" in report and "PCA r" in report
     summary = json.loads((res.run_dir / "run.json").read_text())["targeted"]
     assert summary["interpolated"]["bands"] == 28 and [w["spline_extrapolates"] for w in summary["per_window"]] == [
-        False, False, True]
+        False,
+        False,
+        True,
+    ]
     assert summary["extrapolated"]["bands"] == 18
-    assert all(np.isfinite(summary[g][f"{m}_rmse"]) for g in ("interpolated", "extrapolated")
-               for m in ("model", "linear", "spline", "pca"))
+    assert all(
+        np.isfinite(summary[g][f"{m}_rmse"])
+        for g in ("interpolated", "extrapolated")
+        for m in ("model", "linear", "spline", "pca")
+    )
     # the encoder file says which bands it never saw (the 46 targeted) and what regression does with them
     assert sum(meta["unseen_bands"]) == 46 and meta["downstream_bands"] == "visible"
 
 
 def test_config_typo_is_a_config_error(tmp_path: Path) -> None:
     p = tmp_path / "p.yaml"
-    p.write_text(yaml.safe_dump({"name": "x", "region": "lake_erie", "dates": "2024-06",
-                                 "pretrain": {"batch_size": 8, "masking": {"stratgies": ["random"]}}}))
+    p.write_text(
+        yaml.safe_dump(
+            {
+                "name": "x",
+                "region": "lake_erie",
+                "dates": "2024-06",
+                "pretrain": {"batch_size": 8, "masking": {"stratgies": ["random"]}},
+            }
+        )
+    )
     with pytest.raises(ConfigError, match=r"unknown key 'pretrain.masking.stratgies'"):
         load_pipeline(p)
-    p.write_text(yaml.safe_dump({"name": "x", "region": "lake_erie", "dates": "2024-06",
-                                 "pretrain": {"masking": {"strategies": ["blocky"]}}}))
+    p.write_text(
+        yaml.safe_dump(
+            {
+                "name": "x",
+                "region": "lake_erie",
+                "dates": "2024-06",
+                "pretrain": {"masking": {"strategies": ["blocky"]}},
+            }
+        )
+    )
     with pytest.raises(ConfigError, match="strategies"):
         load_pipeline(p)
 
@@ -156,21 +206,51 @@ def test_cli_synth_chips_then_pretrain(tmp_path: Path, data_dir: Path) -> None:
     r = runner.invoke(app, ["train", "synth-chips", str(store), "--n-chips", "12"])
     assert getattr(r.exception, "exit_code", None) == 2 and "--force" in str(r.exception)  # main() maps it to exit 2
     cfg = tmp_path / "p.yaml"
-    cfg.write_text(yaml.safe_dump({"name": "t", "region": "lake_erie", "dates": "2024-06", "pretrain": {
-        "batch_size": 4, "max_steps": 2, "num_workers": 0, "cpu_threads": 1, "baseline_max_pixels": 32,
-        "model": {"patch_size": 2, "dim": 16, "depth": 1, "heads": 2, "decoder_dim": 16, "decoder_depth": 1,
-                  "decoder_heads": 2}}}))
-    r = runner.invoke(app, ["--data-dir", str(data_dir), "train", "pretrain", "--config", str(cfg), "--run-id",
-                            "cli", "--device", "cpu"])
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "name": "t",
+                "region": "lake_erie",
+                "dates": "2024-06",
+                "pretrain": {
+                    "batch_size": 4,
+                    "max_steps": 2,
+                    "num_workers": 0,
+                    "cpu_threads": 1,
+                    "baseline_max_pixels": 32,
+                    "model": {
+                        "patch_size": 2,
+                        "dim": 16,
+                        "depth": 1,
+                        "heads": 2,
+                        "decoder_dim": 16,
+                        "decoder_depth": 1,
+                        "decoder_heads": 2,
+                    },
+                },
+            }
+        )
+    )
+    r = runner.invoke(
+        app,
+        ["--data-dir", str(data_dir), "train", "pretrain", "--config", str(cfg), "--run-id", "cli", "--device", "cpu"],
+    )
     assert r.exit_code == 0, r.output
-    assert "targeted r spectm / linear / spline / PCA" in r.output and (data_dir / "runs" / "cli" / "report.md").exists()
+    assert (
+        "targeted r spectm / linear / spline / PCA" in r.output and (data_dir / "runs" / "cli" / "report.md").exists()
+    )
 
 
 def test_cli_missing_chips_exits_2(tmp_path: Path) -> None:
     cfg = tmp_path / "p.yaml"
     cfg.write_text(yaml.safe_dump({"name": "t", "region": "lake_erie", "dates": "2024-06"}))
-    proc = subprocess.run([sys.executable, "-m", "spectm", "--data-dir", str(tmp_path), "train", "pretrain",
-                           "--config", str(cfg)], env=_env(), capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "spectm", "--data-dir", str(tmp_path), "train", "pretrain", "--config", str(cfg)],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2
     assert "no chips store" in proc.stderr and "spectm join" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -179,8 +259,7 @@ def test_early_stopping_stops_after_patience_and_keeps_the_best(tmp_path: Path, 
     """With a vanishing learning rate the val loss cannot improve by the 1e-6 margin: the run
     must stop after ``patience`` validations without improvement, and model.safetensors must
     hold the weights of the first (best) validation."""
-    cfg = tiny_cfg(max_steps=20, lr=1e-12, warmup_steps=0, val_every=1, checkpoint_every=1,
-                   early_stopping_patience=2)
+    cfg = tiny_cfg(max_steps=20, lr=1e-12, warmup_steps=0, val_every=1, checkpoint_every=1, early_stopping_patience=2)
     res = pretrain_run(cfg, chips_store.parents[2], run_id="es", device="cpu")
     assert res.stopped_early and res.steps == 3  # best at step 1, no improvement at steps 2 and 3
     _state, _stats, meta = load_safetensors(res.run_dir / "model.safetensors")
@@ -191,15 +270,20 @@ def test_early_stopping_stops_after_patience_and_keeps_the_best(tmp_path: Path, 
 
 def test_bf16_autocast_runs_on_cpu(tmp_path: Path, chips_store: Path, tiny_cfg) -> None:
     """``amp: bf16`` (the GPU default) also works on the CPU, so the GPU path is exercised in CI."""
-    tr = Pretrainer(tiny_cfg(amp="bf16", max_steps=2, val_every=0, checkpoint_every=100), chips_store,
-                    tmp_path / "bf16", device="cpu")
+    tr = Pretrainer(
+        tiny_cfg(amp="bf16", max_steps=2, val_every=0, checkpoint_every=100),
+        chips_store,
+        tmp_path / "bf16",
+        device="cpu",
+    )
     assert tr.amp
     res = tr.fit()
     assert res.steps == 2 and torch.isfinite(torch.tensor(res.final_loss))
 
 
-def test_validation_scores_the_curriculum_regime_of_the_current_step(chips_store: Path, tiny_cfg,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_validation_scores_the_curriculum_regime_of_the_current_step(
+    chips_store: Path, tiny_cfg, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Validation draws its masks with a fixed generator (rng_step 0) but at the current step's
     curriculum ratio, so early stopping scores the regime being trained, not step 0's."""
     import spectm.model.train as train_mod
@@ -235,15 +319,37 @@ def test_uncertainty_weighting_learns_task_weights(tmp_path: Path, chips_store: 
 
 def test_one_spatial_patch_with_spatial_masking_exits_2(tmp_path: Path, chips_store: Path, tiny_cfg) -> None:
     """Chips 4×4 px with patch 4 leave one patch: Laprade's spatial stage has nothing to choose."""
-    tiny = {"patch_size": 4, "dim": 32, "depth": 1, "heads": 2, "decoder_dim": 32, "decoder_depth": 1, "decoder_heads": 2}
+    tiny = {
+        "patch_size": 4,
+        "dim": 32,
+        "depth": 1,
+        "heads": 2,
+        "decoder_dim": 32,
+        "decoder_depth": 1,
+        "decoder_heads": 2,
+    }
     cfg = tiny_cfg(model=tiny, masking={"strategies": ["spatial-spectral"]})
     with pytest.raises(ConfigError, match="1 patch"):
         Pretrainer(cfg, chips_store, tmp_path / "run", device="cpu")
     p = tmp_path / "p.yaml"
-    p.write_text(yaml.safe_dump({"name": "x", "region": "lake_erie_western_basin", "dates": "2024-06",
-                                 "stages": ["join", "pretrain"], "join": {"chip_size": 8},
-                                 "pretrain": {"model": {"patch_size": 8}, "masking": {"strategies": ["index-guided"]}}}))
-    proc = subprocess.run([sys.executable, "-m", "spectm", "--data-dir", str(tmp_path), "run", str(p)], env=_env(),
-                          capture_output=True, text=True, timeout=120)
+    p.write_text(
+        yaml.safe_dump(
+            {
+                "name": "x",
+                "region": "lake_erie_western_basin",
+                "dates": "2024-06",
+                "stages": ["join", "pretrain"],
+                "join": {"chip_size": 8},
+                "pretrain": {"model": {"patch_size": 8}, "masking": {"strategies": ["index-guided"]}},
+            }
+        )
+    )
+    proc = subprocess.run(
+        [sys.executable, "-m", "spectm", "--data-dir", str(tmp_path), "run", str(p)],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and "1 patch" in proc.stderr and "chip_size 16" in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -48,8 +48,16 @@ def test_indices_match_hand_computation() -> None:
     i620, i665, i681, i708, i709 = 101, 129, 142, 164, 165  # DOMAIN §1.5 indices
     r = x.double()
     lam = wl.astype(np.float64)
-    ci = -(r[:, :, i681] - r[:, :, i665] - (r[:, :, i709] - r[:, :, i665]) * (lam[i681] - lam[i665]) / (lam[i709] - lam[i665]))
-    ss = r[:, :, i665] - r[:, :, i620] - (r[:, :, i681] - r[:, :, i620]) * (lam[i665] - lam[i620]) / (lam[i681] - lam[i620])
+    ci = -(
+        r[:, :, i681]
+        - r[:, :, i665]
+        - (r[:, :, i709] - r[:, :, i665]) * (lam[i681] - lam[i665]) / (lam[i709] - lam[i665])
+    )
+    ss = (
+        r[:, :, i665]
+        - r[:, :, i620]
+        - (r[:, :, i681] - r[:, :, i620]) * (lam[i665] - lam[i620]) / (lam[i681] - lam[i620])
+    )
     nd = (r[:, :, i708] - r[:, :, i665]) / (r[:, :, i708] + r[:, :, i665])
     for k, ref in enumerate([ci, ss, nd]):
         np.testing.assert_allclose(out[:, :, k].double().numpy(), ref.numpy(), rtol=1e-4, atol=1e-8)
@@ -83,8 +91,11 @@ def test_index_agreement_fills_only_hidden_bands_and_skips_unaffected_indices() 
     wl = np.array(PACE_OCI_WAVELENGTHS)
     truth = np.random.default_rng(2).uniform(0.002, 0.02, (50, 172))
     hidden = in_windows(wl, [(615.0, 640.0)])  # 620 nm (SS665) hidden; CI and NDCI read no hidden band
-    fills = {"model": truth[:, hidden], "spline": spline_fill(truth, wl, hidden),
-             "linear": linear_fill(truth, wl, hidden)}
+    fills = {
+        "model": truth[:, hidden],
+        "spline": spline_fill(truth, wl, hidden),
+        "linear": linear_fill(truth, wl, hidden),
+    }
     res = index_agreement(truth, fills, wl, hidden, ["ci", "ss665", "ndci"])
     assert [d["index"] for d in res] == ["ss665"]
     assert res[0]["model_r"] == pytest.approx(1.0)  # a perfect reconstruction reproduces the index

@@ -18,14 +18,10 @@ from .conftest import RatioRegressor
 
 def test_one_valid_cog_per_date_matching_the_map_cube(cube_dir: tuple[Path, np.ndarray]) -> None:
     data_dir, _ = cube_dir
-    res = predict_maps(
-        data_dir, RatioRegressor(), "2024-07-30:2024-08-07", name="m", overlap=0, quicklooks=False
-    )
+    res = predict_maps(data_dir, RatioRegressor(), "2024-07-30:2024-08-07", name="m", overlap=0, quicklooks=False)
     assert [p.name for p in res.cogs] == [f"2024-08-0{d}.tif" for d in range(1, 6)]
     with warnings.catch_warnings():
-        warnings.simplefilter(
-            "error"
-        )  # the finished map store opens without a consolidated-metadata warning
+        warnings.simplefilter("error")  # the finished map store opens without a consolidated-metadata warning
         ds = xr.open_zarr(res.path)
     from rio_cogeo.cogeo import cog_validate
 
@@ -35,19 +31,10 @@ def test_one_valid_cog_per_date_matching_the_map_cube(cube_dir: tuple[Path, np.n
         with rasterio.open(tif) as src:
             assert src.driver == "GTiff" and src.count == 1 and src.dtypes == ("float32",)
             assert src.crs.to_epsg() == 32617
-            assert (
-                src.transform.c == 300000.0
-                and src.transform.f == 4621000.0
-                and src.transform.a == 1000.0
-            )
+            assert src.transform.c == 300000.0 and src.transform.f == 4621000.0 and src.transform.a == 1000.0
             assert np.isnan(src.nodata)
-            assert src.profile["tiled"] and src.overviews(1) == [
-                2
-            ]  # 12 × 12 cells: 16-cell tiles, one overview
-            assert (
-                src.tags(1)["units"] == "ug L-1"
-                and src.tags()["target_date"] == f"2024-08-0{i + 1}"
-            )
+            assert src.profile["tiled"] and src.overviews(1) == [2]  # 12 × 12 cells: 16-cell tiles, one overview
+            assert src.tags(1)["units"] == "ug L-1" and src.tags()["target_date"] == f"2024-08-0{i + 1}"
             got = src.read(1)
         want = ds["mc_ugL"].isel(time=i).values
         np.testing.assert_array_equal(got, want)  # the same float32 values, NaN where none

@@ -24,7 +24,7 @@ def test_tile_origins_cover_the_grid_with_an_edge_row() -> None:
     assert sorted({r for r, _ in o}) == [0, 4, 6] and sorted({c for _, c in o}) == [0, 4, 5]
     cover = np.zeros((10, 9), int)
     for r, c in o:
-        cover[r:r + 4, c:c + 4] += 1
+        cover[r : r + 4, c : c + 4] += 1
     assert (cover >= 1).all()
     with pytest.raises(ValueError):
         tile_origins(3, 10, 4)
@@ -63,7 +63,10 @@ def test_maps_hold_the_regressor_values_at_the_right_cells(cube_dir: tuple[Path,
         assert src.crs.to_epsg() == 32617 and src.transform.c == 300000.0 and src.transform.f == 4621000.0
     gm = ds["mc_log10"].attrs.get("grid_mapping", ds["mc_log10"].encoding.get("grid_mapping"))
     assert gm == "spatial_ref"
-    assert ds.attrs["Conventions"] == "CF-1.8, ACDD-1.3" and ds.attrs["geospatial_lat_min"] < ds.attrs["geospatial_lat_max"]
+    assert (
+        ds.attrs["Conventions"] == "CF-1.8, ACDD-1.3"
+        and ds.attrs["geospatial_lat_min"] < ds.attrs["geospatial_lat_max"]
+    )
     prov = json.loads(ds.attrs["spectm_provenance"])
     assert prov["regressor"] == "RatioRegressor" and len(prov["cube_fingerprint"]) == 64
     assert "spectm_version" in ds.attrs
@@ -104,9 +107,9 @@ def test_overlapping_tiles_are_blended_with_the_sine_window(cube_dir: tuple[Path
     origins = tile_origins(12, 12, 4, 2)
     acc, wsum = np.zeros((12, 12)), np.zeros((12, 12))
     for r0, c0 in origins:
-        v = np.nanmean(rrs[0, 5, r0:r0 + 4, c0:c0 + 4]) * 1000.0
-        acc[r0:r0 + 4, c0:c0 + 4] += w * v
-        wsum[r0:r0 + 4, c0:c0 + 4] += w
+        v = np.nanmean(rrs[0, 5, r0 : r0 + 4, c0 : c0 + 4]) * 1000.0
+        acc[r0 : r0 + 4, c0 : c0 + 4] += w * v
+        wsum[r0 : r0 + 4, c0 : c0 + 4] += w
     want = acc / wsum
     want[2, 2] = np.nan  # land
     np.testing.assert_allclose(got, want, rtol=1e-5)
@@ -127,8 +130,9 @@ def test_history_steps_and_days_as_the_join_stage_picks_them(cube_dir: tuple[Pat
     assert set(np.round(days[:, 0], 6).tolist()) == {-1.0, -2.0} and (days[:, 1] == 0).all()
 
 
-def test_identical_rerun_is_skipped_and_other_settings_need_overwrite(cube_dir: tuple[Path, np.ndarray],
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_identical_rerun_is_skipped_and_other_settings_need_overwrite(
+    cube_dir: tuple[Path, np.ndarray], monkeypatch: pytest.MonkeyPatch
+) -> None:
     data_dir, _ = cube_dir
     reg_dir = data_dir / "runs" / "r1" / "regressor" / "spectm-finetune_current"
     reg_dir.mkdir(parents=True)
@@ -161,12 +165,16 @@ def test_bad_input_is_a_clear_error(cube_dir: tuple[Path, np.ndarray], tmp_path:
         predict_maps(empty, RatioRegressor(), "2024-08")
 
 
-@pytest.mark.parametrize("args, needle", [
-    (["--checkpoint", "nope", "--dates", "2024-08"], "neither a directory nor a run id"),
-    (["--checkpoint", "RUN", "--dates", "2024-08"], "holds no regressor"),
-])
-def test_cli_exit_2_with_remedy(cube_dir: tuple[Path, np.ndarray], capsys: pytest.CaptureFixture, args: list[str],
-                                needle: str) -> None:
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--checkpoint", "nope", "--dates", "2024-08"], "neither a directory nor a run id"),
+        (["--checkpoint", "RUN", "--dates", "2024-08"], "holds no regressor"),
+    ],
+)
+def test_cli_exit_2_with_remedy(
+    cube_dir: tuple[Path, np.ndarray], capsys: pytest.CaptureFixture, args: list[str], needle: str
+) -> None:
     data_dir, _ = cube_dir
     (data_dir / "runs" / "RUN").mkdir(parents=True)
     with pytest.raises(SystemExit) as exc:

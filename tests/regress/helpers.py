@@ -31,8 +31,17 @@ def band(wl: np.ndarray, nm: float) -> int:
     return int(np.argmin(np.abs(wl - nm)))
 
 
-def make_store(data_dir: Path, name: str = "default", n: int = 120, size: int = 8, seed: int = 0,
-               no_chip: int = 0, nan_feature: int = 0, insitu: bool = False, seasons: int = 1) -> Path:
+def make_store(
+    data_dir: Path,
+    name: str = "default",
+    n: int = 120,
+    size: int = 8,
+    seed: int = 0,
+    no_chip: int = 0,
+    nan_feature: int = 0,
+    insitu: bool = False,
+    seasons: int = 1,
+) -> Path:
     """Write features/<name>/ with ``n`` match-ups per horizon (60/20/20 train/val/test by chip order).
 
     ``no_chip`` train rows get ``chip_index = -1``; ``nan_feature`` train rows get a NaN index value.
@@ -40,33 +49,46 @@ def make_store(data_dir: Path, name: str = "default", n: int = 120, size: int = 
     lowest phycocyanin values censored). ``seasons``: spread the dates over that many years
     (2024 backwards), row i in season i mod ``seasons``.
     """
-    ds = make_synthetic_chips(n, 1, size, wavelengths=WAVELENGTHS, seed=seed, nan_fraction=0.03,
-                              split_fractions=(0.6, 0.2, 0.2))
+    ds = make_synthetic_chips(
+        n, 1, size, wavelengths=WAVELENGTHS, seed=seed, nan_fraction=0.03, split_fractions=(0.6, 0.2, 0.2)
+    )
     store = data_dir / "features" / name
     write_chips_store(ds, store / "chips.zarr", chips_per_chunk=16)
     x = ds["chips"].values[:, -1]  # (n, C, H, W)
     c = size // 2
-    win = x[:, :, c - 1:c + 2, c - 1:c + 2].reshape(n, len(WAVELENGTHS), -1)
+    win = x[:, :, c - 1 : c + 2, c - 1 : c + 2].reshape(n, len(WAVELENGTHS), -1)
     spec = np.nanmedian(win, axis=2)  # (n, C)
     r665, r709 = spec[:, band(WAVELENGTHS, 665)], spec[:, band(WAVELENGTHS, 710)]
     y_true = 2.0 * np.log10(r709 / r665) + 0.5
     censored = y_true < LOD_LOG10
-    lod = np.full(n, 10 ** LOD_LOG10)
-    pmc = np.where(censored, lod, 10 ** y_true)
+    lod = np.full(n, 10**LOD_LOG10)
+    pmc = np.where(censored, lod, 10**y_true)
     label = np.where(censored, np.log10(lod / np.sqrt(2)), y_true)
     splits = [str(s) for s in ds["split"].values]
-    base = pd.DataFrame({
-        "sample_id": [f"S{i:04d}" for i in range(n)], "station": [f"WE{i % 7}" for i in range(n)],
-        "date": pd.Timestamp("2024-06-01") + pd.to_timedelta(np.arange(n) % 90, unit="D"),
-        "lat": 41.7 + 0.001 * np.arange(n), "lon": -83.3 + np.zeros(n),
-        "pmc_ugL": pmc, "pmc_ugL_censored": censored, "pmc_ugL_lod": lod, "label_log10": label,
-        "split": splits, "chip": [str(v) for v in ds["chip"].values], "chip_index": np.arange(n, dtype=np.int64),
-        "chip_status": "ok", "chip_row": c, "chip_col": c,
-    })
+    base = pd.DataFrame(
+        {
+            "sample_id": [f"S{i:04d}" for i in range(n)],
+            "station": [f"WE{i % 7}" for i in range(n)],
+            "date": pd.Timestamp("2024-06-01") + pd.to_timedelta(np.arange(n) % 90, unit="D"),
+            "lat": 41.7 + 0.001 * np.arange(n),
+            "lon": -83.3 + np.zeros(n),
+            "pmc_ugL": pmc,
+            "pmc_ugL_censored": censored,
+            "pmc_ugL_lod": lod,
+            "label_log10": label,
+            "split": splits,
+            "chip": [str(v) for v in ds["chip"].values],
+            "chip_index": np.arange(n, dtype=np.int64),
+            "chip_status": "ok",
+            "chip_row": c,
+            "chip_col": c,
+        }
+    )
     if seasons > 1:
         year = 2024 - (np.arange(n) % seasons)
-        base["date"] = pd.to_datetime([f"{y}-06-01" for y in year]) + pd.to_timedelta((np.arange(n) // seasons) % 120,
-                                                                                       unit="D")
+        base["date"] = pd.to_datetime([f"{y}-06-01" for y in year]) + pd.to_timedelta(
+            (np.arange(n) // seasons) % 120, unit="D"
+        )
     if insitu:
         rng = np.random.default_rng(seed + 1)
         base["chla_ugL"] = 10 ** (1.0 + 0.6 * y_true + rng.normal(scale=0.05, size=n))
@@ -81,12 +103,17 @@ def make_store(data_dir: Path, name: str = "default", n: int = 120, size: int = 
     base["ci"] = -(spec[:, band(WAVELENGTHS, 680)] - r665 - (r709 - r665) * (680 - 665) / (710 - 665))
     train_rows = np.flatnonzero(base["split"].to_numpy() == "train")
     base.loc[train_rows[:no_chip], "chip_index"] = -1
-    base.loc[train_rows[no_chip:no_chip + nan_feature], "ndci"] = np.nan
+    base.loc[train_rows[no_chip : no_chip + nan_feature], "ndci"] = np.nan
     df = pd.concat([base.assign(horizon="current"), base.assign(horizon="ahead")], ignore_index=True)
     write_matchups(df, store / "matchups.parquet")
-    (store / "manifest.json").write_text(json.dumps({
-        "key": f"test-{seed}-{n}", "params": {"pixel_window": 3, "lead_days": 8, "label": "pmc_ugL",
-                                              "sensor": "pace"}}))
+    (store / "manifest.json").write_text(
+        json.dumps(
+            {
+                "key": f"test-{seed}-{n}",
+                "params": {"pixel_window": 3, "lead_days": 8, "label": "pmc_ugL", "sensor": "pace"},
+            }
+        )
+    )
     return store
 
 
@@ -95,12 +122,32 @@ def tiny_pretrain(data_dir: Path, features: str = "default", steps: int = 4, run
     from spectm.config import PretrainSection
     from spectm.model.run import pretrain_run
 
-    cfg = PretrainSection.model_validate({
-        "features": features, "batch_size": 8, "max_steps": steps, "num_workers": 0, "log_every": 1,
-        "val_every": steps, "checkpoint_every": steps, "warmup_steps": 1, "deterministic": True, "cpu_threads": 1,
-        "early_stopping_patience": 0, "baseline_max_pixels": 16, "report_spectra": 1,
-        "model": {"patch_size": 4, "dim": 32, "depth": 1, "heads": 2, "decoder_dim": 16, "decoder_depth": 1,
-                  "decoder_heads": 2, "wavelength_freqs": 8},
-    })
+    cfg = PretrainSection.model_validate(
+        {
+            "features": features,
+            "batch_size": 8,
+            "max_steps": steps,
+            "num_workers": 0,
+            "log_every": 1,
+            "val_every": steps,
+            "checkpoint_every": steps,
+            "warmup_steps": 1,
+            "deterministic": True,
+            "cpu_threads": 1,
+            "early_stopping_patience": 0,
+            "baseline_max_pixels": 16,
+            "report_spectra": 1,
+            "model": {
+                "patch_size": 4,
+                "dim": 32,
+                "depth": 1,
+                "heads": 2,
+                "decoder_dim": 16,
+                "decoder_depth": 1,
+                "decoder_heads": 2,
+                "wavelength_freqs": 8,
+            },
+        }
+    )
     res = pretrain_run(cfg, data_dir, run_id=run_id, device="cpu")
     return res.run_dir

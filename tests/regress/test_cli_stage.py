@@ -14,14 +14,28 @@ from spectm.config import load_pipeline
 from spectm.regress import PREDICTION_COLUMNS, load_regressor
 from spectm.regress.stage import run_stage
 
-REGRESS = {"models": ["spectm-frozen", "ridge"], "horizons": ["current", "ahead"], "encoder": "enc",
-           "frozen_steps": 60, "weight_decay_grid": [0.01]}
+REGRESS = {
+    "models": ["spectm-frozen", "ridge"],
+    "horizons": ["current", "ahead"],
+    "encoder": "enc",
+    "frozen_steps": 60,
+    "weight_decay_grid": [0.01],
+}
 
 
 def _pipeline(tmp_path: Path, **regress: object) -> Path:
     cfg = tmp_path / "p.yaml"
-    cfg.write_text(yaml.safe_dump({"name": "t", "region": "lake_erie", "dates": "2024-06",
-                                   "stages": ["regress"], "regress": {**REGRESS, **regress}}))
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "name": "t",
+                "region": "lake_erie",
+                "dates": "2024-06",
+                "stages": ["regress"],
+                "regress": {**REGRESS, **regress},
+            }
+        )
+    )
     return cfg
 
 
@@ -31,8 +45,9 @@ def _copy_store(src: Path, dst: Path) -> Path:
     return dst
 
 
-def test_cli_writes_the_run_dir_then_the_stage_skips_it(tmp_path: Path, store_dir: Path,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_writes_the_run_dir_then_the_stage_skips_it(
+    tmp_path: Path, store_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     data = _copy_store(store_dir, tmp_path / "data")
     cfg = _pipeline(tmp_path)
     with pytest.raises(SystemExit) as ex:
@@ -46,7 +61,8 @@ def test_cli_writes_the_run_dir_then_the_stage_skips_it(tmp_path: Path, store_di
     pred = pd.read_parquet(run / "predictions.parquet")
     assert list(pred.columns) == PREDICTION_COLUMNS
     assert set(zip(pred["model"], pred["horizon"], strict=True)) == {
-        (m, h) for m in ("spectm-frozen", "ridge") for h in ("current", "ahead")}
+        (m, h) for m in ("spectm-frozen", "ridge") for h in ("current", "ahead")
+    }
     md = (run / "metrics.md").read_text()
     assert "| current | spectm-frozen |" in md and "| ahead | ridge |" in md
     assert sorted(p.name for p in (run / "regressor").iterdir()) == ["spectm-frozen_ahead", "spectm-frozen_current"]
@@ -69,13 +85,17 @@ def test_interrupted_run_resumes_with_the_missing_fits(tmp_path: Path, store_dir
     pd.testing.assert_frame_equal(first.metrics, again.metrics)
 
 
-@pytest.mark.parametrize(("regress", "setup", "message"), [
-    ({}, False, "no feature store 'default'"),
-    ({"models": ["lasso"]}, True, "regress.models"),
-    ({"encoder": "nope"}, True, "encoder 'nope'"),
-])
-def test_cli_bad_input_exits_2_with_a_clear_message(tmp_path: Path, store_dir: Path, capsys: pytest.CaptureFixture[str],
-                                                    regress: dict, setup: bool, message: str) -> None:
+@pytest.mark.parametrize(
+    ("regress", "setup", "message"),
+    [
+        ({}, False, "no feature store 'default'"),
+        ({"models": ["lasso"]}, True, "regress.models"),
+        ({"encoder": "nope"}, True, "encoder 'nope'"),
+    ],
+)
+def test_cli_bad_input_exits_2_with_a_clear_message(
+    tmp_path: Path, store_dir: Path, capsys: pytest.CaptureFixture[str], regress: dict, setup: bool, message: str
+) -> None:
     data = _copy_store(store_dir, tmp_path / "data") if setup else tmp_path / "empty"
     data.mkdir(exist_ok=True)
     cfg = _pipeline(tmp_path, **regress)
@@ -86,7 +106,8 @@ def test_cli_bad_input_exits_2_with_a_clear_message(tmp_path: Path, store_dir: P
 
 
 def test_split_with_rows_but_no_chips_skips_the_spectm_model_not_the_run(
-        tmp_path: Path, store_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, store_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """A small lake / short season: 'current' train rows have no chip and 'ahead' val rows have
     none either. The spectm model is skipped for 'current' with the reason, ridge is still fitted
     (on all match-ups, said so), and 'ahead' fits with an empty val split instead of crashing."""
@@ -94,7 +115,8 @@ def test_split_with_rows_but_no_chips_skips_the_spectm_model_not_the_run(
     table = data / "features" / "default" / "matchups.parquet"
     df = pd.read_parquet(table)
     no_chip = ((df["horizon"] == "current") & (df["split"] == "train")) | (
-        (df["horizon"] == "ahead") & (df["split"] == "val"))
+        (df["horizon"] == "ahead") & (df["split"] == "val")
+    )
     assert no_chip.sum() > 0 and (df.loc[df["horizon"] == "ahead", "split"] == "val").any()
     df.loc[no_chip, "chip_index"] = -1
     df.to_parquet(table, index=False)
@@ -105,8 +127,10 @@ def test_split_with_rows_but_no_chips_skips_the_spectm_model_not_the_run(
     assert ex.value.code in (0, None), out.err
     assert "Traceback" not in out.err
     n_train = int(((df["horizon"] == "current") & (df["split"] == "train")).sum())
-    assert (f"spectm-frozen_current: not fitted: the 'current' train split has {n_train} match-ups but 0 with a chip"
-            in out.out)
+    assert (
+        f"spectm-frozen_current: not fitted: the 'current' train split has {n_train} match-ups but 0 with a chip"
+        in out.out
+    )
     assert "ridge_current: the 'current' train split" in out.out and "fitted on all match-ups" in out.out
     run = next((data / "runs").glob("t-regress-*"))
     pred = pd.read_parquet(run / "predictions.parquet")

@@ -41,9 +41,28 @@ def test_spectm_frozen_head_learns_the_relation_deterministically(store_dir: Pat
 
 def test_predictions_table_has_exactly_the_contract_columns(store_dir: Path) -> None:
     pred = fit_predict(store_dir, "default", model="svr", horizon="ahead", seed=3, label_fraction=0.5)
-    assert list(pred.columns) == PREDICTION_COLUMNS == [
-        "experiment", "model", "horizon", "seed", "label_fraction", "n_train", "masking", "tasks", "encoder_run",
-        "split", "sample_id", "station", "date", "y_true", "censored", "y_pred"]
+    assert (
+        list(pred.columns)
+        == PREDICTION_COLUMNS
+        == [
+            "experiment",
+            "model",
+            "horizon",
+            "seed",
+            "label_fraction",
+            "n_train",
+            "masking",
+            "tasks",
+            "encoder_run",
+            "split",
+            "sample_id",
+            "station",
+            "date",
+            "y_true",
+            "censored",
+            "y_pred",
+        ]
+    )
     assert set(pred["split"]) == {"val", "test"} and set(pred["experiment"]) == {"main"}
     assert set(pred["horizon"]) == {"ahead"} and set(pred["model"]) == {"svr"}
     assert pred["date"].dtype == "datetime64[ns]" and pred["censored"].dtype == bool
@@ -105,8 +124,7 @@ def test_label_fractions_are_nested_and_seeded(store_dir: Path) -> None:
 
 def test_rows_without_chip_or_with_missing_features_are_counted(data_dir: Path, encoder: Path) -> None:
     make_store(data_dir, n=40, no_chip=3, nan_feature=2)
-    pred = fit_predict(data_dir, "default", model="ridge", horizon="current", seed=0,
-                       params=RegressSection(rows="all"))
+    pred = fit_predict(data_dir, "default", model="ridge", horizon="current", seed=0, params=RegressSection(rows="all"))
     c = pred.attrs["counts"]
     assert c["matchups"] == 40 and c["no_chip"] == 3 and c["missing_features"] == 2
     assert c["n_train_total"] == 24 - 2  # baselines keep chip-less rows with rows: all

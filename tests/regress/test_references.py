@@ -107,11 +107,7 @@ def test_season_fold_never_sees_the_held_out_season(tmp_path: Path) -> None:
     years = df.assign(y=pd.to_datetime(df["date"]).dt.year).groupby("split")["y"].unique()
     assert set(years["test"]) == {2022} and set(years["val"]) == {2024}
     table = pd.read_parquet(tmp_path / "features" / "default" / "matchups.parquet")
-    train_years = set(
-        pd.to_datetime(
-            table.set_index("sample_id").loc[df.attrs["train_sample_ids"], "date"]
-        ).dt.year
-    )
+    train_years = set(pd.to_datetime(table.set_index("sample_id").loc[df.attrs["train_sample_ids"], "date"]).dt.year)
     assert train_years == {2021, 2023}
     # every labelled current row of 2022 is predicted (the store's own split does not matter)
     cur = table[(table["horizon"] == "current") & (pd.to_datetime(table["date"]).dt.year == 2022)]

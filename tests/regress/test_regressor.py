@@ -23,8 +23,16 @@ FAST = RegressSection(frozen_steps=100, finetune_epochs=2, weight_decay_grid=[0.
 @pytest.fixture(scope="module")
 def finetuned(store_dir: Path, encoder: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
     out = tmp_path_factory.mktemp("reg") / "spectm-finetune_ahead"
-    pred = fit_predict(store_dir, "default", model="spectm-finetune", horizon="ahead", seed=0, encoder=encoder,
-                       params=FAST, out_dir=out)
+    pred = fit_predict(
+        store_dir,
+        "default",
+        model="spectm-finetune",
+        horizon="ahead",
+        seed=0,
+        encoder=encoder,
+        params=FAST,
+        out_dir=out,
+    )
     return out, pred
 
 
@@ -93,8 +101,11 @@ def test_encode_sees_every_valid_token_and_ignores_invalid_ones() -> None:
     from spectm.model.mae import MAEConfig, SpectralMAE
 
     torch.manual_seed(0)
-    model = SpectralMAE(MAEConfig(patch_size=2, dim=16, depth=1, heads=2, decoder_dim=16, decoder_depth=1,
-                                  decoder_heads=2, wavelength_freqs=4)).eval()
+    model = SpectralMAE(
+        MAEConfig(
+            patch_size=2, dim=16, depth=1, heads=2, decoder_dim=16, decoder_depth=1, decoder_heads=2, wavelength_freqs=4
+        )
+    ).eval()
     x = torch.randn(2, 1, 5, 4, 4)
     wl = torch.linspace(400, 700, 5)
     days = torch.zeros(2, 1)
@@ -121,8 +132,19 @@ def test_encoder_features_never_read_the_bands_it_never_saw(fill: str) -> None:
     from spectm.regress.head import pixel_features
 
     torch.manual_seed(0)
-    model = SpectralMAE(MAEConfig(patch_size=2, dim=16, depth=1, heads=2, decoder_dim=16, decoder_depth=1,
-                                  decoder_heads=2, wavelength_freqs=4, interp_prior=True)).eval()
+    model = SpectralMAE(
+        MAEConfig(
+            patch_size=2,
+            dim=16,
+            depth=1,
+            heads=2,
+            decoder_dim=16,
+            decoder_depth=1,
+            decoder_heads=2,
+            wavelength_freqs=4,
+            interp_prior=True,
+        )
+    ).eval()
     wl = torch.tensor([443.0, 560.0, 620.0, 665.0, 681.0, 709.0])
     unseen = torch.tensor([False, False, True, False, False, True])  # 620 and 709 nm: "targeted"
     stats = Stats(torch.full((6,), 0.01), torch.full((6,), 0.005), torch.zeros(1), torch.ones(1))

@@ -101,12 +101,7 @@ def test_surface_station_dates_per_season(samples: pd.DataFrame) -> None:
 
 
 def test_stations_per_year(samples: pd.DataFrame) -> None:
-    st = (
-        samples[samples.station_kind == "station"]
-        .groupby("year")["station"]
-        .agg(lambda s: set(s))
-        .to_dict()
-    )
+    st = samples[samples.station_kind == "station"].groupby("year")["station"].agg(lambda s: set(s)).to_dict()
     core = {"WE2", "WE4", "WE6", "WE8", "WE9", "WE12", "WE13", "WE16"}
     assert st[2012] == st[2013] == {"WE2", "WE4", "WE6", "WE8"}
     assert st[2014] == {"WE2", "WE4", "WE6", "WE8", "WE12", "WE13"}
@@ -210,9 +205,7 @@ def test_missing_tokens_are_counted_not_zero(result, samples: pd.DataFrame) -> N
 
 
 def _row(samples: pd.DataFrame, station: str, date: str, cat: str = "surface") -> pd.Series:
-    r = samples[
-        (samples.station == station) & (samples.date == date) & (samples.depth_category == cat)
-    ]
+    r = samples[(samples.station == station) & (samples.date == date) & (samples.depth_category == cat)]
     assert len(r) == 1, (station, date, cat)
     return r.iloc[0]
 
@@ -241,9 +234,7 @@ def test_bad_coordinates_replaced_by_station_median(samples: pd.DataFrame) -> No
     st = samples[samples.station_kind == "station"].merge(
         med[["lat", "lon"]].add_suffix("_med"), left_on="station", right_index=True
     )
-    assert ((st.lat - st.lat_med).abs() <= 0.05).all() and (
-        (st.lon - st.lon_med).abs() <= 0.05
-    ).all()
+    assert ((st.lat - st.lat_med).abs() <= 0.05).all() and ((st.lon - st.lon_med).abs() <= 0.05).all()
 
 
 def test_shifted_positions_are_flagged(samples: pd.DataFrame) -> None:
@@ -286,11 +277,7 @@ def test_plus_minus_pmc_kept_and_flagged(result, samples: pd.DataFrame) -> None:
 
 def test_scum_like_surface_values_kept_and_flagged(samples: pd.DataFrame) -> None:
     r = _row(samples, "WE8", "2015-08-10")
-    assert (
-        r.chla_ugL == 6784
-        and r.pc_ugL == pytest.approx(8227.92)
-        and r.pmc_ugL == pytest.approx(296.87)
-    )
+    assert r.chla_ugL == 6784 and r.pc_ugL == pytest.approx(8227.92) and r.pmc_ugL == pytest.approx(296.87)
     assert "scum_like_value" in r["flags"]
     assert "scum_like_value" not in _row(samples, "WE2", "2015-08-10")["flags"]
 

@@ -23,16 +23,10 @@ def run_main(args: list[str]) -> int:
     return int(exc.value.code or 0)
 
 
-def test_ingest_prints_summary_then_skips(
-    data_dir: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_ingest_prints_summary_then_skips(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_main(["--data-dir", str(data_dir), "samples", "ingest"]) == 0
     out = capsys.readouterr().out
-    assert (
-        "lake_erie_habs_field_sampling_results_2012_2018.csv" in out
-        and "2,506" in out
-        and "2,504" in out
-    )
+    assert "lake_erie_habs_field_sampling_results_2012_2018.csv" in out and "2,506" in out and "2,504" in out
     assert (data_dir / "insitu" / "samples.parquet").exists()
     assert run_main(["--data-dir", str(data_dir), "samples", "ingest"]) == 0
     assert "up to date" in capsys.readouterr().out
@@ -55,19 +49,14 @@ def test_help_documents_every_option(capsys: pytest.CaptureFixture[str]) -> None
         assert opt.lower() in out.lower(), opt
 
 
-def test_bad_input_exit_2_without_traceback(
-    data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_bad_input_exit_2_without_traceback(data_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     bad = tmp_path / "bad.csv"
     bad.write_text("when,where,what\n1/1/2024,here,3\n")
     assert run_main(["--data-dir", str(data_dir), "samples", "ingest", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "not a known GLERL layout" in err and "remedy:" in err and "Traceback" not in err
     assert run_main(["--data-dir", str(data_dir), "samples", "show"]) == 2  # nothing ingested yet
-    assert (
-        run_main(["--data-dir", str(data_dir), "samples", "ingest", str(tmp_path / "nope.csv")])
-        == 2
-    )
+    assert run_main(["--data-dir", str(data_dir), "samples", "ingest", str(tmp_path / "nope.csv")]) == 2
 
 
 def test_python_m_spectm_exit_code(tmp_path: Path) -> None:
@@ -81,9 +70,7 @@ def test_python_m_spectm_exit_code(tmp_path: Path) -> None:
 
 
 def test_stage_done_then_skipped(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    p = Pipeline(
-        name="t", region="lake_erie_western_basin", dates="2024-06:2024-10", stages=["samples"]
-    )
+    p = Pipeline(name="t", region="lake_erie_western_basin", dates="2024-06:2024-10", stages=["samples"])
     first = run_stage(p, data_dir)
     assert first.status == "done" and "2504 kept" in first.summary
     assert run_stage(p, data_dir).status == "skipped"

@@ -48,11 +48,7 @@ def test_units_converted(result) -> None:  # type: ignore[no-untyped-def]
 
 def test_censoring_in_user_units(result) -> None:  # type: ignore[no-untyped-def]
     b = row(result, "L1", "2024-07-15", "bottom")  # '<50' ng/L
-    assert (
-        b.pmc_ugL_censored
-        and b.pmc_ugL == pytest.approx(0.05)
-        and b.pmc_ugL_lod == pytest.approx(0.05)
-    )
+    assert b.pmc_ugL_censored and b.pmc_ugL == pytest.approx(0.05) and b.pmc_ugL_lod == pytest.approx(0.05)
     s = row(result, "L2", "2024-07-15")  # 'bdl' with bdl_lod 30 ng/L from the column map
     assert s.pmc_ugL_censored and s.pmc_ugL == pytest.approx(0.03)
     assert result.report["files"]["my_lake.csv"]["bdl_lods"] == {"pmc_ugL": 30.0}
@@ -93,9 +89,7 @@ def _map(tmp_path: Path, text: str) -> Path:
 
 def test_unmapped_column_is_a_schema_error(tmp_path: Path) -> None:
     text = YAML.read_text().replace("ignore_columns: [Notes]", "")
-    with pytest.raises(
-        SchemaError, match=r"\['Notes'\] are neither mapped nor listed under ignore_columns"
-    ):
+    with pytest.raises(SchemaError, match=r"\['Notes'\] are neither mapped nor listed under ignore_columns"):
         ingest_samples([CSV], data_dir=tmp_path, column_map=_map(tmp_path, text))
 
 
@@ -114,9 +108,7 @@ def test_bad_unit_and_unknown_key_are_config_errors(tmp_path: Path) -> None:
 def test_user_csv_without_column_map_is_a_schema_error(tmp_path: Path) -> None:
     with pytest.raises(SchemaError) as exc:
         ingest_samples([CSV], data_dir=tmp_path)
-    assert "not a known GLERL layout" in exc.value.message and "--column-map" in (
-        exc.value.remedy or ""
-    )
+    assert "not a known GLERL layout" in exc.value.message and "--column-map" in (exc.value.remedy or "")
 
 
 def test_renamed_glerl_header_names_the_header(tmp_path: Path) -> None:
@@ -144,7 +136,9 @@ def test_no_valid_row_is_refused_and_keeps_the_existing_table(tmp_path: Path) ->
     before = {p: p.read_bytes() for p in good.paths.values()}
     f = tmp_path / "bad_dates.csv"
     f.write_text("\n".join([lines[0], lines[-1]]) + "\n")  # only the wrongly formatted date
-    with pytest.raises(SchemaError, match=r"no valid row in bad_dates.csv: 1 row\(s\) read.*date is blank or not a date"):
+    with pytest.raises(
+        SchemaError, match=r"no valid row in bad_dates.csv: 1 row\(s\) read.*date is blank or not a date"
+    ):
         ingest_samples([f], data_dir=d, column_map=YAML)
     header_only = tmp_path / "header_only.csv"
     header_only.write_text(lines[0] + "\n")

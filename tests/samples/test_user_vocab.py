@@ -113,9 +113,7 @@ def test_duplicate_station_day_counted_and_warned(tmp_path: Path) -> None:
         ],
     )
     assert res.exit_code == 0, res.output
-    assert (
-        "1 row(s) repeat an earlier station/day/depth (KISSR0.0_20240603_surface_2)" in res.output
-    )
+    assert "1 row(s) repeat an earlier station/day/depth (KISSR0.0_20240603_surface_2)" in res.output
     again = CliRunner().invoke(
         app,
         [

@@ -19,9 +19,21 @@ from spectm.twin.pace_template import extract_structure
 
 from .conftest import DATES, mini_aoi, mini_samples
 
-REAL_L2 = Path(__file__).resolve().parents[1] / "data" / "pace" / "PACE_OCI.20250305T160933.L2.OC_AOP.V3_1.subset10x10.nc"
-ENCODED = ("_FillValue", "scale_factor", "add_offset", "valid_min", "valid_max", "flag_masks", "flag_meanings",
-           "units", "standard_name", "coordinates")
+REAL_L2 = (
+    Path(__file__).resolve().parents[1] / "data" / "pace" / "PACE_OCI.20250305T160933.L2.OC_AOP.V3_1.subset10x10.nc"
+)
+ENCODED = (
+    "_FillValue",
+    "scale_factor",
+    "add_offset",
+    "valid_min",
+    "valid_max",
+    "flag_masks",
+    "flag_meanings",
+    "units",
+    "standard_name",
+    "coordinates",
+)
 
 
 def _walk(g: dict, path: str = "") -> dict[str, dict]:
@@ -106,8 +118,9 @@ def test_s2_items_validate_and_load_with_odc_stac(mini_twin: TwinResult) -> None
         assert red.extra_fields["raster:bands"][0]["offset"] == -0.1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ds = odc.stac.load(items[:2], bands=["red", "rededge1", "scl"], resolution=240, crs="EPSG:32617",
-                           resampling={"*": "nearest"})
+        ds = odc.stac.load(
+            items[:2], bands=["red", "rededge1", "scl"], resolution=240, crs="EPSG:32617", resampling={"*": "nearest"}
+        )
     assert ds["red"].dtype == np.uint16 and ds["scl"].dtype == np.uint8
     scl = ds["scl"].values
     water = scl == 6
@@ -141,12 +154,22 @@ def test_deterministic_and_skip(mini_twin: TwinResult, mini_twin_again: TwinResu
         with netCDF4.Dataset(a) as da, netCDF4.Dataset(b) as db:
             for var in ("geophysical_data/Rrs", "geophysical_data/l2_flags", "navigation_data/latitude"):
                 np.testing.assert_array_equal(da[var][:], db[var][:])
-    for sa, sb in zip(sorted(mini_twin.data_dir.glob("raw/s2/*/red.tif")),
-                      sorted(mini_twin_again.data_dir.glob("raw/s2/*/red.tif")), strict=True):
+    for sa, sb in zip(
+        sorted(mini_twin.data_dir.glob("raw/s2/*/red.tif")),
+        sorted(mini_twin_again.data_dir.glob("raw/s2/*/red.tif")),
+        strict=True,
+    ):
         with rasterio.open(sa) as x, rasterio.open(sb) as y:
             np.testing.assert_array_equal(x.read(1), y.read(1))
-    again = generate_twin(mini_aoi(), DATES, data_dir=mini_twin.data_dir, seed=0, s2_resolution_m=120.0,
-                          s2_revisit_days=1, samples=mini_samples())
+    again = generate_twin(
+        mini_aoi(),
+        DATES,
+        data_dir=mini_twin.data_dir,
+        seed=0,
+        s2_resolution_m=120.0,
+        s2_revisit_days=1,
+        samples=mini_samples(),
+    )
     assert again.status == "skipped"
 
 
@@ -154,8 +177,15 @@ def test_other_parameters_refuse_without_force(mini_twin: TwinResult) -> None:
     from spectm.errors import BadInputError
 
     with pytest.raises(BadInputError, match="--force"):
-        generate_twin(mini_aoi(), DATES, data_dir=mini_twin.data_dir, seed=1, s2_resolution_m=120.0,
-                      s2_revisit_days=1, samples=mini_samples())
+        generate_twin(
+            mini_aoi(),
+            DATES,
+            data_dir=mini_twin.data_dir,
+            seed=1,
+            s2_resolution_m=120.0,
+            s2_revisit_days=1,
+            samples=mini_samples(),
+        )
 
 
 def test_relative_data_dir_gives_hrefs_that_resolve(tmp_path, monkeypatch):
@@ -167,8 +197,9 @@ def test_relative_data_dir_gives_hrefs_that_resolve(tmp_path, monkeypatch):
     from .conftest import DATES, mini_aoi, mini_samples
 
     monkeypatch.chdir(tmp_path)
-    generate_twin(mini_aoi(), DATES, data_dir=Path("rel-data"), s2_resolution_m=360.0, s2_revisit_days=1,
-                  samples=mini_samples())
+    generate_twin(
+        mini_aoi(), DATES, data_dir=Path("rel-data"), s2_resolution_m=360.0, s2_revisit_days=1, samples=mini_samples()
+    )
     monkeypatch.chdir(tmp_path.parent)  # hrefs must not depend on the working directory either
     cat = pystac.Catalog.from_file(str(tmp_path / "rel-data" / "raw" / "catalog" / "catalog.json"))
     items = list(cat.get_items(recursive=True))

@@ -49,8 +49,9 @@ def _pond() -> object:
     from spectm.aoi import AOI
 
     bbox = (-81.95, 42.0, -81.8, 42.1)  # open water of the central basin, far from the Maumee mouth
-    return AOI(name="pond", bbox=bbox, geometry=box(*bbox), crs="EPSG:32617", water=box(*bbox), s2_tiles=[],
-               stations=None)
+    return AOI(
+        name="pond", bbox=bbox, geometry=box(*bbox), crs="EPSG:32617", water=box(*bbox), s2_tiles=[], stations=None
+    )
 
 
 def test_other_lake_uses_its_own_samples_and_a_generic_prior(tmp_path: Path) -> None:
@@ -58,10 +59,22 @@ def test_other_lake_uses_its_own_samples_and_a_generic_prior(tmp_path: Path) -> 
 
     import pandas as pd
 
-    inside = pd.DataFrame([
-        {"station": "P1", "station_kind": "station", "date": d, "lat": 42.05, "lon": -81.9,
-         "depth_category": "surface", "chla_ugL": chl, "pc_ugL": chl * 0.2, "pmc_ugL": 1.0}
-        for d, chl in (("2024-05-01", 5.0), ("2024-08-01", 40.0))])
+    inside = pd.DataFrame(
+        [
+            {
+                "station": "P1",
+                "station_kind": "station",
+                "date": d,
+                "lat": 42.05,
+                "lon": -81.9,
+                "depth_category": "surface",
+                "chla_ugL": chl,
+                "pc_ugL": chl * 0.2,
+                "pmc_ugL": 1.0,
+            }
+            for d, chl in (("2024-05-01", 5.0), ("2024-08-01", 40.0))
+        ]
+    )
     both = pd.concat([mini_samples(), inside], ignore_index=True)
     res = generate_twin(_pond(), "2024-08-02:2024-08-02", data_dir=tmp_path / "a", samples=both, **KW)
     assert res.drivers_source == "samples"
@@ -80,9 +93,20 @@ def test_generic_prior_levels_come_from_earlier_samples_only() -> None:
 
     from spectm.twin.drivers import levels_before
 
-    s = pd.DataFrame([{"station": "P1", "station_kind": "station", "date": d, "lat": 42.05, "lon": -81.9,
-                       "depth_category": "surface", "chla_ugL": v} for d, v in
-                      (("2024-05-01", 4.0), ("2024-05-08", 9.0), ("2024-08-01", 400.0))])
+    s = pd.DataFrame(
+        [
+            {
+                "station": "P1",
+                "station_kind": "station",
+                "date": d,
+                "lat": 42.05,
+                "lon": -81.9,
+                "depth_category": "surface",
+                "chla_ugL": v,
+            }
+            for d, v in (("2024-05-01", 4.0), ("2024-05-08", 9.0), ("2024-08-01", 400.0))
+        ]
+    )
     assert levels_before(s, date(2024, 6, 1)) == {"chl": pytest.approx(6.0)}
     assert levels_before(s, date(2024, 6, 1), bbox=(-83.5, 41.5, -83.0, 41.9)) == {}
 
@@ -97,9 +121,20 @@ def test_user_csv_sites_drive_the_twin() -> None:
     from spectm.dates import parse_dates
     from spectm.twin.drivers import drivers_from_samples, levels_before
 
-    s = pd.DataFrame([{"station": "LZ40", "station_kind": "user", "date": d, "lat": 26.91, "lon": -80.8,
-                       "depth_category": "surface", "chla_ugL": v} for d, v in
-                      (("2024-06-04", 14.0), ("2024-06-18", 18.0), ("2024-07-02", 17.5))])
+    s = pd.DataFrame(
+        [
+            {
+                "station": "LZ40",
+                "station_kind": "user",
+                "date": d,
+                "lat": 26.91,
+                "lon": -80.8,
+                "depth_category": "surface",
+                "chla_ugL": v,
+            }
+            for d, v in (("2024-06-04", 14.0), ("2024-06-18", 18.0), ("2024-07-02", 17.5))
+        ]
+    )
     bbox = (-81.15, 26.65, -80.55, 27.25)
     assert levels_before(s, date(2024, 6, 10), bbox=bbox) == {"chl": pytest.approx(14.0)}
     assert len(drivers_from_samples(s, parse_dates("2024-07-01:2024-07-28"), bbox=bbox)) == 2

@@ -65,9 +65,17 @@ def test_index_microcystin_correlation_at_stations(tmp_path: Path) -> None:
     for day in sorted(set(surf["day"]) & set(drivers.dates)):
         if day not in dr:
             continue
-        sim = simulate_day(day, fields=fm, grid=grid, water=aoi.water_or_geometry.union(
-            __import__("spectm.aoi", fromlist=["parse_bbox"]).parse_bbox("lake_erie_western_basin").water),
-            bbox=region_bbox, seed=0, resolution_m=1200)
+        sim = simulate_day(
+            day,
+            fields=fm,
+            grid=grid,
+            water=aoi.water_or_geometry.union(
+                __import__("spectm.aoi", fromlist=["parse_bbox"]).parse_bbox("lake_erie_western_basin").water
+            ),
+            bbox=region_bbox,
+            seed=0,
+            resolution_m=1200,
+        )
         lon, lat = sim["swath"].lon, sim["swath"].lat
         ok = (sim["flags"] & L2_MASK) == 0
         nd = indices.ndci(sim["rrs"], sim["wl"])

@@ -64,15 +64,9 @@ def two_seasons(tmp_path_factory: pytest.TempPathFactory) -> TwinResult:
 
 def test_season_split() -> None:
     got = seasons(parse_dates("2012-06:2024-10"), parse_months("6-10"))
-    assert (
-        len(got) == 13
-        and str(got[0]) == "2012-06-01:2012-10-31"
-        and str(got[-1]) == "2024-06-01:2024-10-31"
-    )
+    assert len(got) == 13 and str(got[0]) == "2012-06-01:2012-10-31" and str(got[-1]) == "2024-06-01:2024-10-31"
     assert all(r.n_days == 153 for r in got)
-    assert [
-        r.start.year for r in seasons(parse_dates("2012-06:2024-10"), (6, 10), [2013, 2024])
-    ] == [2013, 2024]
+    assert [r.start.year for r in seasons(parse_dates("2012-06:2024-10"), (6, 10), [2013, 2024])] == [2013, 2024]
     assert len(seasons(parse_dates("2024-06:2024-10"), None)) == 1
     for bad in ("10-6", "13", "june"):
         with pytest.raises(SpectmError):
@@ -128,9 +122,7 @@ def test_s2b_before_launch_is_marked(tmp_path: Path) -> None:
 
 def test_season_limit_is_per_season(tmp_path: Path) -> None:
     with pytest.raises(SpectmError, match="per season"):
-        generate_twin(
-            mini_aoi(), "2012-06:2024-10", data_dir=tmp_path, samples=_june_2024_samples()
-        )
+        generate_twin(mini_aoi(), "2012-06:2024-10", data_dir=tmp_path, samples=_june_2024_samples())
 
 
 def test_one_cube_over_seasons_keeps_season_days_and_the_note(two_seasons: TwinResult) -> None:
@@ -149,9 +141,7 @@ def test_one_cube_over_seasons_keeps_season_days_and_the_note(two_seasons: TwinR
     r = res.sensors["pace"]
     assert [d.isoformat() for d in r.days_written] == ["2024-06-01", "2024-06-02"]
     assert r.items_skipped == {"outside the seasons": 3}
-    with pytest.raises(
-        SpectmError, match="grow forward"
-    ):  # an earlier season needs a rebuild, said so
+    with pytest.raises(SpectmError, match="grow forward"):  # an earlier season needs a rebuild, said so
         build_cube(
             mini_aoi(),
             "2015-06:2024-06",

@@ -44,9 +44,9 @@ def swath(t_offset_px: float, seed: int, lines: int = 40, pixels: int = 36) -> t
     lon = lon0 + dx_km / (111.0 * np.cos(np.radians(lat0)))
     wl = np.array([oci_centres()[w] for w in NOMINAL])
     chl = np.exp(2.5 + 0.6 * np.sin(li / 5.0 + seed) * np.cos(pi / 7.0))  # smooth: compresses well
-    base = 0.002 + 0.004 * np.exp(-((wl - 560.0) / 60.0) ** 2)
+    base = 0.002 + 0.004 * np.exp(-(((wl - 560.0) / 60.0) ** 2))
     spec = base[None, None, :] * (1 + 0.05 * np.log(chl)[..., None])
-    spec += 0.0015 * np.exp(-((wl - 709.0) / 8.0) ** 2)[None, None, :] * (chl[..., None] / 20.0)
+    spec += 0.0015 * np.exp(-(((wl - 709.0) / 8.0) ** 2))[None, None, :] * (chl[..., None] / 20.0)
     rrs = spec
     flags = np.zeros((lines, pixels), dtype=np.int64)
     flags[rng.random((lines, pixels)) < 0.10] |= 1 << 9  # CLDICE (filled at L2)
@@ -74,16 +74,40 @@ def write(path: Path, version: str, time_start: str, time_end: str, t_offset_px:
     packed = {"_FillValue": np.int16(-32767), "valid_min": np.int16(-30000), "coordinates": "longitude latitude"}
     geo = xr.Dataset(
         {
-            "Rrs": (("number_of_lines", "pixels_per_line", band_dim), raw,
-                    {**packed, "valid_max": np.int16(25000), "scale_factor": np.float32(2e-6),
-                     "add_offset": np.float32(0.05), "units": "sr^-1", "long_name": "Remote sensing reflectance"}),
-            "Rrs_unc": (("number_of_lines", "pixels_per_line", band_dim), raw_unc,
-                        {**packed, "valid_max": np.int16(30000), "scale_factor": np.float32(5e-8),
-                         "add_offset": np.float32(0.0015), "units": "sr^-1"}),
-            "l2_flags": (("number_of_lines", "pixels_per_line"), flags32,
-                         {"long_name": "Level-2 Processing Flags", "flag_masks": FLAG_MASKS,
-                          "flag_meanings": FLAG_NAMES, "valid_min": np.int32(-2147483648),
-                          "valid_max": np.int32(2147483647)}),
+            "Rrs": (
+                ("number_of_lines", "pixels_per_line", band_dim),
+                raw,
+                {
+                    **packed,
+                    "valid_max": np.int16(25000),
+                    "scale_factor": np.float32(2e-6),
+                    "add_offset": np.float32(0.05),
+                    "units": "sr^-1",
+                    "long_name": "Remote sensing reflectance",
+                },
+            ),
+            "Rrs_unc": (
+                ("number_of_lines", "pixels_per_line", band_dim),
+                raw_unc,
+                {
+                    **packed,
+                    "valid_max": np.int16(30000),
+                    "scale_factor": np.float32(5e-8),
+                    "add_offset": np.float32(0.0015),
+                    "units": "sr^-1",
+                },
+            ),
+            "l2_flags": (
+                ("number_of_lines", "pixels_per_line"),
+                flags32,
+                {
+                    "long_name": "Level-2 Processing Flags",
+                    "flag_masks": FLAG_MASKS,
+                    "flag_meanings": FLAG_NAMES,
+                    "valid_min": np.int32(-2147483648),
+                    "valid_max": np.int32(2147483647),
+                },
+            ),
         }
     )
     if version == "3.2":
@@ -100,23 +124,35 @@ def write(path: Path, version: str, time_start: str, time_end: str, t_offset_px:
         sbp["wavelength"] = ("number_of_bands", np.arange(10, dtype=np.int32) + 315)
     nav = xr.Dataset(
         {
-            "longitude": (("number_of_lines", "pixels_per_line"), lon.astype(np.float32),
-                          {"_FillValue": np.float32(-999), "valid_min": np.float32(-180), "valid_max": np.float32(180)}),
-            "latitude": (("number_of_lines", "pixels_per_line"), lat.astype(np.float32),
-                         {"_FillValue": np.float32(-999), "valid_min": np.float32(-90), "valid_max": np.float32(90)}),
+            "longitude": (
+                ("number_of_lines", "pixels_per_line"),
+                lon.astype(np.float32),
+                {"_FillValue": np.float32(-999), "valid_min": np.float32(-180), "valid_max": np.float32(180)},
+            ),
+            "latitude": (
+                ("number_of_lines", "pixels_per_line"),
+                lat.astype(np.float32),
+                {"_FillValue": np.float32(-999), "valid_min": np.float32(-90), "valid_max": np.float32(90)},
+            ),
         }
     )
-    root = xr.Dataset(attrs={
-        "title": "OCI Level-2 Data AOP", "product_name": path.name, "processing_version": version,
-        "processing_level": "L2", "cdm_data_type": "swath", "time_coverage_start": time_start,
-        "time_coverage_end": time_end, "Conventions": "CF-1.8, ACDD-1.3",
-        "comment": "SYNTHETIC spectm test fixture (tests/data/cube/make_pace_fixtures.py)",
-    })
+    root = xr.Dataset(
+        attrs={
+            "title": "OCI Level-2 Data AOP",
+            "product_name": path.name,
+            "processing_version": version,
+            "processing_level": "L2",
+            "cdm_data_type": "swath",
+            "time_coverage_start": time_start,
+            "time_coverage_end": time_end,
+            "Conventions": "CF-1.8, ACDD-1.3",
+            "comment": "SYNTHETIC spectm test fixture (tests/data/cube/make_pace_fixtures.py)",
+        }
+    )
     enc = {"zlib": True, "complevel": 4}
     root.to_netcdf(path, mode="w", engine="netcdf4")
     for name, ds in (("sensor_band_parameters", sbp), ("geophysical_data", geo), ("navigation_data", nav)):
-        ds.to_netcdf(path, mode="a", group=name, engine="netcdf4",
-                     encoding={v: enc for v in ds.data_vars})
+        ds.to_netcdf(path, mode="a", group=name, engine="netcdf4", encoding={v: enc for v in ds.data_vars})
 
 
 GRANULES = [

@@ -32,12 +32,47 @@ HERE = Path(__file__).resolve().parent
 OUT = HERE / "s2"
 REF = Path("/work/shared/reference/stac/items")
 X0, Y0, SIZE = 308400.0, 4620800.0, 2000.0  # UTM 17N, metres
-RES = {"coastal": 60, "blue": 10, "green": 10, "red": 10, "rededge1": 20, "rededge2": 20, "rededge3": 20,
-       "nir": 10, "nir08": 20, "swir16": 20, "swir22": 20, "scl": 20}
-PC = {"coastal": "B01", "blue": "B02", "green": "B03", "red": "B04", "rededge1": "B05", "rededge2": "B06",
-      "rededge3": "B07", "nir": "B08", "nir08": "B8A", "swir16": "B11", "swir22": "B12", "scl": "SCL"}
-BASE = {"coastal": 0.030, "blue": 0.035, "green": 0.050, "red": 0.030, "rededge1": 0.025, "rededge2": 0.012,
-        "rededge3": 0.010, "nir": 0.008, "nir08": 0.006, "swir16": 0.003, "swir22": 0.002}
+RES = {
+    "coastal": 60,
+    "blue": 10,
+    "green": 10,
+    "red": 10,
+    "rededge1": 20,
+    "rededge2": 20,
+    "rededge3": 20,
+    "nir": 10,
+    "nir08": 20,
+    "swir16": 20,
+    "swir22": 20,
+    "scl": 20,
+}
+PC = {
+    "coastal": "B01",
+    "blue": "B02",
+    "green": "B03",
+    "red": "B04",
+    "rededge1": "B05",
+    "rededge2": "B06",
+    "rededge3": "B07",
+    "nir": "B08",
+    "nir08": "B8A",
+    "swir16": "B11",
+    "swir22": "B12",
+    "scl": "SCL",
+}
+BASE = {
+    "coastal": 0.030,
+    "blue": 0.035,
+    "green": 0.050,
+    "red": 0.030,
+    "rededge1": 0.025,
+    "rededge2": 0.012,
+    "rededge3": 0.010,
+    "nir": 0.008,
+    "nir08": 0.006,
+    "swir16": 0.003,
+    "swir22": 0.002,
+}
 
 
 def truth(band: str, res: int) -> np.ndarray:
@@ -59,8 +94,17 @@ def scl_map() -> np.ndarray:
 
 def write_tif(path: Path, arr: np.ndarray, res: int, dtype: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    prof = {"driver": "COG", "width": arr.shape[1], "height": arr.shape[0], "count": 1, "dtype": dtype,
-            "crs": "EPSG:32617", "transform": from_origin(X0, Y0, res, res), "nodata": 0, "compress": "deflate"}
+    prof = {
+        "driver": "COG",
+        "width": arr.shape[1],
+        "height": arr.shape[0],
+        "count": 1,
+        "dtype": dtype,
+        "crs": "EPSG:32617",
+        "transform": from_origin(X0, Y0, res, res),
+        "nodata": 0,
+        "compress": "deflate",
+    }
     with rasterio.open(path, "w", **prof) as dst:
         dst.write(arr.astype(dtype), 1)
 
@@ -70,7 +114,10 @@ def make(template: dict, kind: str, item_id: str, dt: str, pb: str, with_offset:
     it["id"] = item_id
     lon0, lat0, lon1, lat1 = -83.3045, 41.7035, -83.2800, 41.7225
     it["bbox"] = [lon0, lat0, lon1, lat1]
-    it["geometry"] = {"type": "Polygon", "coordinates": [[[lon0, lat0], [lon1, lat0], [lon1, lat1], [lon0, lat1], [lon0, lat0]]]}
+    it["geometry"] = {
+        "type": "Polygon",
+        "coordinates": [[[lon0, lat0], [lon1, lat0], [lon1, lat1], [lon0, lat1], [lon0, lat0]]],
+    }
     p = it["properties"]
     p["datetime"] = dt
     p["proj:epsg"] = 32617
@@ -121,8 +168,24 @@ def main() -> None:
         (c1, "c1", "S2A_T17TLG_20240702T163901_L2A", "2024-07-02T16:39:01Z", "05.10", True, None),
         (c1, "c1", "S2A_T17TKG_20240702T163901_L2A", "2024-07-02T16:39:01Z", "05.10", True, None),
         (c1, "es", "S2B_17TLG_20240705_0_L2A", "2024-07-05T16:49:01Z", "05.09", False, True),
-        (pc, "pcnew", "S2A_MSIL2A_20240707T163901_R083_T17TLG_20240707T220000", "2024-07-07T16:39:01Z", "05.11", True, None),
-        (pc, "pcold", "S2A_MSIL2A_20210707T163901_R083_T17TLG_20210707T220000", "2021-07-07T16:39:01Z", "02.12", False, None),
+        (
+            pc,
+            "pcnew",
+            "S2A_MSIL2A_20240707T163901_R083_T17TLG_20240707T220000",
+            "2024-07-07T16:39:01Z",
+            "05.11",
+            True,
+            None,
+        ),
+        (
+            pc,
+            "pcold",
+            "S2A_MSIL2A_20210707T163901_R083_T17TLG_20210707T220000",
+            "2021-07-07T16:39:01Z",
+            "02.12",
+            False,
+            None,
+        ),
         (c1, "amb", "S2B_17TLG_20240712_0_L2A", "2024-07-12T16:49:01Z", "05.10", True, False),
     ]
     items = []

@@ -25,7 +25,21 @@ from pyproj import Transformer
 
 SRC = Path("../shared/reference/stac/items/earth-search-v1_sentinel-2-c1-l2a_10-items_13TDE_2024-04.json")
 OUT = Path(__file__).with_name("s2_c1_17T_synthetic_items.json")
-KEYS = ["coastal", "blue", "green", "red", "rededge1", "rededge2", "rededge3", "nir", "nir08", "swir16", "swir22", "scl", "thumbnail"]
+KEYS = [
+    "coastal",
+    "blue",
+    "green",
+    "red",
+    "rededge1",
+    "rededge2",
+    "rededge3",
+    "nir",
+    "nir08",
+    "swir16",
+    "swir22",
+    "scl",
+    "thumbnail",
+]
 COARSE = {10: 400, 20: 800, 60: 2400}
 # tile -> lower-left UTM corner (E, N) of the 109.8 km MGRS tile (zone 17N, DOMAIN.md §3.6)
 TILES = {"17TLG": (299960, 4590240), "17TKG": (199960, 4590240), "17TNH": (499980, 4690200)}
@@ -52,12 +66,19 @@ def main() -> None:
         it["bbox"] = [min(lons), min(lats), max(lons), max(lats)]
         it["links"] = []
         p = it["properties"]
-        p.update({
-            "datetime": dt, "eo:cloud_cover": cc, "proj:epsg": 32617, "grid:code": f"MGRS-{tile}",
-            "mgrs:utm_zone": 17, "mgrs:latitude_band": "T", "mgrs:grid_square": tile[3:],
-            "proj:centroid": {"lat": round(sum(lats[:4]) / 4, 5), "lon": round(sum(lons[:4]) / 4, 5)},
-            "platform": "sentinel-2a" if item_id.startswith("S2A") else "sentinel-2b",
-        })
+        p.update(
+            {
+                "datetime": dt,
+                "eo:cloud_cover": cc,
+                "proj:epsg": 32617,
+                "grid:code": f"MGRS-{tile}",
+                "mgrs:utm_zone": 17,
+                "mgrs:latitude_band": "T",
+                "mgrs:grid_square": tile[3:],
+                "proj:centroid": {"lat": round(sum(lats[:4]) / 4, 5), "lon": round(sum(lons[:4]) / 4, 5)},
+                "platform": "sentinel-2a" if item_id.startswith("S2A") else "sentinel-2b",
+            }
+        )
         p.pop("s2:tile_id", None)
         assets = {}
         for k in KEYS:
