@@ -331,6 +331,23 @@ def _fit_reference(
     return new, cens, preds, {"params": {**fit.params, "insitu_rows_dropped": dropped}, "val_rmse": fit.val_rmse}
 
 
+def _feature_key(encoder: Path, chips: np.ndarray, days: np.ndarray) -> str:
+    """The frozen-feature cache key: the encoder file (path, size, mtime) and the chips' bytes.
+
+    Hashing the chips themselves (not their row numbers) keeps the key right when a feature
+    store is rebuilt in place; ~0.2 s for 1,000 chips against ~10 s to encode them.
+    """
+    import hashlib
+
+    path = Path(encoder)
+    path = path / "model.safetensors" if path.is_dir() else path
+    st = path.stat()
+    h = hashlib.blake2b(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}".encode(), digest_size=16)
+    h.update(np.ascontiguousarray(chips).view(np.uint8).reshape(-1))
+    h.update(np.ascontiguousarray(days).view(np.uint8).reshape(-1))
+    return f"{h.hexdigest()}:{chips.shape}"
+
+
 def _fit_torch(
     data_dir: Path,
     features: str,
@@ -368,7 +385,10 @@ def _fit_torch(
         h = chips.shape[-1]
         rr = r["chip_row"].to_numpy(int) if "chip_row" in r else np.full(len(r), h // 2)
         cc = r["chip_col"].to_numpy(int) if "chip_col" in r else np.full(len(r), h // 2)
-        sets[k] = ChipSet.build(chips, days, rr, cc, window, r["label_log10"].to_numpy(float), cens[k][0], cens[k][1])
+        key = _feature_key(encoder, chips, days)
+        sets[k] = ChipSet.build(
+            chips, days, rr, cc, window, r["label_log10"].to_numpy(float), cens[k][0], cens[k][1], key
+        )
     torch.manual_seed(seed)
     fitter = fit_frozen if model == "spectm-frozen" else fit_finetune
     fit = fitter(enc, sets["train"], sets["val"], params, seed, device)
