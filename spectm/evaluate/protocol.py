@@ -119,9 +119,9 @@ def _default_fit_predict() -> FitPredict:
     return fit_predict
 
 
-def _write_part(parts: Path, combo: Combo, df: pd.DataFrame, seconds: float, attrs: dict[str, Any]) -> None:
+def write_part(parts: Path, combo: Combo, df: pd.DataFrame, seconds: float, attrs: dict[str, Any]) -> None:
     """Sidecar JSON first, then the parquet by atomic rename: the parquet's presence means done."""
-    keep = {k: v for k, v in attrs.items() if k in ("counts", "params", "val_rmse", "cpu_seconds")}
+    keep = {k: v for k, v in attrs.items() if k in ("counts", "params", "val_rmse", "cpu_seconds", "reused_from")}
     meta = {"key": combo.key, "rows": len(df), "seconds": seconds, **keep}
     (parts / f"{combo.key}.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
     tmp = parts / f".{combo.key}.parquet.tmp"
@@ -206,7 +206,7 @@ def run_protocol(
             df["masking"], df["tasks"] = c.variant.masking, c.variant.tasks
         secs = time.perf_counter() - t0
         attrs["cpu_seconds"] = time.process_time() - c0
-        _write_part(parts, c, df[list(COLUMNS)], secs, attrs)
+        write_part(parts, c, df[list(COLUMNS)], secs, attrs)
         log.info("evaluate [%d/%d] %s: %d rows in %.1f s", i, len(todo), c.key, len(df), secs)
     frames, seconds = [], {}
     for c in combos:

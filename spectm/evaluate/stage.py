@@ -21,6 +21,7 @@ from spectm.console import log
 from spectm.errors import DataNotFoundError
 from spectm.evaluate.protocol import FitPredict, combinations, describe, run_protocol
 from spectm.evaluate.report import Report, build_report, write_settings
+from spectm.evaluate.reuse import reuse_regress_fits
 from spectm.evaluate.tables import ReportSettings, best_models
 from spectm.evaluate.variants import (
     Variant,
@@ -131,6 +132,7 @@ def evaluate_run(pipeline: Pipeline, data_dir: Path, *, fit_predict: FitPredict 
         log.info("evaluate: variant %s %s", path.name, "reused" if reused else "pretrained")
         return path
 
+    reuse_regress_fits(pipeline, data_dir, run_dir, combos, encoder, features_name(pipeline))
     res = run_protocol(
         run_dir,
         combos,

@@ -129,3 +129,47 @@ def test_leave_one_season_out_with_real_fits_and_reference_rows(tmp_path: Path) 
     assert paired[["model", "reference"]].values.tolist() == [["ridge", "climatology"]]
     assert paired["ci_lo"].iloc[0] <= paired["diff"].iloc[0] <= paired["ci_hi"].iloc[0]
     assert {"bacc_1.6_mean", "auc_6_mean"} <= set(pd.read_csv(res.run_dir / "tables" / "advisory.csv").columns)
+
+
+def test_main_fits_of_a_complete_regress_run_are_taken_over_and_equal_a_refit(tmp_path: Path) -> None:
+    import json
+    import shutil
+
+    from spectm.regress.run import regress_run
+
+    torch.set_num_threads(1)
+    make_store(tmp_path, n=40)
+    tiny_pretrain(tmp_path, steps=2, run_id="demo-pretrain-main")
+    p = Pipeline.model_validate(
+        {
+            "name": "demo",
+            "region": "lake_erie",
+            "dates": "2024-06",
+            "regress": {
+                "frozen_steps": 10,
+                "cpu_threads": 1,
+                "weight_decay_grid": [0.01],
+                "models": ["spectm-frozen", "ridge"],
+                "horizons": ["current"],
+            },
+            "evaluate": {
+                "models": ["spectm-frozen", "ridge"],
+                "seeds": [0, 1],
+                "horizons": ["current"],
+                "experiments": ["main"],
+                "references": [],
+                "bootstrap": 20,
+            },
+        }
+    )
+    fresh = evaluate_run(p, tmp_path)  # no regress run yet: every fit made here
+    assert fresh.fitted == 4
+    expected = pd.read_parquet(fresh.run_dir / "predictions.parquet")
+    shutil.rmtree(fresh.run_dir)
+    regress_run(p.regress, tmp_path, pipeline_name=p.name)
+    again = evaluate_run(p, tmp_path)
+    assert again.fitted == 2 and again.reused == 2  # seed 0 of both models came from the regress run
+    got = pd.read_parquet(again.run_dir / "predictions.parquet")
+    pd.testing.assert_frame_equal(got, expected)
+    meta = json.loads((again.run_dir / "parts" / "main_spectm-frozen_current_s0_f1.json").read_text())
+    assert meta["reused_from"].startswith("demo-regress-")
