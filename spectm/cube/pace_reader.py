@@ -1,6 +1,6 @@
 """Lazy reader for PACE OCI L2 AOP granules (v3.1 and v3.2 layouts).
 
-Reader rule (DOMAIN.md §1.5): Rrs comes from ``geophysical_data`` and its third
+Reader rule (docs/pace.md § Wavelengths and the v3.2 layout): Rrs comes from ``geophysical_data`` and its third
 dimension is the band axis *whatever its name* (``wavelength_3d`` in ≤3.1,
 ``wavelength`` in 3.2). Float band centres come from ``geophysical_data/wavelength``
 when present (3.2), else the integer ``wavelength_3d`` is mapped through the OCI

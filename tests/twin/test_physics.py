@@ -43,7 +43,7 @@ def test_climatology_fallback_is_reported() -> None:
 def test_index_microcystin_correlation_at_stations(tmp_path: Path) -> None:
     """2024 GLERL samples drive the twin; NDCI at stations vs log PMC has the real sign and strength.
 
-    The real surface station data give log10 PMC ~ log10 Chl with R² ≈ 0.38 (r ≈ 0.6, DOMAIN §5.5).
+    The real surface station data give log10 PMC ~ log10 Chl with R² ≈ 0.38 (r ≈ 0.6, docs/glerl.md).
     The twin's NDCI at the station pixel on sampling days must correlate positively with the
     measured (real) PMC, with r between 0.3 and 0.9.
     """
