@@ -28,7 +28,7 @@ _OUTSIDE = re.compile(
             r"\b" + "DOM" + r"AIN\b",  # the domain-notes file, by name or section sign
             r"\b" + "DES" + r"IGN\b",  # the design-notes file
             "sha" + "red/",  # the folder outside the repository that held them
-            r"\b[Ii]" + r"ssues? #?\d+",  # tracker issue numbers, with or without "#"
+            r"\b[Ii]" + r"ssues?[ -]#?\d+",  # tracker issue numbers, with or without "#"
         ]
     )
 )
@@ -57,6 +57,7 @@ def test_the_pattern_catches_each_kind_of_reference() -> None:
         "../" + "sha" + "red/reference/pace",
         "as i" + "ssue 13 asked",
         "I" + "ssue #7",
+        "the i" + "ssue-8 contract",
     ]
     for text in caught:
         assert outside_references(text), text
