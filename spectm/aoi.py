@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from shapely.geometry import box, mapping, shape
+from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
 
 from spectm.errors import RegionError
@@ -69,9 +69,6 @@ class AOI:
     @property
     def water_or_geometry(self) -> BaseGeometry:
         return self.water if self.water is not None else self.geometry
-
-    def to_geojson(self) -> dict:
-        return {"type": "Feature", "properties": {"name": self.name}, "geometry": mapping(self.geometry)}
 
 
 MAX_GEOJSON_BYTES = 64 * 2**20

@@ -79,16 +79,6 @@ def progress(kind: str = "items") -> Iterator[Progress]:
         yield p
 
 
-def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
-    with progress() as p:
-        task = p.add_task(
-            description, total=total if total is not None else (len(items) if hasattr(items, "__len__") else None)
-        )  # type: ignore[arg-type]
-        for item in items:
-            yield item
-            p.advance(task)
-
-
 def print_table(title: str, columns: list[str], rows: Iterable[Iterable[object]]) -> None:
     """Print a summary table to stdout (also when quiet: the summary is the result)."""
     table = Table(title=title, title_justify="left")

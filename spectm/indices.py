@@ -1,4 +1,4 @@
-"""Spectral bloom indices from reflectance arrays (DOMAIN.md §6.1), shared by every stage.
+"""Spectral bloom indices from reflectance arrays (docs/bio-optics.md § Indices), shared by every stage.
 
 Every function takes a reflectance array whose **last axis is wavelength** plus the
 wavelengths (nm) of that axis, and picks the band nearest to each wavelength a
@@ -10,7 +10,7 @@ does not have. :data:`AVAILABILITY` lists which index each sensor supports.
 
 The indices are computed on whatever reflectance is passed (PACE Rrs, S2 surface
 reflectance ρ = π·Rrs); note that CI was defined on Rayleigh-corrected reflectance,
-so its thresholds must be recalibrated for Rrs (DOMAIN §6.1).
+so its thresholds must be recalibrated for Rrs (docs/bio-optics.md § Indices).
 
 Formulas (SS = the baseline operator, ``SS(λ) = R(λ) − R(λ⁻) − [R(λ⁺) − R(λ⁻)]·(λ−λ⁻)/(λ⁺−λ⁻)``):
 

@@ -1,7 +1,7 @@
 """``build_cube``: the local STAC catalog → analysis-ready Zarr cubes, one per sensor.
 
 One dask graph per time slice, computed and written before the next is built, so
-memory stays flat however long the season (DESIGN.md §4 "lazy until the write").
+memory stays flat however long the season (lazy until the write, docs/cube.md).
 """
 
 from __future__ import annotations

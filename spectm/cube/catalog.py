@@ -22,7 +22,6 @@ from spectm.aoi import AOI
 from spectm.dates import DateRange
 from spectm.errors import DataNotFoundError
 
-PACE_L2_AOP = "PACE_OCI_L2_AOP"
 S2_COLLECTIONS = ("sentinel-2-c1-l2a", "sentinel-2-l2a")
 
 

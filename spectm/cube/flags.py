@@ -4,7 +4,7 @@ Bits are never hard-coded: the mask is built from the granule's ``flag_meanings`
 and ``flag_masks`` so a future layout that moves a bit cannot silently change what
 is masked.
 
-Default set — NASA's "L3 Mask Default" (DOMAIN.md §1.6; the ``l2_flag_names`` of the
+Default set — NASA's "L3 Mask Default" (docs/pace.md § Flags; the ``l2_flag_names`` of the
 L3m Rrs products): using the same set as NASA's own Level-3 binning means a spectm
 cube cell is comparable with the L3m Rrs product a user may check it against.
 Caution for Lake Erie: dense blooms can raise CHLWARN, CHLFAIL and COCCOLITH

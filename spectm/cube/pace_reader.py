@@ -1,6 +1,6 @@
 """Lazy reader for PACE OCI L2 AOP granules (v3.1 and v3.2 layouts).
 
-Reader rule (DOMAIN.md §1.5): Rrs comes from ``geophysical_data`` and its third
+Reader rule (docs/pace.md § Wavelengths and the v3.2 layout): Rrs comes from ``geophysical_data`` and its third
 dimension is the band axis *whatever its name* (``wavelength_3d`` in ≤3.1,
 ``wavelength`` in 3.2). Float band centres come from ``geophysical_data/wavelength``
 when present (3.2), else the integer ``wavelength_3d`` is mapped through the OCI
@@ -18,7 +18,6 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
-import dask.array as da
 import numpy as np
 import xarray as xr
 
@@ -43,10 +42,6 @@ class L2Granule:
     time_start: datetime
     time_end: datetime
     processing_version: str
-
-    @property
-    def time_mid(self) -> datetime:
-        return self.time_start + (self.time_end - self.time_start) / 2
 
 
 @lru_cache(maxsize=1)
@@ -196,7 +191,3 @@ def granule_window(g: L2Granule, bounds_lonlat: tuple[float, float, float, float
     rows = np.flatnonzero(inside.any(axis=1))
     cols = np.flatnonzero(inside.any(axis=0))
     return slice(int(rows[0]), int(rows[-1]) + 1), slice(int(cols[0]), int(cols[-1]) + 1)
-
-
-def is_dask(a: xr.DataArray) -> bool:
-    return isinstance(a.data, da.Array)

@@ -11,7 +11,7 @@ block of one day (:func:`read_day_block`), which bounds a slice's memory.
 
 Masked: SCL classes {0 no data, 1 saturated, 3 cloud shadow, 8/9 cloud, 10 cirrus,
 11 snow/ice} by default, DN 0 (nodata), and every cell outside the region's water
-polygon (the lake is never defined by SCL == 6, DOMAIN.md §3.5).
+polygon (the lake is never defined by SCL == 6, docs/sentinel2.md § Scene Classification Layer).
 """
 
 from __future__ import annotations

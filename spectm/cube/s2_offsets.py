@@ -1,4 +1,4 @@
-"""Sentinel-2 L2A DN → reflectance, per item, by the rules of its catalogue (DOMAIN.md §3.3).
+"""Sentinel-2 L2A DN → reflectance, per item, by the rules of its catalogue (docs/sentinel2.md § Processing baseline 04.00).
 
 Since processing baseline 04.00 (25 Jan 2022) ESA adds 1000 to every L2A DN
 (``BOA_ADD_OFFSET = -1000``). Catalogues disagree on whether that offset is still in

@@ -148,11 +148,6 @@ def summarise(seeds: pd.DataFrame, keys: Sequence[str]) -> pd.DataFrame:
         return seeds.groupby(list(keys), sort=False, dropna=False).agg(**aggs).reset_index()
 
 
-def r2_rows(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
-    """R² = 1 − SS_res/SS_tot along the last axis (NaN where SS_tot is 0), vectorised for resamples."""
-    return r2_weighted(y_true, y_pred, np.ones(np.shape(y_true)))
-
-
 def r2_weighted(y_true: np.ndarray, y_pred: np.ndarray, w: np.ndarray) -> np.ndarray:
     """Weighted R² along the last axis: a row of weight k counts as k copies (a bootstrap draw)."""
     sw = np.sum(w, axis=-1, keepdims=True)

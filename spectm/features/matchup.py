@@ -71,7 +71,7 @@ class SliceReader:
 
 
 def index_functions(sensor: str, wl: np.ndarray) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
-    """The bio-optical indices (DOMAIN §6.1) this sensor's bands support, from spectm.indices.
+    """The bio-optical indices (docs/bio-optics.md § Indices) this sensor's bands support, from spectm.indices.
 
     PACE: ``ci``, ``ss665``, ``ci_cyano``, ``ndci``, ``chl_ndci`` (Mishra & Mishra Chl proxy, µg/L)
     and ``pc_dekker`` (phycocyanin proxy; 588/613 nm stand in for 600 nm, tolerance 13 nm);
@@ -134,7 +134,7 @@ def has_label(df: pd.DataFrame, label: str) -> np.ndarray:
 
 
 def label_log10(df: pd.DataFrame, label: str) -> np.ndarray:
-    """log10 of the label with censored values at LOD/√2 (DOMAIN §5.3's substitution)."""
+    """log10 of the label with censored values at LOD/√2 (docs/glerl.md § Tokens, detection limits and dirty values)."""
     v = df[label].to_numpy(dtype=float).copy()
     if f"{label}_censored" in df:
         c = df[f"{label}_censored"].fillna(False).to_numpy(bool)

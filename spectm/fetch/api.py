@@ -403,11 +403,6 @@ def fetch(
         return result
 
 
-def is_netcdf(path: Path) -> bool:
-    """Cheap open-test: the file starts with the HDF5 (NetCDF-4) or classic NetCDF signature."""
-    return netcdf_problem(path) is None
-
-
 def _entry_from(job: _Job, o: DownloadOutcome | ClipOutcome, data_dir: Path) -> ManifestEntry:
     e = job.entry
     q = getattr(o, "quarantine", None)

@@ -2,7 +2,7 @@
 
 spectm logs in with earthaccess's ``environment`` strategy, then ``netrc`` — never
 ``interactive``: ``strategy="all"`` falls through to ``input()`` when nothing is set,
-which hangs a batch job or CI without a TTY (DOMAIN.md §2).
+which hangs a batch job or CI without a TTY (docs/pace.md § Search: CMR and earthaccess).
 
 It uses earthaccess's :class:`earthaccess.Auth` directly rather than
 ``earthaccess.login()``: ``login()`` also builds a ``Store``, which GETs the URS

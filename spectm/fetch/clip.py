@@ -60,7 +60,7 @@ class ClipOutcome:
 
 
 def gdal_env(opts: DownloadOptions) -> dict[str, Any]:
-    """GDAL settings for remote COG reads (odc-loader defaults + retries/timeouts, DOMAIN.md §3.7)."""
+    """GDAL settings for remote COG reads (odc-loader defaults + retries/timeouts, docs/sentinel2.md § Reading COGs)."""
     return {
         "GDAL_DISABLE_READDIR_ON_OPEN": "EMPTY_DIR",
         "GDAL_HTTP_MAX_RETRY": str(opts.retries),

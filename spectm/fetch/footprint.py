@@ -2,7 +2,7 @@
 
 CMR matches a swath polygon against the *box* it was given, so a wide box returns
 passes that miss the lake, and polar-crossing granules come back for mid-latitude
-boxes (earthaccess#1464; DOMAIN.md §1.3). spectm therefore re-checks every footprint
+boxes (earthaccess#1464; docs/pace.md § Search: CMR and earthaccess). spectm therefore re-checks every footprint
 against the region geometry (its water polygon when it has one) with shapely.
 
 UMM-G polygons are lon/lat rings. A ring that crosses the antimeridian has a

@@ -2,14 +2,14 @@
 
 ``earthaccess.search_data`` is called with the short name (refined *and* NRT),
 version and provider pinned in ``catalogs/sources/*.yaml`` plus the region's box,
-the dates and the source's granule-name pattern (DOMAIN.md §1.3). Its answer is
+the dates and the source's granule-name pattern (docs/pace.md § Search). Its answer is
 then corrected in three ways, each counted so nothing disappears silently:
 
 1. **footprint** — granules whose UMM-G polygon does not truly intersect the region
    (its water polygon when it has one) are excluded (CMR tests the box, not the lake);
 2. **NRT vs refined** — a refined and an NRT file of the same granule share every
    name token except ``.NRT``; the refined one wins and the NRT one is excluded as
-   superseded (DOMAIN.md §1.1 policy);
+   superseded (docs/pace.md § Collections and versions);
 3. **duplicates** — the same file listed twice (paging overlap) is kept once.
 
 When the pinned short name returns nothing and the source lists

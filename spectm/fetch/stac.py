@@ -3,7 +3,7 @@
 The search is sent with the collection, the region's box and the dates. The
 cloud-cover filter is also sent as a ``query`` when the API declares the query
 extension (Earth Search does; ``rustac serve`` does not and would answer 0
-features, DOMAIN.md §3.8). Whatever the server did, every filter is re-checked
+features, docs/sentinel2.md § Collections). Whatever the server did, every filter is re-checked
 client-side, each rejection is counted with its reason:
 
 * cloud cover above ``max_cloud_cover``;

@@ -1,7 +1,7 @@
 """A range-capable HTTP file server on 127.0.0.1 with fault injection.
 
 Used by spectm's tests and ``benchmarks/bench_fetch.py`` to run the *real* download
-code against a *real* server without the internet (DESIGN.md "No network in tests").
+code against a *real* server without the internet (tests never touch the network).
 It serves the files under ``root`` with ``GET``/``HEAD``, single ``Range: bytes=a-b``
 requests (206 + ``Content-Range``; 416 when unsatisfiable), ``Content-Length`` on
 every reply, and an optional bandwidth limit. Faults are injected per path for a

@@ -225,7 +225,3 @@ def commit(partial: Path, final: Path) -> None:
     if final.exists():
         shutil.rmtree(final)
     partial.rename(final)
-
-
-def open_maps(path: Path) -> xr.Dataset:
-    return xr.open_zarr(path, consolidated=False, zarr_format=3)

@@ -1,7 +1,7 @@
 """Quick-look PNGs of a map date: microcystin classes bounded by the advisory thresholds.
 
 spectm's rendering choice (docs/predict.md): the map is drawn in **discrete classes whose
-boundaries are the advisory thresholds of DOMAIN.md §5.5** (0.3, 1.6, 6, 8, 20 µg/L), on a
+boundaries are the advisory thresholds of docs/glerl.md § Advisory thresholds** (0.3, 1.6, 6, 8, 20 µg/L), on a
 colour bar with a log10 axis (class widths proportional to their log range), so a reader sees
 at once which advisory a pixel exceeds. Land is grey, water without a prediction (cloud,
 too few valid pixels, no swath) is white, and the legend says which is which.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-# (µg/L, what the threshold is) — DOMAIN.md §5.5
+# (µg/L, what the threshold is) — docs/glerl.md § Advisory thresholds
 THRESHOLDS: tuple[tuple[float, str], ...] = (
     (0.3, "US EPA drinking water, 10-day HA, young children"),
     (1.6, "US EPA drinking water, 10-day HA, school age + adults"),
@@ -96,7 +96,7 @@ def render(
         ncol=1,
         fontsize=8,
         frameon=False,
-        title="colour classes start at the advisory thresholds (DOMAIN.md §5.5)",
+        title="colour classes start at the advisory thresholds",
         title_fontsize=8,
         alignment="left",
     )

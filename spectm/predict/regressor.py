@@ -23,7 +23,7 @@ MODEL_PREFERENCE = ("spectm-finetune", "spectm-frozen")
 
 @runtime_checkable
 class Regressor(Protocol):
-    """What ``spectm predict`` needs from a trained regressor (the issue-8 contract)."""
+    """What ``spectm predict`` needs from a trained regressor (the contract between the regress and predict stages)."""
 
     sensor: str
     wavelengths: np.ndarray

@@ -205,12 +205,6 @@ def iter_cells(
     return headers, blocks(), enc
 
 
-def read_cells(path: Path, encoding: str | None = None, delimiter: str = ",") -> tuple[pd.DataFrame, str]:
-    """All cells as text in one frame (small files; :func:`iter_cells` streams)."""
-    _, blocks, enc = iter_cells(path, encoding, delimiter)
-    return pd.concat(list(blocks), ignore_index=True), enc
-
-
 @dataclass
 class _FileResult:
     """One file's outcome, merged over its blocks; rejected rows kept as a frame (a dict

@@ -5,7 +5,7 @@ GLERL wrote ``<0.1`` for microcystin until 2022 and ``bdl`` from 2022 (phycocyan
 
 * **Microcystin (particulate and dissolved): 0.1 µg/L**, fixed. GLERL's ELISA reporting
   limit: every 2012–2022 censored microcystin cell is ``<0.1`` and the GLERL web page
-  defines "Non-Detectable" as < 0.1 µg/L (DOMAIN.md §5.1/§5.3).
+  defines "Non-Detectable" as < 0.1 µg/L (docs/glerl.md § Tokens, detection limits and dirty values).
 * **Every other variable (phycocyanin in 2022 and 2024, ...): the smallest detected value
   of that variable in the same file.** The phycocyanin limit varies by extraction volume
   and dilution (``<0.03`` … ``<40`` in 2012–2021), so no single number is right. If one limit

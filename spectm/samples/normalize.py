@@ -15,7 +15,7 @@ This is where every rule of the samples contract lives, in the order it is appli
    median position (``catalogs/stations``) gets the median for that coordinate, flagged
    ``lat_repaired`` / ``lon_repaired`` and logged as a repair.
 5. **Inheritance.** Bottom, mid-column and scum rows without time / position / station
-   depth take them from the surface row of the same site and date (DOMAIN §5.2), flagged
+   depth take them from the surface row of the same site and date (docs/glerl.md § Files and schema families), flagged
    ``inherited_from_surface``. A station row still without a position gets the station
    median (``position_from_station_median``); a non-station row without one is rejected.
 6. **Quality flags.** ``position_near_other_station`` (a repaired visit whose reported
@@ -45,10 +45,10 @@ from spectm.samples.tokens import Parsed, parse_cell
 # A visit farther than this from its station's median position has a bad coordinate.
 REPAIR_DEG = 0.05
 # A mangled site name is attributed to a station only if the row is this close to it
-# (visits drift 0.001–0.005° around the median, DOMAIN §5.4).
+# (visits drift 0.001–0.005° around the median, docs/glerl.md § Stations, cadence and value ranges).
 IDENTIFY_DEG = 0.01
 # Non-scum rows above these are scum-like (kept, flagged): ~10x the 95th percentile of
-# surface station samples 2012–2024 (DOMAIN §5.4: Chl p95 96.5, PC p95 80.3, PMC p95 8.0).
+# surface station samples 2012–2024 (docs/glerl.md: Chl p95 96.5, PC p95 80.3, PMC p95 8.0).
 SCUM_LIKE: dict[str, float] = {"chla_ugL": 1000.0, "pc_ugL": 1000.0, "pmc_ugL": 100.0}
 
 DEPTH_WORDS: dict[str, str] = {

@@ -44,17 +44,6 @@ VARIABLES: dict[str, tuple[str, str]] = {
 
 # Fields every input must provide a column for (cells may still be blank).
 REQUIRED = ("date", "time", "site", "depth_category", "lat", "lon")
-# Non-variable fields.
-KEY_FIELDS = (
-    "date",
-    "time",
-    "site",
-    "depth_category",
-    "lat",
-    "lon",
-    "station_depth_m",
-    "sample_depth_m",
-)
 
 KNOTS_TO_MS = 0.514444
 
@@ -229,10 +218,6 @@ class Detected:
     family: Family
     columns: dict[str, str]
     ignored: tuple[str, ...]
-
-    @property
-    def site_header(self) -> str:
-        return self.columns["site"]
 
 
 def _match(family: Family, headers: Sequence[str]) -> tuple[dict[str, str], set[str]]:

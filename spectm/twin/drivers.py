@@ -6,7 +6,7 @@ The twin's lake is driven by the surface samples at fixed stations (GLERL
 season: chlorophyll-a, phycocyanin, a_CDOM(400) and TSS at each visit's own
 position. A season with no such samples (or fewer than two sampling days) falls
 back to *climatology*: weekly visits to the catalogued stations with values drawn as
-DOMAIN §6.2 "Lake Erie draws" describes, and the result says so.
+docs/bio-optics.md § Lake Erie draws describes, and the result says so.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from spectm.dates import DateRange
 
 VARS = ("chl", "pc", "ag400", "tss")
 _COLUMNS = {"chl": "chla_ugL", "pc": "pc_ugL", "ag400": "cdom_a400_m1", "tss": "tss_mgL"}
-# Physical floors/ceilings (DOMAIN §5.4 / §6.2): the log-space interpolation needs > 0.
+# Physical floors/ceilings (docs/bio-optics.md § Lake Erie draws): the log-space interpolation needs > 0.
 LIMITS = {"chl": (0.5, 500.0), "pc": (0.02, 500.0), "ag400": (0.05, 8.0), "tss": (0.5, 150.0)}
 MAUMEE_MOUTH = (-83.46, 41.69)  # lon, lat of the Maumee River mouth (Toledo)
 STATION_KINDS = ("station", "user")  # fixed sites; GLERL transects, scum and ad-hoc rows do not drive
@@ -106,12 +106,12 @@ def drivers_from_samples(
 
 
 def season_weight(doy: np.ndarray | float) -> np.ndarray:
-    """0…1 bloom-season shape peaking in mid-August (DOMAIN §5.4: PMC and Chl peak in August)."""
+    """0…1 bloom-season shape peaking in mid-August (docs/glerl.md: PMC and Chl peak in August)."""
     return np.exp(-(((np.asarray(doy, float) - 225.0) / 35.0) ** 2))
 
 
 def climatology_drivers(stations: pd.DataFrame, dates: DateRange, rng: np.random.Generator) -> pd.DataFrame:
-    """Weekly visits to ``stations`` with values drawn from DOMAIN §6.2's Lake Erie draws.
+    """Weekly visits to ``stations`` with values drawn as docs/bio-optics.md § Lake Erie draws says.
 
     Chl is log-normal (median 17 µg/L, log10 SD 0.45, clipped 1–500) with the median
     raised toward the August peak and in the south-west (near the Maumee mouth); PC

@@ -16,7 +16,7 @@ import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -423,8 +423,3 @@ def _simulate_season(job: _SeasonJob, season: DateRange) -> _SeasonOutput:
     }
     note = drivers.note if drivers.source == "climatology" else None
     return _SeasonOutput(season, granules, scenes, info, note, phases)
-
-
-def station_days(drivers: Drivers) -> list[date]:
-    """Sampling days of the drivers (for quick-looks and tests)."""
-    return drivers.dates

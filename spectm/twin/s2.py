@@ -2,7 +2,7 @@
 
 * **Tiles.** MGRS 100 km squares in the region's UTM zone (default: the region's
   ``s2_tiles``). The origin of a tile is 40 m west of its square's western 100 km line
-  and at the square's northern edge; it spans 109.8 km (DOMAIN §3.6). Row letters
+  and at the square's northern edge; it spans 109.8 km (docs/sentinel2.md § Lake Erie tiles and CRS). Row letters
   follow the MGRS scheme (odd zones start at A, even at F; 20 letters without I/O;
   the 2000 km ambiguity is resolved by the region's latitude).
 * **Clipping.** Like ``fetch --clip``, each file covers the tile ∩ the region box,

@@ -34,7 +34,7 @@ def test_real_subset_values_match_its_own_encoding():
     assert int(np.isfinite(rrs).any(axis=2).sum()) == 11  # README: 11 of the 100 pixels are valid
     assert rrs.shape == (10, 10, 172)
     assert g.wavelength[0] == pytest.approx(346.017, abs=1e-3)
-    assert g.wavelength[27] == pytest.approx(412.5, abs=1.0)  # nominal 413 → index 27 (DOMAIN §1.5)
+    assert g.wavelength[27] == pytest.approx(412.5, abs=1.0)  # nominal 413 → index 27 (docs/pace.md)
     assert g.wavelength[-1] == pytest.approx(719.298, abs=1e-3)
     assert g.processing_version == "3.1"
     assert g.time_start.isoformat().startswith("2025-03-05T16:09:33")

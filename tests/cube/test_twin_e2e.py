@@ -11,11 +11,11 @@ import xarray as xr
 import zarr
 from shapely.geometry import box
 
+from spectm import twin
 from spectm.aoi import AOI, parse_bbox
 from spectm.cube import build_cube
 from spectm.cube.inspect import verify_cube
 
-twin = pytest.importorskip("spectm.twin")
 DATES = "2024-07-11:2024-07-13"  # the twin has an S2 scene on 07-12
 
 

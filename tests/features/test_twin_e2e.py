@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from shapely.geometry import box
 
+from spectm import twin
 from spectm.aoi import AOI, parse_bbox
 from spectm.features import join
 from spectm.features.show import chip_leaks
 
 from .helpers import DATA
-
-twin = pytest.importorskip("spectm.twin")
 
 BBOX = (-83.45, 41.62, -83.15, 41.87)
 

@@ -5,7 +5,7 @@
 * ``stac_api`` — ``rustac serve`` (a real STAC API) loaded with those items, their hrefs
   rewritten to ``asset_server``, plus the verbatim Earth Search 13TDE items;
 * ``cmr`` — ``responses`` replaying the real UMM-G records in tests/data/cmr for
-  earthaccess's CMR requests (DOMAIN.md §1.3 wire format), loopback passed through.
+  earthaccess's CMR requests (docs/pace.md § Search: CMR and earthaccess), loopback passed through.
 """
 
 from __future__ import annotations

@@ -280,7 +280,6 @@ def test_redact_url_removes_sas_and_userinfo() -> None:
 
 
 def test_planetary_computer_without_extra_names_the_install(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    pytest.importorskip("pystac_client")
     try:
         import planetary_computer  # noqa: F401
 

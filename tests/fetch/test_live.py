@@ -17,7 +17,7 @@ pytestmark = pytest.mark.live
 def test_live_pace_search_lake_erie(tmp_path: Path) -> None:
     res = fetch("lake_erie", "2024-08-01:2024-08-03", data_dir=tmp_path, sources=["pace_oci_l2_aop"], dry_run=True)
     s = res.sources["pace_oci_l2_aop"]
-    assert s.searched >= s.found >= 1  # about one pass a day sees the lake (DOMAIN.md §1.3)
+    assert s.searched >= s.found >= 1  # about one pass a day sees the lake (docs/pace.md § Search: CMR and earthaccess)
     assert all(e.expected_bytes for e in res.entries if e.status == "planned")
 
 

@@ -16,6 +16,7 @@ import pytest
 import rasterio
 from shapely.geometry import box
 
+from spectm import twin
 from spectm.aoi import AOI, parse_bbox
 from spectm.fetch import fetch
 from spectm.fetch.catalog import read_local_catalog
@@ -23,7 +24,6 @@ from spectm.fetch.testserver import RangeServer
 
 from .conftest import start_rustac, stop
 
-twin = pytest.importorskip("spectm.twin")
 BBOX = (-83.45, 41.62, -83.15, 41.87)
 DATES = "2024-08-05:2024-08-06"
 

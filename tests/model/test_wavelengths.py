@@ -45,7 +45,7 @@ def test_indices_match_hand_computation() -> None:
     x = torch.from_numpy(rng.uniform(0.002, 0.02, (2, 1, 172, 3, 3)).astype(np.float32))
     out = compute_indices(x, wl, ["ci", "ss665", "ndci"])
     assert out.shape == (2, 1, 3, 3, 3)
-    i620, i665, i681, i708, i709 = 101, 129, 142, 164, 165  # DOMAIN §1.5 indices
+    i620, i665, i681, i708, i709 = 101, 129, 142, 164, 165  # docs/pace.md § Wavelengths
     r = x.double()
     lam = wl.astype(np.float64)
     ci = -(

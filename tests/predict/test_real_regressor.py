@@ -11,12 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import xarray as xr
 
 from spectm.cli import main
 from tests.features.helpers import WL, CubeSpec, base_rrs, write_cube
-
-torch = pytest.importorskip("torch")
 
 
 def _cli(*args: str) -> None:

@@ -1,7 +1,7 @@
 """Ingest of the real GLERL files (bundled copies): facts about the files, asserted.
 
 The expected numbers come from the files themselves (counted here with the csv module,
-independently of spectm) and from DOMAIN.md §5 (computed from the same files).
+independently of spectm) and from docs/glerl.md (computed from the same files).
 """
 
 from __future__ import annotations
@@ -93,7 +93,7 @@ def test_schema_and_encoding_per_file(result) -> None:  # type: ignore[no-untype
 
 
 def test_surface_station_dates_per_season(samples: pd.DataFrame) -> None:
-    """DOMAIN §5.4: surface-station dates per season."""
+    """docs/glerl.md § Stations, cadence and value ranges: surface-station dates per season."""
     got = surface_stations(samples).groupby("year")["date"].nunique().to_dict()
     expected = {2012: 15, 2013: 21, 2014: 21, 2015: 23, 2016: 19, 2017: 22, 2018: 18, 2019: 18,
                 2020: 16, 2021: 21, 2022: 20, 2024: 22, 2025: 2}  # fmt: skip
@@ -143,7 +143,7 @@ def test_censored_pmc_counts_match_the_raw_tokens(result) -> None:  # type: igno
 
 
 def test_surface_station_pmc_2012_2024_matches_domain(samples: pd.DataFrame) -> None:
-    """DOMAIN §5.4: 1588 surface station samples 2012–2024, 981 detected, 584 censored."""
+    """docs/glerl.md: 1588 surface station samples 2012–2024, 981 detected, 584 censored."""
     s = surface_stations(samples)
     s = s[s.year <= 2024]
     assert len(s) == 1588
@@ -152,7 +152,7 @@ def test_surface_station_pmc_2012_2024_matches_domain(samples: pd.DataFrame) -> 
 
 
 def test_2024_pace_era_facts(samples: pd.DataFrame) -> None:
-    """DOMAIN §5.4: 168 surface station samples on 22 dates; 99 detected (median 0.87, max 10.57)."""
+    """docs/glerl.md: 168 surface station samples on 22 dates; 99 detected (median 0.87, max 10.57)."""
     s = surface_stations(samples)
     s = s[s.year == 2024]
     det = s[s.pmc_ugL.notna() & ~s.pmc_ugL_censored]

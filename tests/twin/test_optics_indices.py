@@ -1,4 +1,4 @@
-"""Forward model against DOMAIN §6.2's indicative outputs, and the shared indices."""
+"""Forward model against the indicative outputs of docs/bio-optics.md, and the shared indices."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from spectm.errors import BadInputError
 from spectm.twin import optics
 
 WL = np.array([560.0, 620.0, 665.0, 681.0, 709.0])
-# (Chl, PC, a_g400, TSS) -> Rrs560, Rrs620, Rrs665, Rrs709, CI, SS665, NDCI (DOMAIN.md §6.2)
+# (Chl, PC, a_g400, TSS) -> Rrs560, Rrs620, Rrs665, Rrs709, CI, SS665, NDCI (docs/bio-optics.md § Forward model)
 INDICATIVE = [
     ((3, 0.3, 0.3, 3), (0.0143, 0.0053, 0.0033, 0.0018, -0.0002, -0.0003, -0.28)),
     ((16, 4, 0.9, 10), (0.0198, 0.0126, 0.0086, 0.0061, -0.0002, -0.0005, -0.17)),

@@ -6,11 +6,11 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from spectm import indices
 from spectm.catalogs import load_stations
 from spectm.dates import parse_dates
+from spectm.samples import ingest_samples
 from spectm.twin.drivers import build_drivers
 from spectm.twin.fields import FieldModel, Grid
 from spectm.twin.pace import L2_MASK, simulate_day
@@ -43,12 +43,11 @@ def test_climatology_fallback_is_reported() -> None:
 def test_index_microcystin_correlation_at_stations(tmp_path: Path) -> None:
     """2024 GLERL samples drive the twin; NDCI at stations vs log PMC has the real sign and strength.
 
-    The real surface station data give log10 PMC ~ log10 Chl with R² ≈ 0.38 (r ≈ 0.6, DOMAIN §5.5).
+    The real surface station data give log10 PMC ~ log10 Chl with R² ≈ 0.38 (r ≈ 0.6, docs/glerl.md).
     The twin's NDCI at the station pixel on sampling days must correlate positively with the
     measured (real) PMC, with r between 0.3 and 0.9.
     """
-    samples_mod = pytest.importorskip("spectm.samples")
-    samples_mod.ingest_samples(files=None, data_dir=tmp_path)
+    ingest_samples(files=None, data_dir=tmp_path)
     import pandas as pd
 
     s = pd.read_parquet(tmp_path / "insitu" / "samples.parquet")

@@ -4,10 +4,10 @@ Run from the repository root: ``.venv/bin/python tests/data/cube/make_s2_fixture
 
 Items are derived from the real Earth Search c1 item ``S2A_T13TDE_20240422T174753_L2A``
 and the real Planetary Computer item ``S2B_MSIL2A_20240825T173909_R098_T13TDE_...``
-(/work/shared/reference/stac/items/, copied to ``tests/data/cube/s2/source_items/``):
+(verbatim copies in ``tests/data/cube/s2/source_items/``, provenance in PROVENANCE.md):
 id, datetime, geometry, bbox, ``proj:epsg`` (32617), per-asset ``proj:shape``/``proj:transform``
 and hrefs are edited to a 2 km × 2 km piece of western Lake Erie in tile 17TLG, and
-``spectm:synthetic`` is set. One item per catalogue rule of DOMAIN.md §3.3 with the same
+``spectm:synthetic`` is set. One item per catalogue rule of docs/sentinel2.md § Processing baseline 04.00 with the same
 true reflectance, so every rule must recover the same values:
 
 * ``c1``   PB 05.10, DN include +1000, raster:bands offset −0.1 (two overlapping items, same day)
@@ -30,7 +30,7 @@ from rasterio.transform import from_origin
 
 HERE = Path(__file__).resolve().parent
 OUT = HERE / "s2"
-REF = Path("/work/shared/reference/stac/items")
+REF = OUT / "source_items"  # the committed verbatim copies; read before OUT is rewritten
 X0, Y0, SIZE = 308400.0, 4620800.0, 2000.0  # UTM 17N, metres
 RES = {
     "coastal": 60,
@@ -156,14 +156,15 @@ def make(template: dict, kind: str, item_id: str, dt: str, pb: str, with_offset:
 
 
 def main() -> None:
+    c1_name = "earth-search-v1_sentinel-2-c1-l2a_10-items_13TDE_2024-04.json"
+    pc_name = "pc_sentinel-2-l2a_two-items_13TDE_2024-08.json"
+    sources = {name: (REF / name).read_bytes() for name in (c1_name, pc_name)}
     shutil.rmtree(OUT, ignore_errors=True)
-    (OUT / "source_items").mkdir(parents=True)
-    c1_src = REF / "earth-search-v1_sentinel-2-c1-l2a_10-items_13TDE_2024-04.json"
-    pc_src = REF / "pc_sentinel-2-l2a_two-items_13TDE_2024-08.json"
-    shutil.copy(c1_src, OUT / "source_items" / c1_src.name)
-    shutil.copy(pc_src, OUT / "source_items" / pc_src.name)
-    c1 = json.loads(c1_src.read_text())["features"][0]
-    pc = json.loads(pc_src.read_text())["features"][0]
+    REF.mkdir(parents=True)
+    for name, data in sources.items():
+        (REF / name).write_bytes(data)
+    c1 = json.loads(sources[c1_name])["features"][0]
+    pc = json.loads(sources[pc_name])["features"][0]
     specs = [
         (c1, "c1", "S2A_T17TLG_20240702T163901_L2A", "2024-07-02T16:39:01Z", "05.10", True, None),
         (c1, "c1", "S2A_T17TKG_20240702T163901_L2A", "2024-07-02T16:39:01Z", "05.10", True, None),

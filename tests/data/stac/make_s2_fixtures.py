@@ -1,10 +1,10 @@
 """Make tests/data/stac/s2_c1_17T_synthetic_items.json from a real Earth Search v1 item.
 
-Run from the repository root (needs ../shared/reference, only when regenerating):
+Run from the repository root (reads the verbatim item collection next to this script):
 
     .venv/bin/python tests/data/stac/make_s2_fixtures.py
 
-No real zone-17 item exists in the reference data (DOMAIN.md §3.6), so this copies
+No real zone-17 item is in the test data (docs/sentinel2.md § Lake Erie tiles and CRS), so this copies
 the real ``sentinel-2-c1-l2a`` item S2A_T13TDE_20240422T174753_L2A and relabels it to
 Lake Erie tiles: id, datetime, geometry/bbox (the tile's true UTM outline in lon/lat),
 ``proj:epsg`` 32617, ``grid:code``/``mgrs:*``, ``eo:cloud_cover``, ``proj:centroid``.
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from pyproj import Transformer
 
-SRC = Path("../shared/reference/stac/items/earth-search-v1_sentinel-2-c1-l2a_10-items_13TDE_2024-04.json")
+SRC = Path(__file__).with_name("earth-search-v1_sentinel-2-c1-l2a_10-items_13TDE_2024-04.json")
 OUT = Path(__file__).with_name("s2_c1_17T_synthetic_items.json")
 KEYS = [
     "coastal",
@@ -41,7 +41,7 @@ KEYS = [
     "thumbnail",
 ]
 COARSE = {10: 400, 20: 800, 60: 2400}
-# tile -> lower-left UTM corner (E, N) of the 109.8 km MGRS tile (zone 17N, DOMAIN.md §3.6)
+# tile -> lower-left UTM corner (E, N) of the 109.8 km MGRS tile (zone 17N, docs/sentinel2.md § Lake Erie tiles and CRS)
 TILES = {"17TLG": (299960, 4590240), "17TKG": (199960, 4590240), "17TNH": (499980, 4690200)}
 SCENES = [
     ("S2A_T17TLG_20240715T163901_L2A", "17TLG", "2024-07-15T16:39:01.024000Z", 12.3),
