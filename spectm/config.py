@@ -158,6 +158,13 @@ class PretrainModel(Strict):
         description="reconstruct hidden bands as a correction to linear interpolation "
         "across the visible bands (docs/model.md)",
     )
+    band_group: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="adjacent bands per token (1: one token per band); groups never straddle the targeted "
+        "windows, so SpecTM's mask stays exact (docs/model.md, Grouped bands)",
+    )
 
 
 class RandomMasking(Strict):
