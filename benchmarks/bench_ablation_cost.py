@@ -41,22 +41,23 @@ def _step(tr: Pretrainer, batch: dict[str, torch.Tensor], step: int) -> None:
     tr.opt.step()
 
 
-def _time(cfg: PretrainSection, data: ChipDataset, batch: int, steps: int, threads: int) -> tuple[float, int]:
-    """Mean s/step over ``steps`` timed steps after one warm-up, and the tokens per chip."""
+def _time(cfg: PretrainSection, data: ChipDataset, batch: int, steps: int, threads: int) -> tuple[float, float, int]:
+    """Mean wall s/step and CPU s/step (all threads) over ``steps`` timed steps after one warm-up, and the
+    tokens per chip. On a shared machine the wall time measures the other users too; the CPU time much less."""
     cfg = cfg.model_copy(update={"batch_size": batch, "cpu_threads": threads, "num_workers": 0, "compile": False})
     with tempfile.TemporaryDirectory() as tmp:
         tr = Pretrainer(cfg, data, Path(tmp), device="cpu")
         it = iter(tr.loader)
         b = next(it)
         _step(tr, b, 0)  # warm-up
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for s in range(steps):
             _step(tr, b, 1 + s)
-        dt = (time.perf_counter() - t0) / steps
+        dt, cpu = (time.perf_counter() - t0) / steps, (time.process_time() - c0) / steps
         _, t, c, h, w = data.shape
         p = tr.mcfg.patch_size
         per_patch = c if tr.mask_groups is None else len(tr.mask_groups)
-        return dt, t * (h // p) * (w // p) * per_patch
+        return dt, cpu, t * (h // p) * (w // p) * per_patch
 
 
 def main() -> None:
@@ -95,26 +96,28 @@ def main() -> None:
         f"batch {args.batch}, tasks {tasks}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}, "
         f"{os.cpu_count()} CPUs, torch {torch.__version__}"
     )
-    head = " | ".join(f"s/step, {t} thread{'s' if t > 1 else ''}" for t in args.threads)
+    head = " | ".join(f"s/step, {t} thread{'s' if t > 1 else ''} (CPU s)" for t in args.threads)
     print(f"| masking | layout | tokens/chip | {head} |\n|---|---|---|" + "---|" * len(args.threads))
-    at_cfg: dict[str, float] = {}
+    at_cfg: dict[str, tuple[float, float]] = {}
     for masking, layout, cfg in rows:
         times = []
         for th in args.threads:
             steps = 1 if layout == "per band, patch 4" else args.steps
-            dt, tokens = _time(cfg, data, args.batch, steps, th)
-            times.append(dt)
+            dt, cpu, tokens = _time(cfg, data, args.batch, steps, th)
+            times.append(f"{dt:.2f} ({cpu:.2f})")
             if layout == "ablation" and th == pipe.pretrain.cpu_threads:
-                at_cfg[masking] = dt
+                at_cfg[masking] = (dt, cpu)
         m = cfg.model
         desc = layout if layout != "ablation" else f"patch {m.patch_size}, {m.band_group} bands/token"
-        print(f"| {masking} | {desc} | {tokens:,} | " + " | ".join(f"{t:.2f}" for t in times) + " |", flush=True)
+        print(f"| {masking} | {desc} | {tokens:,} | " + " | ".join(times) + " |", flush=True)
     if at_cfg and ab.max_steps:
         cells = variants(ab)
-        total = sum(at_cfg[v.masking] for v in cells) * ab.max_steps
+        wall = sum(at_cfg[v.masking][0] for v in cells) * ab.max_steps
+        cpu = sum(at_cfg[v.masking][1] for v in cells) * ab.max_steps
         print(
-            f"\npretraining estimate at cpu_threads {pipe.pretrain.cpu_threads}: {len(cells)} variants × "
-            f"{ab.max_steps} steps = {total / 60:.1f} min (mean {np.mean(list(at_cfg.values())):.2f} s/step)"
+            f"\npretraining steps at cpu_threads {pipe.pretrain.cpu_threads}: {len(cells)} variants × {ab.max_steps} "
+            f"steps = {wall / 60:.1f} min wall here, {cpu / 60:.1f} CPU-min "
+            f"(mean {np.mean([w for w, _ in at_cfg.values()]):.2f} s/step); load now {os.getloadavg()[0]:.2f}"
         )
 
 
