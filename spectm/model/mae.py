@@ -13,9 +13,13 @@ in one patch with a linear layer shared by all bands, plus
   step (so irregular revisits are represented exactly).
 
 Why per-band tokens: the SpecTM mask is defined band by band (46 of the 172 OCI bands),
-so per-band tokens make "hide exactly these bands" exact; band-group tokens would blur
-the window edges. The cost (C tokens per patch) is contained MAE-style: the encoder
-sees only visible tokens, and the decoder is narrow and shallow.
+so per-band tokens make "hide exactly these bands" exact. The cost (C tokens per patch) is
+contained MAE-style: the encoder sees only visible tokens, and the decoder is narrow and
+shallow. ``band_group`` k > 1 puts k adjacent bands of a patch into one token (their
+values side by side, the mean of their wavelength encodings), cut so that no group
+straddles a targeted window's edge: the windows stay exact at a quarter of the tokens for
+k = 4 (:mod:`spectm.model.band_groups`; docs/model.md, "Grouped bands"). Masks, outputs and
+:meth:`SpectralMAE.encode` stay per band either way.
 
 Heads on the decoder output: band reconstruction (``p×p`` values per token), 8-day-ahead
 prediction (``p×p`` future values per token of the last time step: the future
