@@ -158,3 +158,19 @@ def test_grouped_pretraining_runs_end_to_end(tmp_path: Path) -> None:
     res = tr.fit()
     assert res.steps == 2 and np.isfinite(res.final_loss)
     assert (tmp_path / "run" / "model.safetensors").exists()
+
+
+def test_a_checkpoint_written_before_band_group_existed_still_resumes(chips_store: Path, tiny_cfg) -> None:
+    """Its model_config lacks band_group/group_windows; they take their defaults (per band) on resume."""
+    import json
+
+    from spectm.errors import ConfigError
+    from spectm.model.train import Pretrainer
+
+    tr = Pretrainer(tiny_cfg(), chips_store, chips_store.parents[2] / "runs" / "old", device="cpu")
+    st = tr.state()
+    old = json.loads(st["model_config"])
+    del old["band_group"], old["group_windows"]
+    tr.load_state({**st, "model_config": json.dumps(old)})
+    with pytest.raises(ConfigError, match="model config differs"):
+        tr.load_state({**st, "model_config": json.dumps({**old, "band_group": 4})})
