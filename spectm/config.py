@@ -158,6 +158,13 @@ class PretrainModel(Strict):
         description="reconstruct hidden bands as a correction to linear interpolation "
         "across the visible bands (docs/model.md)",
     )
+    band_group: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="adjacent bands per token (1: one token per band); groups never straddle the targeted "
+        "windows, so SpecTM's mask stays exact (docs/model.md, Grouped bands)",
+    )
 
 
 class RandomMasking(Strict):
@@ -458,6 +465,11 @@ class EvaluateAblation(Strict):
     )
     max_steps: int | None = Field(300, ge=1, description="pretraining steps of each variant (None: as pretrain:)")
     epochs: int | None = Field(None, ge=1, description="epochs of each variant (None: as pretrain:)")
+    model: PretrainModel | None = Field(
+        None,
+        description="the model of every variant, replacing pretrain.model (null: pretrain.model), so all "
+        "cells share one size and token layout, e.g. patch_size 4 with band_group 4 (docs/model.md)",
+    )
 
     @field_validator("masking")
     @classmethod
@@ -622,7 +634,26 @@ class Pipeline(Strict):
                 check_spatial_patches(pre.masking.strategies, (chip // patch) ** 2, chip, patch)
             except ConfigError as exc:
                 raise ValueError(f"{exc.message}; {exc.remedy}") from None
+        ab = self.evaluate.ablation
+        if "evaluate" in self.stages and "ablation" in self.evaluate.experiments and pre.chips is None:
+            self._check_ablation_patches(ab)
         return self
+
+    def _check_ablation_patches(self, ab: EvaluateAblation) -> None:
+        """Every ablation cell with a spatial stage needs several patches per chip of the store it trains on."""
+        from spectm.model.masking import check_spatial_patches
+
+        if self.pretrain.features != self.join.name:
+            return  # the variants train on another store: its chip size is checked when they train
+        chip = self.join.chip_size
+        patch = (ab.model or self.pretrain.model).patch_size
+        for cell in ab.masking:
+            strategies = [MASKING_ALIASES.get(m, m) for m in cell.split("+")]
+            try:
+                check_spatial_patches(strategies, (chip // patch) ** 2, chip, patch)
+            except ConfigError as exc:
+                remedy = "set evaluate.ablation.model (e.g. {patch_size: 4, band_group: 4}) or drop the cell"
+                raise ValueError(f"evaluate.ablation cell '{cell}': {exc.message}; {remedy}") from None
 
 
 M = TypeVar("M", bound=BaseModel)

@@ -8,7 +8,8 @@ section is a copy of the pipeline's with ``seed`` set to the variant's encoder s
 every task *not* in the cell set to 0 (a task in the cell keeps the pipeline's weight, or the
 default weight when the pipeline had set it to 0), and the run shortened to
 ``evaluate.ablation.max_steps`` / ``epochs``. All variants share that budget, so the cells
-differ only in masking and tasks.
+differ only in masking and tasks. ``evaluate.ablation.model``, when set, replaces ``pretrain.model`` in
+every variant (one size and token layout for all cells, e.g. several spatial patches of grouped bands).
 
 Variant runs are ordinary pretraining runs (``spectm.model.pretrain_run``) with deterministic
 ids ``<pipeline>-ablation-<key>`` (key: the variant's section + the chips' fingerprint), so
@@ -67,6 +68,8 @@ def variant_section(base: PretrainSection, v: Variant, ab: EvaluateAblation) -> 
             data["loss"][key] = 0.0
         elif data["loss"][key] <= 0:
             data["loss"][key] = getattr(defaults, key)
+    if ab.model is not None:  # one model for every cell (docs/evaluate.md)
+        data["model"] = ab.model.model_dump(mode="json")
     if ab.max_steps is not None:
         data["max_steps"] = ab.max_steps
     if ab.epochs is not None:

@@ -13,9 +13,13 @@ in one patch with a linear layer shared by all bands, plus
   step (so irregular revisits are represented exactly).
 
 Why per-band tokens: the SpecTM mask is defined band by band (46 of the 172 OCI bands),
-so per-band tokens make "hide exactly these bands" exact; band-group tokens would blur
-the window edges. The cost (C tokens per patch) is contained MAE-style: the encoder
-sees only visible tokens, and the decoder is narrow and shallow.
+so per-band tokens make "hide exactly these bands" exact. The cost (C tokens per patch) is
+contained MAE-style: the encoder sees only visible tokens, and the decoder is narrow and
+shallow. ``band_group`` k > 1 puts k adjacent bands of a patch into one token (their
+values side by side, the mean of their wavelength encodings), cut so that no group
+straddles a targeted window's edge: the windows stay exact at a quarter of the tokens for
+k = 4 (:mod:`spectm.model.band_groups`; docs/model.md, "Grouped bands"). Masks, outputs and
+:meth:`SpectralMAE.encode` stay per band either way.
 
 Heads on the decoder output: band reconstruction (``p×p`` values per token), 8-day-ahead
 prediction (``p×p`` future values per token of the last time step: the future
@@ -28,10 +32,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
 from spectm.errors import ConfigError
+from spectm.model.band_groups import band_groups
 
 
 @dataclass
@@ -50,6 +56,10 @@ class MAEConfig:
     # False here so checkpoints written before the option existed load unchanged; new runs get
     # the config's default (True, spectm.config.PretrainModel).
     interp_prior: bool = False
+    # Spectral grouping (docs/model.md, "Grouped bands"): band_group adjacent bands per token, groups cut so
+    # none straddles a window of group_windows (nm; None = SpecTM's windows). 1 = one band per token.
+    band_group: int = 1
+    group_windows: list[list[float]] | None = None
 
 
 def fourier_wavelength_features(wl_nm: torch.Tensor, n_freqs: int) -> torch.Tensor:
@@ -130,7 +140,9 @@ class SpectralMAE(nn.Module):
             )
         self.cfg = cfg
         pp = cfg.patch_size**2
-        self.patch_embed = nn.Linear(pp, cfg.dim)
+        kpp = cfg.band_group * pp  # values per token: band_group bands × p×p pixels
+        self._group_cache: dict[tuple[float, ...], tuple[torch.Tensor, ...]] = {}
+        self.patch_embed = nn.Linear(kpp, cfg.dim)
         self.wl_enc = WavelengthEncoding(cfg.dim, cfg.wavelength_freqs)
         self.encoder = _stack(cfg.dim, cfg.depth, cfg.heads, cfg.mlp_ratio, cfg.dropout)
         self.enc_norm = nn.LayerNorm(cfg.dim)
@@ -139,8 +151,8 @@ class SpectralMAE(nn.Module):
         self.dec_wl_enc = WavelengthEncoding(cfg.decoder_dim, cfg.wavelength_freqs)
         self.decoder = _stack(cfg.decoder_dim, cfg.decoder_depth, cfg.decoder_heads, cfg.mlp_ratio, cfg.dropout)
         self.dec_norm = nn.LayerNorm(cfg.decoder_dim)
-        self.recon_head = nn.Linear(cfg.decoder_dim, pp)
-        self.future_head = nn.Linear(cfg.decoder_dim, pp)
+        self.recon_head = nn.Linear(cfg.decoder_dim, kpp)
+        self.future_head = nn.Linear(cfg.decoder_dim, kpp)
         self.index_head = nn.Linear(cfg.decoder_dim, max(cfg.n_indices, 1) * pp)
         nn.init.normal_(self.mask_token, std=0.02)
 
@@ -164,25 +176,81 @@ class SpectralMAE(nn.Module):
         x = x.reshape(b, t, h // p, w // p, c, p, p).permute(0, 1, 4, 2, 5, 3, 6)
         return x.reshape(b, t, c, h, w)
 
+    # ------------------------------------------------------------------ spectral grouping
+    @property
+    def grouped(self) -> bool:
+        return self.cfg.band_group > 1
+
+    def groups(self, wavelengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """This band set's groups (cached): member index (G,k) (padding → 0), member flag (G,k), each band's
+        slot ``g·k + j`` in the flattened group axis (C,), and each band's group (C,)."""
+        key = tuple(round(float(v), 4) for v in wavelengths.tolist())
+        hit = self._group_cache.get(key)
+        if hit is None or hit[0].device != wavelengths.device:
+            g = band_groups(key, self.cfg.band_group, self.cfg.group_windows)
+            k = g.shape[1]
+            member = g >= 0
+            slot = np.empty(len(key), dtype=np.int64)
+            slot[g[member]] = np.flatnonzero(member.reshape(-1))
+            dev = wavelengths.device
+            hit = (
+                torch.from_numpy(np.where(member, g, 0)).to(dev),
+                torch.from_numpy(member).to(dev),
+                torch.from_numpy(slot).to(dev),
+                torch.from_numpy(slot // k).to(dev),
+            )
+            self._group_cache[key] = hit
+        return hit
+
+    def _group_values(self, patches: torch.Tensor, wavelengths: torch.Tensor) -> torch.Tensor:
+        """(B,T,P,C,pp) → (B,T,P,G,k·pp): each token's bands side by side (zeros pad a short group)."""
+        idx, member, _, _ = self.groups(wavelengths)
+        b, t, n_p, _, pp = patches.shape
+        g = patches[:, :, :, idx.reshape(-1)] * member.reshape(-1, 1).to(patches.dtype)
+        return g.reshape(b, t, n_p, idx.shape[0], idx.shape[1] * pp)
+
+    def _group_mean(self, enc: torch.Tensor, wavelengths: torch.Tensor) -> torch.Tensor:
+        """(C,d) per-band encodings → (G,d): the mean over each group's bands."""
+        idx, member, _, _ = self.groups(wavelengths)
+        w = member.to(enc.dtype)[..., None]
+        return (enc[idx] * w).sum(1) / w.sum(1)
+
+    def _group_flags(self, flags: torch.Tensor, wavelengths: torch.Tensor, every: bool) -> torch.Tensor:
+        """Band-level flags (B,T,P,C) → group level (B,T,P,G): all members (``every``) or any member."""
+        idx, member, _, _ = self.groups(wavelengths)
+        f = flags[..., idx]
+        if every:
+            return torch.where(member, f, torch.ones_like(f)).all(-1)
+        return torch.where(member, f, torch.zeros_like(f)).any(-1)
+
+    def _ungroup(self, values: torch.Tensor, wavelengths: torch.Tensor) -> torch.Tensor:
+        """(B,T,P,G,k·pp) head output → (B,T,P,C,pp) per band."""
+        _, _, slot, _ = self.groups(wavelengths)
+        b, t, n_p, ng, _ = values.shape
+        pp = self.cfg.patch_size**2
+        return values.reshape(b, t, n_p, ng * self.cfg.band_group, pp)[:, :, :, slot]
+
     # ------------------------------------------------------------------ shared by forward and encode
     def _embed(
         self, x: torch.Tensor, wavelengths: torch.Tensor, days: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Patches (B,T,P,C,pp) and their tokens (B,N,dim): patch embedding + wavelength, spatial
-        and temporal encodings."""
-        b, t, c, h, w = x.shape
+    ) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """Patches (B,T,P,C,pp), their tokens (B,N,dim) — patch embedding + wavelength, spatial and temporal
+        encodings — and the tokens per patch (C, or G groups; a group's wavelength encoding is the mean of
+        its bands')."""
+        b, t, _, h, w = x.shape
         cfg = self.cfg
         patches = self.patchify(x)
+        values, wl = patches, self.wl_enc(wavelengths)
+        if self.grouped:
+            values, wl = self._group_values(patches, wavelengths), self._group_mean(wl, wavelengths)
+        ng = values.shape[3]
         gh, gw = h // cfg.patch_size, w // cfg.patch_size
         spatial = sincos_2d(gh, gw, cfg.dim, x.device)  # (P,d)
         temporal = sincos_1d(days, cfg.dim)  # (B,T,d)
         tok = (
-            self.patch_embed(patches)
-            + self.wl_enc(wavelengths)[None, None, None]
-            + spatial[None, None, :, None]
-            + temporal[:, :, None, None]
+            self.patch_embed(values) + wl[None, None, None] + spatial[None, None, :, None] + temporal[:, :, None, None]
         )
-        return patches, tok.reshape(b, t * patches.shape[2] * c, cfg.dim)
+        return patches, tok.reshape(b, t * patches.shape[2] * ng, cfg.dim), ng
 
     def _encode_visible(
         self, tok: torch.Tensor, keep: torch.Tensor
@@ -217,10 +285,13 @@ class SpectralMAE(nn.Module):
         """
         b, t, c, h, w = x.shape
         cfg = self.cfg
-        patches, tok = self._embed(x, wavelengths, days)  # (B,T,P,C,pp), (B,N,d)
+        patches, tok, ng = self._embed(x, wavelengths, days)  # (B,T,P,C,pp), (B,N,d), tokens per patch
         n_p = patches.shape[2]
         gh, gw = h // cfg.patch_size, w // cfg.patch_size
-        n = t * n_p * c
+        n = t * n_p * ng
+        if self.grouped:  # a group is hidden when all its bands are, valid when any is
+            mask = self._group_flags(mask, wavelengths, every=True)
+            token_valid = None if token_valid is None else self._group_flags(token_valid, wavelengths, every=False)
         keep = ~mask.reshape(b, n)
         if token_valid is not None:
             keep = keep & token_valid.reshape(b, n)
@@ -233,19 +304,27 @@ class SpectralMAE(nn.Module):
         full = full.scatter(1, idx[..., None].expand(-1, -1, dd), enc)
         dspatial = sincos_2d(gh, gw, dd, x.device)
         dtemporal = sincos_1d(days, dd)
-        pos = (
-            self.dec_wl_enc(wavelengths)[None, None, None] + dspatial[None, None, :, None] + dtemporal[:, :, None, None]
-        )
-        full = full + pos.expand(b, t, n_p, c, dd).reshape(b, n, dd)
-        dec = self.dec_norm(self.decoder(full)).reshape(b, t, n_p, c, dd)
+        dwl = self.dec_wl_enc(wavelengths)
+        if self.grouped:
+            dwl = self._group_mean(dwl, wavelengths)
+        pos = dwl[None, None, None] + dspatial[None, None, :, None] + dtemporal[:, :, None, None]
+        full = full + pos.expand(b, t, n_p, ng, dd).reshape(b, n, dd)
+        dec = self.dec_norm(self.decoder(full)).reshape(b, t, n_p, ng, dd)
 
-        rec_tok = self.recon_head(dec)  # (B,T,P,C,pp)
+        rec_tok = self.recon_head(dec)  # (B,T,P,C,pp), or (B,T,P,G,k·pp) grouped
+        keep_bands = keep.reshape(b, t, n_p, ng)
+        if self.grouped:
+            rec_tok = self._ungroup(rec_tok, wavelengths)
+            keep_bands = keep_bands[..., self.groups(wavelengths)[3]]
         if cfg.interp_prior:  # predict a correction to the straight line across each gap
-            vis_bands = keep.reshape(b * t * n_p, c)
+            vis_bands = keep_bands.reshape(b * t * n_p, c)
             prior = interpolate_hidden(patches.reshape(b * t * n_p, c, -1), wavelengths, vis_bands)
             rec_tok = rec_tok + prior.reshape(rec_tok.shape).to(rec_tok.dtype)
         recon = self.unpatchify(rec_tok, h, w)
-        future = self.unpatchify(self.future_head(dec[:, -1:]), h, w)[:, 0]
+        fut_tok = self.future_head(dec[:, -1:])
+        if self.grouped:
+            fut_tok = self._ungroup(fut_tok, wavelengths)
+        future = self.unpatchify(fut_tok, h, w)[:, 0]
         k = max(cfg.n_indices, 1)
         maps = self.index_head(dec.mean(dim=3)).reshape(b, t, n_p, k, cfg.patch_size**2)
         indices = self.unpatchify(maps, h, w)  # the K indices take the place of bands
@@ -261,20 +340,24 @@ class SpectralMAE(nn.Module):
         in pretraining). Returns (B,T,P,C,dim) after the encoder's final norm; invalid tokens
         are zeros. Used by ``spectm.regress`` to pool features per patch.
         """
-        b, t, c = x.shape[:3]
+        b, t = x.shape[:2]
         cfg = self.cfg
-        patches, tok = self._embed(x, wavelengths, days)
+        patches, tok, ng = self._embed(x, wavelengths, days)
         n_p = patches.shape[2]
-        n = t * n_p * c
+        n = t * n_p * ng
         keep = torch.ones(b, n, dtype=torch.bool, device=x.device)
         if token_valid is not None:
+            if self.grouped:
+                token_valid = self._group_flags(token_valid, wavelengths, every=False)
             keep = token_valid.reshape(b, n)
         enc, idx, pad, _ = self._encode_visible(tok, keep)
         enc = enc.masked_fill(pad[..., None], 0.0)
         full = torch.zeros(b, n, cfg.dim, dtype=enc.dtype, device=x.device)
         full = full.scatter(1, idx[..., None].expand(-1, -1, cfg.dim), enc)
-        full = full * keep[..., None].to(full.dtype)
-        return full.reshape(b, t, n_p, c, cfg.dim)
+        full = (full * keep[..., None].to(full.dtype)).reshape(b, t, n_p, ng, cfg.dim)
+        if self.grouped:  # every band gets its group's features, so callers keep a per-band view
+            full = full[:, :, :, self.groups(wavelengths)[3]]
+        return full
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -26,6 +26,7 @@ import numpy as np
 import torch
 
 from spectm.config import PretrainSection
+from spectm.model.band_groups import expand_to_bands, group_label_wavelengths
 from spectm.model.indices_torch import compute_indices
 from spectm.model.masking import build_mask, patch_saliency
 from spectm.model.wavelengths import in_windows
@@ -91,8 +92,13 @@ def sample_masks(
     patch: int,
     seed: int,
     rng_step: int | None = None,
+    groups: np.ndarray | None = None,
 ) -> torch.Tensor:
     """(B,T,P,C) masks, one generator per sample seeded by (seed, ``rng_step``, chip id).
+
+    With ``groups`` (``(G,k)`` band indices of grouped tokens, :mod:`spectm.model.band_groups`) the
+    strategies draw on the ``(T,P,G)`` token grid — each group labelled by its first band's wavelength,
+    exact for window tests since no group straddles a window edge — and the mask is expanded to bands.
 
     Seeding by the chip id, not the batch position or the process rank, is what makes a
     sample's mask independent of how batches are sharded or resumed. ``step`` sets the
@@ -106,12 +112,18 @@ def sample_masks(
         names = cfg.masking.index_guided.indices
         idx = compute_indices(x_raw, wavelengths, names)
         saliency = patch_saliency(idx, patch, cfg.masking.index_guided.alpha)
+    token_wl, n_tok = list(wavelengths), c
+    if groups is not None:
+        token_wl, n_tok = group_label_wavelengths(wavelengths, groups), len(groups)
     masks = []
     for i in range(b):
         rng = np.random.default_rng([seed, max(step if rng_step is None else rng_step, 0), int(chip_ids[i])])
         sal = None if saliency is None else saliency[i : i + 1]
-        masks.append(build_mask(strategies, params, wavelengths, (1, t, n_p, c), rng, step, sal))
-    return torch.from_numpy(np.concatenate(masks))
+        masks.append(build_mask(strategies, params, token_wl, (1, t, n_p, n_tok), rng, step, sal))
+    mask = np.concatenate(masks)
+    if groups is not None:
+        mask = expand_to_bands(mask, groups, c)
+    return torch.from_numpy(np.ascontiguousarray(mask))
 
 
 TASK_PARTS = {"reconstruction": "recon", "indices": "indices", "future": "future"}  # loss key → parts key

@@ -41,6 +41,7 @@ from torch.utils.data import DataLoader, Sampler
 from spectm.config import PretrainSection
 from spectm.console import log
 from spectm.errors import BadInputError, ConfigError
+from spectm.model.band_groups import band_groups
 from spectm.model.checkpoint import (
     export_safetensors,
     rng_state,
@@ -188,7 +189,11 @@ def _dist_setup(device: torch.device) -> tuple[int, int]:
 
 
 def model_config(cfg: PretrainSection, n_indices: int) -> MAEConfig:
-    return MAEConfig(**cfg.model.model_dump(), n_indices=n_indices)
+    """The model's config; grouped tokens record the windows their group edges follow (the masking's)."""
+    windows = (
+        [list(map(float, w)) for w in cfg.masking.spectral_targeted.windows_nm] if cfg.model.band_group > 1 else None
+    )
+    return MAEConfig(**cfg.model.model_dump(), n_indices=n_indices, group_windows=windows)
 
 
 class _Metrics:
@@ -306,6 +311,10 @@ class Pretrainer:
         torch.manual_seed(cfg.seed)  # identical initial weights on every rank
         self.model = SpectralMAE(self.mcfg).to(self.device)
         self.params = count_parameters(self.model)
+        # grouped tokens: the masks are drawn per group (docs/model.md, Grouped bands)
+        self.mask_groups = (
+            band_groups(self.wavelengths, self.mcfg.band_group, self.mcfg.group_windows) if self.model.grouped else None
+        )
         self.fwd: Any = self.model
         if self.world > 1:
             from torch.nn.parallel import DistributedDataParallel as DDP
@@ -391,7 +400,7 @@ class Pretrainer:
             raise ConfigError(
                 "checkpoint format is not spectm-pretrain-v1", "resume with the spectm version that wrote it"
             )
-        if json.loads(st["model_config"]) != asdict(self.mcfg):
+        if {**asdict(MAEConfig()), **json.loads(st["model_config"])} != asdict(self.mcfg):  # keys added later: defaults
             raise ConfigError(
                 "the checkpoint's model config differs from the current config",
                 "resume with the run's own config.yaml (pretrain.model must not change)",
@@ -436,6 +445,7 @@ class Pretrainer:
             p,
             cfg.seed,
             rng_step,
+            self.mask_groups,
         ).to(dev)
         tv = token_validity(x_raw, p)
         x_n = torch.nan_to_num(normalise(x_raw, self.stats, 2))
