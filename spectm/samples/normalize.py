@@ -46,7 +46,7 @@ from spectm.samples.tokens import Parsed
 # A visit farther than this from its station's median position has a bad coordinate.
 REPAIR_DEG = 0.05
 # Non-scum rows above these are scum-like (kept, flagged): ~10x the 95th percentile of
-# surface station samples 2012–2024 (docs/samples.md: Chl p95 96.5, PC p95 80.3, PMC p95 8.0).
+# surface station samples 2012–2024 (Chl p95 96.5, PC p95 80.3, PMC p95 8.0; docs/samples.md).
 SCUM_LIKE: dict[str, float] = {"chla_ugL": 1000.0, "pc_ugL": 1000.0, "pmc_ugL": 100.0}
 
 _INHERITED = ("time", "lat", "lon", "station_depth_m")
