@@ -230,7 +230,7 @@ class S2Builder:
         self.water_wkb = aoi.water.wkb if aoi.water is not None else None
 
     def template(self, days: list[date], by_day: dict) -> xr.Dataset:
-        from spectm.cube.build import finish_template
+        from spectm.cube.cube_attrs import finish_template
 
         ny, nx = self.gb.shape
         nb, nt = len(self.bands), len(days)
@@ -254,7 +254,7 @@ class S2Builder:
         return finish_template(ds, self.aoi, S2_VAR_ATTRS)
 
     def encoding(self) -> dict:
-        from spectm.cube.build import TIME_ENCODING
+        from spectm.cube.cube_attrs import TIME_ENCODING
 
         ny, nx = self.gb.shape
         cy, cx = min(S2_CHUNK_YX, ny), min(S2_CHUNK_YX, nx)
