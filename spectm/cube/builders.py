@@ -15,8 +15,8 @@ import xarray as xr
 
 from spectm.aoi import AOI
 from spectm.cube import catalog
-from spectm.cube.cube_attrs import TIME_ENCODING, finish_template
 from spectm.cube.results import SensorResult
+from spectm.cube.template import TIME_ENCODING, finish_template
 
 
 class Builder:
