@@ -45,11 +45,12 @@ if mode == "spectm":
 else:
     import pandas as pd
     from spectm.catalogs import load_stations
-    from spectm.samples.ingest import GLERL_TIMEZONE, STATION_TABLE, _spec_for_glerl
+    from spectm.samples.ingest import GLERL_TIMEZONE, STATION_TABLE
+    from spectm.samples.source_specs import spec_for_glerl
     from spectm.samples.normalize import normalize
     text = csv.read_bytes().decode("utf-8-sig")
     cells = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
-    spec = _spec_for_glerl(csv, list(cells.columns), GLERL_TIMEZONE)
+    spec = spec_for_glerl(csv, list(cells.columns), GLERL_TIMEZONE)
     out = normalize(cells, spec, csv.name, load_stations(STATION_TABLE, data))
     outcome = f"{out.rows_kept} kept, {out.rows_rejected} rejected"
 print(json.dumps({"mode": mode, "seconds": time.perf_counter() - t0, "outcome": outcome,

@@ -152,6 +152,26 @@ def search_pace(
         search_fn = earthaccess.search_data
     region = aoi.water_or_geometry
     result = PaceSearch(source=source)
+    records = _search_cmr(source, aoi, dates, max_items, search_fn, result)
+    candidates: dict[str, PaceGranule] = {}
+    for rec in records:
+        g = _candidate(rec, source, aoi, region, result)
+        if g is not None:
+            _keep_one_per_stamp(candidates, g, result)
+    result.granules = sorted(candidates.values(), key=lambda g: g.file_name)
+    return result
+
+
+def _search_cmr(
+    source: EarthaccessSource,
+    aoi: AOI,
+    dates: DateRange,
+    max_items: int | None,
+    search_fn: SearchFn,
+    result: PaceSearch,
+) -> list[Any]:
+    """The CMR records of the first short name (then each fallback) that returns any; the
+    first short name is searched together with its NRT collection, a fallback with its own."""
     names = [source.short_name, *source.fallback_short_names]
     records: list[Any] = []
     for i, short in enumerate(names):
@@ -194,41 +214,47 @@ def search_pace(
             aoi.name,
             dates,
         )
+    return records
 
-    candidates: dict[str, PaceGranule] = {}
-    for rec in records:
-        umm, meta = _record(rec)
-        name = _umm_file_name(umm)
-        if not name:
-            result.excluded.append(Excluded(str(meta.get("native-id", "?")), None, "record has no file name"))
-            continue
-        try:
-            safe_name(name, "granule file name")
-        except BadInputError as exc:
-            result.excluded.append(Excluded(name, None, exc.message))
-            continue
-        url = _umm_https_url(umm, name)
-        size = _umm_size(umm, name)
-        if url is None:
-            result.excluded.append(Excluded(name, None, "record has no HTTP(S) download link", size))
-            continue
-        fp = umm_footprint(umm)
-        if not intersects_region(fp, region):
-            result.excluded.append(Excluded(name, url, f"footprint does not intersect region {aoi.name}", size))
-            continue
-        g = PaceGranule(name, url, size, _is_nrt(umm, name, source), umm, str(meta.get("concept-id", "")), fp)
-        key = dedupe_key(name)
-        prev = candidates.get(key)
-        if prev is None:
-            candidates[key] = g
-        elif prev.file_name == g.file_name:
-            result.excluded.append(Excluded(name, url, "duplicate search result", size))
-        elif prev.nrt and not g.nrt:
-            result.excluded.append(
-                Excluded(prev.file_name, prev.url, f"NRT superseded by refined {g.file_name}", prev.size)
-            )
-            candidates[key] = g
-        else:  # prev is the refined file (or both NRT with one name, caught above): drop g
-            result.excluded.append(Excluded(g.file_name, g.url, f"NRT superseded by refined {prev.file_name}", g.size))
-    result.granules = sorted(candidates.values(), key=lambda g: g.file_name)
-    return result
+
+def _candidate(
+    rec: Any, source: EarthaccessSource, aoi: AOI, region: BaseGeometry, result: PaceSearch
+) -> PaceGranule | None:
+    """One CMR record as a granule to fetch, or None after recording why it is excluded."""
+    umm, meta = _record(rec)
+    name = _umm_file_name(umm)
+    if not name:
+        result.excluded.append(Excluded(str(meta.get("native-id", "?")), None, "record has no file name"))
+        return None
+    try:
+        safe_name(name, "granule file name")
+    except BadInputError as exc:
+        result.excluded.append(Excluded(name, None, exc.message))
+        return None
+    url = _umm_https_url(umm, name)
+    size = _umm_size(umm, name)
+    if url is None:
+        result.excluded.append(Excluded(name, None, "record has no HTTP(S) download link", size))
+        return None
+    fp = umm_footprint(umm)
+    if not intersects_region(fp, region):
+        result.excluded.append(Excluded(name, url, f"footprint does not intersect region {aoi.name}", size))
+        return None
+    return PaceGranule(name, url, size, _is_nrt(umm, name, source), umm, str(meta.get("concept-id", "")), fp)
+
+
+def _keep_one_per_stamp(candidates: dict[str, PaceGranule], g: PaceGranule, result: PaceSearch) -> None:
+    """One granule per acquisition stamp: a refined file supersedes its NRT twin, a repeat is dropped."""
+    key = dedupe_key(g.file_name)
+    prev = candidates.get(key)
+    if prev is None:
+        candidates[key] = g
+    elif prev.file_name == g.file_name:
+        result.excluded.append(Excluded(g.file_name, g.url, "duplicate search result", g.size))
+    elif prev.nrt and not g.nrt:
+        result.excluded.append(
+            Excluded(prev.file_name, prev.url, f"NRT superseded by refined {g.file_name}", prev.size)
+        )
+        candidates[key] = g
+    else:  # prev is the refined file (or both NRT with one name, caught above): drop g
+        result.excluded.append(Excluded(g.file_name, g.url, f"NRT superseded by refined {prev.file_name}", g.size))

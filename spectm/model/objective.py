@@ -153,6 +153,25 @@ class UncertaintyWeights(torch.nn.Module):
         return {t: float(0.5 * torch.exp(-v)) for t, v in zip(self.tasks, self.log_var.detach(), strict=True)}
 
 
+def loss_weights(cfg: PretrainSection, index_names: Sequence[str], device: torch.device) -> UncertaintyWeights | None:
+    """Learned per-task loss weights (``loss.weighting: uncertainty``) over the tasks in use, else None."""
+    if cfg.loss.weighting != "uncertainty":
+        return None
+    tasks = [t for t in ("reconstruction", "indices", "future") if getattr(cfg.loss, t) > 0]
+    if not index_names and "indices" in tasks:
+        tasks.remove("indices")
+    return UncertaintyWeights(tasks).to(device)
+
+
+def unseen_bands(cfg: PretrainSection, wavelengths: Sequence[float]) -> np.ndarray:
+    """(C,) bool: bands the encoder never sees in pretraining — the spectral-targeted windows,
+    hidden at every step whatever else is listed (masks combine by union); none otherwise."""
+    m = cfg.masking
+    if "spectral-targeted" not in m.strategies:
+        return np.zeros(len(wavelengths), dtype=bool)
+    return in_windows(wavelengths, [tuple(w) for w in m.spectral_targeted.windows_nm])
+
+
 def fixed_loss(cfg: PretrainSection, parts: dict[str, torch.Tensor]) -> torch.Tensor:
     """``Σ weight_i·L_i`` with the config's fixed weights (also the validation criterion)."""
     lw = cfg.loss

@@ -20,27 +20,21 @@ What it guarantees, and how:
 
 from __future__ import annotations
 
-import csv
 import json
-import math
 import os
-import random
 import signal
 import subprocess
-import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-import torch.distributed as dist
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import DataLoader
 
 from spectm.config import PretrainSection
 from spectm.console import log
-from spectm.errors import BadInputError, ConfigError
+from spectm.errors import ConfigError
 from spectm.model.band_groups import band_groups
 from spectm.model.checkpoint import (
     export_safetensors,
@@ -49,39 +43,27 @@ from spectm.model.checkpoint import (
     set_rng_state,
 )
 from spectm.model.data import ChipDataset
-from spectm.model.indices_torch import available_indices
+from spectm.model.distributed import barrier, dist_setup, mean_over_ranks, resolve_device, shutdown, wrap_model
 from spectm.model.mae import MAEConfig, SpectralMAE, count_parameters
-from spectm.model.masking import check_spatial_patches
+from spectm.model.metrics_log import LossWindow, MetricsWriter
 from spectm.model.objective import (
-    UncertaintyWeights,
     band_weights,
     compute_stats,
     curriculum_length,
     fixed_loss,
+    loss_weights,
     losses,
     mask_params,
     normalise,
     sample_masks,
     token_validity,
+    unseen_bands,
 )
-from spectm.model.wavelengths import in_windows
+from spectm.model.pretrain_inputs import load_inputs
+from spectm.model.schedule import ShardedSampler, make_loader, make_optimizer, make_scheduler, seed_everything
 
-METRIC_FIELDS = [
-    "step",
-    "epoch",
-    "lr",
-    "loss",
-    "recon",
-    "indices",
-    "future",
-    "grad_norm",
-    "samples_per_s",
-    "val_loss",
-    "val_recon",
-    "val_indices",
-    "val_future",
-]
 FAULT_ENV = "SPECTM_FAULT_KILL_AFTER_STEP"  # test hook: SIGKILL self right after this step's checkpoint
+_LOGGED = ("loss", "recon", "indices", "future")
 
 
 @dataclass
@@ -95,57 +77,6 @@ class PretrainResult:
     params: int
     world_size: int
     report: dict[str, Any] = field(default_factory=dict)
-
-
-# ---------------------------------------------------------------------------- helpers
-
-
-def seed_everything(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed % (2**32))
-    torch.manual_seed(seed)
-
-
-def _worker_init(worker_id: int) -> None:
-    """Each DataLoader worker gets a distinct, reproducible seed (torch's base seed + id)."""
-    s = torch.initial_seed() % (2**32)
-    np.random.seed((s + worker_id) % (2**32))
-    random.seed(s + worker_id)
-
-
-def lr_factor(step: int, warmup: int, total: int, min_ratio: float) -> float:
-    """Linear warm-up to 1, then cosine down to ``min_ratio`` at ``total``."""
-    if warmup > 0 and step < warmup:
-        return (step + 1) / warmup
-    prog = min(1.0, (step - warmup) / max(1, total - warmup))
-    return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * prog))
-
-
-class ShardedSampler(Sampler[int]):
-    """Seeded shuffle per epoch, strided over processes, resumable mid-epoch.
-
-    Rank r of W takes positions r, r+W, … of the epoch's permutation (truncated to a
-    whole number of global batches), like ``DistributedSampler`` with ``drop_last``; so the
-    union of the ranks' k-th local batches is the single-process k-th global batch.
-    ``skip_batches`` starts the next iteration after that many local batches (resume).
-    """
-
-    def __init__(self, n: int, global_batch: int, world: int, rank: int, seed: int) -> None:
-        self.n, self.gb, self.world, self.rank, self.seed = n, global_batch, world, rank, seed
-        self.epoch = 0
-        self.skip_batches = 0
-        self.batches_per_epoch = n // global_batch
-
-    def __len__(self) -> int:
-        return (self.batches_per_epoch - self.skip_batches) * (self.gb // self.world)
-
-    def __iter__(self) -> Iterator[int]:
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-        perm = torch.randperm(self.n, generator=g)[: self.batches_per_epoch * self.gb]
-        mine = perm[self.rank :: self.world].tolist()
-        start = self.skip_batches * (self.gb // self.world)
-        self.skip_batches = 0
-        return iter(mine[start:])
 
 
 def git_commit() -> str:
@@ -167,77 +98,12 @@ def git_commit() -> str:
         return "unknown"
 
 
-def resolve_device(device: str) -> torch.device:
-    if device not in ("auto", "cpu", "cuda"):
-        raise BadInputError(f"unknown device '{device}'", "use auto, cpu or cuda")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise BadInputError("--device cuda but no CUDA GPU is visible", "use --device cpu or auto")
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda":
-        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
-    return torch.device("cpu")
-
-
-def _dist_setup(device: torch.device) -> tuple[int, int]:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return 0, 1
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
-    return dist.get_rank(), dist.get_world_size()
-
-
 def model_config(cfg: PretrainSection, n_indices: int) -> MAEConfig:
     """The model's config; grouped tokens record the windows their group edges follow (the masking's)."""
     windows = (
         [list(map(float, w)) for w in cfg.masking.spectral_targeted.windows_nm] if cfg.model.band_group > 1 else None
     )
     return MAEConfig(**cfg.model.model_dump(), n_indices=n_indices, group_windows=windows)
-
-
-class _Metrics:
-    """metrics.csv (+ TensorBoard when installed); rank 0 only."""
-
-    def __init__(self, path: Path, resume_step: int | None, enabled: bool) -> None:
-        self.enabled = enabled
-        self.path = path
-        self.tb = None
-        if not enabled:
-            return
-        if resume_step is not None and path.exists():  # drop rows written after the checkpoint
-            with path.open() as f:
-                rows = [r for r in csv.DictReader(f) if int(r["step"]) <= resume_step]
-            with path.open("w", newline="") as f:
-                wr = csv.DictWriter(f, METRIC_FIELDS)
-                wr.writeheader()
-                wr.writerows(rows)
-        elif not path.exists() or resume_step is None:
-            with path.open("w", newline="") as f:
-                csv.DictWriter(f, METRIC_FIELDS).writeheader()
-        try:
-            from torch.utils.tensorboard import SummaryWriter
-
-            self.tb = SummaryWriter(str(path.parent / "tensorboard"))
-        except ImportError:
-            self.tb = None
-
-    def write(self, row: dict[str, Any]) -> None:
-        if not self.enabled:
-            return
-        with self.path.open("a", newline="") as f:
-            csv.DictWriter(f, METRIC_FIELDS).writerow({k: row.get(k, "") for k in METRIC_FIELDS})
-        if self.tb is not None:
-            for k, v in row.items():
-                if k not in ("step", "epoch") and isinstance(v, float):
-                    self.tb.add_scalar(k, v, row["step"])
-
-    def close(self) -> None:
-        if self.tb is not None:
-            self.tb.close()
-
-
-# ---------------------------------------------------------------------------- core
 
 
 class Pretrainer:
@@ -254,56 +120,17 @@ class Pretrainer:
         self.cfg = cfg
         self.run_dir = Path(run_dir)
         self.device = resolve_device(device)
-        self.rank, self.world = _dist_setup(self.device)
+        self.rank, self.world = dist_setup(self.device)
         self.is_main = self.rank == 0
         if cfg.cpu_threads:
             torch.set_num_threads(cfg.cpu_threads)
         if cfg.deterministic:
             torch.use_deterministic_algorithms(True, warn_only=True)
         seed_everything(cfg.seed)
-        max_bytes = int(cfg.max_in_memory_gb * (1 << 30))
-        if isinstance(chips, ChipDataset):
-            self.train_ds, self.val_ds = chips, val
-            self.chips_path: str = "<in memory>"
-        else:
-            self.train_ds = ChipDataset.from_zarr(chips, "train", max_bytes)
-            self.val_ds = ChipDataset.from_zarr(chips, "val", max_bytes)
-            self.chips_path = str(chips)
-        if self.val_ds is not None and len(self.val_ds) == 0:
-            log.warning("the chips store has no 'val' chips: no validation, no early stopping")
-            self.val_ds = None
-        self.wavelengths = [float(w) for w in self.train_ds.wavelengths]
-        self.index_names = available_indices(self.wavelengths, cfg.loss.index_names)
-        dropped = [n for n in cfg.loss.index_names if n not in self.index_names]
-        if dropped:
-            log.warning("indices %s need bands this sensor lacks; index targets use %s", dropped, self.index_names)
-        if "index-guided" in cfg.masking.strategies:
-            ig = available_indices(self.wavelengths, cfg.masking.index_guided.indices)
-            if not ig:
-                raise ConfigError(
-                    "index-guided masking: none of its indices can be computed from these bands",
-                    "set pretrain.masking.index_guided.indices to indices the sensor supports",
-                )
-            cfg.masking.index_guided.indices = ig
-        if cfg.batch_size % self.world:
-            raise ConfigError(
-                f"batch_size {cfg.batch_size} is not divisible by {self.world} processes",
-                "use a global batch size that is a multiple of the process count",
-            )
-        if len(self.train_ds) < cfg.batch_size:
-            raise BadInputError(
-                f"{len(self.train_ds)} training chips is fewer than one batch ({cfg.batch_size})",
-                "lower pretrain.batch_size or add chips",
-            )
+        inputs = load_inputs(cfg, chips, val, self.world)
+        self.train_ds, self.val_ds, self.chips_path = inputs.train_ds, inputs.val_ds, inputs.chips_path
+        self.wavelengths, self.index_names = inputs.wavelengths, inputs.index_names
         self.local_bs = cfg.batch_size // self.world
-        _, t_steps, _, chip_h, chip_w = self.train_ds.shape
-        p = cfg.model.patch_size
-        check_spatial_patches(cfg.masking.strategies, (chip_h // p) * (chip_w // p), chip_h, p)
-        if t_steps < 2 and cfg.loss.future > 0:
-            log.warning(
-                "chips hold one time step: the 8-day-ahead task has no trend to learn from; "
-                "cut chips with join.chip_time 2 or more"
-            )
         self.stats = compute_stats(self.train_ds, self.wavelengths, self.index_names).to(self.device)
         self.bw = band_weights(self.wavelengths, cfg).to(self.device)
         self.wl_t = torch.tensor(self.wavelengths, device=self.device)
@@ -315,37 +142,13 @@ class Pretrainer:
         self.mask_groups = (
             band_groups(self.wavelengths, self.mcfg.band_group, self.mcfg.group_windows) if self.model.grouped else None
         )
-        self.fwd: Any = self.model
-        if self.world > 1:
-            from torch.nn.parallel import DistributedDataParallel as DDP
-
-            self.fwd = DDP(
-                self.model,
-                device_ids=[self.device.index] if self.device.type == "cuda" else None,
-                broadcast_buffers=False,
-            )
-        if cfg.compile:
-            self.fwd = torch.compile(self.fwd, dynamic=True)
-        decay = [q for n, q in self.model.named_parameters() if q.ndim >= 2 and "mask_token" not in n]
-        no_decay = [q for n, q in self.model.named_parameters() if q.ndim < 2 or "mask_token" in n]
-        self.uw: UncertaintyWeights | None = None
-        if cfg.loss.weighting == "uncertainty":
-            tasks = [t for t in ("reconstruction", "indices", "future") if getattr(cfg.loss, t) > 0]
-            if not self.index_names and "indices" in tasks:
-                tasks.remove("indices")
-            self.uw = UncertaintyWeights(tasks).to(self.device)
-            no_decay = no_decay + list(self.uw.parameters())
-        self.opt = torch.optim.AdamW(
-            [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
-            lr=cfg.lr,
-            betas=(0.9, 0.95),
-        )
+        self.fwd: Any = wrap_model(self.model, self.device, self.world, cfg.compile)
+        self.uw = loss_weights(cfg, self.index_names, self.device)
+        self.opt = make_optimizer(self.model, [] if self.uw is None else list(self.uw.parameters()), cfg)
         self.sampler = ShardedSampler(len(self.train_ds), cfg.batch_size, self.world, self.rank, cfg.seed)
         self.steps_per_epoch = self.sampler.batches_per_epoch
         self.total_steps = cfg.max_steps or cfg.epochs * self.steps_per_epoch
-        self.sched = torch.optim.lr_scheduler.LambdaLR(
-            self.opt, lambda s: lr_factor(s, cfg.warmup_steps, self.total_steps, cfg.min_lr_ratio)
-        )
+        self.sched = make_scheduler(self.opt, cfg, self.total_steps)
         amp = cfg.amp if cfg.amp != "auto" else ("bf16" if self.device.type == "cuda" else "off")
         self.amp = amp == "bf16"
         self.params_mask = mask_params(cfg, self.total_steps)
@@ -360,20 +163,7 @@ class Pretrainer:
         self.best_val: float | None = None
         self.bad_evals = 0
         self.stopped_early = False
-        g = torch.Generator().manual_seed(cfg.seed)
-        nw = cfg.num_workers
-        self.loader = DataLoader(
-            self.train_ds,
-            batch_size=self.local_bs,
-            sampler=self.sampler,
-            num_workers=nw,
-            pin_memory=self.device.type == "cuda",
-            prefetch_factor=cfg.prefetch_factor if nw else None,
-            persistent_workers=nw > 0,
-            worker_init_fn=_worker_init,
-            generator=g,
-            drop_last=True,
-        )
+        self.loader = make_loader(self.train_ds, self.local_bs, self.sampler, cfg, self.device)
 
     # ------------------------------------------------------------------ state
     def state(self) -> dict[str, Any]:
@@ -418,8 +208,7 @@ class Pretrainer:
     def _save(self, name: str) -> None:
         if self.is_main:
             save_checkpoint(self.run_dir / "checkpoints" / name, self.state())
-        if self.world > 1:
-            dist.barrier()
+        barrier(self.world)
 
     # ------------------------------------------------------------------ steps
     def _forward(
@@ -479,79 +268,24 @@ class Pretrainer:
         self.model.train()
         if self.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-        metrics = _Metrics(self.run_dir / "metrics.csv", self.step if self.step else None, self.is_main)
+        metrics = MetricsWriter(self.run_dir / "metrics.csv", self.step if self.step else None, self.is_main)
         val_every = cfg.val_every or self.steps_per_epoch
         ckpt_every = cfg.checkpoint_every or self.steps_per_epoch
         fault = int(os.environ.get(FAULT_ENV, "-1"))
-        win: dict[str, float] = {}
-        win_n = 0
-        t0 = time.perf_counter()
-        seen = 0
+        window = LossWindow()
         last_loss = float("nan")
         while self.step < self.total_steps and not self.stopped_early:
             self.sampler.epoch = self.epoch
             self.sampler.skip_batches = self.batch_in_epoch
             for batch in self.loader:
-                parts = self._forward(batch, self.step, self.fwd)
-                self.opt.zero_grad(set_to_none=True)
-                parts["loss"].backward()
-                if self.uw is not None and self.world > 1:  # outside DDP: average its gradient by hand
-                    g = self.uw.log_var.grad
-                    if g is not None:
-                        dist.all_reduce(g)
-                        g /= self.world
-                gn = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.grad_clip or float("inf"))
-                lr = self.opt.param_groups[0]["lr"]
-                self.opt.step()
-                self.sched.step()
-                self.step += 1
-                self.batch_in_epoch += 1
-                seen += cfg.batch_size
-                for k, v in parts.items():
-                    win[k] = win.get(k, 0.0) + float(v.detach())
-                win_n += 1
-                end_of_epoch = self.batch_in_epoch >= self.steps_per_epoch
-                if end_of_epoch:
-                    self.epoch += 1
-                    self.batch_in_epoch = 0
+                parts, gn, lr = self._train_step(batch)
+                window.add(parts, cfg.batch_size)
+                end_of_epoch = self._advance()
                 row: dict[str, Any] = {}
                 if self.step % cfg.log_every == 0 or self.step == self.total_steps:
-                    vals = torch.tensor([win[k] / win_n for k in ("loss", "recon", "indices", "future")])
-                    if self.world > 1:
-                        dist.all_reduce(vals)
-                        vals /= self.world
-                    dt = time.perf_counter() - t0
-                    last_loss = float(vals[0])
-                    row.update(
-                        step=self.step,
-                        epoch=self.epoch,
-                        lr=lr,
-                        loss=last_loss,
-                        recon=float(vals[1]),
-                        indices=float(vals[2]),
-                        future=float(vals[3]),
-                        grad_norm=float(gn),
-                        samples_per_s=seen / dt if dt > 0 else float("nan"),
-                    )
-                    log.info(
-                        "step %d/%d loss %.4f (recon %.4f idx %.4f fut %.4f) %.1f samples/s%s",
-                        self.step,
-                        self.total_steps,
-                        last_loss,
-                        vals[1],
-                        vals[2],
-                        vals[3],
-                        row["samples_per_s"],
-                        ""
-                        if self.uw is None
-                        else " weights " + " ".join(f"{k} {v:.3g}" for k, v in self.uw.weights().items()),
-                    )
-                    win, win_n, seen, t0 = {}, 0, 0, time.perf_counter()
-                if self.val_ds is not None and (self.step % val_every == 0 or self.step == self.total_steps):
-                    v = self.validate()
-                    row.update(step=self.step, epoch=self.epoch, **v)
-                    if self.step >= self.curriculum_end:
-                        self._early_stopping(v["val_loss"])
+                    row = self._log_window(window, lr, gn)
+                    last_loss = row["loss"]
+                row.update(self._validate_due(val_every))
                 if row:
                     metrics.write(row)
                 if self.step % ckpt_every == 0 or self.step == self.total_steps or self.stopped_early:
@@ -564,6 +298,69 @@ class Pretrainer:
         return PretrainResult(
             self.run_dir, self.step, self.epoch, self.stopped_early, self.best_val, last_loss, self.params, self.world
         )
+
+    def _train_step(self, batch: dict[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor], torch.Tensor, float]:
+        """One optimiser step: (loss parts, gradient norm before clipping, learning rate used)."""
+        parts = self._forward(batch, self.step, self.fwd)
+        self.opt.zero_grad(set_to_none=True)
+        parts["loss"].backward()
+        if self.uw is not None and self.uw.log_var.grad is not None:  # outside DDP: average its gradient by hand
+            mean_over_ranks(self.uw.log_var.grad, self.world)
+        gn = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.grad_clip or float("inf"))
+        lr = self.opt.param_groups[0]["lr"]
+        self.opt.step()
+        self.sched.step()
+        return parts, gn, lr
+
+    def _advance(self) -> bool:
+        """Count the step; True when it ended an epoch."""
+        self.step += 1
+        self.batch_in_epoch += 1
+        if self.batch_in_epoch < self.steps_per_epoch:
+            return False
+        self.epoch += 1
+        self.batch_in_epoch = 0
+        return True
+
+    def _log_window(self, window: LossWindow, lr: float, gn: torch.Tensor) -> dict[str, Any]:
+        """The metrics row of the steps since the last one (averaged over processes), logged."""
+        vals = mean_over_ranks(window.means(_LOGGED), self.world)
+        row: dict[str, Any] = dict(
+            step=self.step,
+            epoch=self.epoch,
+            lr=lr,
+            loss=float(vals[0]),
+            recon=float(vals[1]),
+            indices=float(vals[2]),
+            future=float(vals[3]),
+            grad_norm=float(gn),
+            samples_per_s=window.samples_per_s(),
+        )
+        weights = (
+            "" if self.uw is None else " weights " + " ".join(f"{k} {v:.3g}" for k, v in self.uw.weights().items())
+        )
+        log.info(
+            "step %d/%d loss %.4f (recon %.4f idx %.4f fut %.4f) %.1f samples/s%s",
+            self.step,
+            self.total_steps,
+            row["loss"],
+            vals[1],
+            vals[2],
+            vals[3],
+            row["samples_per_s"],
+            weights,
+        )
+        window.reset()
+        return row
+
+    def _validate_due(self, val_every: int) -> dict[str, Any]:
+        """Validation metrics when one is due at this step (and the early-stopping check)."""
+        if self.val_ds is None or not (self.step % val_every == 0 or self.step == self.total_steps):
+            return {}
+        v = self.validate()
+        if self.step >= self.curriculum_end:
+            self._early_stopping(v["val_loss"])
+        return {"step": self.step, "epoch": self.epoch, **v}
 
     def _early_stopping(self, val_loss: float) -> None:
         if self.best_val is None or val_loss < self.best_val - 1e-6:
@@ -599,14 +396,8 @@ class Pretrainer:
         )
 
     def unseen_bands(self) -> np.ndarray:
-        """(C,) bool: bands the encoder never sees in pretraining — the spectral-targeted windows,
-        hidden at every step whatever else is listed (masks combine by union); none otherwise."""
-        m = self.cfg.masking
-        if "spectral-targeted" not in m.strategies:
-            return np.zeros(len(self.wavelengths), dtype=bool)
-        return in_windows(self.wavelengths, [tuple(w) for w in m.spectral_targeted.windows_nm])
+        """(C,) bool: bands the encoder never sees in pretraining (:func:`objective.unseen_bands`)."""
+        return unseen_bands(self.cfg, self.wavelengths)
 
     def cleanup(self) -> None:
-        if self.world > 1 and dist.is_initialized():
-            dist.barrier()
-            dist.destroy_process_group()
+        shutdown(self.world)

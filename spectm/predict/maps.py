@@ -31,7 +31,7 @@ from spectm.features.inputs import Cube, open_cube
 from spectm.predict import mapstore, quicklook
 from spectm.predict.cog import write_cog
 from spectm.predict.regressor import Regressor, load, resolve_checkpoint
-from spectm.predict.tiling import SKIP_REASONS, Tiler, batches, blend_window, chip_days, cut_chips
+from spectm.predict.tiling import SKIP_REASONS, ChipSpec, Tiler, batches, blend_window, chip_days, cut_chips
 
 ALGORITHM_VERSION = "1"  # bump when a change alters the maps for the same inputs and settings
 MANIFEST = "manifest.json"
@@ -166,6 +166,43 @@ def read_manifest(data_dir: Path, name: str) -> dict | None:
     return json.loads(p.read_text(encoding="utf-8")) if p.exists() else None
 
 
+def _load_regressor(
+    data_dir: Path, checkpoint: str | Path | Regressor, model: str | None, horizon: str | None
+) -> tuple[Regressor, str | None, str]:
+    """(regressor, fingerprint of its files or None for an in-memory one, its name)."""
+    if not isinstance(checkpoint, str | Path):
+        return checkpoint, None, type(checkpoint).__name__
+    reg_dir = resolve_checkpoint(data_dir, checkpoint, model=model, horizon=horizon)
+    return load(reg_dir), _regressor_fingerprint(reg_dir), str(reg_dir)
+
+
+def _mosaic(
+    reg: Regressor, cube: Cube, specs: list[ChipSpec], bands: np.ndarray, weight: np.ndarray, batch_size: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(blended prediction, chips per cell) of one date: every planned chip predicted in
+    batches and blended with ``weight`` where chips overlap; land cells count 0."""
+    ny, nx = cube.grid.shape
+    s = weight.shape[0]
+    acc = np.zeros((ny, nx), np.float64)
+    wsum = np.zeros((ny, nx), np.float64)
+    cnt = np.zeros((ny, nx), np.int32)
+    for batch in batches(specs, batch_size):
+        pred = np.asarray(reg.predict_chips(cut_chips(cube, batch, s, bands), chip_days(cube, batch)))
+        if pred.shape != (len(batch), s, s):
+            raise StageError(
+                f"predict_chips returned shape {pred.shape}, expected {(len(batch), s, s)}",
+                "the regressor does not follow the predict_chips contract",
+            )
+        for sp, p in zip(batch, pred, strict=True):
+            ok = np.isfinite(p)
+            w = np.where(ok, weight, 0.0)
+            acc[sp.r0 : sp.r0 + s, sp.c0 : sp.c0 + s] += w * np.where(ok, p, 0.0)
+            wsum[sp.r0 : sp.r0 + s, sp.c0 : sp.c0 + s] += w
+            cnt[sp.r0 : sp.r0 + s, sp.c0 : sp.c0 + s] += ok
+    cnt[~cube.water] = 0
+    return np.where(cnt > 0, acc / np.where(wsum > 0, wsum, 1.0), np.nan), cnt
+
+
 def predict_maps(
     data_dir: Path | str,
     checkpoint: str | Path | Regressor,
@@ -199,13 +236,7 @@ def predict_maps(
         raise BadInputError(f"min_valid must be in (0, 1], got {min_valid}", "pass e.g. --min-valid 0.25")
     if batch_size < 1:
         raise BadInputError(f"batch_size must be ≥ 1, got {batch_size}", "pass e.g. 256")
-    if isinstance(checkpoint, str | Path):
-        reg_dir = resolve_checkpoint(data_dir, checkpoint, model=model, horizon=horizon)
-        reg = load(reg_dir)
-        reg_fp: str | None = _regressor_fingerprint(reg_dir)
-        reg_name = str(reg_dir)
-    else:
-        reg, reg_fp, reg_name = checkpoint, None, type(checkpoint).__name__
+    reg, reg_fp, reg_name = _load_regressor(data_dir, checkpoint, model, horizon)
     if horizon is not None and str(reg.horizon) != horizon:
         raise BadInputError(
             f"the regressor predicts horizon '{reg.horizon}', not '{horizon}'",
@@ -282,24 +313,7 @@ def predict_maps(
     per_date, cells, empty = [], 0, 0
     for i, t in enumerate(sel):
         plan = tiler.plan(int(t))
-        acc = np.zeros((ny, nx), np.float64)
-        wsum = np.zeros((ny, nx), np.float64)
-        cnt = np.zeros((ny, nx), np.int32)
-        for batch in batches(plan.specs, batch_size):
-            pred = np.asarray(reg.predict_chips(cut_chips(cube, batch, s, bands), chip_days(cube, batch)))
-            if pred.shape != (len(batch), s, s):
-                raise StageError(
-                    f"predict_chips returned shape {pred.shape}, expected {(len(batch), s, s)}",
-                    "the regressor does not follow the predict_chips contract",
-                )
-            for sp, p in zip(batch, pred, strict=True):
-                ok = np.isfinite(p)
-                w = np.where(ok, weight, 0.0)
-                acc[sp.r0 : sp.r0 + s, sp.c0 : sp.c0 + s] += w * np.where(ok, p, 0.0)
-                wsum[sp.r0 : sp.r0 + s, sp.c0 : sp.c0 + s] += w
-                cnt[sp.r0 : sp.r0 + s, sp.c0 : sp.c0 + s] += ok
-        cnt[~cube.water] = 0
-        mean = np.where(cnt > 0, acc / np.where(wsum > 0, wsum, 1.0), np.nan)
+        mean, cnt = _mosaic(reg, cube, plan.specs, bands, weight, batch_size)
         counts = {"tiles_predicted": len(plan.specs), **{f"tiles_{r}": n for r, n in plan.skipped.items()}}
         mapstore.write_date(partial, i, mean, cnt, counts)
         n_cells = int((cnt > 0).sum())

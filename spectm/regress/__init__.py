@@ -20,7 +20,7 @@ from spectm._lazy import lazy_getattr
 
 _EXPORTS = {
     "fit_predict": "spectm.regress.api",
-    "PREDICTION_COLUMNS": "spectm.regress.api",
+    "PREDICTION_COLUMNS": "spectm.regress.predictions",
     "load_regressor": "spectm.regress.regressor",
     "Regressor": "spectm.regress.regressor",
     "regress_run": "spectm.regress.run",

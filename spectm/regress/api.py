@@ -2,7 +2,7 @@
 
 This is the one function behind the ``regress`` stage and the evaluation protocol
 (``spectm.evaluate`` calls it per model × horizon × seed × label fraction). It returns the
-PREDICTIONS table (columns :data:`PREDICTION_COLUMNS`, one row per val/test sample) with
+PREDICTIONS table (columns :data:`~spectm.regress.predictions.PREDICTION_COLUMNS`, one row per val/test sample) with
 ``attrs`` holding what it did: ``counts`` (every row not used, by reason), ``params`` (the
 hyperparameters chosen on val), ``val_rmse`` and ``train_sample_ids`` (exactly the rows
 the model was fitted on).
@@ -28,25 +28,8 @@ import pandas as pd
 from spectm.config import REGRESS_MODELS, SPECTM_MODELS, RegressSection
 from spectm.console import log
 from spectm.errors import BadInputError, SchemaError
+from spectm.regress.predictions import censoring, predictions_frame
 
-PREDICTION_COLUMNS = [
-    "experiment",
-    "model",
-    "horizon",
-    "seed",
-    "label_fraction",
-    "n_train",
-    "masking",
-    "tasks",
-    "encoder_run",
-    "split",
-    "sample_id",
-    "station",
-    "date",
-    "y_true",
-    "censored",
-    "y_pred",
-]
 TORCH_MODELS = SPECTM_MODELS
 
 
@@ -78,55 +61,6 @@ def _resolve_device(name: str) -> Any:
     if name == "cuda" or (name == "auto" and torch.cuda.is_available()):
         return torch.device("cuda")
     return torch.device("cpu")
-
-
-def _censoring(df: pd.DataFrame, label: str) -> tuple[np.ndarray, np.ndarray]:
-    cens = (
-        df[f"{label}_censored"].fillna(False).to_numpy(bool) if f"{label}_censored" in df else np.zeros(len(df), bool)
-    )
-    lod = df[f"{label}_lod"].to_numpy(float) if f"{label}_lod" in df else np.full(len(df), np.nan)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        lod_log = np.where(lod > 0, np.log10(lod), np.nan)
-    return cens, lod_log
-
-
-def predictions_frame(
-    rows: pd.DataFrame,
-    split: str,
-    y_pred: np.ndarray,
-    *,
-    model: str,
-    horizon: str,
-    seed: int,
-    label_fraction: float,
-    n_train: int,
-    masking: str,
-    tasks: str,
-    encoder_run: str,
-    censored: np.ndarray,
-) -> pd.DataFrame:
-    """Rows of the PREDICTIONS table (docs/regress.md) for one split."""
-    return pd.DataFrame(
-        {
-            "experiment": "main",
-            "model": model,
-            "horizon": horizon,
-            "seed": int(seed),
-            "label_fraction": float(label_fraction),
-            "n_train": int(n_train),
-            "masking": masking,
-            "tasks": tasks,
-            "encoder_run": encoder_run,
-            "split": split,
-            "sample_id": rows["sample_id"].astype(str).to_numpy(),
-            "station": rows["station"].astype(str).to_numpy(),
-            "date": pd.to_datetime(rows["date"]).to_numpy(dtype="datetime64[ns]"),
-            "y_true": rows["label_log10"].to_numpy(float),
-            "censored": np.asarray(censored, bool),
-            "y_pred": np.asarray(y_pred, dtype=float),
-        },
-        columns=PREDICTION_COLUMNS,
-    )
 
 
 def fit_predict(
@@ -197,7 +131,7 @@ def fit_predict(
         )
         note = f"{exc.message}; fitted on all match-ups (rows: all)"
         log.warning("%s %s: %s", model, horizon, note)
-    cens = {k: _censoring(getattr(rows, k), label) for k in ("train", "val", "test")}
+    cens = {k: censoring(getattr(rows, k), label) for k in ("train", "val", "test")}
     masking = tasks = encoder_run = ""
     info: dict[str, Any] = {}
     with cpu_threads(params.cpu_threads):

@@ -20,7 +20,7 @@ import hashlib
 import json
 import os
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,15 +33,18 @@ from spectm._version import __version__
 from spectm.catalogs import builtin_catalog_dir, list_station_tables, load_stations
 from spectm.console import log
 from spectm.errors import BadInputError, ConfigError, DataNotFoundError, SchemaError
-from spectm.samples.column_map import ColumnMap, converter, load_column_map
-from spectm.samples.normalize import DEPTH_WORDS, SourceSpec, empty_rows, normalize
-from spectm.samples.schemas import VARIABLES, detect_schema
+from spectm.samples.column_map import load_column_map
+from spectm.samples.csv_cells import CHUNK_ROWS, iter_cells
+from spectm.samples.file_blocks import REJECTED_COLUMNS, FileResult, normalize_file
+from spectm.samples.normalize import SourceSpec, empty_rows
+from spectm.samples.samples_table import finish_table
+from spectm.samples.schemas import VARIABLES
+from spectm.samples.source_specs import spec_for_glerl, spec_for_user
 
 # Bump when the rules change, so existing outputs are rebuilt rather than reused.
 RULES_VERSION = "2"
 GLERL_TIMEZONE = "America/New_York"
 STATION_TABLE = "glerl_western_lake_erie"
-REJECTED_COLUMNS = ["file", "row", "column", "value", "reason", "scope"]
 
 
 @dataclass
@@ -135,216 +138,6 @@ def _resolve_files(files: Sequence[Path | str] | None) -> list[Path]:
     return out
 
 
-CHUNK_ROWS = 100_000
-"""Rows normalized at a time. Every bundled GLERL file is far smaller, so they are read in
-one piece; a bigger file is streamed in blocks of this many rows, which bounds memory (a
-million junk rows stay well under 1 GB, benchmarks/README.md) at one cost: the two rules
-that look across rows — a non-surface row inheriting time/position from the surface row
-of its site and date, and a ``bdl`` detection limit taken as the file's smallest detected
-value — then see only the rows of their block (docs/samples.md)."""
-
-
-def detect_encoding(path: Path, encoding: str | None = None) -> str:
-    """The encoding to read ``path`` with: ``encoding`` (checked), else UTF-8 (BOM allowed)
-    when every byte decodes, else latin-1. Decoded in 1 MiB blocks, never held whole."""
-    import codecs
-
-    want = encoding or "utf-8-sig"
-    try:
-        dec = codecs.getincrementaldecoder(want)()
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                dec.decode(block)
-            dec.decode(b"", final=True)
-    except UnicodeDecodeError as exc:
-        if encoding is None:
-            return "latin-1"
-        raise BadInputError(
-            f"{path.name} cannot be decoded as {encoding}: {exc}", "fix 'encoding:' in the column map"
-        ) from None
-    except LookupError as exc:
-        raise BadInputError(
-            f"{path.name} cannot be decoded as {encoding}: {exc}", "fix 'encoding:' in the column map"
-        ) from None
-    return encoding or "utf-8"
-
-
-def read_text(path: Path, encoding: str | None = None) -> tuple[str, str]:
-    """The file's text and the encoding used: UTF-8 (BOM allowed), else latin-1."""
-    enc = detect_encoding(path, encoding)
-    return path.read_bytes().decode("utf-8-sig" if enc == "utf-8" else enc), enc
-
-
-def iter_cells(
-    path: Path, encoding: str | None = None, delimiter: str = ",", chunk_rows: int | None = None
-) -> tuple[list[str], Iterator[pd.DataFrame], str]:
-    """Header, blocks of at most ``chunk_rows`` rows as text cells (no NA conversion: tokens
-    are interpreted later, not by pandas), and the encoding; the file is streamed."""
-    enc = detect_encoding(path, encoding)
-    pd_enc = "utf-8-sig" if enc == "utf-8" else enc
-    kw: dict[str, Any] = dict(dtype=str, keep_default_na=False, na_filter=False, sep=delimiter, encoding=pd_enc)
-    try:
-        headers = list(pd.read_csv(path, nrows=0, **kw).columns)
-    except pd.errors.EmptyDataError:
-        raise SchemaError(f"{path.name} is empty", "pass a CSV file with a header row") from None
-    except pd.errors.ParserError as exc:
-        raise SchemaError(f"{path.name} is not a readable CSV: {exc}", "check the delimiter and quoting") from None
-
-    def blocks() -> Iterator[pd.DataFrame]:
-        try:
-            with pd.read_csv(path, chunksize=chunk_rows or CHUNK_ROWS, **kw) as reader:
-                n = 0
-                for block in reader:
-                    n += 1
-                    yield block
-                if n == 0:
-                    yield pd.DataFrame({h: pd.Series(dtype=str) for h in headers})
-        except pd.errors.ParserError as exc:
-            raise SchemaError(f"{path.name} is not a readable CSV: {exc}", "check the delimiter and quoting") from None
-
-    return headers, blocks(), enc
-
-
-@dataclass
-class _FileResult:
-    """One file's outcome, merged over its blocks; rejected rows kept as a frame (a dict
-    per rejected cell would be ~1 kB each, too much for a million junk rows)."""
-
-    rows: pd.DataFrame
-    rejected: pd.DataFrame
-    repairs: list[dict[str, Any]]
-    rows_read: int = 0
-    rows_rejected: int = 0
-    cells_rejected: int = 0
-    missing: dict[str, dict[str, int]] = field(default_factory=dict)
-    censored: dict[str, int] = field(default_factory=dict)
-    detected: dict[str, int] = field(default_factory=dict)
-    bdl_lods: dict[str, float] = field(default_factory=dict)
-    flags: dict[str, int] = field(default_factory=dict)
-    not_carried_values: dict[str, int] = field(default_factory=dict)
-    nondetect: dict[str, int] = field(default_factory=dict)
-
-    @property
-    def rows_kept(self) -> int:
-        return len(self.rows)
-
-
-def _add_counts(into: dict, more: dict) -> None:
-    for k, v in more.items():
-        if isinstance(v, dict):
-            _add_counts(into.setdefault(k, {}), v)
-        else:
-            into[k] = into.get(k, 0) + v
-
-
-def _normalize_file(
-    blocks: Iterator[pd.DataFrame], spec: SourceSpec, name: str, stations: pd.DataFrame | None
-) -> _FileResult:
-    """:func:`normalize` block by block; row numbers are shifted to count from the file's start."""
-    rows, rejected = [], []
-    res = _FileResult(rows=pd.DataFrame(), rejected=pd.DataFrame(columns=REJECTED_COLUMNS), repairs=[])
-    offset = 0
-    for block in blocks:
-        out = normalize(block.reset_index(drop=True), spec, name, stations)
-        if len(out.rows):
-            out.rows["source_row"] = out.rows["source_row"].astype("int64") + offset
-            rows.append(out.rows)
-        if out.rejected:
-            rej = pd.DataFrame(out.rejected, columns=REJECTED_COLUMNS)
-            rej["row"] = rej["row"].astype("int64") + offset
-            for c in ("file", "column", "reason", "scope"):
-                rej[c] = rej[c].astype("category")
-            rejected.append(rej)
-        res.repairs += [{**r, "row": int(r["row"]) + offset} for r in out.repairs]
-        res.rows_read += out.rows_read
-        res.rows_rejected += out.rows_rejected
-        res.cells_rejected += out.cells_rejected
-        for k in ("missing", "censored", "detected", "flags", "not_carried_values", "nondetect"):
-            _add_counts(getattr(res, k), getattr(out, k))
-        for v, lod in out.bdl_lods.items():
-            res.bdl_lods[v] = min(lod, res.bdl_lods.get(v, lod))
-        offset += len(block)
-        del out, block
-    res.rows = pd.concat(rows, ignore_index=True) if rows else empty_rows()
-    if rejected:
-        from pandas.api.types import union_categoricals
-
-        res.rejected = pd.DataFrame(
-            {
-                c: union_categoricals([r[c] for r in rejected])
-                if isinstance(rejected[0][c].dtype, pd.CategoricalDtype)
-                else pd.concat([r[c] for r in rejected], ignore_index=True)
-                for c in REJECTED_COLUMNS
-            }
-        )
-    return res
-
-
-def _spec_for_glerl(path: Path, headers: list[str], timezone: str) -> SourceSpec:
-    det = detect_schema(headers, path)
-    return SourceSpec(
-        schema=det.family.name,
-        columns=det.columns,
-        ignored=det.ignored,
-        convert=dict(det.family.convert),
-        unit_unknown=det.family.unit_unknown,
-        timezone=timezone,
-    )
-
-
-def _spec_for_user(path: Path, headers: list[str], cmap: ColumnMap, timezone: str) -> SourceSpec:
-    c = cmap.columns
-    columns: dict[str, str] = {"date": c.date, "site": c.station, "lat": c.lat, "lon": c.lon}
-    convert = {}
-    if c.time:
-        columns["time"] = c.time
-    if c.depth_category:
-        columns["depth_category"] = c.depth_category
-    for fld, spec in (("sample_depth_m", c.sample_depth), ("station_depth_m", c.station_depth)):
-        if spec is not None:
-            columns[fld] = spec.column
-            convert[fld] = converter(fld, spec.unit)
-    nondetect: dict[str, frozenset[str]] = {}
-    lods = dict(cmap.bdl_lod)
-    for v, spec in cmap.variables.items():
-        columns[v] = spec.column
-        convert[v] = converter(v, spec.unit)
-        if spec.nondetect is not None:
-            nondetect[v] = frozenset(t.strip().lower() for t in spec.nondetect.tokens)
-            if spec.nondetect.lod is not None:
-                lods[v] = spec.nondetect.lod
-    missing = [h for h in columns.values() if h not in headers]
-    ignore = set(cmap.ignore_columns)
-    unknown = [h for h in headers if h not in set(columns.values()) | ignore]
-    if missing or unknown:
-        parts = []
-        if missing:
-            parts.append(f"the column map names column(s) {missing} that the file lacks")
-        if unknown:
-            parts.append(f"column(s) {unknown} are neither mapped nor listed under ignore_columns")
-        raise SchemaError(
-            f"{path.name}: " + "; ".join(parts),
-            "fix the column map: map each column under columns/variables or list it in ignore_columns",
-        )
-    words = dict(DEPTH_WORDS)
-    words.update({k.strip().lower(): v for k, v in cmap.depth_categories.items()})
-    return SourceSpec(
-        schema="user",
-        columns=columns,
-        ignored=tuple(h for h in headers if h in ignore),
-        convert=convert,
-        timezone=timezone,
-        date_format=cmap.date_format,
-        time_format=cmap.time_format,
-        depth_words=words,
-        default_depth_category=cmap.default_depth_category,
-        user=True,
-        extra_missing=frozenset(t.strip().lower() for t in cmap.missing_tokens),
-        bdl_lod=lods,
-        nondetect=nondetect,
-    )
-
-
 def _input_hash(files: list[Path], column_map: Path | None, timezone: str | None, data_dir: Path) -> str:
     """Everything that changes the outputs: input bytes, column map, options, the station
     table used for coordinate repairs (a user may override it in <data-dir>/catalogs)."""
@@ -434,11 +227,13 @@ def ingest_samples(
             return _load_result(paths, old)
 
     stations = None if cmap else load_stations(STATION_TABLE, data_dir)
-    outcomes: list[tuple[Path, str, SourceSpec, _FileResult]] = []
+    outcomes: list[tuple[Path, str, SourceSpec, FileResult]] = []
     for path in inputs:
-        headers, blocks, enc = iter_cells(path, cmap.encoding if cmap else None, cmap.delimiter if cmap else ",")
-        spec = _spec_for_user(path, headers, cmap, tz) if cmap else _spec_for_glerl(path, headers, tz)
-        out = _normalize_file(blocks, spec, path.name, stations)
+        headers, blocks, enc = iter_cells(
+            path, cmap.encoding if cmap else None, cmap.delimiter if cmap else ",", chunk_rows=CHUNK_ROWS
+        )
+        spec = spec_for_user(path, headers, cmap, tz) if cmap else spec_for_glerl(path, headers, tz)
+        out = normalize_file(blocks, spec, path.name, stations)
         out.rows["source_file"] = path.name
         outcomes.append((path, enc, spec, out))
         log.info(
@@ -455,7 +250,7 @@ def ingest_samples(
 
     frames = [o.rows for *_, o in outcomes if len(o.rows)]
     table = pd.concat(frames, ignore_index=True) if frames else empty_rows().assign(source_file=pd.Series(dtype=str))
-    table = _finish_table(table)
+    table = finish_table(table)
     rej_frames = [o.rejected for *_, o in outcomes if len(o.rejected)]
     rejected = (
         pd.concat(
@@ -552,61 +347,6 @@ def _check_tz(tz: str) -> None:
         zoneinfo.ZoneInfo(tz)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"unknown time zone '{tz}'", "use an IANA name such as America/New_York or UTC") from None
-
-
-def _finish_table(df: pd.DataFrame) -> pd.DataFrame:
-    """Order rows and columns, assign stable sample ids, fix dtypes."""
-    df = df.sort_values(["date", "station", "depth_category", "source_file", "source_row"], kind="stable")
-    df = df.reset_index(drop=True)
-    base = (
-        df["station"].str.replace(r"\s+", "", regex=True)
-        + "_"
-        + df["date"].str.replace("-", "", regex=False)
-        + "_"
-        + df["depth_category"]
-    )
-    n = base.groupby(base).cumcount()
-    df.insert(0, "sample_id", base.where(n == 0, base + "_" + (n + 1).astype(str)))
-    order = [
-        "sample_id",
-        "station",
-        "station_kind",
-        "time_utc",
-        "date",
-        "lat",
-        "lon",
-        "depth_category",
-        "sample_depth_m",
-        "station_depth_m",
-    ]
-    for v in VARIABLES:
-        order += [v, f"{v}_censored", f"{v}_lod"]
-    order += ["flags", "source_file", "source_row"]
-    df = df[order]
-    for c in [
-        "lat",
-        "lon",
-        "sample_depth_m",
-        "station_depth_m",
-        *VARIABLES,
-        *(f"{v}_lod" for v in VARIABLES),
-    ]:
-        df[c] = df[c].astype("float64")
-    for v in VARIABLES:
-        df[f"{v}_censored"] = df[f"{v}_censored"].astype(bool)
-    df["time_utc"] = pd.to_datetime(df["time_utc"], utc=True)
-    df["source_row"] = df["source_row"].astype("int64")
-    for c in (
-        "sample_id",
-        "station",
-        "station_kind",
-        "date",
-        "depth_category",
-        "flags",
-        "source_file",
-    ):
-        df[c] = df[c].astype(str)
-    return df
 
 
 def _to_geo(df: pd.DataFrame) -> gpd.GeoDataFrame:

@@ -1,0 +1,88 @@
+"""The settings that decide a cube's values, their hash, and where each sensor's cube lives.
+
+Shared by the build (:mod:`spectm.cube.build`), its dry run (:mod:`spectm.cube.plan`) and
+``spectm cube inspect``: a cube records the hash of these settings, and a build with other
+settings refuses to extend it rather than mix two kinds of slices in one store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from spectm.aoi import AOI
+from spectm.cube.cube_attrs import ALGORITHM_VERSION
+from spectm.cube.flags import parse_flag_names
+
+SENSORS = ("pace", "s2")
+
+
+def config_hash(settings: dict) -> str:
+    """Hash of the settings that change the cube's values (not paths, schedulers)."""
+    blob = json.dumps(settings, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:12]
+
+
+def cube_path(data_dir: Path, aoi: AOI, sensor: str) -> Path:
+    return Path(data_dir) / "cubes" / f"{aoi.name}_{sensor}.zarr"
+
+
+def _sensor_settings(sensor: str, aoi: AOI, resolution: float | None, **kw: object) -> dict:
+    res = float(resolution or aoi.resolution.get(sensor, 1000.0 if sensor == "pace" else 20.0))
+    s = {
+        "sensor": sensor,
+        "region": aoi.name,
+        "bbox": list(aoi.bbox),
+        "crs": aoi.crs,
+        "resolution": res,
+        "algorithm": ALGORITHM_VERSION,
+    }
+    s.update({k: v for k, v in kw.items() if v is not None})
+    return s
+
+
+def sensor_settings(
+    sensor: str,
+    aoi: AOI,
+    *,
+    flags: object = None,
+    resolution: float | None = None,
+    radius_m: float | None = None,
+    with_unc: bool = True,
+    s2_bands: Sequence[str] | None = None,
+    s2_mask_classes: Iterable[int] | None = None,
+) -> dict:
+    """The settings that decide a sensor's cube values (hashed into ``config_hash``)."""
+    if sensor == "pace":
+        from spectm.cube.regrid import default_radius
+
+        flag_names = parse_flag_names(flags)  # type: ignore[arg-type]
+        res0 = float(resolution or aoi.resolution.get("pace", 1000.0))
+        radius = float(radius_m or default_radius(res0))
+        return _sensor_settings(
+            "pace",
+            aoi,
+            resolution,
+            flags=list(flag_names),
+            radius_m=radius,
+            with_unc=with_unc,
+            combine="mean-of-granules",
+        )
+    from spectm.cube.s2_cube import DEFAULT_BANDS, DEFAULT_MASK_CLASSES
+
+    bands = list(s2_bands or DEFAULT_BANDS)
+    classes = sorted(set(s2_mask_classes or DEFAULT_MASK_CLASSES))
+    return _sensor_settings(
+        "s2",
+        aoi,
+        resolution,
+        bands=bands,
+        mask_classes=classes,
+        combine="mean-of-items",
+        water_mask=aoi.water is not None,
+    )
+
+
+__all__ = ["SENSORS", "config_hash", "cube_path", "sensor_settings"]
