@@ -18,7 +18,7 @@ from spectm.cli import main
 from spectm.config import Pipeline, load_pipeline
 from spectm.errors import StageError
 from spectm.pipeline import STAGES, StageResult, run_pipeline
-from spectm.runs import file_fingerprint, is_complete, mark_complete, stage_run_id
+from spectm.provenance import file_fingerprint, is_complete, mark_complete, stage_run_id
 from tests.features.helpers import CubeSpec, base_rrs, write_cube, write_samples
 from tests.predict.conftest import RatioRegressor
 

@@ -51,7 +51,7 @@ def resolve_encoder(pipeline: Pipeline, data_dir: Path) -> Path:
 
 
 def _features_fingerprint(data_dir: Path, name: str) -> dict[str, str]:
-    from spectm.runs import file_fingerprint
+    from spectm.provenance import file_fingerprint
 
     store = Path(data_dir) / "features" / name
     if not (store / "matchups.parquet").exists():
@@ -84,7 +84,7 @@ class EvaluateResult:
 
 def evaluate_plan(pipeline: Pipeline, data_dir: Path) -> tuple[str, list, Path | None, dict[str, str]]:
     """(run id, combinations, main encoder or None, variant slug → pretrain run id) without fitting."""
-    from spectm.runs import file_fingerprint, stage_run_id
+    from spectm.provenance import file_fingerprint, stage_run_id
 
     ev = pipeline.evaluate
     feats = features_name(pipeline)
@@ -111,7 +111,7 @@ def evaluate_plan(pipeline: Pipeline, data_dir: Path) -> tuple[str, list, Path |
 def evaluate_run(pipeline: Pipeline, data_dir: Path, *, fit_predict: FitPredict | None = None) -> EvaluateResult:
     """Run (or resume, or skip) the pipeline's evaluation; write predictions, report and complete.json."""
     from spectm.model.train import git_commit
-    from spectm.runs import is_complete, mark_complete
+    from spectm.provenance import is_complete, mark_complete
 
     t0 = time.perf_counter()
     data_dir = Path(data_dir)

@@ -76,7 +76,7 @@ def variant_section(base: PretrainSection, v: Variant, ab: EvaluateAblation) -> 
 
 def variant_run_id(pipeline: Pipeline, section: PretrainSection, data_dir: Path) -> str:
     from spectm.model.run import resolve_chips
-    from spectm.runs import file_fingerprint, stage_run_id
+    from spectm.provenance import file_fingerprint, stage_run_id
 
     chips = resolve_chips(section, data_dir, None)
     return stage_run_id(
@@ -90,7 +90,7 @@ def ensure_variant(pipeline: Pipeline, v: Variant, data_dir: Path) -> tuple[Path
     Returns (run dir, reused) — ``reused`` is True when the run was already complete.
     """
     from spectm.model.run import pretrain_run
-    from spectm.runs import is_complete
+    from spectm.provenance import is_complete
 
     section = variant_section(pipeline.pretrain, v, pipeline.evaluate.ablation)
     run_id = variant_run_id(pipeline, section, data_dir)

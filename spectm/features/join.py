@@ -40,6 +40,7 @@ from spectm.features.splits import (
     resolve_split,
     station_assignment,
 )
+from spectm.provenance import tree_sha256
 
 ALGORITHM_VERSION = "1"  # bump when a change alters the store for the same inputs and parameters
 
@@ -369,9 +370,9 @@ def _build(data_dir: Path, p: JoinSection, cube: Cube, samples: Any, key: str) -
         "station_splits": station_map,
         "counts": counts,
         "outputs": {
-            store.MATCHUPS: store.tree_sha256(tmp / store.MATCHUPS),
-            store.UNMATCHED: store.tree_sha256(tmp / store.UNMATCHED),
-            store.CHIPS: store.tree_sha256(tmp / store.CHIPS),
+            store.MATCHUPS: tree_sha256(tmp / store.MATCHUPS),
+            store.UNMATCHED: tree_sha256(tmp / store.UNMATCHED),
+            store.CHIPS: tree_sha256(tmp / store.CHIPS),
         },
     }
     (tmp / store.MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))

@@ -20,10 +20,7 @@ and ``bytes`` sums the sizes of the local files.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Iterable
@@ -34,6 +31,7 @@ from typing import Any, Literal
 
 from spectm._version import __version__
 from spectm.errors import ConfigError
+from spectm.provenance import atomic_write_json
 from spectm.redact import redact
 
 Status = Literal["downloaded", "skipped", "failed", "excluded", "planned"]
@@ -90,23 +88,6 @@ class ManifestEntry:
 class SourceCounts:
     searched: int = 0
     found: int = 0
-
-
-def atomic_write_json(path: Path, data: Any) -> None:
-    """Write JSON to ``path`` via a temp file in the same directory and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, sort_keys=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def read_manifest(path: Path) -> dict[str, Any] | None:

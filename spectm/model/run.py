@@ -23,7 +23,7 @@ from spectm.errors import BadInputError, DataNotFoundError
 from spectm.model.checkpoint import load_checkpoint
 from spectm.model.report import plot_losses, plot_targeted, targeted_comparison, write_report
 from spectm.model.train import Pretrainer, PretrainResult, git_commit
-from spectm.runs import mark_complete
+from spectm.provenance import mark_complete
 
 
 def resolve_chips(cfg: PretrainSection, data_dir: Path, chips: Path | None) -> Path:

@@ -11,7 +11,7 @@ from spectm.pipeline import StageResult
 def pretrain_stage_run_id(pipeline: Pipeline, data_dir: Path) -> str:
     """The deterministic run id of the pipeline's pretrain stage (config + chips fingerprint)."""
     from spectm.model.run import resolve_chips
-    from spectm.runs import file_fingerprint, stage_run_id
+    from spectm.provenance import file_fingerprint, stage_run_id
 
     chips = resolve_chips(pipeline.pretrain, data_dir, None)
     payload = {"pretrain": pipeline.pretrain.model_dump(mode="json"), "chips": file_fingerprint(chips)}
@@ -26,7 +26,7 @@ def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
     and a changed configuration trains a new run.
     """
     from spectm.model.run import pretrain_run
-    from spectm.runs import is_complete, read_complete
+    from spectm.provenance import is_complete, read_complete
 
     run_id = pretrain_stage_run_id(pipeline, data_dir)
     run_dir = data_dir / "runs" / run_id

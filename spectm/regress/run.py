@@ -29,8 +29,9 @@ from spectm.config import SPECTM_MODELS as TORCH_MODELS
 from spectm.config import RegressSection
 from spectm.console import log
 from spectm.errors import DataNotFoundError
-from spectm.runs import file_fingerprint, mark_complete, resolve_pretrain_run
-from spectm.runs import stage_run_id as _stage_run_id
+from spectm.provenance import file_fingerprint, mark_complete
+from spectm.provenance import stage_run_id as _stage_run_id
+from spectm.runs import resolve_pretrain_run
 
 
 @dataclass
@@ -157,14 +158,14 @@ def write_metrics_md(
 
 def regress_run(cfg: RegressSection, data_dir: Path, *, pipeline_name: str, run_id: str | None = None) -> RegressResult:
     """Fit every ``cfg.models`` × ``cfg.horizons`` and write the run dir (module docstring)."""
+    from spectm.provenance import is_complete
     from spectm.regress.api import fit_predict
-    from spectm.runs import is_complete
 
     data_dir = Path(data_dir)
     key_id, enc = regress_run_id(cfg, data_dir, pipeline_name)
     run_dir = data_dir / "runs" / (run_id or key_id)
     if is_complete(run_dir):
-        from spectm.runs import read_complete
+        from spectm.provenance import read_complete
 
         return RegressResult(
             run_dir,

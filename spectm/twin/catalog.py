@@ -17,6 +17,7 @@ from typing import Any
 import pystac
 
 from spectm import __version__
+from spectm.provenance import atomic_write_text
 from spectm.twin.launch import as_if_flown
 from spectm.twin.pace import Granule
 from spectm.twin.s2 import ASSETS, COG_TYPE, TITLES, Scene, s2_band_meta
@@ -262,7 +263,5 @@ def write_manifest(
         "twin": twin_info,
     }
     path = data_dir / "raw" / "manifest.json"
-    tmp = path.with_suffix(".json.part")
-    tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    tmp.replace(path)
+    atomic_write_text(path, json.dumps(manifest, indent=1))
     return path
