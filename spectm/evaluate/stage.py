@@ -18,6 +18,7 @@ import yaml
 from spectm import __version__
 from spectm.config import Pipeline
 from spectm.console import log
+from spectm.contract import StageResult
 from spectm.errors import DataNotFoundError
 from spectm.evaluate.protocol import FitPredict, combinations, describe, run_protocol
 from spectm.evaluate.report import Report, build_report, write_settings
@@ -29,7 +30,6 @@ from spectm.evaluate.variants import (
     variant_section,
     variants,
 )
-from spectm.pipeline import StageResult
 
 
 def features_name(pipeline: Pipeline) -> str:
@@ -166,11 +166,14 @@ def evaluate_run(pipeline: Pipeline, data_dir: Path, *, fit_predict: FitPredict 
     return EvaluateResult(run_dir, "done", report, res.fitted, res.reused, secs)
 
 
-def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
-    """Stage ``evaluate``: SpecTM's protocol on the pipeline's feature store (docs/evaluate.md)."""
+def run_stage(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> StageResult:
+    """Stage ``evaluate``: SpecTM's protocol on the pipeline's feature store (docs/evaluate.md).
+
+    Other settings make another run id, so nothing is refused and ``force`` has no effect."""
     res = evaluate_run(pipeline, data_dir)
+    counts = {"fitted": res.fitted, "reused": res.reused}
     if res.status == "skipped":
-        return StageResult("evaluate", "skipped", f"{res.run_dir.name} complete", [str(res.run_dir)])
+        return StageResult("evaluate", "skipped", f"{res.run_dir.name} complete", [str(res.run_dir)], counts)
     best = ""
     if res.report is not None:
         main = res.report.tables["main"].set_index(["horizon", "model"])
@@ -183,4 +186,5 @@ def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
         "done",
         f"{res.run_dir.name}: {res.fitted} fits ({res.reused} reused){best}; report {res.run_dir / 'report.md'}",
         [str(res.run_dir)],
+        counts,
     )

@@ -38,6 +38,7 @@ import pystac
 
 from spectm.errors import BadInputError, DataNotFoundError
 from spectm.fetch.catalog import pace_item, pace_path, s2_local_item, s2_path, write_local_catalog
+from spectm.provenance import atomic_path
 
 PACE_PRODUCTS = {"OC_AOP": "L2_AOP", "OC_BGC": "L2_BGC", "OC_IOP": "L2_IOP"}
 S2_REQUIRED = ("scl",)
@@ -204,18 +205,13 @@ def _place(src: Path, dst: Path, link: bool) -> None:
     if dst.exists() and dst.resolve() == src.resolve():
         return
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.part-{os.getpid()}")
-    try:
+    with atomic_path(dst) as tmp:
         try:
             if not link:
                 raise OSError("copy requested")
             os.link(src, tmp)
         except OSError:
             shutil.copy2(src, tmp)
-        os.replace(tmp, dst)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def add_files(paths: list[Path], *, data_dir: Path, link: bool = False) -> list[Added]:
