@@ -48,4 +48,4 @@ def test_run_passes_force_to_every_stage(
         yaml.safe_dump({"name": "rec", "region": "-83.5,41.55,-83.2,41.75", "dates": "2024-08-01", "stages": ["join"]})
     )
     (res,) = run_pipeline(load_pipeline(pf), data_dir, force=force)
-    assert SEEN == [("rec", force)] and res.counts == {"n": 1} and res.seconds >= 0
+    assert [("rec", force)] == SEEN and res.counts == {"n": 1} and res.seconds >= 0
