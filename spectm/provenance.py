@@ -35,9 +35,12 @@ COMPLETE = "complete.json"
 # --- keys and fingerprints -------------------------------------------------------------------
 
 
-def config_key(payload: Any, length: int = 10) -> str:
-    """Stable short hash of a JSON-able payload (sorted keys; paths and dates as strings)."""
-    text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
+def config_key(payload: Any, length: int = 10, *, separators: tuple[str, str] = (",", ":")) -> str:
+    """Stable short hash of a JSON-able payload (sorted keys; paths and dates as strings).
+
+    ``separators`` is part of the key: an artefact keyed with other JSON spacing keeps its own.
+    """
+    text = json.dumps(payload, sort_keys=True, default=str, separators=separators)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 
 
