@@ -90,6 +90,12 @@ class SourceCounts:
     found: int = 0
 
 
+def save_manifest(path: Path, doc: dict[str, Any]) -> None:
+    """Write a whole manifest document atomically: the one writer of ``raw/manifest.json``
+    (a fetch through :class:`Manifest`, the twin with its own records)."""
+    atomic_write_json(path, doc)
+
+
 def read_manifest(path: Path) -> dict[str, Any] | None:
     """Read an existing manifest, or None when there is none."""
     if not path.exists():
@@ -214,4 +220,4 @@ class Manifest:
         self._last_flush = now
         # Snapshot and write under one lock, so an older snapshot never overwrites a newer one.
         with self._write_lock:
-            atomic_write_json(self.path, self.to_dict())
+            save_manifest(self.path, self.to_dict())

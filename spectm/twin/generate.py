@@ -9,7 +9,6 @@ the manifest so a second call with the same parameters is a no-op ("skipped").
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -24,7 +23,8 @@ from spectm.catalogs import load_stations
 from spectm.console import log, progress
 from spectm.dates import DateRange, parse_dates, parse_months
 from spectm.dates import seasons as split_seasons
-from spectm.errors import BadInputError
+from spectm.errors import BadInputError, ConfigError
+from spectm.fetch.manifest import MANIFEST_NAME, read_manifest
 from spectm.provenance import config_key
 from spectm.twin.catalog import write_catalog, write_manifest
 from spectm.twin.fields import Grid, has_maumee
@@ -95,14 +95,11 @@ def _load_samples(data_dir: Path, notes: list[str]) -> tuple[pd.DataFrame | None
 
 
 def _complete(data_dir: Path, phash: str) -> bool:
-    man = data_dir / "raw" / "manifest.json"
-    if not man.is_file():
-        return False
     try:
-        m = json.loads(man.read_text(encoding="utf-8"))
-    except ValueError:
+        m = read_manifest(data_dir / "raw" / MANIFEST_NAME)
+    except ConfigError:  # unreadable: not complete, regenerated
         return False
-    if m.get("generator") != "twin" or m.get("twin", {}).get("params_hash") != phash:
+    if m is None or m.get("generator") != "twin" or m.get("twin", {}).get("params_hash") != phash:
         return False
     return all(
         (data_dir / it["path"]).is_file() and (data_dir / it["path"]).stat().st_size == it["bytes"]
