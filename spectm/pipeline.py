@@ -1,14 +1,16 @@
 """``spectm run``: run the stages a pipeline file names, in order.
 
 Each stage is a function ``(pipeline, data_dir, *, force=False) -> StageResult`` (the one
-stage contract, :mod:`spectm.contract`) registered in :data:`STAGES` by its module. A stage decides itself whether its output is
-complete (every stage is idempotent), so re-running a pipeline skips finished
-work and resumes after a failure where it stopped.
+stage contract, :mod:`spectm.contract`) registered in :data:`STAGES` by its module. A stage
+decides itself whether its output is complete (every stage is idempotent, with the keys and
+markers of :mod:`spectm.provenance`), so re-running a pipeline skips finished work and
+resumes after a failure where it stopped.
 
 A stage that refuses to replace output built from other inputs (a feature store
 of other parameters, the twin's raw/) replaces it when called with ``force=True``;
 ``spectm run --force`` passes it to every stage (those that never refuse ignore it),
-so the refusal's remedy works from the pipeline command too. Complete work of the same inputs is still reused.
+so the refusal's remedy works from the pipeline command too. Complete work of the same
+inputs is still reused.
 """
 
 from __future__ import annotations

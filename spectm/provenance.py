@@ -25,7 +25,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,12 @@ def config_key(payload: Any, length: int = 10, *, separators: tuple[str, str] = 
 def stage_run_id(pipeline_name: str, stage: str, payload: Any) -> str:
     """Deterministic run id of a pipeline stage: same configuration + inputs → same id."""
     return f"{pipeline_name}-{stage}-{config_key(payload)}"
+
+
+def parts_key(parts: Sequence[str], length: int | None = None) -> str:
+    """SHA-256 (hex, optionally cut to ``length``) of ``parts`` joined by ``|`` — the key of an
+    artefact made from several fingerprints (a feature store: version, parameters, cube, samples)."""
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:length]
 
 
 def file_sha256(path: Path) -> str:

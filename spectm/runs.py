@@ -16,14 +16,14 @@ from pathlib import Path
 from spectm.provenance import COMPLETE, is_complete
 
 
-def run_dir(data_dir: Path, run_id: str) -> Path:
+def run_path(data_dir: Path, run_id: str) -> Path:
     """Where run ``run_id`` lives."""
     return Path(data_dir) / "runs" / run_id
 
 
 def latest_complete_run(data_dir: Path, prefix: str) -> Path | None:
     """The most recently completed run whose id starts with ``prefix`` (e.g. ``demo-pretrain-``)."""
-    runs = Path(data_dir) / "runs"
+    runs = run_path(data_dir, "")
     if not runs.is_dir():
         return None
     done = [d for d in runs.iterdir() if d.is_dir() and d.name.startswith(prefix) and is_complete(d)]
@@ -49,7 +49,7 @@ def resolve_pretrain_run(
     from spectm.errors import DataNotFoundError
 
     if named:
-        for cand in (Path(named), Path(data_dir) / "runs" / named):
+        for cand in (Path(named), run_path(data_dir, named)):
             if (cand / "model.safetensors").exists() and (not require_complete or is_complete(cand)):
                 return cand
         what = (

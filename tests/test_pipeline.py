@@ -2,7 +2,7 @@
 
 The chain here is real where it is cheap — the ``join`` stage on a tiny hand-built cube and
 the ``predict`` stage — with a ``regress`` stage in between that follows the run-directory
-rules of spectm/runs.py (deterministic id, ``complete.json`` last) and hands predict a
+rules of spectm/provenance.py (deterministic id, ``complete.json`` last) and hands predict a
 regressor test double, so the whole file runs in seconds.
 """
 
@@ -28,7 +28,7 @@ BBOX = "-83.5,41.55,-83.2,41.75"  # holds the 12 × 12 km test grid; its cube is
 
 
 def fake_regress(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> StageResult:
-    """A regress stage by the runs.py rules: skipped when its run is complete."""
+    """A regress stage by the provenance rules: skipped when its run is complete."""
     chips = data_dir / "features" / pipeline.join.name / "chips.zarr"
     run_id = stage_run_id(pipeline.name, "regress", {"chips": file_fingerprint(chips)})
     run_dir = data_dir / "runs" / run_id
@@ -44,7 +44,7 @@ def fake_regress(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> 
 
 
 def fake_evaluate(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> StageResult:
-    """An evaluate stage by the runs.py rules, writing report.md into its run directory."""
+    """An evaluate stage by the provenance rules, writing report.md into its run directory."""
     run_dir = data_dir / "runs" / stage_run_id(pipeline.name, "evaluate", {})
     if is_complete(run_dir):
         return StageResult("evaluate", "skipped", "complete", [str(run_dir)])

@@ -30,6 +30,7 @@ from spectm.evaluate.variants import (
     variant_section,
     variants,
 )
+from spectm.runs import run_path
 
 
 def features_name(pipeline: Pipeline) -> str:
@@ -116,7 +117,7 @@ def evaluate_run(pipeline: Pipeline, data_dir: Path, *, fit_predict: FitPredict 
     t0 = time.perf_counter()
     data_dir = Path(data_dir)
     run_id, combos, encoder, vruns = evaluate_plan(pipeline, data_dir)
-    run_dir = data_dir / "runs" / run_id
+    run_dir = run_path(data_dir, run_id)
     if is_complete(run_dir):
         return EvaluateResult(run_dir, "skipped", None, 0, len(combos), 0.0)
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from spectm.config import MASKING_ALIASES, EvaluateAblation, Pipeline, PretrainLoss, PretrainSection
 from spectm.config import PRETRAIN_TASKS as TASK_WEIGHTS
+from spectm.runs import run_path
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ def ensure_variant(pipeline: Pipeline, v: Variant, data_dir: Path) -> tuple[Path
 
     section = variant_section(pipeline.pretrain, v, pipeline.evaluate.ablation)
     run_id = variant_run_id(pipeline, section, data_dir)
-    run_dir = Path(data_dir) / "runs" / run_id
+    run_dir = run_path(data_dir, run_id)
     if is_complete(run_dir):
         return run_dir, True
     resume = run_id if (run_dir / "checkpoints" / "last.pt").exists() else None

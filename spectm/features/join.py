@@ -10,7 +10,6 @@ is refused unless ``force``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ from spectm.features.splits import (
     resolve_split,
     station_assignment,
 )
-from spectm.provenance import tree_sha256
+from spectm.provenance import parts_key, tree_sha256
 
 ALGORITHM_VERSION = "1"  # bump when a change alters the store for the same inputs and parameters
 
@@ -125,9 +124,7 @@ def resolve_params(params: JoinSection | None = None, **overrides: Any) -> JoinS
 def store_key(p: JoinSection, cube: Cube, samples_sha256: str) -> str:
     """The store's identity: algorithm version, parameters, cube fingerprint, samples hash."""
     pdict = p.model_dump(exclude={"name"})
-    return hashlib.sha256(
-        "|".join([ALGORITHM_VERSION, params_json(pdict), cube.fingerprint, samples_sha256]).encode()
-    ).hexdigest()
+    return parts_key([ALGORITHM_VERSION, params_json(pdict), cube.fingerprint, samples_sha256])
 
 
 def join(

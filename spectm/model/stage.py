@@ -6,6 +6,7 @@ from pathlib import Path
 
 from spectm.config import Pipeline
 from spectm.contract import StageResult
+from spectm.runs import run_path
 
 
 def pretrain_stage_run_id(pipeline: Pipeline, data_dir: Path) -> str:
@@ -29,7 +30,7 @@ def run_stage(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> Sta
     from spectm.provenance import is_complete, read_complete
 
     run_id = pretrain_stage_run_id(pipeline, data_dir)
-    run_dir = data_dir / "runs" / run_id
+    run_dir = run_path(data_dir, run_id)
     if is_complete(run_dir):
         done = read_complete(run_dir)
         return StageResult(

@@ -30,7 +30,7 @@ from spectm.console import log
 from spectm.errors import DataNotFoundError
 from spectm.provenance import atomic_write, file_fingerprint, mark_complete
 from spectm.provenance import stage_run_id as _stage_run_id
-from spectm.runs import resolve_pretrain_run
+from spectm.runs import resolve_pretrain_run, run_path
 
 
 @dataclass
@@ -162,7 +162,7 @@ def regress_run(cfg: RegressSection, data_dir: Path, *, pipeline_name: str, run_
 
     data_dir = Path(data_dir)
     key_id, enc = regress_run_id(cfg, data_dir, pipeline_name)
-    run_dir = data_dir / "runs" / (run_id or key_id)
+    run_dir = run_path(data_dir, run_id or key_id)
     if is_complete(run_dir):
         from spectm.provenance import read_complete
 
