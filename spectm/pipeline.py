@@ -1,39 +1,28 @@
 """``spectm run``: run the stages a pipeline file names, in order.
 
-Each stage is a function ``(pipeline, data_dir) -> StageResult`` registered in
-:data:`STAGES` by its module. A stage decides itself whether its output is
-complete (every stage is idempotent), so re-running a pipeline skips finished
-work and resumes after a failure where it stopped.
+Each stage is a function ``(pipeline, data_dir, *, force=False) -> StageResult`` (the one
+stage contract, :mod:`spectm.contract`) registered in :data:`STAGES` by its module. A stage
+decides itself whether its output is complete (every stage is idempotent, with the keys and
+markers of :mod:`spectm.provenance`), so re-running a pipeline skips finished work and
+resumes after a failure where it stopped.
 
 A stage that refuses to replace output built from other inputs (a feature store
-of other parameters, the twin's raw/) takes a keyword ``force``; ``spectm run
---force`` passes ``force=True`` to exactly those stages, so the refusal's remedy
-works from the pipeline command too. Complete work of the same inputs is still reused.
+of other parameters, the twin's raw/) replaces it when called with ``force=True``;
+``spectm run --force`` passes it to every stage (those that never refuse ignore it),
+so the refusal's remedy works from the pipeline command too. Complete work of the same
+inputs is still reused.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
 
 from spectm.config import Pipeline
 from spectm.console import console, err_console, log, print_table
+from spectm.contract import Stage, StageResult
 from spectm.errors import ConfigError
-
-
-@dataclass
-class StageResult:
-    stage: str
-    status: str  # "done" | "skipped" (already complete)
-    summary: str = ""
-    outputs: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-
-StageFn = Callable[[Pipeline, Path], StageResult]
 
 # stage name -> "module:function"; resolved lazily so importing spectm stays light.
 STAGES: dict[str, str] = {
@@ -49,7 +38,7 @@ STAGES: dict[str, str] = {
 }
 
 
-def resolve_stage(name: str) -> StageFn:
+def resolve_stage(name: str) -> Stage:
     if name not in STAGES:
         raise ConfigError(
             f"stage '{name}' is not available in this version of spectm (available: {', '.join(STAGES)})",
@@ -57,13 +46,6 @@ def resolve_stage(name: str) -> StageFn:
         )
     mod, fn = STAGES[name].split(":")
     return getattr(import_module(mod), fn)
-
-
-def accepts_force(fn: StageFn) -> bool:
-    """Whether a stage function takes the ``force`` keyword (see the module docstring)."""
-    import inspect
-
-    return "force" in inspect.signature(fn).parameters
 
 
 def run_pipeline(
@@ -94,7 +76,7 @@ def run_pipeline(
         log.info("stage %s: starting", name)
         t0 = time.perf_counter()
         try:
-            res = fn(pipeline, data_dir, force=True) if force and accepts_force(fn) else fn(pipeline, data_dir)
+            res = fn(pipeline, data_dir, force=force)
         except BaseException as exc:
             failed = StageResult(name, "failed", f"{type(exc).__name__}: {exc}"[:200], seconds=time.perf_counter() - t0)
             _print_results(pipeline, [*results, failed], [s for s, _ in fns][len(results) + 1 :])

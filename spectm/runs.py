@@ -1,80 +1,29 @@
-"""Run directories shared by the model stages (pretrain, regress, evaluate, predict).
+"""The run directory ``<data-dir>/runs/<id>/``: its one owner (pretrain, regress, evaluate, predict).
 
-``spectm run`` must skip work whose output is complete and resume after a failure where it
-stopped. Stages that write ``runs/<id>/`` get that property from two rules kept here:
-
-* the run id of a *pipeline* stage is deterministic: ``<pipeline>-<stage>-<key>``, where the key
-  hashes the stage's resolved configuration and the fingerprints of its inputs — change either
-  and a new run is made, keep both and the same run is found again;
-* a run is complete only when ``complete.json`` exists; it is written last (atomically), so a
-  run directory without it is unfinished and is resumed (or restarted) by the stage.
+Run ids of pipeline stages and completion markers come from :mod:`spectm.provenance`: the id of
+a pipeline stage is ``<pipeline>-<stage>-<key>`` (:func:`~spectm.provenance.stage_run_id`), and
+a run is complete only when ``complete.json`` exists (:func:`~spectm.provenance.mark_complete`);
+a run directory without it is unfinished and is resumed (or restarted) by its stage. This module
+finds runs: the latest complete one of a stage, the encoder a stage uses.
 
 Runs started by hand (``spectm train pretrain`` without ``--run-id``) keep time-stamped ids.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 from pathlib import Path
-from typing import Any
 
-COMPLETE = "complete.json"
-
-
-def config_key(payload: Any, length: int = 10) -> str:
-    """Stable short hash of a JSON-able payload (sorted keys; paths and dates as strings)."""
-    text = json.dumps(payload, sort_keys=True, default=str, separators=(",", ":"))
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+from spectm.provenance import COMPLETE, is_complete
 
 
-def stage_run_id(pipeline_name: str, stage: str, payload: Any) -> str:
-    """Deterministic run id of a pipeline stage: same configuration + inputs → same id."""
-    return f"{pipeline_name}-{stage}-{config_key(payload)}"
-
-
-def file_fingerprint(path: Path) -> str:
-    """SHA-256 of a file, or of a directory's small metadata files (``*.json``) and names.
-
-    Directories (Zarr stores, run directories) are fingerprinted by their JSON documents — the
-    stores' metadata and the stages' manifests, which change whenever their content does — not
-    by every chunk.
-    """
-    path = Path(path)
-    h = hashlib.sha256()
-    if path.is_file():
-        with path.open("rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        return h.hexdigest()
-    if not path.exists():
-        return "missing"
-    for p in sorted(path.rglob("*.json")):
-        h.update(str(p.relative_to(path)).encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()
-
-
-def is_complete(run_dir: Path) -> bool:
-    return (Path(run_dir) / COMPLETE).exists()
-
-
-def read_complete(run_dir: Path) -> dict[str, Any]:
-    return json.loads((Path(run_dir) / COMPLETE).read_text(encoding="utf-8"))
-
-
-def mark_complete(run_dir: Path, summary: dict[str, Any]) -> None:
-    """Write ``complete.json`` last and atomically: its presence means every output is in place."""
-    run_dir = Path(run_dir)
-    tmp = run_dir / (COMPLETE + ".tmp")
-    tmp.write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
-    os.replace(tmp, run_dir / COMPLETE)
+def run_path(data_dir: Path, run_id: str) -> Path:
+    """Where run ``run_id`` lives."""
+    return Path(data_dir) / "runs" / run_id
 
 
 def latest_complete_run(data_dir: Path, prefix: str) -> Path | None:
     """The most recently completed run whose id starts with ``prefix`` (e.g. ``demo-pretrain-``)."""
-    runs = Path(data_dir) / "runs"
+    runs = run_path(data_dir, "")
     if not runs.is_dir():
         return None
     done = [d for d in runs.iterdir() if d.is_dir() and d.name.startswith(prefix) and is_complete(d)]
@@ -100,7 +49,7 @@ def resolve_pretrain_run(
     from spectm.errors import DataNotFoundError
 
     if named:
-        for cand in (Path(named), Path(data_dir) / "runs" / named):
+        for cand in (Path(named), run_path(data_dir, named)):
             if (cand / "model.safetensors").exists() and (not require_complete or is_complete(cand)):
                 return cand
         what = (

@@ -2,7 +2,7 @@
 
 The chain here is real where it is cheap — the ``join`` stage on a tiny hand-built cube and
 the ``predict`` stage — with a ``regress`` stage in between that follows the run-directory
-rules of spectm/runs.py (deterministic id, ``complete.json`` last) and hands predict a
+rules of spectm/provenance.py (deterministic id, ``complete.json`` last) and hands predict a
 regressor test double, so the whole file runs in seconds.
 """
 
@@ -16,9 +16,10 @@ import yaml
 
 from spectm.cli import main
 from spectm.config import Pipeline, load_pipeline
+from spectm.contract import StageResult
 from spectm.errors import StageError
-from spectm.pipeline import STAGES, StageResult, run_pipeline
-from spectm.runs import file_fingerprint, is_complete, mark_complete, stage_run_id
+from spectm.pipeline import STAGES, run_pipeline
+from spectm.provenance import file_fingerprint, is_complete, mark_complete, stage_run_id
 from tests.features.helpers import CubeSpec, base_rrs, write_cube, write_samples
 from tests.predict.conftest import RatioRegressor
 
@@ -26,8 +27,8 @@ CALLS: dict[str, int] = {}
 BBOX = "-83.5,41.55,-83.2,41.75"  # holds the 12 × 12 km test grid; its cube is cubes/bbox_pace.zarr
 
 
-def fake_regress(pipeline: Pipeline, data_dir: Path) -> StageResult:
-    """A regress stage by the runs.py rules: skipped when its run is complete."""
+def fake_regress(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> StageResult:
+    """A regress stage by the provenance rules: skipped when its run is complete."""
     chips = data_dir / "features" / pipeline.join.name / "chips.zarr"
     run_id = stage_run_id(pipeline.name, "regress", {"chips": file_fingerprint(chips)})
     run_dir = data_dir / "runs" / run_id
@@ -42,8 +43,8 @@ def fake_regress(pipeline: Pipeline, data_dir: Path) -> StageResult:
     return StageResult("regress", "done", run_id, [str(run_dir)])
 
 
-def fake_evaluate(pipeline: Pipeline, data_dir: Path) -> StageResult:
-    """An evaluate stage by the runs.py rules, writing report.md into its run directory."""
+def fake_evaluate(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> StageResult:
+    """An evaluate stage by the provenance rules, writing report.md into its run directory."""
     run_dir = data_dir / "runs" / stage_run_id(pipeline.name, "evaluate", {})
     if is_complete(run_dir):
         return StageResult("evaluate", "skipped", "complete", [str(run_dir)])
@@ -101,11 +102,11 @@ def _raise_once(monkeypatch: pytest.MonkeyPatch, module: str) -> dict[str, int]:
     real = mod.run_stage
     state = {"calls": 0}
 
-    def flaky(pipeline: Pipeline, data_dir: Path) -> StageResult:
+    def flaky(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> StageResult:
         state["calls"] += 1
         if state["calls"] == 1:
             raise StageError("simulated crash", "nothing to fix: the test crashes once")
-        return real(pipeline, data_dir)
+        return real(pipeline, data_dir, force=force)
 
     monkeypatch.setattr(mod, "run_stage", flaky)
     return state

@@ -14,7 +14,6 @@ leaves the previous store (or none), never a half-written one. Incomplete S2 sli
 
 from __future__ import annotations
 
-import shutil
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +23,7 @@ import numpy as np
 from spectm.cube.s2_cube import aggregate
 from spectm.cube.store import PER_TIME_STR, consolidate, open_cube
 from spectm.errors import BadInputError
+from spectm.provenance import atomic_path
 
 
 @dataclass
@@ -76,12 +76,8 @@ def aggregate_store(
     for v in agg.variables.values():
         v.encoding.pop("chunks", None)
         v.encoding.pop("preferred_chunks", None)
-    tmp = dst.with_name(dst.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    with warnings.catch_warnings():
+    with atomic_path(dst, replace_dir=True) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         agg.to_zarr(tmp, mode="w-", consolidated=False, zarr_format=3)
-    consolidate(tmp)
-    shutil.rmtree(dst, ignore_errors=True)
-    tmp.rename(dst)
+        consolidate(tmp)
     return FusionResult(dst, res, int(done.size), skipped)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from spectm.config import Pipeline
-from spectm.pipeline import StageResult
+from spectm.contract import StageResult, status_of
 
 
-def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
+def run_stage(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> StageResult:
     """Build or extend each sensor's cube at its own resolution (one dask cluster for all);
-    ``skipped`` when every requested day was already complete."""
+    ``skipped`` when every requested day was already complete. ``force`` has no effect: a cube
+    of other settings is never refused (``spectm build-cube --force`` rebuilds days)."""
     from spectm.cube.build import build_cube
 
     c = pipeline.cube
@@ -33,4 +34,9 @@ def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
         + (f", {len(r.days_empty)} with 0 valid cells" if r.days_empty else "")
         for r in res.sensors.values()
     )
-    return StageResult("cube", "done" if written else "skipped", summary, [str(p) for p in res.paths])
+    counts = {
+        "days_written": written,
+        "days_complete": sum(r.days_already_complete for r in res.sensors.values()),
+        "days_empty": sum(len(r.days_empty) for r in res.sensors.values()),
+    }
+    return StageResult("cube", status_of(bool(written)), summary, [str(p) for p in res.paths], counts)

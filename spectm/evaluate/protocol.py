@@ -27,7 +27,6 @@ A reference fit whose inputs the store lacks (no measured pigments) is skipped a
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,6 +40,7 @@ from spectm.console import log
 from spectm.errors import BadInputError, DataNotFoundError, StageError
 from spectm.evaluate.schema import COLUMNS, REFERENCES, SPECTM_MODELS, validate_predictions
 from spectm.evaluate.variants import Variant, variants
+from spectm.provenance import atomic_write
 
 PARTS = "parts"
 
@@ -124,10 +124,8 @@ def write_part(parts: Path, combo: Combo, df: pd.DataFrame, seconds: float, attr
     keep = {k: v for k, v in attrs.items() if k in ("counts", "params", "val_rmse", "cpu_seconds", "reused_from")}
     meta = {"key": combo.key, "rows": len(df), "seconds": seconds, **keep}
     (parts / f"{combo.key}.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
-    tmp = parts / f".{combo.key}.parquet.tmp"
     df.attrs = {}
-    df.to_parquet(tmp, index=False)
-    os.replace(tmp, parts / f"{combo.key}.parquet")
+    atomic_write(parts / f"{combo.key}.parquet", lambda tmp: df.to_parquet(tmp, index=False))
 
 
 @dataclass
@@ -218,9 +216,7 @@ def run_protocol(
     pred = validate_predictions(
         pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(COLUMNS)), "evaluation parts"
     )
-    tmp = Path(run_dir) / ".predictions.parquet.tmp"
-    pred.to_parquet(tmp, index=False)
-    os.replace(tmp, Path(run_dir) / "predictions.parquet")
+    atomic_write(Path(run_dir) / "predictions.parquet", lambda tmp: pred.to_parquet(tmp, index=False))
     return ProtocolResult(pred, len(todo) - len(skipped), len(combos) - len(todo), seconds, skipped)
 
 

@@ -18,6 +18,7 @@ import yaml
 from spectm import __version__
 from spectm.config import Pipeline
 from spectm.console import log
+from spectm.contract import StageResult
 from spectm.errors import DataNotFoundError
 from spectm.evaluate.protocol import FitPredict, combinations, describe, run_protocol
 from spectm.evaluate.report import Report, build_report, write_settings
@@ -30,7 +31,7 @@ from spectm.evaluate.variants import (
     variant_section,
     variants,
 )
-from spectm.pipeline import StageResult
+from spectm.runs import run_path
 
 
 def features_name(pipeline: Pipeline) -> str:
@@ -52,7 +53,7 @@ def resolve_encoder(pipeline: Pipeline, data_dir: Path) -> Path:
 
 
 def _features_fingerprint(data_dir: Path, name: str) -> dict[str, str]:
-    from spectm.runs import file_fingerprint
+    from spectm.provenance import file_fingerprint
 
     store = Path(data_dir) / "features" / name
     if not (store / "matchups.parquet").exists():
@@ -85,7 +86,7 @@ class EvaluateResult:
 
 def evaluate_plan(pipeline: Pipeline, data_dir: Path) -> tuple[str, list, Path | None, dict[str, str]]:
     """(run id, combinations, main encoder or None, variant slug → pretrain run id) without fitting."""
-    from spectm.runs import file_fingerprint, stage_run_id
+    from spectm.provenance import file_fingerprint, stage_run_id
 
     ev = pipeline.evaluate
     feats = features_name(pipeline)
@@ -112,12 +113,12 @@ def evaluate_plan(pipeline: Pipeline, data_dir: Path) -> tuple[str, list, Path |
 def evaluate_run(pipeline: Pipeline, data_dir: Path, *, fit_predict: FitPredict | None = None) -> EvaluateResult:
     """Run (or resume, or skip) the pipeline's evaluation; write predictions, report and complete.json."""
     from spectm.model.train import git_commit
-    from spectm.runs import is_complete, mark_complete
+    from spectm.provenance import is_complete, mark_complete
 
     t0 = time.perf_counter()
     data_dir = Path(data_dir)
     run_id, combos, encoder, vruns = evaluate_plan(pipeline, data_dir)
-    run_dir = data_dir / "runs" / run_id
+    run_dir = run_path(data_dir, run_id)
     if is_complete(run_dir):
         return EvaluateResult(run_dir, "skipped", None, 0, len(combos), 0.0)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -168,11 +169,14 @@ def evaluate_run(pipeline: Pipeline, data_dir: Path, *, fit_predict: FitPredict 
     return EvaluateResult(run_dir, "done", report, res.fitted, res.reused, secs)
 
 
-def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
-    """Stage ``evaluate``: SpecTM's protocol on the pipeline's feature store (docs/evaluate.md)."""
+def run_stage(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> StageResult:
+    """Stage ``evaluate``: SpecTM's protocol on the pipeline's feature store (docs/evaluate.md).
+
+    Other settings make another run id, so nothing is refused and ``force`` has no effect."""
     res = evaluate_run(pipeline, data_dir)
+    counts = {"fitted": res.fitted, "reused": res.reused}
     if res.status == "skipped":
-        return StageResult("evaluate", "skipped", f"{res.run_dir.name} complete", [str(res.run_dir)])
+        return StageResult("evaluate", "skipped", f"{res.run_dir.name} complete", [str(res.run_dir)], counts)
     best = ""
     if res.report is not None:
         main = res.report.tables["main"].set_index(["horizon", "model"])
@@ -185,4 +189,5 @@ def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
         "done",
         f"{res.run_dir.name}: {res.fitted} fits ({res.reused} reused){best}; report {res.run_dir / 'report.md'}",
         [str(res.run_dir)],
+        counts,
     )

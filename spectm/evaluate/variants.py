@@ -25,6 +25,7 @@ from pathlib import Path
 
 from spectm.config import MASKING_ALIASES, EvaluateAblation, Pipeline, PretrainLoss, PretrainSection
 from spectm.config import PRETRAIN_TASKS as TASK_WEIGHTS
+from spectm.runs import run_path
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def variant_section(base: PretrainSection, v: Variant, ab: EvaluateAblation) -> 
 
 def variant_run_id(pipeline: Pipeline, section: PretrainSection, data_dir: Path) -> str:
     from spectm.model.run import resolve_chips
-    from spectm.runs import file_fingerprint, stage_run_id
+    from spectm.provenance import file_fingerprint, stage_run_id
 
     chips = resolve_chips(section, data_dir, None)
     return stage_run_id(
@@ -93,11 +94,11 @@ def ensure_variant(pipeline: Pipeline, v: Variant, data_dir: Path) -> tuple[Path
     Returns (run dir, reused) — ``reused`` is True when the run was already complete.
     """
     from spectm.model.run import pretrain_run
-    from spectm.runs import is_complete
+    from spectm.provenance import is_complete
 
     section = variant_section(pipeline.pretrain, v, pipeline.evaluate.ablation)
     run_id = variant_run_id(pipeline, section, data_dir)
-    run_dir = Path(data_dir) / "runs" / run_id
+    run_dir = run_path(data_dir, run_id)
     if is_complete(run_dir):
         return run_dir, True
     resume = run_id if (run_dir / "checkpoints" / "last.pt").exists() else None

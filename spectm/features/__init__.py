@@ -12,7 +12,8 @@ See docs/features.md for the match-up rules, horizons, chip sampling and splits.
 
 from __future__ import annotations
 
-from spectm.features.join import JoinResult, join, resolve_params
+from spectm.features.join import join, resolve_params
+from spectm.features.join_result import JoinResult
 from spectm.features.splits import find_leaks
 from spectm.features.store import (
     list_stores,

@@ -15,6 +15,7 @@ import pandas as pd
 
 from spectm.errors import BadInputError
 from spectm.features.store import load_matchups
+from spectm.provenance import atomic_path
 
 FORMATS = ("csv", "gpkg")
 
@@ -52,16 +53,14 @@ def export_matchups(
         raise BadInputError(f"unknown export format '{fmt or out.suffix}'", "pass --format csv or --format gpkg")
     df = load_matchups(data_dir, name, horizon=horizon)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.stem}.partial{out.suffix}")  # keeps the suffix GDAL checks for .gpkg
-    tmp.unlink(missing_ok=True)
     plain = _plain(df)
-    if fmt == "csv":
-        table = pd.DataFrame(plain.drop(columns="geometry"))
-        for col, values in (("lat", df.geometry.y), ("lon", df.geometry.x)):
-            if col not in table:  # match-ups carry the sample's lon/lat already; the geometry is the same point
-                table.insert(0, col, values.to_numpy())
-        table.to_csv(tmp, index=False)
-    else:
-        plain.to_crs("EPSG:4326").to_file(tmp, driver="GPKG", layer=name, engine="pyogrio")
-    tmp.replace(out)
+    with atomic_path(out) as tmp:  # the temporary name keeps the suffix GDAL checks for .gpkg
+        if fmt == "csv":
+            table = pd.DataFrame(plain.drop(columns="geometry"))
+            for col, values in (("lat", df.geometry.y), ("lon", df.geometry.x)):
+                if col not in table:  # match-ups carry the sample's lon/lat already; the geometry is the same point
+                    table.insert(0, col, values.to_numpy())
+            table.to_csv(tmp, index=False)
+        else:
+            plain.to_crs("EPSG:4326").to_file(tmp, driver="GPKG", layer=name, engine="pyogrio")
     return out, len(df)

@@ -19,6 +19,7 @@ from pyproj import CRS, Transformer
 
 from spectm.errors import DataNotFoundError, SchemaError
 from spectm.features.window import Grid
+from spectm.provenance import file_sha256
 
 DEFAULT_TZ = "America/New_York"
 SPECTRUM_VAR = {"pace": "rrs", "s2": "reflectance"}
@@ -186,7 +187,7 @@ def load_samples_for_join(data_dir: Path, *, include_scum: bool, label: str) -> 
 
     df = load_samples(Path(data_dir))
     path = Path(data_dir) / "insitu" / "samples.parquet"
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    sha = file_sha256(path)
     need = ["sample_id", "station", "date", "lat", "lon", "depth_category", "time_utc"]
     if label not in df.columns:
         raise SchemaError(

@@ -10,104 +10,36 @@ is refused unless ``force``.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
-import xarray as xr
 from pydantic import ValidationError
 
 from spectm import __version__
 from spectm.config import JoinSection, _format_validation
-from spectm.console import log, print_table
+from spectm.console import log
 from spectm.errors import BadInputError, DataNotFoundError
 from spectm.features import store
 from spectm.features.chips import ChipSpec, extract, future_step, history, unlabeled_specs
 from spectm.features.inputs import Cube, load_samples_for_join, open_cube, params_json
 from spectm.features.join_outputs import chips_dataset, join_counts
-from spectm.features.matchup import INDEX_COLUMNS, REASONS, SliceReader, match_samples
+from spectm.features.join_result import JoinResult, load_result
+from spectm.features.matchup import INDEX_COLUMNS, SliceReader, match_samples
 from spectm.features.splits import (
-    SPLITS,
     Items,
     day_splits,
     exclude_leaks,
     resolve_split,
     station_assignment,
 )
+from spectm.provenance import parts_key, tree_sha256
 
 ALGORITHM_VERSION = "1"  # bump when a change alters the store for the same inputs and parameters
-
-
-@dataclass
-class JoinResult:
-    """What :func:`join` made (or found): the match-ups, the chips and the manifest."""
-
-    name: str
-    path: Path
-    status: str  # "written" | "skipped"
-    matchups: gpd.GeoDataFrame
-    unmatched: pd.DataFrame
-    chips: xr.Dataset
-    manifest: dict[str, Any] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    @property
-    def counts(self) -> dict[str, Any]:
-        return self.manifest.get("counts", {})
-
-    def summary(self) -> str:
-        h = self.counts.get("horizons", {})
-        parts = [f"{k} {v.get('matched', 0)}/{v.get('considered', 0)}" for k, v in h.items()]
-        n_chips = self.counts.get("chips", {}).get("total", 0)
-        return f"{self.status}: features/{self.name}: matched {', '.join(parts)}; {n_chips} chips"
-
-    def print_summary(self) -> None:
-        """Samples considered, matched and unmatched by reason, per sensor and horizon; chips per split."""
-        c = self.counts
-        sensor = self.manifest.get("params", {}).get("sensor", "?")
-        rows = []
-        for hz, v in c.get("horizons", {}).items():
-            un = v.get("unmatched", {})
-            rows.append(
-                (f"{sensor} {hz}", v.get("considered", 0), v.get("matched", 0), *[un.get(r, 0) for r in REASONS])
-            )
-        print_table(
-            f"Match-ups, features/{self.name} ({self.status})", ["sensor horizon", "samples", "matched", *REASONS], rows
-        )
-        ch = c.get("chips", {})
-        split_rows = [
-            (
-                s,
-                c.get("matchups_by_split", {}).get(s, 0),
-                ch.get("by_split", {}).get(s, {}).get("matchup", 0),
-                ch.get("by_split", {}).get(s, {}).get("unlabeled", 0),
-            )
-            for s in SPLITS
-        ]
-        ex = ch.get("excluded_leak", {})
-        split_rows.append(
-            (
-                "excluded",
-                c.get("matchups_by_split", {}).get("excluded", 0),
-                ex.get("matchup", 0),
-                ex.get("unlabeled", 0),
-            )
-        )
-        print_table(
-            "Splits (excluded = inside the leakage buffer of a later split)",
-            ["split", "match-ups", "match-up chips", "unlabeled chips"],
-            split_rows,
-        )
-        filt = c.get("samples", {}).get("filtered", {})
-        if filt:
-            log.info("samples left out before matching: %s", ", ".join(f"{k} {v}" for k, v in filt.items()))
 
 
 def resolve_params(params: JoinSection | None = None, **overrides: Any) -> JoinSection:
@@ -125,9 +57,7 @@ def resolve_params(params: JoinSection | None = None, **overrides: Any) -> JoinS
 def store_key(p: JoinSection, cube: Cube, samples_sha256: str) -> str:
     """The store's identity: algorithm version, parameters, cube fingerprint, samples hash."""
     pdict = p.model_dump(exclude={"name"})
-    return hashlib.sha256(
-        "|".join([ALGORITHM_VERSION, params_json(pdict), cube.fingerprint, samples_sha256]).encode()
-    ).hexdigest()
+    return parts_key([ALGORITHM_VERSION, params_json(pdict), cube.fingerprint, samples_sha256])
 
 
 def join(
@@ -164,27 +94,14 @@ def join(
     if old is not None and not force:
         if old.get("key") in (key, alias) and (final / store.CHIPS).exists() and (final / store.MATCHUPS).exists():
             log.info("features/%s is up to date (same inputs and parameters); skipped", p.name)
-            return _result(data_dir, p.name, "skipped", old, time.perf_counter() - t0)
+            return load_result(data_dir, p.name, "skipped", old, time.perf_counter() - t0)
         raise BadInputError(
             f"features/{p.name} exists and was built from other inputs or parameters",
             f"replace it with `spectm join --name {p.name} --force` (in a pipeline: `spectm run --force`), "
             f"delete {final}, or choose another name (see `spectm features show {p.name}`)",
         )
     manifest = _build(data_dir, p, cube, samples, key)
-    return _result(data_dir, p.name, "written", manifest, time.perf_counter() - t0)
-
-
-def _result(data_dir: Path, name: str, status: str, manifest: dict, seconds: float) -> JoinResult:
-    return JoinResult(
-        name=name,
-        path=store.store_dir(data_dir, name),
-        status=status,
-        matchups=store.load_matchups(data_dir, name),
-        unmatched=store.load_unmatched(data_dir, name),
-        chips=store.load_chips(data_dir, name),
-        manifest=manifest,
-        seconds=seconds,
-    )
+    return load_result(data_dir, p.name, "written", manifest, time.perf_counter() - t0)
 
 
 def _box(cube: Cube, r0: int, r1: int, c0: int, c1: int) -> list[float]:
@@ -370,9 +287,9 @@ def _build(data_dir: Path, p: JoinSection, cube: Cube, samples: Any, key: str) -
         "station_splits": station_map,
         "counts": counts,
         "outputs": {
-            store.MATCHUPS: store.tree_sha256(tmp / store.MATCHUPS),
-            store.UNMATCHED: store.tree_sha256(tmp / store.UNMATCHED),
-            store.CHIPS: store.tree_sha256(tmp / store.CHIPS),
+            store.MATCHUPS: tree_sha256(tmp / store.MATCHUPS),
+            store.UNMATCHED: tree_sha256(tmp / store.UNMATCHED),
+            store.CHIPS: tree_sha256(tmp / store.CHIPS),
         },
     }
     (tmp / store.MANIFEST).write_text(json.dumps(manifest, indent=2, default=str))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from spectm.config import Pipeline
-from spectm.pipeline import StageResult
+from spectm.contract import StageResult, status_of
 
 
 def run_stage(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> StageResult:
@@ -20,9 +20,7 @@ def run_stage(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> Sta
         params = params.model_copy(update={"cube": parse_bbox(pipeline.region, data_dir).name})
     res = join(data_dir, params=params, force=force)
     res.print_summary()
-    return StageResult(
-        stage="join",
-        status="skipped" if res.status == "skipped" else "done",
-        summary=res.summary(),
-        outputs=[str(res.path)],
-    )
+    h = res.counts.get("horizons", {})
+    counts = {f"matched_{k}": v.get("matched", 0) for k, v in h.items()}
+    counts["chips"] = res.counts.get("chips", {}).get("total", 0)
+    return StageResult("join", status_of(res.status != "skipped"), res.summary(), [str(res.path)], counts)

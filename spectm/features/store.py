@@ -14,9 +14,7 @@ so a killed join never leaves a half store that looks finished.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ import xarray as xr
 import zarr
 
 from spectm.errors import DataNotFoundError, SchemaError
+from spectm.provenance import replace_dir_with
 
 MANIFEST = "manifest.json"
 MATCHUPS = "matchups.parquet"
@@ -77,21 +76,9 @@ def write_chips(
         group["future"][a:b] = fut
 
 
-def tree_sha256(path: Path) -> str:
-    """SHA-256 over the relative paths and bytes of every file under ``path`` (or of one file)."""
-    h = hashlib.sha256()
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
-    for f in files:
-        h.update(str(f.relative_to(path.parent if path.is_file() else path)).encode())
-        h.update(f.read_bytes())
-    return h.hexdigest()
-
-
 def commit(tmp: Path, final: Path) -> None:
     """Replace ``final`` by the complete ``tmp`` directory."""
-    if final.exists():
-        shutil.rmtree(final)
-    tmp.rename(final)
+    replace_dir_with(tmp, final)
 
 
 def read_manifest(data_dir: Path | str, name: str) -> dict[str, Any] | None:

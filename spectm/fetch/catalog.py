@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -256,25 +257,43 @@ def _projection_v1(item: pystac.Item) -> None:
     item.stac_extensions = sorted(set(exts))
 
 
+def read_items(root: Path) -> list[pystac.Item]:
+    """Every item of the catalog at ``root``, read straight from its JSON file.
+
+    Items live at ``<collection>/<id>/<id>.json`` (docs/data-layout.md). A glob instead of
+    walking links from the root: a season has thousands of items, and the glob is both faster
+    and robust to a ``catalog.json`` that a concurrent fetch is rewriting. Unreadable files are
+    left out. Each item's self href is its file, so relative asset hrefs resolve.
+    """
+    items = []
+    for p in sorted(Path(root).glob("*/*/*.json")):
+        try:
+            d = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if d.get("type") != "Feature":
+            continue
+        with warnings.catch_warnings():  # pystac 1.15 storage-extension migration warning on c1 items
+            warnings.filterwarnings("ignore", message="Could not parse bucket", category=UserWarning)
+            item = pystac.Item.from_dict(d, preserve_dict=False)
+        item.set_self_href(str(p))
+        items.append(item)
+    return items
+
+
 def _existing_items(cat_dir: Path) -> list[pystac.Item]:
     """Items of an existing local catalog (asset hrefs resolved to absolute paths)."""
     candidates = [cat_dir] if (cat_dir / "catalog.json").exists() else []
-    if not candidates:  # a run killed between the two renames of the swap below
+    if not candidates:  # a run killed between the two renames of the swap in save_catalog
         olds = sorted(cat_dir.parent.glob(".catalog-old-*"), key=os.path.getmtime, reverse=True)
         candidates = [o for o in olds if (o / "catalog.json").exists()][:1]
     if not candidates:
         return []
-    root = candidates[0]
-    items = []
-    for coll_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-        for item_dir in sorted(p for p in coll_dir.iterdir() if p.is_dir()):
-            f = item_dir / f"{item_dir.name}.json"
-            if f.exists():
-                item = pystac.Item.from_file(str(f))
-                # Any root here is a direct child of raw/, so "../../../pace/x" resolves to raw/pace/x.
-                item.make_asset_hrefs_absolute()
-                item.clear_links()
-                items.append(item)
+    items = read_items(candidates[0])
+    for item in items:
+        # Any root here is a direct child of raw/, so "../../../pace/x" resolves to raw/pace/x.
+        item.make_asset_hrefs_absolute()
+        item.clear_links()
     return items
 
 
@@ -324,7 +343,20 @@ def write_local_catalog(
             collection.add_item(it)
         catalog.add_child(collection)
 
-    tmp = Path(tempfile.mkdtemp(prefix=".catalog-new-", dir=cat_dir.parent))
+    return save_catalog(catalog, data_dir)
+
+
+def save_catalog(catalog: pystac.Catalog, data_dir: Path) -> Path:
+    """Save ``catalog`` self-contained as ``<data-dir>/raw/catalog``, replacing the old one whole.
+
+    The one writer of ``raw/catalog`` (fetch, local files and the twin): the catalog is saved to
+    a sibling temporary directory and swapped in, so a killed process never leaves a
+    half-written catalog. Returns the path of ``catalog.json``.
+    """
+    cat_dir = catalog_dir(data_dir)
+    cat_dir.parent.mkdir(parents=True, exist_ok=True)
+    # absolute: a relative --data-dir must not leak into the hrefs
+    tmp = Path(tempfile.mkdtemp(prefix=".catalog-new-", dir=cat_dir.parent)).resolve()
     try:
         catalog.normalize_hrefs(str(tmp))
         catalog.make_all_asset_hrefs_relative()
@@ -349,8 +381,7 @@ def read_local_catalog(data_dir: Path) -> list[pystac.Item]:
     cat = catalog_dir(data_dir) / "catalog.json"
     if not cat.exists():
         raise DataNotFoundError(f"no local catalog at {cat}", "run 'spectm fetch' (or 'spectm twin generate') first")
-    catalog = pystac.Catalog.from_file(str(cat))
-    items = list(catalog.get_items(recursive=True))
+    items = read_items(cat.parent)
     for it in items:
         it.make_asset_hrefs_absolute()
     return items

@@ -37,7 +37,8 @@ import numpy as np
 import pystac
 
 from spectm.errors import BadInputError, DataNotFoundError
-from spectm.fetch.catalog import pace_item, pace_path, s2_local_item, s2_path, write_local_catalog
+from spectm.fetch.catalog import pace_item, pace_path, read_items, s2_local_item, s2_path, write_local_catalog
+from spectm.provenance import atomic_path
 
 PACE_PRODUCTS = {"OC_AOP": "L2_AOP", "OC_BGC": "L2_BGC", "OC_IOP": "L2_IOP"}
 S2_REQUIRED = ("scl",)
@@ -204,24 +205,18 @@ def _place(src: Path, dst: Path, link: bool) -> None:
     if dst.exists() and dst.resolve() == src.resolve():
         return
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(f".{dst.name}.part-{os.getpid()}")
-    try:
+    with atomic_path(dst) as tmp:
         try:
             if not link:
                 raise OSError("copy requested")
             os.link(src, tmp)
         except OSError:
             shutil.copy2(src, tmp)
-        os.replace(tmp, dst)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def add_files(paths: list[Path], *, data_dir: Path, link: bool = False) -> list[Added]:
     """Register PACE L2 granules (``.nc``) and Sentinel-2 scene folders (or one of their COGs)
     in ``<data_dir>/raw/catalog``; returns what was added (see the module docstring)."""
-    from spectm.cube.catalog import _items
 
     data_dir = Path(data_dir)
     if not paths:
@@ -251,7 +246,7 @@ def add_files(paths: list[Path], *, data_dir: Path, link: bool = False) -> list[
     existing = set()
     root = data_dir / "raw" / "catalog"
     if (root / "catalog.json").exists():
-        existing = {(it.collection_id, it.id) for it in _items(root)}
+        existing = {(it.collection_id, it.id) for it in read_items(root)}
     items = []
     for added, moves in plan:
         for src, dst in moves.items():

@@ -20,10 +20,7 @@ and ``bytes`` sums the sizes of the local files.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 import threading
 import time
 from collections.abc import Iterable
@@ -34,6 +31,7 @@ from typing import Any, Literal
 
 from spectm._version import __version__
 from spectm.errors import ConfigError
+from spectm.provenance import atomic_write_json
 from spectm.redact import redact
 
 Status = Literal["downloaded", "skipped", "failed", "excluded", "planned"]
@@ -92,21 +90,10 @@ class SourceCounts:
     found: int = 0
 
 
-def atomic_write_json(path: Path, data: Any) -> None:
-    """Write JSON to ``path`` via a temp file in the same directory and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1, sort_keys=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+def save_manifest(path: Path, doc: dict[str, Any]) -> None:
+    """Write a whole manifest document atomically: the one writer of ``raw/manifest.json``
+    (a fetch through :class:`Manifest`, the twin with its own records)."""
+    atomic_write_json(path, doc)
 
 
 def read_manifest(path: Path) -> dict[str, Any] | None:
@@ -233,4 +220,4 @@ class Manifest:
         self._last_flush = now
         # Snapshot and write under one lock, so an older snapshot never overwrites a newer one.
         with self._write_lock:
-            atomic_write_json(self.path, self.to_dict())
+            save_manifest(self.path, self.to_dict())

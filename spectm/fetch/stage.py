@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from spectm.config import Pipeline
-from spectm.pipeline import StageResult
+from spectm.contract import StageResult, status_of
 
 
-def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
+def run_stage(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> StageResult:
     """Fetch the pipeline's region and dates; raise FetchError when a file failed.
 
     The stage is idempotent: complete files are verified (size, checksum) and skipped, so a
-    rerun after a failure downloads only what is missing.
+    rerun after a failure downloads only what is missing. ``force`` has no effect: a fetch never
+    refuses to add files.
     """
     from spectm.fetch.api import fetch
 
@@ -31,7 +32,8 @@ def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
     n_old = sum(s.skipped for s in res.sources.values())
     return StageResult(
         stage="fetch",
-        status="done" if n_new else "skipped",
+        status=status_of(bool(n_new)),
         summary=f"{n_new} downloaded, {n_old} already complete",
         outputs=[str(res.manifest_path)] + ([str(res.catalog_path)] if res.catalog_path else []),
+        counts={"downloaded": n_new, "skipped": n_old, "bytes": sum(s.bytes for s in res.sources.values())},
     )

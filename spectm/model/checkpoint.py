@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import json
-import os
 import random
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 from spectm.errors import DataNotFoundError, SchemaError
+from spectm.provenance import atomic_write
 
 
 def rng_state() -> dict[str, Any]:
@@ -54,9 +54,7 @@ def set_rng_state(state: dict[str, Any]) -> None:
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     """Atomic ``torch.save``: temp file in the same folder, then rename."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
@@ -77,9 +75,8 @@ def export_safetensors(
     """Weights + ``extra`` tensors (prefixed ``stats.``) + JSON-encoded metadata."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in model_state.items()}
     tensors.update({f"stats.{k}": v.detach().cpu().contiguous() for k, v in extra.items()})
-    tmp = path.with_name(f".{path.name}.tmp")
-    save_file(tensors, str(tmp), metadata={k: json.dumps(v) for k, v in metadata.items()})
-    os.replace(tmp, path)
+    meta = {k: json.dumps(v) for k, v in metadata.items()}
+    atomic_write(path, lambda tmp: save_file(tensors, str(tmp), metadata=meta))
 
 
 def load_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], dict[str, Any]]:

@@ -23,7 +23,8 @@ from spectm.errors import BadInputError, DataNotFoundError
 from spectm.model.checkpoint import load_checkpoint
 from spectm.model.report import plot_losses, plot_targeted, targeted_comparison, write_report
 from spectm.model.train import Pretrainer, PretrainResult, git_commit
-from spectm.runs import mark_complete
+from spectm.provenance import mark_complete
+from spectm.runs import run_path
 
 
 def resolve_chips(cfg: PretrainSection, data_dir: Path, chips: Path | None) -> Path:
@@ -66,7 +67,7 @@ def pretrain_run(
     data_dir = Path(data_dir)
     rank = int(os.environ.get("RANK", "0"))
     if resume is not None:
-        run_dir = Path(resume) if Path(resume).is_dir() else data_dir / "runs" / str(resume)
+        run_dir = Path(resume) if Path(resume).is_dir() else run_path(data_dir, str(resume))
         if not (run_dir / "checkpoints" / "last.pt").exists():
             raise DataNotFoundError(
                 f"no checkpoint to resume in {run_dir}", "pass a run id or run directory that holds checkpoints/last.pt"
@@ -79,7 +80,7 @@ def pretrain_run(
             chips = Path(json.loads(inputs.read_text())["chips"])
     else:
         rid = run_id or time.strftime("%Y%m%d-%H%M%S") + (f"-{pipeline.name}" if pipeline else "")
-        run_dir = data_dir / "runs" / rid
+        run_dir = run_path(data_dir, rid)
         if rank == 0 and run_dir.exists() and any(run_dir.iterdir()):
             raise BadInputError(
                 f"run directory {run_dir} already exists", f"pick another --run-id, or continue it with --resume {rid}"

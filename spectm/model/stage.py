@@ -5,34 +5,41 @@ from __future__ import annotations
 from pathlib import Path
 
 from spectm.config import Pipeline
-from spectm.pipeline import StageResult
+from spectm.contract import StageResult
+from spectm.runs import run_path
 
 
 def pretrain_stage_run_id(pipeline: Pipeline, data_dir: Path) -> str:
     """The deterministic run id of the pipeline's pretrain stage (config + chips fingerprint)."""
     from spectm.model.run import resolve_chips
-    from spectm.runs import file_fingerprint, stage_run_id
+    from spectm.provenance import file_fingerprint, stage_run_id
 
     chips = resolve_chips(pipeline.pretrain, data_dir, None)
     payload = {"pretrain": pipeline.pretrain.model_dump(mode="json"), "chips": file_fingerprint(chips)}
     return stage_run_id(pipeline.name, "pretrain", payload)
 
 
-def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
+def run_stage(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> StageResult:
     """Train the pipeline's pretraining run ``<pipeline>-pretrain-<key>``.
 
     The key hashes the ``pretrain:`` section and the chips store, so a re-run with the same
     configuration and inputs is skipped, an interrupted run resumes from its last checkpoint,
-    and a changed configuration trains a new run.
+    and a changed configuration trains a new run; nothing is refused, so ``force`` has no effect.
     """
     from spectm.model.run import pretrain_run
-    from spectm.runs import is_complete, read_complete
+    from spectm.provenance import is_complete, read_complete
 
     run_id = pretrain_stage_run_id(pipeline, data_dir)
-    run_dir = data_dir / "runs" / run_id
+    run_dir = run_path(data_dir, run_id)
     if is_complete(run_dir):
         done = read_complete(run_dir)
-        return StageResult("pretrain", "skipped", f"{run_id} complete ({done.get('steps')} steps)", [str(run_dir)])
+        return StageResult(
+            "pretrain",
+            "skipped",
+            f"{run_id} complete ({done.get('steps')} steps)",
+            [str(run_dir)],
+            {"steps": int(done.get("steps") or 0)},
+        )
     resume = run_id if (run_dir / "checkpoints" / "last.pt").exists() else None
     if resume is None and run_dir.exists():  # started but not one checkpoint written: start over
         import shutil
@@ -47,4 +54,5 @@ def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
         f"{t.get('model_r', float('nan')):.3f} (linear {t.get('linear_r', float('nan')):.3f}, "
         f"spline {t.get('spline_r', float('nan')):.3f}, PCA {t.get('pca_r', float('nan')):.3f})",
         [str(run_dir)],
+        {"steps": res.steps},
     )

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Literal
 
 from spectm.config import Pipeline, PretrainModel, PretrainSection, RegressSection
-from spectm.pipeline import StageResult
+from spectm.contract import StageResult
 
 TRAIN_PIPELINE = "train"
 Preset = Literal["cpu", "gpu"]

@@ -22,6 +22,7 @@ from rasterio.io import MemoryFile
 from rasterio.transform import from_origin
 
 from spectm.features.window import Grid
+from spectm.provenance import atomic_path
 
 BLOCK = 256
 
@@ -64,8 +65,7 @@ def write_cog(path: Path, values: np.ndarray, grid: Grid, crs: str, *, tags: dic
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with warnings.catch_warnings():
+    with atomic_path(path) as tmp, warnings.catch_warnings():
         warnings.simplefilter("ignore", rasterio.errors.NotGeoreferencedWarning)
         with MemoryFile() as mem:
             with mem.open(**profile) as dst:
@@ -85,5 +85,4 @@ def write_cog(path: Path, values: np.ndarray, grid: Grid, crs: str, *, tags: dic
                     PREDICTOR="YES",
                     OVERVIEWS="FORCE_USE_EXISTING",
                 )
-    tmp.replace(path)
     return path

@@ -155,7 +155,7 @@ def _key(reg_fp: str | None, cube: Cube, settings: dict) -> str | None:
 
 
 def _regressor_fingerprint(path: Path) -> str:
-    from spectm.runs import file_fingerprint
+    from spectm.provenance import file_fingerprint
 
     parts = [file_fingerprint(p) for p in sorted(path.iterdir()) if p.is_file()]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()

@@ -38,6 +38,7 @@ from spectm.cf import common_attrs
 from spectm.cube.store import consolidate
 from spectm.features.inputs import Cube
 from spectm.predict.tiling import SKIP_REASONS
+from spectm.provenance import replace_dir_with
 
 GRIDDED = ("mc_log10", "mc_ugL", "n_pred", "valid")
 COUNTS = ("tiles_predicted", *(f"tiles_{r}" for r in SKIP_REASONS))
@@ -222,6 +223,4 @@ def write_date(path: Path, i: int, mean: np.ndarray, count: np.ndarray, counts: 
 def commit(partial: Path, final: Path) -> None:
     """Replace ``final`` with the finished ``partial`` store."""
     consolidate(partial)
-    if final.exists():
-        shutil.rmtree(final)
-    partial.rename(final)
+    replace_dir_with(partial, final)

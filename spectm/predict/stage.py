@@ -5,16 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from spectm.config import Pipeline
-from spectm.pipeline import StageResult
+from spectm.contract import StageResult, status_of
 
 
-def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
+def run_stage(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> StageResult:
     """Map ``predict.dates`` (default: the pipeline's dates) with the regressor of
     ``predict.checkpoint`` (default: the latest complete ``<pipeline>-regress-`` run).
 
     Skipped when ``maps/<name>/manifest.json`` records the same regressor, cube and
     settings; otherwise the maps are (re)made from scratch — a map date takes seconds, so an
-    interrupted predict restarts rather than resumes.
+    interrupted predict restarts rather than resumes. Maps of other settings are always
+    replaced, so ``force`` has no effect.
     """
     from spectm.aoi import parse_bbox
     from spectm.errors import DataNotFoundError
@@ -47,5 +48,7 @@ def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
         force=True,
     )
     res.print_summary()
-    status = "skipped" if res.status == "skipped" else "done"
-    return StageResult("predict", status, res.summary(), [str(res.path), str(res.png_dir)])
+    counts = {k: v for k, v in res.counts.items() if isinstance(v, int | float)}
+    return StageResult(
+        "predict", status_of(res.status != "skipped"), res.summary(), [str(res.path), str(res.png_dir)], counts
+    )

@@ -14,7 +14,6 @@ and :mod:`spectm.regress.head`).
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -26,6 +25,7 @@ from spectm import __version__
 from spectm.errors import DataNotFoundError, SchemaError
 from spectm.model.mae import MAEConfig, SpectralMAE
 from spectm.model.objective import Stats
+from spectm.provenance import atomic_write, atomic_write_text
 from spectm.regress.head import Regressor as TorchRegressor
 from spectm.regress.head import valid_pixels
 
@@ -55,12 +55,8 @@ def save_regressor(out_dir: Path, model: TorchRegressor, meta: dict[str, Any]) -
         "downstream_bands": model.downstream_bands,
         **meta,
     }
-    tmp = out_dir / f".{WEIGHTS}.tmp"
-    save_file(tensors, str(tmp))
-    os.replace(tmp, out_dir / WEIGHTS)
-    tmpj = out_dir / f".{META}.tmp"
-    tmpj.write_text(json.dumps(full, indent=2, default=str), encoding="utf-8")
-    os.replace(tmpj, out_dir / META)
+    atomic_write(out_dir / WEIGHTS, lambda tmp: save_file(tensors, str(tmp)))
+    atomic_write_text(out_dir / META, json.dumps(full, indent=2, default=str))
     return out_dir
 
 

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,8 +28,9 @@ from spectm.config import SPECTM_MODELS as TORCH_MODELS
 from spectm.config import RegressSection
 from spectm.console import log
 from spectm.errors import DataNotFoundError
-from spectm.runs import file_fingerprint, mark_complete, resolve_pretrain_run
-from spectm.runs import stage_run_id as _stage_run_id
+from spectm.provenance import atomic_write, file_fingerprint, mark_complete
+from spectm.provenance import stage_run_id as _stage_run_id
+from spectm.runs import resolve_pretrain_run, run_path
 
 
 @dataclass
@@ -157,14 +157,14 @@ def write_metrics_md(
 
 def regress_run(cfg: RegressSection, data_dir: Path, *, pipeline_name: str, run_id: str | None = None) -> RegressResult:
     """Fit every ``cfg.models`` × ``cfg.horizons`` and write the run dir (module docstring)."""
+    from spectm.provenance import is_complete
     from spectm.regress.api import fit_predict
-    from spectm.runs import is_complete
 
     data_dir = Path(data_dir)
     key_id, enc = regress_run_id(cfg, data_dir, pipeline_name)
-    run_dir = data_dir / "runs" / (run_id or key_id)
+    run_dir = run_path(data_dir, run_id or key_id)
     if is_complete(run_dir):
-        from spectm.runs import read_complete
+        from spectm.provenance import read_complete
 
         return RegressResult(
             run_dir,
@@ -224,9 +224,7 @@ def regress_run(cfg: RegressSection, data_dir: Path, *, pipeline_name: str, run_
                 meta["seconds"] = time.perf_counter() - t0
                 (parts_dir / f"{key}.json").write_text(json.dumps(meta, indent=2, default=str), encoding="utf-8")
                 df.attrs = {}
-                tmp = parts_dir / f".{key}.parquet.tmp"
-                df.to_parquet(tmp, index=False)
-                os.replace(tmp, part)
+                atomic_write(part, lambda tmp, df=df: df.to_parquet(tmp, index=False))
                 fitted += 1
                 log.info("regress %s: test n=%d in %.1f s", key, int((df["split"] == "test").sum()), meta["seconds"])
             metas[key] = json.loads((parts_dir / f"{key}.json").read_text(encoding="utf-8"))

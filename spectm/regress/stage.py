@@ -5,14 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from spectm.config import Pipeline
-from spectm.pipeline import StageResult
+from spectm.contract import StageResult, status_of
 
 
-def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
+def run_stage(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> StageResult:
     """Train the pipeline's models into ``runs/<pipeline>-regress-<key>/``.
 
     The key hashes the ``regress:`` section and the fingerprints of the feature store and the
     encoder (the pipeline's latest complete pretrain run unless ``regress.encoder`` names one).
+    A run of other settings gets another key, so nothing is refused and ``force`` has no effect.
     """
     from spectm.regress.run import regress_run
 
@@ -26,4 +27,5 @@ def run_stage(pipeline: Pipeline, data_dir: Path) -> StageResult:
         what += f"; no test match-ups for {', '.join(no_test)}"
     if res.notes:
         what += f"; {res.notes_line()}"
-    return StageResult("regress", res.status, what, [str(res.run_dir)])
+    counts = {"fitted": res.fitted, "reused": res.reused, "notes": len(res.notes)}
+    return StageResult("regress", status_of(res.status != "skipped"), what, [str(res.run_dir)], counts)

@@ -9,7 +9,6 @@ status ``downloaded`` (present and complete), ``url`` ``twin:<path>`` and its si
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,8 @@ from typing import Any
 import pystac
 
 from spectm import __version__
+from spectm.fetch.catalog import save_catalog
+from spectm.fetch.manifest import MANIFEST_NAME, save_manifest
 from spectm.twin.launch import as_if_flown
 from spectm.twin.pace import Granule
 from spectm.twin.s2 import ASSETS, COG_TYPE, TITLES, Scene, s2_band_meta
@@ -193,11 +194,7 @@ def write_catalog(raw: Path, granules: list[Granule], scenes: list[Scene]) -> Pa
                 },
             )
         )
-    root = (raw / "catalog").resolve()  # absolute: a relative --data-dir must not leak into hrefs
-    cat.normalize_hrefs(str(root))
-    cat.make_all_asset_hrefs_relative()
-    cat.save(catalog_type=pystac.CatalogType.SELF_CONTAINED)
-    return root / "catalog.json"
+    return save_catalog(cat, raw.parent)
 
 
 def write_manifest(
@@ -261,8 +258,6 @@ def write_manifest(
         "items": items,
         "twin": twin_info,
     }
-    path = data_dir / "raw" / "manifest.json"
-    tmp = path.with_suffix(".json.part")
-    tmp.write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-    tmp.replace(path)
+    path = data_dir / "raw" / MANIFEST_NAME
+    save_manifest(path, manifest)
     return path

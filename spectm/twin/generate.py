@@ -9,14 +9,9 @@ the manifest so a second call with the same parameters is a no-op ("skipped").
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
 import shutil
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +23,15 @@ from spectm.catalogs import load_stations
 from spectm.console import log, progress
 from spectm.dates import DateRange, parse_dates, parse_months
 from spectm.dates import seasons as split_seasons
-from spectm.errors import BadInputError
+from spectm.errors import BadInputError, ConfigError
+from spectm.fetch.manifest import MANIFEST_NAME, read_manifest
+from spectm.provenance import config_key
 from spectm.twin.catalog import write_catalog, write_manifest
-from spectm.twin.drivers import DRIVER_MARGIN_DAYS, Drivers, build_drivers, levels_before
-from spectm.twin.fields import FieldModel, Grid, generic_prior, has_maumee
+from spectm.twin.fields import Grid, has_maumee
 from spectm.twin.launch import LAUNCH, as_if_flown
-from spectm.twin.pace import TWIN_MODEL, Granule, simulate_day, write_granule
-from spectm.twin.s2 import Scene, day_inputs, parse_tile, scene_dates, simulate_scene
+from spectm.twin.pace import Granule
+from spectm.twin.s2 import Scene, parse_tile
+from spectm.twin.seasons import SeasonJob, run_seasons, season_workers
 
 GENERATOR_VERSION = 2  # 2: causal fields, several seasons
 MAX_SEASON_DAYS = 400
@@ -73,7 +70,8 @@ class TwinResult:
 
 
 def params_hash(params: dict[str, Any]) -> str:
-    return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+    """The twin's key in ``raw/manifest.json`` (its own JSON spacing, kept so existing twins stay complete)."""
+    return config_key(params, 16, separators=(", ", ": "))
 
 
 def _load_samples(data_dir: Path, notes: list[str]) -> tuple[pd.DataFrame | None, Path | None]:
@@ -97,14 +95,11 @@ def _load_samples(data_dir: Path, notes: list[str]) -> tuple[pd.DataFrame | None
 
 
 def _complete(data_dir: Path, phash: str) -> bool:
-    man = data_dir / "raw" / "manifest.json"
-    if not man.is_file():
-        return False
     try:
-        m = json.loads(man.read_text(encoding="utf-8"))
-    except ValueError:
+        m = read_manifest(data_dir / "raw" / MANIFEST_NAME)
+    except ConfigError:  # unreadable: not complete, regenerated
         return False
-    if m.get("generator") != "twin" or m.get("twin", {}).get("params_hash") != phash:
+    if m is None or m.get("generator") != "twin" or m.get("twin", {}).get("params_hash") != phash:
         return False
     return all(
         (data_dir / it["path"]).is_file() and (data_dir / it["path"]).stat().st_size == it["bytes"]
@@ -153,20 +148,7 @@ def generate_twin(
     dr = parse_dates(dates)
     mon = parse_months(months)
     season_list = split_seasons(dr, mon, seasons)
-    for name, val in (("pace_resolution_m", pace_resolution_m), ("s2_resolution_m", s2_resolution_m)):
-        if not (val > 0 and np.isfinite(val)):
-            raise BadInputError(f"{name} must be a positive number of metres, got {val}", f"pass e.g. {name}=1200")
-    if pace_resolution_m < 250 or s2_resolution_m < 10:
-        raise BadInputError(
-            f"resolution too fine (PACE {pace_resolution_m} m, S2 {s2_resolution_m} m)",
-            "PACE OCI is ≥ 250 m (nominal 1.2 km); Sentinel-2's finest band is 10 m",
-        )
-    for season in season_list:
-        if season.n_days > MAX_SEASON_DAYS:
-            raise BadInputError(
-                f"season {season} is {season.n_days} days (at most {MAX_SEASON_DAYS} per season)",
-                "pass --months (e.g. 6-10) to split a multi-year --dates into one season per year",
-            )
+    _check(season_list, pace_resolution_m, s2_resolution_m)
     params: dict[str, Any] = {
         "generator": GENERATOR_VERSION,
         "region": aoi.name,
@@ -183,11 +165,96 @@ def generate_twin(
     if mon is not None or seasons is not None:
         params["seasons"] = [str(x) for x in season_list]
     phash = params_hash(params)
-    raw = data_dir / "raw"
     if not force and _complete(data_dir, phash):
         return TwinResult(
             data_dir, "skipped", phash, drivers_source="(unchanged)", notes=["output complete for the same parameters"]
         )
+    raw = data_dir / "raw"
+    notes = _prepare_raw(raw, phash, force)
+    samples_path = None
+    if samples is None and use_samples_stage:
+        samples, samples_path = _load_samples(data_dir, notes)
+    job = _season_job(
+        aoi,
+        data_dir,
+        samples,
+        notes,
+        include_s2=include_s2,
+        physics_step_deg=physics_step_deg,
+        seed=seed,
+        pace_resolution_m=pace_resolution_m,
+        s2_resolution_m=s2_resolution_m,
+        s2_revisit_days=s2_revisit_days,
+    )
+    sim = _simulate(job, season_list, workers)
+    notes += sim.notes(season_list)
+    tp = time.perf_counter()
+    write_catalog(raw, sim.granules, sim.scenes)
+    twin_info = {
+        "params": params,
+        "params_hash": phash,
+        "drivers": sim.drivers_source,
+        "drivers_samples_used": sum(x["samples_used"] for x in sim.season_info),
+        "notes": notes,
+        "seasons": sim.season_info,
+    }
+    man_dates = {"start": dr.start.isoformat(), "end": dr.end.isoformat()}
+    if mon is not None:
+        man_dates["months"] = f"{mon[0]}-{mon[1]}"
+    write_manifest(
+        data_dir,
+        region={"name": aoi.name, "bbox": list(aoi.bbox)},
+        dates=man_dates,
+        granules=sim.granules,
+        scenes=sim.scenes,
+        twin_info=twin_info,
+    )
+    (raw / IN_PROGRESS).unlink()
+    sim.phases["catalog"] = time.perf_counter() - tp
+    total = sum(f.stat().st_size for f in raw.rglob("*") if f.is_file())
+    res = TwinResult(
+        data_dir,
+        "done",
+        phash,
+        len(sim.granules),
+        len(sim.scenes),
+        total,
+        time.perf_counter() - t0,
+        sim.drivers_source,
+        notes,
+        [g.path for g in sim.granules],
+        [s.item_id for s in sim.scenes],
+        samples_path,
+        {k: round(v, 2) for k, v in sim.phases.items()},
+        len(season_list),
+    )
+    log.info("twin: %s", res.summary())
+    return res
+
+
+def _check(season_list: list[DateRange], pace_resolution_m: float, s2_resolution_m: float) -> None:
+    """Refuse resolutions no sensor has and seasons too long to hold in memory."""
+    for name, val in (("pace_resolution_m", pace_resolution_m), ("s2_resolution_m", s2_resolution_m)):
+        if not (val > 0 and np.isfinite(val)):
+            raise BadInputError(f"{name} must be a positive number of metres, got {val}", f"pass e.g. {name}=1200")
+    if pace_resolution_m < 250 or s2_resolution_m < 10:
+        raise BadInputError(
+            f"resolution too fine (PACE {pace_resolution_m} m, S2 {s2_resolution_m} m)",
+            "PACE OCI is ≥ 250 m (nominal 1.2 km); Sentinel-2's finest band is 10 m",
+        )
+    for season in season_list:
+        if season.n_days > MAX_SEASON_DAYS:
+            raise BadInputError(
+                f"season {season} is {season.n_days} days (at most {MAX_SEASON_DAYS} per season)",
+                "pass --months (e.g. 6-10) to split a multi-year --dates into one season per year",
+            )
+
+
+def _prepare_raw(raw: Path, phash: str, force: bool) -> list[str]:
+    """Empty ``raw/`` for this run and mark it in progress; refuse to replace other data unless ``force``.
+
+    Returns the notes for the summary (an interrupted run of the same parameters is regenerated).
+    """
     marker = raw / IN_PROGRESS
     notes: list[str] = []
     if marker.is_file() and not force:
@@ -207,10 +274,23 @@ def generate_twin(
     (raw / "pace").mkdir(parents=True)
     (raw / "s2").mkdir(parents=True)
     marker.write_text(phash, encoding="utf-8")  # removed once the manifest is written
+    return notes
 
-    samples_path = None
-    if samples is None and use_samples_stage:
-        samples, samples_path = _load_samples(data_dir, notes)
+
+def _season_job(
+    aoi: AOI,
+    data_dir: Path,
+    samples: pd.DataFrame | None,
+    notes: list[str],
+    *,
+    include_s2: bool,
+    physics_step_deg: float,
+    seed: int,
+    pace_resolution_m: float,
+    s2_resolution_m: float,
+    s2_revisit_days: int,
+) -> SeasonJob:
+    """What every season shares: stations, physics grid, water, S2 tiles and the run's settings."""
     stations = load_stations(aoi.stations or "glerl_western_lake_erie", data_dir)
     grid = Grid.covering(aoi.bbox, physics_step_deg)
     region_box = (float(grid.lon[0]), float(grid.lat[0]), float(grid.lon[-1]), float(grid.lat[-1]))
@@ -220,206 +300,72 @@ def generate_twin(
             "the region does not reach the Maumee River mouth: a uniform bloom-season prior at the "
             "levels of the region's own earlier samples (docs/twin.md)"
         )
-    water = aoi.water_or_geometry
     tiles = [parse_tile(c, (aoi.bbox[1] + aoi.bbox[3]) / 2) for c in aoi.s2_tiles] if include_s2 else []
     if include_s2 and not tiles:
         notes.append("region lists no s2_tiles: no Sentinel-2 scenes")
-    phases = dict.fromkeys(("fields", "pace", "s2"), 0.0)
-    granules: list[Granule] = []
-    scenes: list[Scene] = []
-    season_info: list[dict[str, Any]] = []
-    climatology: list[tuple[DateRange, str]] = []
-    job = _SeasonJob(
+    return SeasonJob(
         samples=samples,
         stations=stations,
         grid=grid,
         region_box=region_box,
         erie=erie,
-        water=water,
+        water=aoi.water_or_geometry,
         bbox=aoi.bbox,
         tiles=tiles,
         seed=seed,
         pace_resolution_m=pace_resolution_m,
         s2_resolution_m=s2_resolution_m,
         s2_revisit_days=s2_revisit_days,
-        raw=raw,
+        raw=data_dir / "raw",
     )
-    n_workers = season_workers(workers, len(season_list))
+
+
+@dataclass
+class _Simulated:
+    """Every season's output, gathered in season order."""
+
+    granules: list[Granule] = field(default_factory=list)
+    scenes: list[Scene] = field(default_factory=list)
+    season_info: list[dict[str, Any]] = field(default_factory=list)
+    climatology: list[tuple[DateRange, str]] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=lambda: dict.fromkeys(("fields", "pace", "s2"), 0.0))
+
+    @property
+    def drivers_source(self) -> str:
+        sources = sorted({x["drivers"] for x in self.season_info})
+        return sources[0] if len(sources) == 1 else "+".join(sources)
+
+    def notes(self, season_list: list[DateRange]) -> list[str]:
+        """Seasons driven by climatology, and seasons before PACE's launch, in one line each."""
+        notes = []
+        if self.climatology:
+            if len(season_list) == 1:
+                notes.append(self.climatology[0][1])
+            else:
+                notes.append(
+                    f"{len(self.climatology)} of {len(season_list)} seasons from climatology (no samples: "
+                    + ", ".join(str(x.start.year) for x, _ in self.climatology)
+                    + ")"
+                )
+        early = [x for x in season_list if as_if_flown("pace", x.start)]
+        if early:
+            notes.append(
+                f"{len(early)} season(s) before PACE's launch ({LAUNCH['pace']}) simulated as if OCI had flown"
+            )
+        return notes
+
+
+def _simulate(job: SeasonJob, season_list: list[DateRange], workers: int | None) -> _Simulated:
+    sim = _Simulated()
     with progress() as p:
         task = p.add_task("twin seasons (PACE + Sentinel-2)", total=len(season_list))
-        for out in _run_seasons(job, season_list, n_workers):
-            granules += out.granules
-            scenes += out.scenes
-            season_info.append(out.info)
+        for out in run_seasons(job, season_list, season_workers(workers, len(season_list))):
+            sim.granules += out.granules
+            sim.scenes += out.scenes
+            sim.season_info.append(out.info)
             if out.climatology_note is not None:
-                climatology.append((out.season, out.climatology_note))
+                sim.climatology.append((out.season, out.climatology_note))
             for k, v in out.phases.items():
-                phases[k] += v
+                sim.phases[k] += v
             p.advance(task)
-    sources = sorted({x["drivers"] for x in season_info})
-    drivers_source = sources[0] if len(sources) == 1 else "+".join(sources)
-    if climatology:
-        if len(season_list) == 1:
-            notes.append(climatology[0][1])
-        else:
-            notes.append(
-                f"{len(climatology)} of {len(season_list)} seasons from climatology (no samples: "
-                + ", ".join(str(x.start.year) for x, _ in climatology)
-                + ")"
-            )
-    early = [x for x in season_list if as_if_flown("pace", x.start)]
-    if early:
-        notes.append(f"{len(early)} season(s) before PACE's launch ({LAUNCH['pace']}) simulated as if OCI had flown")
-    tp = time.perf_counter()
-    write_catalog(raw, granules, scenes)
-    twin_info = {
-        "params": params,
-        "params_hash": phash,
-        "drivers": drivers_source,
-        "drivers_samples_used": sum(x["samples_used"] for x in season_info),
-        "notes": notes,
-        "seasons": season_info,
-    }
-    man_dates = {"start": dr.start.isoformat(), "end": dr.end.isoformat()}
-    if mon is not None:
-        man_dates["months"] = f"{mon[0]}-{mon[1]}"
-    write_manifest(
-        data_dir,
-        region={"name": aoi.name, "bbox": list(aoi.bbox)},
-        dates=man_dates,
-        granules=granules,
-        scenes=scenes,
-        twin_info=twin_info,
-    )
-    marker.unlink()
-    phases["catalog"] = time.perf_counter() - tp
-    total = sum(f.stat().st_size for f in raw.rglob("*") if f.is_file())
-    res = TwinResult(
-        data_dir,
-        "done",
-        phash,
-        len(granules),
-        len(scenes),
-        total,
-        time.perf_counter() - t0,
-        drivers_source,
-        notes,
-        [g.path for g in granules],
-        [s.item_id for s in scenes],
-        samples_path,
-        {k: round(v, 2) for k, v in phases.items()},
-        len(season_list),
-    )
-    log.info("twin: %s", res.summary())
-    return res
-
-
-@dataclass
-class _SeasonJob:
-    """What every season's simulation shares (pickled once per worker process)."""
-
-    samples: pd.DataFrame | None
-    stations: pd.DataFrame
-    grid: Grid
-    region_box: tuple[float, float, float, float]
-    erie: bool
-    water: Any
-    bbox: tuple[float, float, float, float]
-    tiles: list[Any]
-    seed: int
-    pace_resolution_m: float
-    s2_resolution_m: float
-    s2_revisit_days: int
-    raw: Path
-
-
-@dataclass
-class _SeasonOutput:
-    season: DateRange
-    granules: list[Granule]
-    scenes: list[Scene]
-    info: dict[str, Any]
-    climatology_note: str | None
-    phases: dict[str, float]
-
-
-def season_workers(workers: int | None, n_seasons: int) -> int:
-    """Processes for ``n_seasons`` seasons: ``workers``, or one per core (at most 4), never more than seasons."""
-    if workers is not None and workers < 1:
-        raise BadInputError(f"workers must be ≥ 1, got {workers}", "pass --workers 1 (or more)")
-    n = workers if workers is not None else min(os.cpu_count() or 1, 4)
-    return max(1, min(n, n_seasons))
-
-
-def _run_seasons(job: _SeasonJob, season_list: list[DateRange], n_workers: int) -> Iterator[_SeasonOutput]:
-    """Each season's output, in season order, from ``n_workers`` processes (1: in this process)."""
-    if n_workers == 1:
-        for season in season_list:
-            yield _simulate_season(job, season)
-        return
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor
-
-    # spawn: a forked child would inherit dask/torch threads and locks of the parent
-    with ProcessPoolExecutor(n_workers, mp_context=mp.get_context("spawn")) as pool:
-        yield from pool.map(_simulate_season, [job] * len(season_list), season_list)
-
-
-def _simulate_season(job: _SeasonJob, season: DateRange) -> _SeasonOutput:
-    """One season: its drivers and causal fields, a PACE granule a day, its S2 scenes."""
-    phases: dict[str, float] = {}
-    tp = time.perf_counter()
-    drivers: Drivers = build_drivers(
-        job.samples, season, job.stations, np.random.default_rng([job.seed, 1, season.start.year]), bbox=job.region_box
-    )
-    start = season.start - timedelta(days=DRIVER_MARGIN_DAYS)
-    prior = None if job.erie else generic_prior(levels_before(job.samples, start, job.region_box))
-    fields = FieldModel(drivers, job.grid, job.seed, start=start, prior=prior)
-    phases["fields"] = time.perf_counter() - tp
-    tp = time.perf_counter()
-    granules = []
-    for day in season.days():
-        sim = simulate_day(
-            day,
-            fields=fields,
-            grid=job.grid,
-            water=job.water,
-            bbox=job.bbox,
-            seed=job.seed,
-            resolution_m=job.pace_resolution_m,
-        )
-        granules.append(write_granule(sim, job.raw / "pace", job.seed))
-    phases["pace"] = time.perf_counter() - tp
-    tp = time.perf_counter()
-    scenes: list[Scene] = []
-    if job.tiles:
-        for i, day in enumerate(scene_dates(season.start, season.end, job.s2_revisit_days, job.seed)):
-            shared = day_inputs(day, fields, job.grid, job.seed, TWIN_MODEL, job.water)
-            for tile in job.tiles:
-                sc = simulate_scene(
-                    tile,
-                    day,
-                    index=i,
-                    fields=fields,
-                    grid=job.grid,
-                    water_lonlat=job.water,
-                    bbox=job.bbox,
-                    seed=job.seed,
-                    base_res=job.s2_resolution_m,
-                    out_root=job.raw / "s2",
-                    model=TWIN_MODEL,
-                    inputs=shared,
-                )
-                if sc is not None:
-                    scenes.append(sc)
-    phases["s2"] = time.perf_counter() - tp
-    info = {
-        "dates": str(season),
-        "drivers": drivers.source,
-        "samples_used": drivers.n_samples_used,
-        "granules": season.n_days,
-        "scenes": len(scenes),
-        "as_if_flown": as_if_flown("pace", season.start) is not None,
-    }
-    note = drivers.note if drivers.source == "climatology" else None
-    return _SeasonOutput(season, granules, scenes, info, note, phases)
+    return sim

@@ -21,6 +21,7 @@ import netCDF4
 import numpy as np
 import shapely
 
+from spectm.provenance import atomic_path
 from spectm.twin import observe
 from spectm.twin.fields import FieldModel, Grid
 from spectm.twin.launch import as_if_flown
@@ -210,7 +211,6 @@ def write_granule(sim: dict[str, Any], out_dir: Path, seed: int) -> Granule:
     lines, pixels = sw.shape
     name = granule_name(sw.start)
     path = Path(out_dir) / name
-    tmp = path.with_suffix(".nc.part")
     end = sw.start + timedelta(seconds=299.883)
     fp = _footprint(sw)
     flags = sim["flags"]
@@ -243,7 +243,7 @@ def write_granule(sim: dict[str, Any], out_dir: Path, seed: int) -> Granule:
         "endDirection": "Ascending",
         "geospatial_bounds": "POLYGON ((" + ", ".join(f"{x:.5f} {y:.5f}" for x, y in fp) + "))",
     }
-    with netCDF4.Dataset(tmp, "w", format="NETCDF4") as ds:
+    with atomic_path(path) as tmp, netCDF4.Dataset(tmp, "w", format="NETCDF4") as ds:
         for k, spec in root.items():
             ds.setncattr(k, overrides[k] if k in overrides else decode_attr(spec))
         note = as_if_flown("pace", sw.start.date())
@@ -384,6 +384,5 @@ def write_granule(sim: dict[str, Any], out_dir: Path, seed: int) -> Granule:
             fpg.setncattr(
                 k, np.float32(100.0 * np.count_nonzero(flags & (1 << BIT[k])) / n_px) if k in BIT else np.float32(0)
             )
-    tmp.replace(path)
     cloud_cover = float(100.0 * np.count_nonzero(sim["cloudy"] & water) / max(1, np.count_nonzero(water)))
     return Granule(path, sw.start, fp, cloud_cover)

@@ -38,6 +38,7 @@ from rasterio.features import rasterize
 from scipy.ndimage import map_coordinates, shift
 from shapely.geometry import box, mapping
 
+from spectm.provenance import atomic_path
 from spectm.twin import observe
 from spectm.twin.fields import FieldModel, Grid
 from spectm.twin.grf import gaussian_random_field
@@ -215,12 +216,10 @@ def _write_cog(path: Path, data: np.ndarray, transform: Affine, epsg: int, note:
         "blocksize": 256,
         "overview_resampling": "nearest" if data.dtype == np.uint8 else "average",
     }
-    tmp = path.with_suffix(".tif.part")
-    with rasterio.open(tmp, "w", **profile) as dst:
+    with atomic_path(path) as tmp, rasterio.open(tmp, "w", **profile) as dst:
         dst.write(data, 1)
         if note:
             dst.update_tags(SPECTM_AS_IF_FLOWN=note)
-    tmp.replace(path)
 
 
 @dataclass

@@ -109,7 +109,7 @@ def make_encoder(
     """A run directory that passes resolve_encoder (complete, with model.safetensors and config.yaml)."""
     import yaml
 
-    from spectm.runs import mark_complete
+    from spectm.provenance import mark_complete
 
     run = root / "runs" / run_id
     run.mkdir(parents=True)

@@ -123,6 +123,11 @@ def test_pipeline_stage(data_dir):
     res = run_stage(pipe, data_dir)
     assert res.stage == "join" and res.status == "done"
     man = json.loads((data_dir / "features" / "default" / "manifest.json").read_text())
+    # the contract's counts are the manifest's numbers behind the summary line
+    assert res.counts["chips"] == man["counts"]["chips"]["total"] > 0
+    assert {k: res.counts[f"matched_{k}"] for k in man["counts"]["horizons"]} == {
+        k: v["matched"] for k, v in man["counts"]["horizons"].items()
+    }
     assert man["inputs"]["cube"]["water_mask"] == "region water polygon"
     assert run_stage(pipe, data_dir).status == "skipped"
 

@@ -73,6 +73,7 @@ def test_stage_done_then_skipped(data_dir: Path, capsys: pytest.CaptureFixture[s
     p = Pipeline(name="t", region="lake_erie_western_basin", dates="2024-06:2024-10", stages=["samples"])
     first = run_stage(p, data_dir)
     assert first.status == "done" and "2504 kept" in first.summary
+    assert first.counts["rows_kept"] == 2504 and first.counts["rows_read"] >= 2504
     assert run_stage(p, data_dir).status == "skipped"
     assert "Samples ingest" in capsys.readouterr().out
 

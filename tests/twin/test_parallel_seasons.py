@@ -10,7 +10,7 @@ import pytest
 
 from spectm.errors import BadInputError
 from spectm.twin import generate_twin
-from spectm.twin.generate import season_workers
+from spectm.twin.seasons import season_workers
 
 from .conftest import mini_aoi, mini_samples
 
