@@ -159,3 +159,28 @@ def test_run_bounded_stops_starting_jobs_after_a_failure():
     with pytest.raises(ValueError, match="slice 1 failed"):
         run_bounded(job, list(range(10)), 2)
     assert len(started) <= 4 and 9 not in started
+
+
+def test_granule_files_are_never_opened_by_two_threads_at_once(reference, overlap, monkeypatch, tmp_path):
+    """netCDF-C/HDF5 are not thread-safe: concurrent slices must take turns at the files."""
+    real = pace_cube.open_l2
+    state = {"now": 0, "max": 0}
+    lock = threading.Lock()
+
+    def watched(*args, **kwargs):
+        with lock:
+            state["now"] += 1
+            state["max"] = max(state["max"], state["now"])
+        try:
+            time.sleep(0.1)
+            return real(*args, **kwargs)
+        finally:
+            with lock:
+                state["now"] -= 1
+
+    monkeypatch.setattr(pace_cube, "open_l2", watched)
+    d = tmp_path / "data"
+    add_pace(d, SEASON)
+    r = build(d, slices_at_once=3)
+    assert overlap["max"] >= 2 and state["max"] == 1
+    assert_same(load(r.path), reference[1])
