@@ -184,3 +184,11 @@ def test_granule_files_are_never_opened_by_two_threads_at_once(reference, overla
     r = build(d, slices_at_once=3)
     assert overlap["max"] >= 2 and state["max"] == 1
     assert_same(load(r.path), reference[1])
+
+
+def test_slices_at_once_follows_the_scheduler_threads():
+    from spectm.cube.scheduler import slice_threads
+
+    assert slice_threads("synchronous", 4) == 1
+    assert slice_threads("threads", 3) == 3
+    assert slice_threads("local", None) == 2 and slice_threads("local", 4) == 4
