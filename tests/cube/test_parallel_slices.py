@@ -192,3 +192,53 @@ def test_slices_at_once_follows_the_scheduler_threads():
     assert slice_threads("synchronous", 4) == 1
     assert slice_threads("threads", 3) == 3
     assert slice_threads("local", None) == 2 and slice_threads("local", 4) == 4
+
+
+KILLER = r"""
+import sys, time
+sys.path.insert(0, {root!r})
+import spectm.cube.store as store
+from spectm.cube import build_cube
+from tests.cube.helpers import BBOX
+real = store.set_complete
+calls = []
+def set_complete(path, index, value):
+    if value == 1:
+        calls.append(index)
+        if len(calls) == 1:            # one slice's data is on disk, its marker is not; another is in flight
+            open({marker!r}, "w").close()
+            time.sleep(120)
+    real(path, index, value)
+store.set_complete = set_complete
+build_cube(BBOX, {dates!r}, data_dir={data!r}, sensors=["pace"], scheduler="synchronous", slices_at_once=2)
+"""
+
+
+def test_kill_during_a_concurrent_build_then_repair_equals_reference(reference, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    d, marker = tmp_path / "data", tmp_path / "marker"
+    add_pace(d, SEASON)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", KILLER.format(root=str(root), marker=str(marker), data=str(d), dates=DATES)], cwd=root
+    )
+    try:
+        t0 = time.time()
+        while not marker.exists():
+            assert proc.poll() is None, "the build exited before reaching the kill point"
+            assert time.time() - t0 < 90
+            time.sleep(0.05)
+        time.sleep(0.5)  # let the other slice in flight get as far as it can
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    store = d / "cubes" / "bbox_pace.zarr"
+    assert any("incomplete" in p for p in verify_cube(store))
+    r = build(d, slices_at_once=2)
+    assert sorted(r.days_repaired + r.days_written) == [date(2024, 7, 15), date(2024, 7, 16), date(2024, 7, 18)]
+    assert verify_cube(store) == []
+    assert_same(load(store), reference[1])
