@@ -242,3 +242,24 @@ def test_kill_during_a_concurrent_build_then_repair_equals_reference(reference, 
     assert sorted(r.days_repaired + r.days_written) == [date(2024, 7, 15), date(2024, 7, 16), date(2024, 7, 18)]
     assert verify_cube(store) == []
     assert_same(load(store), reference[1])
+
+
+def test_slices_at_once_on_an_existing_cluster_is_its_thread_count():
+    import dask
+    from distributed import Client, LocalCluster
+
+    from spectm.cube.scheduler import slice_threads
+
+    with (
+        LocalCluster(
+            n_workers=1,
+            threads_per_worker=3,
+            processes=False,
+            host="127.0.0.1",
+            protocol="tcp://",
+            dashboard_address=None,
+        ) as c,
+        Client(c, set_as_default=False) as client,
+        dask.config.set(scheduler=client),
+    ):
+        assert slice_threads(c.scheduler_address, None) == 3
