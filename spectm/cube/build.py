@@ -1,13 +1,15 @@
 """``build_cube``: the local STAC catalog → analysis-ready Zarr cubes, one per sensor.
 
-One dask graph per time slice, computed and written before the next is built, so
-memory stays flat however long the season (lazy until the write, docs/cube.md). The cube's
-attributes are written by :mod:`spectm.cube.cube_attrs`, each sensor's slices made by its builder
+One dask graph per time slice, computed and written on its own, with a fixed number of
+slices in flight (one per scheduler thread), so memory stays flat however long the season
+(lazy until the write, docs/cube.md § Scaling out). The cube's attributes are written by
+:mod:`spectm.cube.cube_attrs`, each sensor's slices made by its builder
 (:mod:`spectm.cube.builders`); this module decides which days to write and writes them.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -32,7 +34,8 @@ from spectm.cube.grid import region_geobox
 from spectm.cube.integrity import DIGEST_VAR, damaged_slices
 from spectm.cube.lock import store_lock
 from spectm.cube.results import CubeResult, SensorResult, result_json, summary_rows
-from spectm.cube.scheduler import check_memory_limit, dask_context
+from spectm.cube.scheduler import check_memory_limit, dask_context, slice_threads
+from spectm.cube.slice_pool import run_bounded
 from spectm.cube.store import (
     StoreState,
     create_or_extend,
@@ -69,6 +72,7 @@ def build_cube(
     dashboard: bool = False,
     months: str | tuple[int, int] | None = None,
     seasons: Sequence[int] | None = None,
+    slices_at_once: int | None = None,
 ) -> CubeResult:
     """Build or update ``cubes/<region>_<sensor>.zarr`` for each sensor.
 
@@ -86,6 +90,10 @@ def build_cube(
 
     ``months`` (``"6-10"``) and ``seasons`` (years) keep only season days of a multi-year
     ``dates``: one cube holds every season, its time axis jumping over the winters.
+
+    ``slices_at_once`` days are computed and written concurrently (default: the scheduler's
+    threads, 1 for ``"synchronous"``): a day of one granule is a single task, so only several
+    days at once keep several cores busy; memory grows with this number, not with the days.
     """
     aoi = parse_bbox(aoi, Path(data_dir))
     dates = parse_dates(dates)
@@ -102,7 +110,12 @@ def build_cube(
     if bad or not sensors:
         raise BadInputError(f"unknown sensor(s) {bad or sensors}", "use --sensor pace, s2 or all")
     result = CubeResult()
-    with dask_context(scheduler, workers, memory_limit, dashboard=dashboard):
+    if slices_at_once is not None and (type(slices_at_once) is not int or slices_at_once < 1):
+        raise BadInputError(
+            f"slices_at_once={slices_at_once!r} is not a whole number >= 1", "pass e.g. 2, or leave it unset"
+        )
+    with dask_context(scheduler, workers, memory_limit, dashboard=dashboard) as sched:
+        n_at_once = slices_at_once or slice_threads(sched, workers)
         for sensor in sensors:
             t0 = time.perf_counter()
             res = _build_sensor(
@@ -122,6 +135,7 @@ def build_cube(
                 s2_chunk=s2_chunk,
                 repair=repair,
                 season_ranges=season_ranges,
+                slices_at_once=n_at_once,
             )
             res.seconds = time.perf_counter() - t0
             result.sensors[sensor] = res
@@ -146,6 +160,7 @@ def _build_sensor(
     s2_chunk: int | None,
     repair: bool = False,
     season_ranges: list[DateRange] | None = None,
+    slices_at_once: int = 1,
 ) -> SensorResult:
     path = cube_path(data_dir, aoi, sensor)
     settings = sensor_settings(
@@ -177,7 +192,7 @@ def _build_sensor(
             _extend_store(path, state, builder, plan.new, scan.by_day, (aoi, sensor, chash, settings))
             for i, d in enumerate(plan.new):
                 index[d] = state.n_time + i
-        _write_days(path, builder, plan, scan.by_day, index, chash, out)
+        _write_days(path, builder, plan, scan.by_day, index, chash, out, slices_at_once)
         if out.days_written or out.days_repaired or out.days_forced:
             counts = (len(out.days_written), len(out.days_repaired), len(out.days_forced))
             touch_history(path, state.attrs, counts, chash)
@@ -311,27 +326,37 @@ def _write_days(
     index: dict[date, int],
     chash: str,
     out: SensorResult,
+    slices_at_once: int = 1,
 ) -> None:
-    """Compute and write each planned slice, one dask graph at a time: repairs, then forced
-    rebuilds, then new days."""
-    for kind, days, done in (
-        ("repair", plan.repair, out.days_repaired),
-        ("force", plan.force, out.days_forced),
-        ("new", plan.new, out.days_written),
-    ):
-        for d in days:
-            ds_slice, ids = builder.slice(d, avail[d])
-            ds_slice = add_provenance(ds_slice, ids, chash)
-            t0 = time.perf_counter()
-            write_slice(path, index[d], ds_slice)
-            if valid_cells(path, index[d]) == 0:
-                out.days_empty.append(d)
-                log.warning(
-                    "%s %s: written with 0 valid cells (every cell cloudy, flagged or off the water)", out.sensor, d
-                )
-            log.info("%s %s: wrote %s (%d items) in %.1f s", out.sensor, kind, d, len(ids), time.perf_counter() - t0)
-            out.items_used += len(ids)
-            done.append(d)
+    """Compute and write each planned slice — repairs, then forced rebuilds, then new days —
+    with at most ``slices_at_once`` in flight; results are recorded in day order."""
+    shared_lock = threading.Lock()  # the small per-day arrays share chunks between days
+
+    def one(job: tuple[str, date]) -> tuple[list[str], int]:
+        kind, d = job
+        ds_slice, ids = builder.slice(d, avail[d])
+        ds_slice = add_provenance(ds_slice, ids, chash)
+        t0 = time.perf_counter()
+        write_slice(path, index[d], ds_slice, shared_lock=shared_lock)
+        n_valid = valid_cells(path, index[d])
+        log.info("%s %s: wrote %s (%d items) in %.1f s", out.sensor, kind, d, len(ids), time.perf_counter() - t0)
+        return ids, n_valid
+
+    done = {"repair": out.days_repaired, "force": out.days_forced, "new": out.days_written}
+    jobs = [
+        (kind, d) for kind, days in (("repair", plan.repair), ("force", plan.force), ("new", plan.new)) for d in days
+    ]
+    n = min(slices_at_once, len(jobs))
+    if n > 1:
+        log.info("%s: %d slices to write, %d at a time", out.sensor, len(jobs), n)
+    for (kind, d), (ids, n_valid) in zip(jobs, run_bounded(one, jobs, n), strict=True):
+        if n_valid == 0:
+            out.days_empty.append(d)
+            log.warning(
+                "%s %s: written with 0 valid cells (every cell cloudy, flagged or off the water)", out.sensor, d
+            )
+        out.items_used += len(ids)
+        done[kind].append(d)
 
 
 def _damaged_days(path: Path, state: StoreState, dates: DateRange, *, deep: bool) -> dict[date, str]:

@@ -15,7 +15,7 @@ from odc.geo.geobox import GeoBox
 from spectm.cube.catalog import asset_path, overpass_time
 from spectm.cube.flags import mask_bits
 from spectm.cube.grid import cell_centres
-from spectm.cube.pace_reader import L2Granule, open_l2
+from spectm.cube.pace_reader import NETCDF_LOCK, L2Granule, open_l2
 from spectm.cube.regrid import GranuleGrid, SwathResampler, combine_day
 from spectm.errors import BadInputError
 
@@ -34,10 +34,18 @@ class PaceSettings:
 
 
 def _regrid_one(path: str, resampler: SwathResampler, settings: PaceSettings) -> GranuleGrid:
-    g = open_l2(path, chunks=settings.chunks, with_unc=settings.with_unc)
-    bits = mask_bits(settings.flags, g.flag_table)
-    with dask.config.set(scheduler="synchronous"):  # already inside a task: no nested graph
-        return resampler.regrid_granule(g, bits, with_unc=settings.with_unc)
+    # netCDF-C and HDF5 are not thread-safe, and xarray locks only the data reads, not the
+    # metadata reads of an open: two granules opened at once by two threads can crash the
+    # process. The file work of a granule (open, read the block, release the files) is
+    # therefore done under one process-wide lock; the search and gather run unlocked.
+    with NETCDF_LOCK:
+        g = open_l2(path, chunks=settings.chunks, with_unc=settings.with_unc)
+        bits = mask_bits(settings.flags, g.flag_table)
+        nb = len(g.wavelength)
+        with dask.config.set(scheduler="synchronous"):  # already inside a task: no nested graph
+            block = resampler.read_block(g, with_unc=settings.with_unc)
+        del g  # the last references to the open files: closed here, under the lock
+    return resampler.grid_block(block, bits, nb=nb, with_unc=settings.with_unc)
 
 
 def _pick(result: tuple, i: int) -> np.ndarray:

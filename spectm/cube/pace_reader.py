@@ -13,6 +13,7 @@ become NaN, then the file's own ``scale_factor``/``add_offset`` are applied.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -54,6 +55,12 @@ def oci_centres() -> dict[int, float]:
             nominal, centre = line.split(",")
             out[int(nominal)] = float(centre)
     return out
+
+
+NETCDF_LOCK = threading.RLock()
+"""Held by every thread of a build while it opens, reads or releases a granule: netCDF-C and
+HDF5 keep global state that is not thread-safe, and xarray's own lock covers only the data
+reads. Reading is serial within a process either way (HDF5), so this costs little."""
 
 
 def _parse_time(value: object, path: Path, name: str) -> datetime:

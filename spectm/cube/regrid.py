@@ -98,10 +98,35 @@ class SwathResampler:
 
     def regrid_granule(self, g: L2Granule, flag_bits: int, *, with_unc: bool = False) -> GranuleGrid:
         """Read the part of ``g`` over the grid and resample it (eager; wrap in dask.delayed)."""
-        ny, nx = self.geobox.shape
-        nb = len(g.wavelength)
+        return self.grid_block(
+            self.read_block(g, with_unc=with_unc), flag_bits, nb=len(g.wavelength), with_unc=with_unc
+        )
+
+    def read_block(self, g: L2Granule, *, with_unc: bool = False) -> SwathBlock | None:
+        """Read (and decode) the row/column block of ``g`` over the grid; ``None`` if it misses the grid.
+
+        Separate from :meth:`grid_block` so that a caller can hold a lock over the file access
+        alone (netCDF-C and HDF5 are not thread-safe) and search and gather unlocked.
+        """
         win = granule_window(g, self.bounds_lonlat)
         if win is None:
+            return None
+        rows, cols = win
+        unc = None
+        if with_unc:
+            unc = np.asarray(g.rrs_unc[rows, cols, :].values, dtype=np.float32) if g.rrs_unc is not None else False
+        return SwathBlock(
+            lon=np.asarray(g.lon[rows, cols].values, dtype=np.float64),
+            lat=np.asarray(g.lat[rows, cols].values, dtype=np.float64),
+            flags=np.asarray(g.flags[rows, cols].values),
+            rrs=np.asarray(g.rrs[rows, cols, :].values, dtype=np.float32),
+            rrs_unc=unc,
+        )
+
+    def grid_block(self, block: SwathBlock | None, flag_bits: int, *, nb: int, with_unc: bool) -> GranuleGrid:
+        """Resample a block read by :meth:`read_block` onto the grid (no file access)."""
+        ny, nx = self.geobox.shape
+        if block is None:
             empty = np.full((nb, ny, nx), np.nan, dtype=np.float32)
             return GranuleGrid(
                 empty,
@@ -109,19 +134,15 @@ class SwathResampler:
                 empty.copy() if with_unc else None,
                 {"pixels_read": 0, "pixels_valid": 0, "pixels_flagged": 0},
             )
-        rows, cols = win
-        lon = np.asarray(g.lon[rows, cols].values, dtype=np.float64)
-        lat = np.asarray(g.lat[rows, cols].values, dtype=np.float64)
-        flags = np.asarray(g.flags[rows, cols].values)
-        rrs = np.asarray(g.rrs[rows, cols, :].values, dtype=np.float32)
+        flags, rrs = block.flags, block.rrs
         bad_flag = flagged(flags, flag_bits)
         has_data = np.isfinite(rrs).any(axis=2)
         valid = ~bad_flag & has_data
-        index, _ = self.neighbours(lon, lat, valid)
+        index, _ = self.neighbours(block.lon, block.lat, valid)
         out = self.resample(rrs, index)
         unc = None
-        if with_unc and g.rrs_unc is not None:
-            unc = self.resample(np.asarray(g.rrs_unc[rows, cols, :].values, dtype=np.float32), index)
+        if with_unc and isinstance(block.rrs_unc, np.ndarray):
+            unc = self.resample(block.rrs_unc, index)
         elif with_unc:
             unc = np.full_like(out, np.nan)
         stats = {
@@ -130,6 +151,21 @@ class SwathResampler:
             "pixels_flagged": int((bad_flag & has_data).sum()),
         }
         return GranuleGrid(out, (index >= 0).reshape(ny, nx), unc, stats)
+
+
+@dataclass
+class SwathBlock:
+    """The swath pixels of one granule over the grid, read into memory.
+
+    ``rrs_unc``: the decoded uncertainty, ``False`` when it was asked for but the granule
+    has none (the grid then carries NaN), ``None`` when it was not asked for.
+    """
+
+    lon: np.ndarray
+    lat: np.ndarray
+    flags: np.ndarray
+    rrs: np.ndarray
+    rrs_unc: np.ndarray | bool | None = None
 
 
 def combine_day(parts: list[GranuleGrid]) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

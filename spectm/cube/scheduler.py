@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -129,6 +130,28 @@ def dask_context(
             yield name
     finally:
         client.close()  # only our connection: the cluster belongs to the user and keeps running
+
+
+def slice_threads(name: str, workers: int | None) -> int:
+    """How many slices a build writes at once on the scheduler ``dask_context`` set up.
+
+    One per thread that can run a slice's tasks: ``--workers`` (default 2) for spectm's
+    LocalCluster, ``--workers`` or the CPU count for ``threads``, 1 for ``synchronous``, and
+    the total worker threads of an existing cluster (at least 1: its workers may still be queued).
+    """
+    if name in ("synchronous", "sync"):
+        return 1
+    if name == "threads":
+        return workers or os.cpu_count() or 1
+    if name == "local":
+        return workers or 2
+    client = dask.config.get("scheduler", None)
+    nthreads = getattr(client, "nthreads", None)
+    try:
+        total = sum(nthreads().values()) if callable(nthreads) else 0
+    except (OSError, TimeoutError):
+        total = 0
+    return max(1, total)
 
 
 def check_memory_limit(value: str | int | float | None) -> str | int | float | None:

@@ -7,6 +7,9 @@ Write protocol (why a killed build can never leave a slice that passes for compl
    ``slice_complete`` of the new entries reads as its fill value 0.
 2. **Write**: each slice's data is written with a region write (``region={"time": i}``);
    chunks are one time step deep, so a slice write never touches another slice.
+   Several slices may be written at once (:mod:`spectm.cube.slice_pool`): the data
+   arrays' chunks belong to one slice each and are written unlocked; the 1-D per-time
+   arrays share chunks and are written under one lock.
 3. **Record**: the size and digest of each of the slice's chunk files go into
    ``chunk_digests[i]`` (:mod:`spectm.cube.integrity`), so later damage is detected.
 4. **Mark**: only after the data write returns is ``slice_complete[i]`` set to 1.
@@ -25,6 +28,7 @@ Consolidated metadata is a zarr-python extension to Zarr v3 (docs/cube.md § Con
 from __future__ import annotations
 
 import warnings
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -176,11 +180,18 @@ def set_complete(path: Path, index: int, value: int) -> None:
     arr[index] = np.uint8(value)
 
 
-def write_slice(path: Path, index: int, ds_slice: xr.Dataset) -> None:
-    """Write one time step's data and provenance into ``index``, then mark it complete."""
-    set_complete(path, index, 0)
-    keep = [v for v in ds_slice.variables if "time" in ds_slice[v].dims]
-    part = ds_slice[keep].drop_vars([c for c in ds_slice[keep].coords if "time" not in ds_slice[c].dims])
+def slice_owned_arrays(path: Path) -> set[str]:
+    """Arrays chunked one time step deep: a slice write touches only chunks of its own.
+
+    The data variables are; the small 1-D per-time arrays (``time``, the provenance strings,
+    ``chunk_digests``, ``slice_complete``) hold many time steps per chunk, so writing one
+    entry rewrites a chunk that other slices share.
+    """
+    group = zarr.open_group(path, mode="r", zarr_format=3, use_consolidated=False)
+    return {name for name, arr, ax in _time_arrays(group) if arr.chunks[ax] == 1 and name != "slice_complete"}
+
+
+def _region_write(part: xr.Dataset, path: Path, index: int) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         part.to_zarr(
@@ -191,9 +202,37 @@ def write_slice(path: Path, index: int, ds_slice: xr.Dataset) -> None:
             zarr_format=3,
             align_chunks=True,
         )
-    record_digests(path, index)
-    set_complete(path, index, 1)
-    consolidate(path)
+
+
+def write_slice(
+    path: Path, index: int, ds_slice: xr.Dataset, *, shared_lock: AbstractContextManager | None = None
+) -> None:
+    """Write one time step's data and provenance into ``index``, then mark it complete.
+
+    Several slices may be written at once from threads of one process (``shared_lock``
+    is then one lock for all of them). The heavy part, computing the slice's dask graph and
+    writing its data variables, runs unlocked: those arrays are one time step per chunk
+    (:func:`slice_owned_arrays`), so two slices never write the same chunk file. The
+    per-time entries (``time``, provenance, ``chunk_digests``, ``slice_complete``) share
+    chunks between slices and are read-modified-written under ``shared_lock``, as is the
+    root's consolidated metadata. The order that makes kills safe is unchanged: the flag
+    goes to 0 first and to 1 last, after the data, provenance and digests are on disk.
+    """
+    lock = shared_lock if shared_lock is not None else nullcontext()
+    keep = [v for v in ds_slice.variables if "time" in ds_slice[v].dims and v != "slice_complete"]
+    part = ds_slice[keep].drop_vars([c for c in ds_slice[keep].coords if "time" not in ds_slice[c].dims])
+    own = slice_owned_arrays(path)
+    data = [v for v in part.data_vars if v in own]
+    with lock:
+        set_complete(path, index, 0)
+    if data:
+        _region_write(part[data].drop_vars("time"), path, index)
+    shared = part.drop_vars(data).compute()  # any lazy 1-D value is computed outside the lock
+    with lock:
+        _region_write(shared, path, index)
+        record_digests(path, index)
+        set_complete(path, index, 1)
+        consolidate(path)
 
 
 def valid_cells(path: Path, index: int) -> int:
