@@ -15,6 +15,7 @@ from spectm.console import log
 from spectm.errors import BadInputError, ConfigError
 from spectm.model.data import ChipDataset
 from spectm.model.indices_torch import available_indices
+from spectm.model.mae import MAEConfig
 from spectm.model.masking import check_spatial_patches
 
 
@@ -80,3 +81,11 @@ def _check_batches(cfg: PretrainSection, train_ds: ChipDataset, world: int) -> N
 
 
 __all__ = ["PretrainInputs", "load_inputs"]
+
+
+def model_config(cfg: PretrainSection, n_indices: int) -> MAEConfig:
+    """The model's config; grouped tokens record the windows their group edges follow (the masking's)."""
+    windows = (
+        [list(map(float, w)) for w in cfg.masking.spectral_targeted.windows_nm] if cfg.model.band_group > 1 else None
+    )
+    return MAEConfig(**cfg.model.model_dump(), n_indices=n_indices, group_windows=windows)

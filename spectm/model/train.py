@@ -59,7 +59,7 @@ from spectm.model.objective import (
     token_validity,
     unseen_bands,
 )
-from spectm.model.pretrain_inputs import load_inputs
+from spectm.model.pretrain_inputs import load_inputs, model_config
 from spectm.model.schedule import ShardedSampler, make_loader, make_optimizer, make_scheduler, seed_everything
 
 FAULT_ENV = "SPECTM_FAULT_KILL_AFTER_STEP"  # test hook: SIGKILL self right after this step's checkpoint
@@ -96,14 +96,6 @@ def git_commit() -> str:
         return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-
-
-def model_config(cfg: PretrainSection, n_indices: int) -> MAEConfig:
-    """The model's config; grouped tokens record the windows their group edges follow (the masking's)."""
-    windows = (
-        [list(map(float, w)) for w in cfg.masking.spectral_targeted.windows_nm] if cfg.model.band_group > 1 else None
-    )
-    return MAEConfig(**cfg.model.model_dump(), n_indices=n_indices, group_windows=windows)
 
 
 class Pretrainer:
