@@ -16,7 +16,6 @@ from pathlib import Path
 
 import dask.array as da
 import numpy as np
-import rioxarray  # noqa: F401  (registers the .rio accessor used for the CRS)
 import xarray as xr
 
 from spectm import __version__
@@ -29,6 +28,7 @@ from spectm.cube.flags import parse_flag_names
 from spectm.cube.grid import region_geobox
 from spectm.cube.integrity import DIGEST_VAR, damaged_slices
 from spectm.cube.lock import store_lock
+from spectm.cube.s2_cube import DEFAULT_BANDS, DEFAULT_MASK_CLASSES, S2Builder
 from spectm.cube.scheduler import check_memory_limit, dask_context
 from spectm.cube.store import (
     StoreState,
@@ -38,6 +38,7 @@ from spectm.cube.store import (
     valid_cells,
     write_slice,
 )
+from spectm.cube.template import TIME_ENCODING, finish_template
 from spectm.dates import DateRange, in_seasons, parse_dates, parse_months
 from spectm.dates import seasons as split_seasons
 from spectm.errors import BadInputError, SpectmError
@@ -285,7 +286,6 @@ def sensor_settings(
             with_unc=with_unc,
             combine="mean-of-granules",
         )
-    from spectm.cube.s2_cube import DEFAULT_BANDS, DEFAULT_MASK_CLASSES
 
     bands = list(s2_bands or DEFAULT_BANDS)
     classes = sorted(set(s2_mask_classes or DEFAULT_MASK_CLASSES))
@@ -503,7 +503,6 @@ def _make_builder(
 ) -> _Builder:
     if sensor == "pace":
         return _PaceBuilder(aoi, gb, settings, scan, with_unc, pace_chunks)
-    from spectm.cube.s2_cube import S2Builder
 
     return S2Builder(aoi, gb, settings, scan, s2_chunk, out)
 
@@ -554,56 +553,6 @@ class _PaceBuilder(_Builder):
         from spectm.cube.pace_cube import pace_slice
 
         return pace_slice(day, items, self.resampler, self.wavelength, self.settings)
-
-
-PROVENANCE_LONG_NAMES = {
-    "source_ids": "STAC item ids combined into this time slice",
-    "software_version": "spectm version that wrote this time slice",
-    "config_hash": "hash of the cube settings this time slice was built with",
-    "processing_version": "processing version of the source data of this time slice",
-}
-
-TIME_ENCODING = {
-    "time": {"units": "seconds since 1970-01-01T00:00:00", "dtype": "int64", "calendar": "proleptic_gregorian"},
-    "slice_complete": {"dtype": "uint8"},
-}
-
-
-def finish_template(ds: xr.Dataset, aoi: AOI, var_attrs: dict) -> xr.Dataset:
-    """Add the per-time provenance variables, CF attributes and the CRS to a template."""
-    nt = ds.sizes["time"]
-    for name in ("source_ids", "software_version", "config_hash", "processing_version", DIGEST_VAR):
-        ds[name] = ("time", np.array([""] * nt, dtype=object))
-    ds[DIGEST_VAR].attrs["long_name"] = (
-        "size and BLAKE2b-128 digest of each chunk file of this slice, as written (JSON)"
-    )
-    ds["slice_complete"] = (
-        "time",
-        np.zeros(nt, dtype=np.uint8),
-        {
-            "long_name": "1 when every variable of this time slice was written",
-            "flag_values": np.array([0, 1], dtype=np.uint8),
-            "flag_meanings": "incomplete complete",
-            "coverage_content_type": "qualityInformation",
-        },
-    )
-    for name, long_name in PROVENANCE_LONG_NAMES.items():
-        ds[name].attrs.update({"long_name": long_name, "coverage_content_type": "auxiliaryInformation"})
-    for name, attrs in var_attrs.items():
-        if name in ds.variables:
-            ds[name].attrs.update(attrs)
-    ds["time"].attrs.update({"standard_name": "time", "long_name": "overpass time (UTC)", "axis": "T"})
-    ds = ds.rio.write_crs(aoi.crs)
-    ds["spatial_ref"].attrs["long_name"] = "coordinate reference system (CF grid mapping)"
-    for name in ("x", "y", *[c for c in ("wavelength",) if c in ds.coords]):
-        ds[name].encoding["_FillValue"] = None  # CF: a coordinate variable has no missing values
-    for name in ds.data_vars:
-        if {"y", "x"} <= set(ds[name].dims):
-            ds[name].attrs["grid_mapping"] = "spatial_ref"
-            # also list spatial_ref in `coordinates` so a plain xr.open_zarr (decode_coords=True)
-            # keeps it as a coordinate and ds.rio.crs works without decode_coords="all"
-            ds[name].encoding["coordinates"] = "spatial_ref"
-    return ds
 
 
 def summary_rows(result: CubeResult) -> list[tuple]:

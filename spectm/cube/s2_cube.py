@@ -39,6 +39,7 @@ from spectm.cube.s2_offsets import (
     offset_rule,
     resolve_ambiguous,
 )
+from spectm.cube.template import TIME_ENCODING, finish_template
 from spectm.errors import BadInputError
 
 DEFAULT_BANDS = (
@@ -230,8 +231,6 @@ class S2Builder:
         self.water_wkb = aoi.water.wkb if aoi.water is not None else None
 
     def template(self, days: list[date], by_day: dict) -> xr.Dataset:
-        from spectm.cube.build import finish_template
-
         ny, nx = self.gb.shape
         nb, nt = len(self.bands), len(days)
         t = np.array([overpass_time(d, by_day[d]) for d in days])
@@ -254,8 +253,6 @@ class S2Builder:
         return finish_template(ds, self.aoi, S2_VAR_ATTRS)
 
     def encoding(self) -> dict:
-        from spectm.cube.build import TIME_ENCODING
-
         ny, nx = self.gb.shape
         cy, cx = min(S2_CHUNK_YX, ny), min(S2_CHUNK_YX, nx)
         return {
