@@ -7,9 +7,11 @@ from typing import Annotated
 
 import typer
 
-from spectm.cli import app
 from spectm.cli_common import state
 from spectm.console import console, print_table
+
+app = typer.Typer()
+"""This stage's commands; :mod:`spectm.cli` mounts it (without a name) on the root ``spectm`` app."""
 
 evaluate_app = typer.Typer(
     help="SpecTM's evaluation: main table, ablation, label efficiency (docs/evaluate.md).", no_args_is_help=True

@@ -7,9 +7,11 @@ from typing import Annotated
 
 import typer
 
-from spectm.cli import app
 from spectm.cli_common import float_range, state
 from spectm.console import console, print_table
+
+app = typer.Typer()
+"""This stage's commands; :mod:`spectm.cli` mounts it (without a name) on the root ``spectm`` app."""
 
 features_app = typer.Typer(help="Inspect and export feature stores (features/<name>/).", no_args_is_help=True)
 app.add_typer(features_app, name="features")

@@ -7,9 +7,11 @@ from typing import Annotated
 
 import typer
 
-from spectm.cli import app
 from spectm.cli_common import state
 from spectm.console import print_table
+
+app = typer.Typer()
+"""This stage's commands; :mod:`spectm.cli` mounts it (without a name) on the root ``spectm`` app."""
 
 train_app = typer.Typer(
     help="Pretrain the spectral MAE and fit the microcystin regressors. Without a subcommand: "

@@ -6,9 +6,11 @@ from typing import Annotated
 
 import typer
 
-from spectm.cli import app
 from spectm.cli_common import float_range, state
 from spectm.console import console
+
+app = typer.Typer()
+"""This stage's commands; :mod:`spectm.cli` mounts it (without a name) on the root ``spectm`` app."""
 
 
 @app.command("predict")

@@ -9,10 +9,12 @@ import typer
 
 from spectm.cli_common import state
 from spectm.console import console, print_table
-from spectm.model.cli import train_app
+
+app = typer.Typer()
+"""``regress`` is a ``spectm train`` subcommand: :mod:`spectm.cli` mounts this app on the ``train`` group."""
 
 
-@train_app.command("regress")
+@app.command("regress")
 def regress_cmd(
     config: Annotated[
         Path,

@@ -6,9 +6,11 @@ from typing import Annotated
 
 import typer
 
-from spectm.cli import app
 from spectm.cli_common import data_dir, float_range
 from spectm.console import console
+
+app = typer.Typer()
+"""This stage's commands; :mod:`spectm.cli` mounts it (without a name) on the root ``spectm`` app."""
 
 twin_app = typer.Typer(
     help="The offline Lake Erie twin: PACE OCI, Sentinel-2 and samples as fetch writes them.", no_args_is_help=True
