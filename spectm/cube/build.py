@@ -27,7 +27,6 @@ from spectm.cube import catalog
 from spectm.cube.flags import parse_flag_names
 from spectm.cube.grid import region_geobox
 from spectm.cube.integrity import DIGEST_VAR, damaged_slices
-from spectm.cube.lock import store_lock
 from spectm.cube.s2_cube import DEFAULT_BANDS, DEFAULT_MASK_CLASSES, S2Builder
 from spectm.cube.scheduler import check_memory_limit, dask_context
 from spectm.cube.store import (
@@ -42,6 +41,7 @@ from spectm.cube.template import TIME_ENCODING, finish_template
 from spectm.dates import DateRange, in_seasons, parse_dates, parse_months
 from spectm.dates import seasons as split_seasons
 from spectm.errors import BadInputError, SpectmError
+from spectm.lock import store_lock
 
 SENSORS = ("pace", "s2")
 ALGORITHM_VERSION = "1"  # bump when a change alters cube values for the same inputs

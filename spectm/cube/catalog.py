@@ -8,8 +8,6 @@ fetch is rewriting.
 
 from __future__ import annotations
 
-import json
-import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -21,9 +19,9 @@ import pystac
 from spectm.aoi import AOI
 from spectm.dates import DateRange
 from spectm.errors import DataNotFoundError
+from spectm.fetch.catalog import S2_COLLECTIONS, read_items
 
 PACE_L2_AOP = "PACE_OCI_L2_AOP"
-S2_COLLECTIONS = ("sentinel-2-c1-l2a", "sentinel-2-l2a")
 
 
 @dataclass
@@ -46,23 +44,6 @@ def catalog_dir(data_dir: Path) -> Path:
             "run 'spectm fetch' (real data) or 'spectm twin generate' (offline twin) first, or pass --data-dir",
         )
     return root
-
-
-def _items(root: Path) -> list[pystac.Item]:
-    items = []
-    for p in sorted(root.glob("*/*/*.json")):
-        try:
-            d = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if d.get("type") != "Feature":
-            continue
-        with warnings.catch_warnings():  # pystac 1.15 storage-extension migration warning on c1 items
-            warnings.filterwarnings("ignore", message="Could not parse bucket", category=UserWarning)
-            item = pystac.Item.from_dict(d, preserve_dict=False)
-        item.set_self_href(str(p))
-        items.append(item)
-    return items
 
 
 def solar_day(item: pystac.Item) -> date:
@@ -92,7 +73,7 @@ def scan(data_dir: Path, sensor: str, aoi: AOI, dates: DateRange) -> CatalogScan
     root = catalog_dir(data_dir)
     by_day: dict[date, list[pystac.Item]] = defaultdict(list)
     skipped: dict[str, int] = defaultdict(int)
-    for item in _items(root):
+    for item in read_items(root):
         coll = item.collection_id or ""
         if sensor == "pace":
             if not coll.startswith("PACE_OCI"):

@@ -61,6 +61,7 @@ from spectm.fetch.verify import (
     to_multihash,
     umm_checksum,
 )
+from spectm.lock import lock_path, store_lock
 
 DEFAULT_SOURCES = ("pace_oci_l2_aop", "s2_earth_search")
 SessionFactory = Callable[[], requests.Session]
@@ -143,8 +144,6 @@ def fetch_lock(data_dir: Path) -> Iterator[Path]:
     Two fetches into one data directory would race on the same ``.partial`` files, the
     manifest and the catalog swap; the second one is refused instead.
     """
-    from spectm.cube.lock import lock_path, store_lock
-
     raw = raw_dir(data_dir)
     try:
         with store_lock(raw) as p:

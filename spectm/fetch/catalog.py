@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +42,29 @@ COG = "image/tiff; application=geotiff; profile=cloud-optimized"
 FILE_EXT = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
 PROCESSING_EXT = "https://stac-extensions.github.io/processing/v1.1.0/schema.json"
 EO_EXT = "https://stac-extensions.github.io/eo/v1.1.0/schema.json"
+
+S2_COLLECTIONS = ("sentinel-2-c1-l2a", "sentinel-2-l2a")
+"""Sentinel-2 L2A collection ids the catalog accepts (Collection 1 and the earlier processing)."""
+
+
+def read_items(root: Path) -> list[pystac.Item]:
+    """Every item of the local catalog at ``root`` (``raw/catalog``): the one reader of what
+    :func:`write_local_catalog` writes (build-cube and ``catalog add`` both use it). A JSON file
+    that cannot be read or is not a STAC item is passed over, as pystac's own walk would."""
+    items = []
+    for p in sorted(root.glob("*/*/*.json")):
+        try:
+            d = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if d.get("type") != "Feature":
+            continue
+        with warnings.catch_warnings():  # pystac 1.15 storage-extension migration warning on c1 items
+            warnings.filterwarnings("ignore", message="Could not parse bucket", category=UserWarning)
+            item = pystac.Item.from_dict(d, preserve_dict=False)
+        item.set_self_href(str(p))
+        items.append(item)
+    return items
 
 
 def raw_dir(data_dir: Path) -> Path:

@@ -37,7 +37,15 @@ import numpy as np
 import pystac
 
 from spectm.errors import BadInputError, DataNotFoundError
-from spectm.fetch.catalog import pace_item, pace_path, s2_local_item, s2_path, write_local_catalog
+from spectm.fetch.catalog import (
+    S2_COLLECTIONS,
+    pace_item,
+    pace_path,
+    read_items,
+    s2_local_item,
+    s2_path,
+    write_local_catalog,
+)
 
 PACE_PRODUCTS = {"OC_AOP": "L2_AOP", "OC_BGC": "L2_BGC", "OC_IOP": "L2_IOP"}
 S2_REQUIRED = ("scl",)
@@ -189,8 +197,6 @@ def read_s2_scene(folder: Path, data_dir: Path) -> tuple[pystac.Item, dict[str, 
             "download the scene's scl and band COGs (named <asset key>.tif or as in the item's hrefs)",
         )
     coll = str(d.get("collection") or "")
-    from spectm.cube.catalog import S2_COLLECTIONS
-
     if coll not in S2_COLLECTIONS:
         raise BadInputError(
             f"{folder}: item collection {coll!r} is not Sentinel-2 L2A",
@@ -221,8 +227,6 @@ def _place(src: Path, dst: Path, link: bool) -> None:
 def add_files(paths: list[Path], *, data_dir: Path, link: bool = False) -> list[Added]:
     """Register PACE L2 granules (``.nc``) and Sentinel-2 scene folders (or one of their COGs)
     in ``<data_dir>/raw/catalog``; returns what was added (see the module docstring)."""
-    from spectm.cube.catalog import _items
-
     data_dir = Path(data_dir)
     if not paths:
         raise BadInputError("no files given", "pass PACE .nc granules and/or Sentinel-2 scene folders")
@@ -251,7 +255,7 @@ def add_files(paths: list[Path], *, data_dir: Path, link: bool = False) -> list[
     existing = set()
     root = data_dir / "raw" / "catalog"
     if (root / "catalog.json").exists():
-        existing = {(it.collection_id, it.id) for it in _items(root)}
+        existing = {(it.collection_id, it.id) for it in read_items(root)}
     items = []
     for added, moves in plan:
         for src, dst in moves.items():
