@@ -18,6 +18,7 @@ import typer
 
 from spectm.aoi import AOI, parse_bbox
 from spectm.checks import check_float
+from spectm.console import log
 from spectm.dates import DateRange, parse_dates
 
 DEFAULT_DATA_DIR = "spectm-data"
@@ -57,8 +58,6 @@ def deprecated_alias(given: bool, old: str, new: str) -> bool:
     """An old spelling of a flag still works (hidden from --help) but says which one to use:
     spectm has one word for each thing (``--force`` for every "replace what exists")."""
     if given:
-        from spectm.console import log
-
         log.warning("%s is deprecated; use %s", old, new)
     return given
 

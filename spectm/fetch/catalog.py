@@ -33,6 +33,7 @@ import pystac
 from shapely.geometry import mapping, shape
 
 from spectm.errors import DataNotFoundError
+from spectm.fetch.footprint import umm_footprint
 from spectm.fetch.safety import safe_join, safe_name
 from spectm.redact import redact
 
@@ -159,8 +160,6 @@ def pace_item(
 
 def footprint_from_umm(umm: Mapping[str, Any]) -> dict[str, Any] | None:
     """The granule footprint from UMM-G ``SpatialExtent`` as GeoJSON (lon/lat), or None."""
-    from spectm.fetch.footprint import umm_footprint
-
     geom = umm_footprint(umm)
     return None if geom is None else dict(mapping(geom))
 

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pystac
 
+from spectm.catalogs import list_sources
 from spectm.errors import BadInputError, DataNotFoundError
 from spectm.fetch.catalog import (
     S2_COLLECTIONS,
@@ -71,8 +72,6 @@ class Added:
 
 def _source_name(kind: str, key: str, data_dir: Path) -> str:
     """The catalog source a file belongs to (the name fetch would record), else ``local``."""
-    from spectm.catalogs import list_sources
-
     for name, src in list_sources(data_dir).items():
         if (
             kind == "pace"

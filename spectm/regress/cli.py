@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from spectm.cli_common import state
+from spectm.config import load_pipeline
 from spectm.console import console, print_table
 
 app = typer.Typer()
@@ -41,7 +42,6 @@ def regress_cmd(
 
     Skipped when the run is complete; an interrupted run continues with the fits not yet done.
     """
-    from spectm.config import load_pipeline
     from spectm.regress.run import regress_run
 
     pipeline = load_pipeline(config)

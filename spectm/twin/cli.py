@@ -8,6 +8,8 @@ import typer
 
 from spectm.cli_common import data_dir, float_range
 from spectm.console import console
+from spectm.dates import parse_dates
+from spectm.twin.generate import generate_twin
 
 app = typer.Typer()
 """This stage's commands; :mod:`spectm.cli` mounts it (without a name) on the root ``spectm`` app."""
@@ -53,8 +55,6 @@ def generate_cmd(
     ] = None,
 ) -> None:
     """Write raw/ (PACE, S2, catalog, manifest) and insitu/samples.parquet for a region and dates."""
-    from spectm.twin.generate import generate_twin
-
     res = generate_twin(
         region,
         dates,
@@ -76,7 +76,6 @@ def quicklook_cmd(
     date_: Annotated[str, typer.Option("--date", help="Day to draw, YYYY-MM-DD.")],
 ) -> None:
     """Write a true-colour and an NDCI PNG of one day's PACE granule to <data-dir>/quicklooks."""
-    from spectm.dates import parse_dates
     from spectm.twin.quicklook import quicklook
 
     day = parse_dates(date_).start
