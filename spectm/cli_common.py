@@ -1,9 +1,11 @@
 """Shared CLI state and option types, used by every command module.
 
-Commands live next to their stage (``spectm/<stage>/cli.py``) and register on the
-one Typer app in :mod:`spectm.cli`; this module holds what they share so the
-global options (``--data-dir``, ``-v``, ``-q``) and ``--bbox``/``--dates`` parsing
-behave the same everywhere.
+Commands live next to their stage, each stage's in its own Typer app
+(``spectm/<stage>/cli.py``), which :mod:`spectm.cli` mounts on the root app; this module
+holds what they share so the global options (``--data-dir``, ``-v``, ``-q``) and
+``--bbox``/``--dates`` parsing behave the same everywhere. It sits below the stage
+packages (they import it, the root CLI sets :data:`state`), so no stage CLI needs to
+import :mod:`spectm.cli` back.
 """
 
 from __future__ import annotations
