@@ -10,9 +10,6 @@ import typer
 
 from spectm.cli_common import float_range, resolve_aoi, resolve_dates, state
 from spectm.console import console, print_table
-from spectm.cube.build import build_cube, result_json, summary_rows
-from spectm.cube.fusion import aggregate_store
-from spectm.cube.inspect import cube_info, quicklook, resolve_cube_path, verify_cube
 from spectm.errors import BadInputError, StageError
 
 app = typer.Typer()
@@ -99,6 +96,8 @@ def build_cube_cmd(
     ] = False,
 ) -> None:
     """Build or update cubes/<region>_<sensor>.zarr from the local STAC catalog (incremental)."""
+    from spectm.cube.build import build_cube, result_json, summary_rows
+
     if bbox is None or dates is None:
         from spectm.last_fetch import last_fetch
 
@@ -196,6 +195,8 @@ def info_cmd(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Dimensions, dates, coverage per date and size of a cube."""
+    from spectm.cube.inspect import cube_info, resolve_cube_path
+
     for p in resolve_cube_path(target, state.data_dir):
         info = cube_info(p)
         if as_json:
@@ -213,6 +214,8 @@ def info_cmd(
 @cube_app.command("verify")
 def verify_cmd(target: Annotated[str, typer.Argument(help="A .zarr path or a region name.")]) -> None:
     """Check a cube (attributes, CRS, time order, complete slices, provenance); exit 1 on problems."""
+    from spectm.cube.inspect import resolve_cube_path, verify_cube
+
     bad = 0
     for p in resolve_cube_path(target, state.data_dir):
         problems = verify_cube(p)
@@ -237,6 +240,8 @@ def quicklook_cmd(
     png: Annotated[Path | None, typer.Option("--png", help="Output PNG (default next to the store).")] = None,
 ) -> None:
     """Write a quick-look PNG (RGB composite + valid count) of one date."""
+    from spectm.cube.inspect import quicklook, resolve_cube_path
+
     for p in resolve_cube_path(target, state.data_dir):
         out = quicklook(p, date, png)
         console.print(f"wrote {out}")
@@ -258,6 +263,9 @@ def aggregate_cmd(
     ] = None,
 ) -> None:
     """Block-average the Sentinel-2 cube onto the PACE grid (for fusion); rebuilt in full each run."""
+    from spectm.cube.fusion import aggregate_store
+    from spectm.cube.inspect import resolve_cube_path
+
     for p in resolve_cube_path(target, state.data_dir, sensor="s2"):
         r = aggregate_store(p, resolution, out)
         console.print(

@@ -11,7 +11,6 @@ import typer
 from spectm.cli_common import BBoxOpt, DatesOpt, data_dir, float_range, resolve_aoi, resolve_dates, state
 from spectm.console import console, print_table
 from spectm.errors import BadInputError
-from spectm.fetch.api import fetch
 
 app = typer.Typer()
 """This stage's commands; :mod:`spectm.cli` mounts it (without a name) on the root ``spectm`` app."""
@@ -90,6 +89,8 @@ def fetch_cmd(
     Writes <data-dir>/raw/pace/, raw/s2/, the local STAC catalog raw/catalog/ and raw/manifest.json.
     Exits 1 when any file failed (unless --continue-on-error), 2 on bad input.
     """
+    from spectm.fetch.api import fetch
+
     aoi = resolve_aoi(bbox)
     dr = resolve_dates(dates)
     if max_items is not None and max_items < 1:

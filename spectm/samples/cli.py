@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from spectm.cli_common import state
-from spectm.samples.ingest import ingest_samples, load_samples
 
 app = typer.Typer()
 """This stage's commands; :mod:`spectm.cli` mounts it (without a name) on the root ``spectm`` app."""
@@ -64,6 +63,7 @@ def ingest_cmd(
 
     Rows or cells that cannot be used go to insitu/rejected_rows.csv with a reason; per-file counts go to insitu/ingest_report.json. Re-running with the same inputs does nothing unless --force.
     """
+    from spectm.samples.ingest import ingest_samples
     from spectm.samples.summary import print_ingest_summary
 
     result = ingest_samples(
@@ -84,6 +84,7 @@ def show_cmd(
     ] = "year",
 ) -> None:
     """Summarise insitu/samples.parquet: samples, dates, stations and PMC detected/censored per group."""
+    from spectm.samples.ingest import load_samples
     from spectm.samples.summary import print_samples_overview
 
     if by not in {"year", "station", "depth", "kind"}:

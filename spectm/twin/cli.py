@@ -9,7 +9,6 @@ import typer
 from spectm.cli_common import data_dir, float_range
 from spectm.console import console
 from spectm.dates import parse_dates
-from spectm.twin.generate import generate_twin
 
 app = typer.Typer()
 """This stage's commands; :mod:`spectm.cli` mounts it (without a name) on the root ``spectm`` app."""
@@ -55,6 +54,8 @@ def generate_cmd(
     ] = None,
 ) -> None:
     """Write raw/ (PACE, S2, catalog, manifest) and insitu/samples.parquet for a region and dates."""
+    from spectm.twin.generate import generate_twin
+
     res = generate_twin(
         region,
         dates,
