@@ -26,11 +26,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check spectm tests benchmarks
 	$(VENV)/bin/ruff format --check spectm tests benchmarks
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check spectm tests benchmarks
 	$(VENV)/bin/ruff format --check spectm tests benchmarks
+	$(VENV)/bin/lint-imports --no-cache
 
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py

@@ -9,48 +9,19 @@ and the water polygon when the region has one.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from shapely.geometry import box, shape
 from shapely.geometry.base import BaseGeometry
 
+from spectm.bbox import BBOX_FORMS as _FORMS
+from spectm.bbox import BBox, utm_crs_for, validate_bbox
+from spectm.catalogs import get_region, region_water_path
+from spectm.console import log
 from spectm.errors import RegionError
 
-BBox = tuple[float, float, float, float]
-
-_FORMS = "pass a region name (see 'spectm catalogs'), W,S,E,N in degrees, or a GeoJSON file"
-
-
-def validate_bbox(b: tuple[float, ...] | list[float]) -> BBox:
-    """Check a W,S,E,N box in degrees; raise :class:`RegionError` naming the problem."""
-    if len(b) != 4:
-        raise RegionError(f"a bounding box needs 4 numbers W,S,E,N, got {len(b)}", _FORMS)
-    w, s, e, n = (float(x) for x in b)
-    for label, v in (("W", w), ("S", s), ("E", e), ("N", n)):
-        if not math.isfinite(v):
-            raise RegionError(f"bounding box {label} is not a finite number ({v})", _FORMS)
-    if not (-180 <= w <= 180 and -180 <= e <= 180):
-        raise RegionError(f"longitude outside ±180 in bbox {w},{s},{e},{n}", "longitudes are W and E, in degrees east")
-    if not (-90 <= s <= 90 and -90 <= n <= 90):
-        raise RegionError(
-            f"latitude outside ±90 in bbox {w},{s},{e},{n}", "latitudes are S and N; did you swap lon and lat?"
-        )
-    if w >= e:
-        raise RegionError(
-            f"bbox W ({w}) must be less than E ({e})",
-            "order is W,S,E,N; boxes across the antimeridian are not supported",
-        )
-    if s >= n:
-        raise RegionError(f"bbox S ({s}) must be less than N ({n})", "order is W,S,E,N")
-    return (w, s, e, n)
-
-
-def utm_crs_for(lon: float, lat: float) -> str:
-    """The UTM zone CRS (WGS 84) that contains a point."""
-    zone = min(60, int((lon + 180) // 6) + 1)
-    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
+__all__ = ["AOI", "BBox", "parse_bbox", "utm_crs_for", "validate_bbox"]
 
 
 @dataclass
@@ -108,8 +79,6 @@ def _crosses_antimeridian(geom: BaseGeometry) -> bool:
 def _simplify(geom: BaseGeometry, path: Path) -> BaseGeometry:
     """Simplify a very detailed outline with a growing tolerance (from ~1 m) until it has at
     most :data:`MAX_VERTICES` vertices, and say so; refuse when it cannot be brought down."""
-    from spectm.console import log
-
     n0 = _n_vertices(geom)
     tol = 1e-5  # degrees, ~1 m
     while _n_vertices(geom) > MAX_VERTICES and tol < 1e-2:
@@ -195,8 +164,6 @@ def parse_bbox(value: str | BBox | AOI, data_dir: Path | None = None) -> AOI:
         except ValueError:
             raise RegionError(f"cannot read --bbox {text!r} as W,S,E,N numbers", _FORMS) from None
         return parse_bbox(tuple(nums), data_dir)  # type: ignore[arg-type]
-    from spectm.catalogs import get_region, region_water_path
-
     region = get_region(text, data_dir)
     water = None
     wpath = region_water_path(region)

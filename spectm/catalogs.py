@@ -16,11 +16,13 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from spectm.config import EarthaccessSource, Region, StacSource, load_yaml, validate_model
 from spectm.errors import ConfigError, RegionError
+
+if TYPE_CHECKING:  # pandas loads where a station table is read: aoi, and so every --bbox, imports this module
+    import pandas as pd
 
 _PKG = Path(__file__).resolve().parent
 
@@ -129,6 +131,8 @@ def load_stations(name: str = "glerl_western_lake_erie", data_dir: Path | None =
         raise ConfigError(
             f"unknown station table '{name}' (known: {', '.join(sorted(tables))})", "add catalogs/stations/<name>.csv"
         )
+    import pandas as pd
+
     df = pd.read_csv(tables[name])
     missing = {"station", "lat", "lon"} - set(df.columns)
     if missing:

@@ -1,5 +1,27 @@
 """The ``spectm`` command line: thin — parse, call the Python API, render the result.
 
+This module is the top layer: the root app, its global options, ``spectm run`` and
+``spectm catalogs``. Every stage keeps its commands in its own Typer app in
+``spectm/<stage>/cli.py``, mounted below, so a command's code is two hops from its name:
+
+=====================================================  ==========================
+command                                                module
+=====================================================  ==========================
+``samples ingest|show``                                :mod:`spectm.samples.cli`
+``fetch``, ``catalog add``                             :mod:`spectm.fetch.cli`
+``twin generate|quicklook``                            :mod:`spectm.twin.cli`
+``build-cube``, ``cube info|verify|quicklook|aggregate``  :mod:`spectm.cube.cli`
+``join``, ``features list|show|export``                :mod:`spectm.features.cli`
+``train``, ``train pretrain|synth-chips``              :mod:`spectm.model.cli`
+``train regress``                                      :mod:`spectm.regress.cli`
+``evaluate run|report``                                :mod:`spectm.evaluate.cli`
+``predict``                                            :mod:`spectm.predict.cli`
+=====================================================  ==========================
+
+Stage CLIs share option types and the global state through :mod:`spectm.cli_common`; none
+imports this module, so the import graph has no cycle (``make test`` checks the layers
+with import-linter, see pyproject.toml).
+
 Errors raised on purpose (:class:`spectm.errors.SpectmError`) become one line on
 stderr with the remedy and the error's exit code (2 for bad input); a traceback is
 shown only with ``-vv``.
@@ -11,7 +33,6 @@ import os
 import re
 import sys
 import traceback
-from importlib import import_module
 from pathlib import Path
 from typing import Annotated
 
@@ -19,11 +40,22 @@ import typer
 from rich.markup import escape
 from typer.core import TyperOption
 
-from spectm import __version__
+from spectm import __version__, catalogs
 from spectm.cli_common import DEFAULT_DATA_DIR, state
+from spectm.config import load_pipeline
 from spectm.console import configure, console, err_console, print_table
+from spectm.cube import cli as cube_cli
 from spectm.errors import SpectmError
+from spectm.evaluate import cli as evaluate_cli
+from spectm.features import cli as features_cli
+from spectm.fetch import cli as fetch_cli
+from spectm.model import cli as model_cli
+from spectm.pipeline import run_pipeline
+from spectm.predict import cli as predict_cli
 from spectm.redact import redact
+from spectm.regress import cli as regress_cli
+from spectm.samples import cli as samples_cli
+from spectm.twin import cli as twin_cli
 
 app = typer.Typer(
     name="spectm",
@@ -90,8 +122,6 @@ def catalogs_cmd(
     kind: Annotated[str, typer.Argument(help="What to list: regions, sources, stations or all.")] = "all",
 ) -> None:
     """List the regions, data sources and station tables spectm knows."""
-    from spectm import catalogs
-
     if kind not in {"all", "regions", "sources", "stations"}:
         raise typer.BadParameter(f"'{kind}' is not one of: all, regions, sources, stations")
     dd = state.data_dir
@@ -132,9 +162,6 @@ def run_cmd(
     ] = False,
 ) -> None:
     """Run every stage a pipeline file names, in order, skipping work that is complete."""
-    from spectm.config import load_pipeline
-    from spectm.pipeline import run_pipeline
-
     pipeline = load_pipeline(pipeline_file)
     dd = (
         Path(pipeline.data_dir)
@@ -144,21 +171,20 @@ def run_cmd(
     run_pipeline(pipeline, dd, pipeline_file=pipeline_file, force=force)
 
 
-# Each stage registers its commands on ``app`` from its own module.
-_COMMAND_MODULES = [
-    "spectm.samples.cli",
-    "spectm.fetch.cli",
-    "spectm.catalog_cli",
-    "spectm.cube.cli",
-    "spectm.twin.cli",
-    "spectm.model.cli",
-    "spectm.regress.cli",
-    "spectm.features.cli",
-    "spectm.evaluate.cli",
-    "spectm.predict.cli",
-]
-for _mod in _COMMAND_MODULES:
-    import_module(_mod)
+# Each stage's own app, mounted without a name: its commands and groups sit at the root, in
+# pipeline order (the table in the module docstring says which module holds which command).
+for _stage_app in (
+    samples_cli.app,
+    fetch_cli.app,
+    twin_cli.app,
+    cube_cli.app,
+    features_cli.app,
+    model_cli.app,
+    evaluate_cli.app,
+    predict_cli.app,
+):
+    app.add_typer(_stage_app)
+model_cli.train_app.add_typer(regress_cli.app)  # ``spectm train regress``
 
 
 _GLOBAL_FLAG = re.compile(r"^(-v+|-q|--verbose|--quiet)$")

@@ -1,9 +1,11 @@
 """Shared CLI state and option types, used by every command module.
 
-Commands live next to their stage (``spectm/<stage>/cli.py``) and register on the
-one Typer app in :mod:`spectm.cli`; this module holds what they share so the
-global options (``--data-dir``, ``-v``, ``-q``) and ``--bbox``/``--dates`` parsing
-behave the same everywhere.
+Commands live next to their stage, each stage's in its own Typer app
+(``spectm/<stage>/cli.py``), which :mod:`spectm.cli` mounts on the root app; this module
+holds what they share so the global options (``--data-dir``, ``-v``, ``-q``) and
+``--bbox``/``--dates`` parsing behave the same everywhere. It sits below the stage
+packages (they import it, the root CLI sets :data:`state`), so no stage CLI needs to
+import :mod:`spectm.cli` back.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import typer
 
 from spectm.aoi import AOI, parse_bbox
 from spectm.checks import check_float
+from spectm.console import log
 from spectm.dates import DateRange, parse_dates
 
 DEFAULT_DATA_DIR = "spectm-data"
@@ -57,8 +60,6 @@ def deprecated_alias(given: bool, old: str, new: str) -> bool:
     """An old spelling of a flag still works (hidden from --help) but says which one to use:
     spectm has one word for each thing (``--force`` for every "replace what exists")."""
     if given:
-        from spectm.console import log
-
         log.warning("%s is deprecated; use %s", old, new)
     return given
 

@@ -12,14 +12,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from spectm.catalogs import get_region
 from spectm.errors import BadInputError, DataNotFoundError, RegionError
 from spectm.fetch.manifest import MANIFEST_NAME, read_manifest
 
 
 def _region_value(region: dict[str, Any], data_dir: Path) -> str:
     """A ``--bbox`` value for a manifest region: its catalog name when it has one, else W,S,E,N."""
-    from spectm.catalogs import get_region
-
     name = str(region.get("name") or "")
     if name:
         try:

@@ -5,19 +5,23 @@ Public API: :func:`build_cube`, :class:`CubeResult`, :func:`open_cube`,
 (S2 on the PACE grid).
 """
 
-from spectm.cube.build import CubeResult, SensorResult, build_cube, cube_path
-from spectm.cube.fusion import aggregate_store
-from spectm.cube.inspect import cube_info, quicklook, verify_cube
-from spectm.cube.store import open_cube
+from __future__ import annotations
 
-__all__ = [
-    "CubeResult",
-    "SensorResult",
-    "aggregate_store",
-    "build_cube",
-    "cube_info",
-    "cube_path",
-    "open_cube",
-    "quicklook",
-    "verify_cube",
-]
+from spectm._lazy import lazy_getattr
+
+# imported on first use, so that `spectm --help` (which imports this package for its CLI) stays light
+_EXPORTS = {
+    "CubeResult": "spectm.cube.build",
+    "SensorResult": "spectm.cube.build",
+    "build_cube": "spectm.cube.build",
+    "cube_path": "spectm.cube.build",
+    "aggregate_store": "spectm.cube.fusion",
+    "cube_info": "spectm.cube.inspect",
+    "quicklook": "spectm.cube.inspect",
+    "verify_cube": "spectm.cube.inspect",
+    "open_cube": "spectm.cube.store",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

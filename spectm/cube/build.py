@@ -32,7 +32,6 @@ from spectm.cube.cube_attrs import (
 from spectm.cube.cube_settings import SENSORS, config_hash, cube_path, sensor_settings
 from spectm.cube.grid import region_geobox
 from spectm.cube.integrity import DIGEST_VAR, damaged_slices
-from spectm.cube.lock import store_lock
 from spectm.cube.results import CubeResult, SensorResult, result_json, summary_rows
 from spectm.cube.scheduler import check_memory_limit, dask_context, slice_threads
 from spectm.cube.slice_pool import run_bounded
@@ -47,6 +46,7 @@ from spectm.cube.store import (
 from spectm.dates import DateRange, in_seasons, parse_dates, parse_months
 from spectm.dates import seasons as split_seasons
 from spectm.errors import BadInputError, SpectmError
+from spectm.lock import store_lock
 
 
 def build_cube(

@@ -8,10 +8,12 @@ from typing import Annotated
 
 import typer
 
-from spectm.cli import app
 from spectm.cli_common import float_range, resolve_aoi, resolve_dates, state
 from spectm.console import console, print_table
 from spectm.errors import BadInputError, StageError
+
+app = typer.Typer()
+"""This stage's commands; :mod:`spectm.cli` mounts it (without a name) on the root ``spectm`` app."""
 
 cube_app = typer.Typer(help="Inspect cubes written by build-cube: info, verify, quicklook.", no_args_is_help=True)
 app.add_typer(cube_app, name="cube")

@@ -12,6 +12,7 @@ import rioxarray  # noqa: F401  (registers .rio)
 import xarray as xr
 
 from spectm.console import log
+from spectm.cube.build import config_hash
 from spectm.cube.integrity import DIGEST_VAR, damaged_slices
 from spectm.cube.store import open_cube, store_size
 from spectm.errors import BadInputError
@@ -138,7 +139,6 @@ def verify_cube(path: Path | str) -> list[str]:
 
 
 def _attr_problems(ds: xr.Dataset, var: str) -> list[str]:
-    from spectm.cube.build import config_hash
 
     problems = [f"global attribute '{a}' is missing" for a in REQUIRED_ATTRS if a not in ds.attrs]
     chash = ds.attrs.get("config_hash")

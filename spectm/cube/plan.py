@@ -17,6 +17,7 @@ from spectm.aoi import AOI, parse_bbox
 from spectm.cube import catalog
 from spectm.cube.build import SENSORS, config_hash, cube_path, sensor_settings
 from spectm.cube.grid import region_geobox
+from spectm.cube.pace_cube import probe_wavelengths
 from spectm.cube.store import repair_plan
 from spectm.dates import DateRange, parse_dates
 from spectm.errors import BadInputError
@@ -91,8 +92,6 @@ def plan_cube(
         scan = catalog.scan(Path(data_dir), sensor, aoi, dates)
         n_bands: int | None = len(settings["bands"]) if sensor == "s2" else None
         if sensor == "pace" and scan.by_day:
-            from spectm.cube.pace_cube import probe_wavelengths
-
             try:
                 n_bands = len(probe_wavelengths([it for items in scan.by_day.values() for it in items]))
             except BadInputError:

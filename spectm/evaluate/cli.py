@@ -7,9 +7,13 @@ from typing import Annotated
 
 import typer
 
-from spectm.cli import app
 from spectm.cli_common import state
+from spectm.config import load_pipeline
 from spectm.console import console, print_table
+from spectm.errors import BadInputError
+
+app = typer.Typer()
+"""This stage's commands; :mod:`spectm.cli` mounts it (without a name) on the root ``spectm`` app."""
 
 evaluate_app = typer.Typer(
     help="SpecTM's evaluation: main table, ablation, label efficiency (docs/evaluate.md).", no_args_is_help=True
@@ -68,14 +72,11 @@ def run_cmd(
     Writes runs/<pipeline>-evaluate-<key>/ (predictions.parquet, report.md, tables/, figures/); a complete
     run is skipped, an interrupted one resumes from its stored parts.
     """
-    from spectm.config import load_pipeline
     from spectm.evaluate.protocol import describe
     from spectm.evaluate.stage import evaluate_plan, evaluate_run
 
     pipeline = load_pipeline(config)
     if cv is not None:
-        from spectm.errors import BadInputError
-
         if cv not in ("seasons", "none"):
             raise BadInputError(f"--cv {cv!r} is not seasons or none", "pass --cv seasons or --cv none")
         pipeline = pipeline.model_copy(update={"evaluate": pipeline.evaluate.model_copy(update={"cv": cv})})
@@ -125,7 +126,6 @@ def report_cmd(
     """Rebuild every table and figure of an evaluation from its stored predictions only."""
     from dataclasses import replace
 
-    from spectm.errors import BadInputError
     from spectm.evaluate.report import build_report, load_settings
 
     settings = load_settings(run_dir, None)

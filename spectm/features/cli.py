@@ -7,9 +7,14 @@ from typing import Annotated
 
 import typer
 
-from spectm.cli import app
 from spectm.cli_common import float_range, state
 from spectm.console import console, print_table
+from spectm.errors import BadInputError
+from spectm.features import join, read_manifest
+from spectm.features.store import _require
+
+app = typer.Typer()
+"""This stage's commands; :mod:`spectm.cli` mounts it (without a name) on the root ``spectm`` app."""
 
 features_app = typer.Typer(help="Inspect and export feature stores (features/<name>/).", no_args_is_help=True)
 app.add_typer(features_app, name="features")
@@ -86,7 +91,6 @@ def join_cmd(
     ] = False,
 ) -> None:
     """Match samples to the cube and write the feature store (match-ups, chips, splits, manifest)."""
-    from spectm.features import join
     from spectm.features.plan import plan_join, plan_rows
 
     def _list(v: str | None) -> list[str] | None:
@@ -96,8 +100,6 @@ def join_cmd(
         try:
             return [int(s) for s in _list(v) or []] or None
         except ValueError:
-            from spectm.errors import BadInputError
-
             raise BadInputError(f"seasons {v!r} are not years", "pass years, comma-separated, e.g. 2022,2023") from None
 
     res = (plan_join if dry_run else join)(
@@ -172,9 +174,7 @@ def show_cmd(
     horizon: Annotated[str, typer.Option("--horizon", help="current or ahead (scatter).")] = "current",
 ) -> None:
     """Counts per station, month and split; unmatched reasons; chips; a leakage check; optional PNG."""
-    from spectm.features import read_manifest
     from spectm.features.show import chip_leaks, manifest_brief, scatter_png, tables
-    from spectm.features.store import _require
 
     _require(state.data_dir, name)
     man = read_manifest(state.data_dir, name) or {}

@@ -17,9 +17,11 @@ import rioxarray  # noqa: F401  (registers .rio: the cube's CRS)
 import xarray as xr
 from pyproj import CRS, Transformer
 
+from spectm.aoi import parse_bbox
 from spectm.errors import DataNotFoundError, SchemaError
 from spectm.features.window import Grid
 from spectm.provenance import file_sha256
+from spectm.samples import load_samples
 
 DEFAULT_TZ = "America/New_York"
 SPECTRUM_VAR = {"pace": "rrs", "s2": "reflectance"}
@@ -97,8 +99,6 @@ def _water_mask(region: str, data_dir: Path, grid: Grid, crs: CRS, valid: np.nda
     import shapely
 
     try:
-        from spectm.aoi import parse_bbox
-
         aoi = parse_bbox(region, data_dir)
     except Exception:  # not a catalogued region (a bbox or custom AOI): fall back below
         aoi = None
@@ -183,8 +183,6 @@ def load_samples_for_join(data_dir: Path, *, include_scum: bool, label: str) -> 
     Rows of other depths are not match-up candidates (satellites see the surface layer); they
     are counted in ``filtered``. The file's SHA-256 goes into the manifest.
     """
-    from spectm.samples import load_samples
-
     df = load_samples(Path(data_dir))
     path = Path(data_dir) / "insitu" / "samples.parquet"
     sha = file_sha256(path)

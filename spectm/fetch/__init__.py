@@ -9,6 +9,17 @@ Public API:
 * :mod:`spectm.fetch.download` — the resumable, size-checked downloader.
 """
 
-from spectm.fetch.api import FetchResult, SourceSummary, fetch
+from __future__ import annotations
 
-__all__ = ["FetchResult", "SourceSummary", "fetch"]
+from spectm._lazy import lazy_getattr
+
+# imported on first use, so that `spectm --help` (which imports this package for its CLI) stays light
+_EXPORTS = {
+    "FetchResult": "spectm.fetch.api",
+    "SourceSummary": "spectm.fetch.api",
+    "fetch": "spectm.fetch.api",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -41,6 +41,7 @@ from spectm.fetch.execute import SessionFactory, execute, write_catalog
 from spectm.fetch.manifest import MANIFEST_NAME, Manifest, ManifestEntry, utc_now
 from spectm.fetch.plan import FetchPlan, Query, dry_run_entries, plan_fetch
 from spectm.fetch.stac import normalise_tiles
+from spectm.lock import lock_path, store_lock
 
 DEFAULT_SOURCES = ("pace_oci_l2_aop", "s2_earth_search")
 
@@ -97,8 +98,6 @@ def fetch_lock(data_dir: Path) -> Iterator[Path]:
     Two fetches into one data directory would race on the same ``.partial`` files, the
     manifest and the catalog swap; the second one is refused instead.
     """
-    from spectm.cube.lock import lock_path, store_lock
-
     raw = raw_dir(data_dir)
     try:
         with store_lock(raw) as p:

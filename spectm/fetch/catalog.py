@@ -33,6 +33,7 @@ import pystac
 from shapely.geometry import mapping, shape
 
 from spectm.errors import DataNotFoundError
+from spectm.fetch.footprint import umm_footprint
 from spectm.fetch.safety import safe_join, safe_name
 from spectm.redact import redact
 
@@ -42,6 +43,9 @@ COG = "image/tiff; application=geotiff; profile=cloud-optimized"
 FILE_EXT = "https://stac-extensions.github.io/file/v2.1.0/schema.json"
 PROCESSING_EXT = "https://stac-extensions.github.io/processing/v1.1.0/schema.json"
 EO_EXT = "https://stac-extensions.github.io/eo/v1.1.0/schema.json"
+
+S2_COLLECTIONS = ("sentinel-2-c1-l2a", "sentinel-2-l2a")
+"""Sentinel-2 L2A collection ids the catalog accepts (Collection 1 and the earlier processing)."""
 
 
 def raw_dir(data_dir: Path) -> Path:
@@ -136,8 +140,6 @@ def pace_item(
 
 def footprint_from_umm(umm: Mapping[str, Any]) -> dict[str, Any] | None:
     """The granule footprint from UMM-G ``SpatialExtent`` as GeoJSON (lon/lat), or None."""
-    from spectm.fetch.footprint import umm_footprint
-
     geom = umm_footprint(umm)
     return None if geom is None else dict(mapping(geom))
 

@@ -36,8 +36,17 @@ from typing import Any
 import numpy as np
 import pystac
 
+from spectm.catalogs import list_sources
 from spectm.errors import BadInputError, DataNotFoundError
-from spectm.fetch.catalog import pace_item, pace_path, read_items, s2_local_item, s2_path, write_local_catalog
+from spectm.fetch.catalog import (
+    S2_COLLECTIONS,
+    pace_item,
+    pace_path,
+    read_items,
+    s2_local_item,
+    s2_path,
+    write_local_catalog,
+)
 from spectm.provenance import atomic_path
 
 PACE_PRODUCTS = {"OC_AOP": "L2_AOP", "OC_BGC": "L2_BGC", "OC_IOP": "L2_IOP"}
@@ -64,8 +73,6 @@ class Added:
 
 def _source_name(kind: str, key: str, data_dir: Path) -> str:
     """The catalog source a file belongs to (the name fetch would record), else ``local``."""
-    from spectm.catalogs import list_sources
-
     for name, src in list_sources(data_dir).items():
         if (
             kind == "pace"
@@ -190,8 +197,6 @@ def read_s2_scene(folder: Path, data_dir: Path) -> tuple[pystac.Item, dict[str, 
             "download the scene's scl and band COGs (named <asset key>.tif or as in the item's hrefs)",
         )
     coll = str(d.get("collection") or "")
-    from spectm.cube.catalog import S2_COLLECTIONS
-
     if coll not in S2_COLLECTIONS:
         raise BadInputError(
             f"{folder}: item collection {coll!r} is not Sentinel-2 L2A",

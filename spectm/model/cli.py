@@ -7,9 +7,14 @@ from typing import Annotated
 
 import typer
 
-from spectm.cli import app
-from spectm.cli_common import state
-from spectm.console import print_table
+from spectm.cli_common import deprecated_alias, state
+from spectm.config import load_pipeline
+from spectm.console import console, print_table
+from spectm.errors import BadInputError
+from spectm.pipeline import where_results_are
+
+app = typer.Typer()
+"""This stage's commands; :mod:`spectm.cli` mounts it (without a name) on the root ``spectm`` app."""
 
 train_app = typer.Typer(
     help="Pretrain the spectral MAE and fit the microcystin regressors. Without a subcommand: "
@@ -31,10 +36,7 @@ def train_default(
     """Without a subcommand: join → pretrain → regress with the cpu or gpu preset (docs/model.md)."""
     if ctx.invoked_subcommand is not None:
         return
-    from spectm.console import console
-    from spectm.errors import BadInputError
     from spectm.model.train_all import machine_preset, train_all
-    from spectm.pipeline import where_results_are
 
     if device not in ("auto", "cpu", "cuda"):
         raise BadInputError(f"--device {device!r} is not one of auto, cpu, cuda", "pass --device auto, cpu or cuda")
@@ -79,7 +81,6 @@ def pretrain_cmd(
     For several GPUs or processes launch through torchrun, e.g.
     ``torchrun --nproc_per_node 4 -m spectm train pretrain --config ... --run-id r1``.
     """
-    from spectm.config import load_pipeline
     from spectm.model.run import pretrain_run
 
     pipeline = load_pipeline(config)
@@ -123,8 +124,6 @@ def synth_chips_cmd(
     """Write synthetic PACE-like chips (a bio-optical model; see docs/model.md) in the chips-store format."""
     import numpy as np
 
-    from spectm.cli_common import deprecated_alias
-    from spectm.errors import BadInputError
     from spectm.model.synthetic import make_synthetic_chips, write_chips_store
 
     if out.exists() and not (force or deprecated_alias(overwrite, "--overwrite", "--force")):

@@ -44,6 +44,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+# re-exported: the check is a config rule (spectm.config), the masks below apply it too
+from spectm.config.model_stages import check_spatial_patches as check_spatial_patches
 from spectm.errors import ConfigError
 from spectm.model.wavelengths import SPECTM_WINDOWS_NM, in_windows
 
@@ -51,7 +53,6 @@ if TYPE_CHECKING:  # torch loads only where saliency is computed: the config val
     import torch
 
 STRATEGIES = ("random", "spectral-targeted", "spatial-spectral", "index-guided")
-SPATIAL_STRATEGIES = ("spatial-spectral", "index-guided")  # they pick among spatial patches
 MATCH_TARGETED = "match_targeted"
 DEFAULT_WINDOWS = SPECTM_WINDOWS_NM  # SpecTM's three windows (docs/model.md)
 
@@ -82,17 +83,6 @@ def targeted_fraction(wavelengths: Sequence[float], windows: Sequence[tuple[floa
     if len(wavelengths) == 0:
         raise ConfigError("no wavelengths given", "pass the sensor's band centres")
     return float(in_windows(wavelengths, [tuple(w) for w in windows]).mean())
-
-
-def check_spatial_patches(strategies: Sequence[str], n_patches: int, chip: int, patch: int) -> None:
-    """A spatial masking stage needs several spatial patches to choose from; one is a config error."""
-    spatial = [s for s in strategies if s in SPATIAL_STRATEGIES]
-    if spatial and n_patches < 2:
-        raise ConfigError(
-            f"masking {'+'.join(spatial)} chooses among spatial patches, but chips of {chip}×{chip} px with "
-            f"patch_size {patch} give {n_patches} patch, so its spatial stage would hide nothing or everything",
-            "use a chip size several times the patch size (e.g. join.chip_size 16 with pretrain.model.patch_size 4)",
-        )
 
 
 def random_mask(shape: Shape, rng: np.random.Generator, ratio: float = 0.75) -> np.ndarray:

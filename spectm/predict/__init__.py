@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from spectm.predict.maps import PredictResult, predict_maps, read_manifest
-from spectm.predict.regressor import Regressor, resolve_checkpoint
+from spectm._lazy import lazy_getattr
 
-__all__ = ["PredictResult", "Regressor", "predict_maps", "read_manifest", "resolve_checkpoint"]
+# imported on first use, so that `spectm --help` (which imports this package for its CLI) stays light
+_EXPORTS = {
+    "PredictResult": "spectm.predict.maps",
+    "predict_maps": "spectm.predict.maps",
+    "read_manifest": "spectm.predict.maps",
+    "Regressor": "spectm.predict.regressor",
+    "resolve_checkpoint": "spectm.predict.regressor",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

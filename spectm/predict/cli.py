@@ -6,9 +6,11 @@ from typing import Annotated
 
 import typer
 
-from spectm.cli import app
-from spectm.cli_common import float_range, state
+from spectm.cli_common import deprecated_alias, float_range, state
 from spectm.console import console
+
+app = typer.Typer()
+"""This stage's commands; :mod:`spectm.cli` mounts it (without a name) on the root ``spectm`` app."""
 
 
 @app.command("predict")
@@ -58,7 +60,6 @@ def predict_cmd(
     ] = False,
 ) -> None:
     """Predict microcystin for every cube date in --dates: a map cube (Zarr) and quick-look PNGs."""
-    from spectm.cli_common import deprecated_alias
     from spectm.predict import predict_maps
 
     force = force or deprecated_alias(overwrite, "--overwrite", "--force")

@@ -27,7 +27,9 @@ import pandas as pd
 
 from spectm.config import REGRESS_MODELS, SPECTM_MODELS, RegressSection
 from spectm.console import log
-from spectm.errors import BadInputError, SchemaError
+from spectm.errors import BadInputError, DataNotFoundError, SchemaError
+from spectm.features import read_manifest
+from spectm.features.splits import season_fold_splits
 from spectm.regress.predictions import censoring, predictions_frame
 
 TORCH_MODELS = SPECTM_MODELS
@@ -83,7 +85,6 @@ def fit_predict(
     that holds this season out (test), validates on the most recent other season and trains
     on the rest. See docs/regress.md and docs/evaluate.md.
     """
-    from spectm.features import read_manifest
     from spectm.regress.data import NoChipsError, load_table, select_rows
     from spectm.regress.references import parse_reference
 
@@ -107,8 +108,6 @@ def fit_predict(
     jp = dict(manifest.get("params", {}))
     label = str(jp.get("label", "pmc_ugL"))
     if cv_season is not None:
-        from spectm.features.splits import season_fold_splits
-
         buffer = float(jp.get("buffer_days", 2)) + float(jp.get("lead_days", 8))
         table["split"] = season_fold_splits(table["date"].to_numpy("datetime64[D]"), int(cv_season), buffer)
     same = params.rows == "chips"
@@ -243,8 +242,6 @@ def _fit_reference(
     ok = {k: np.isfinite(v).all(axis=1) for k, v in x.items()}
     dropped = {k: int((~v).sum()) for k, v in ok.items()}
     if ok["train"].sum() < 2:
-        from spectm.errors import DataNotFoundError
-
         raise DataNotFoundError(
             f"only {int(ok['train'].sum())} train rows have measured {kind} pigments",
             "join samples with chlorophyll/phycocyanin, or leave the ceiling out (evaluate.references)",

@@ -8,11 +8,14 @@ from typing import Annotated
 import typer
 
 from spectm.cli_common import state
+from spectm.config import load_pipeline
 from spectm.console import console, print_table
-from spectm.model.cli import train_app
+
+app = typer.Typer()
+"""``regress`` is a ``spectm train`` subcommand: :mod:`spectm.cli` mounts this app on the ``train`` group."""
 
 
-@train_app.command("regress")
+@app.command("regress")
 def regress_cmd(
     config: Annotated[
         Path,
@@ -39,7 +42,6 @@ def regress_cmd(
 
     Skipped when the run is complete; an interrupted run continues with the fits not yet done.
     """
-    from spectm.config import load_pipeline
     from spectm.regress.run import regress_run
 
     pipeline = load_pipeline(config)

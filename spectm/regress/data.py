@@ -24,6 +24,7 @@ import pandas as pd
 
 from spectm.errors import BadInputError, DataNotFoundError, SchemaError
 from spectm.features.matchup import INDEX_COLUMNS
+from spectm.features.store import CHIPS, MATCHUPS, _require
 
 
 class NoChipsError(DataNotFoundError):
@@ -76,8 +77,6 @@ def load_table(data_dir: Path, features: str) -> pd.DataFrame:
     Read with pandas (the geometry column is not needed) and cached per file path, size and
     modification time: the evaluation protocol calls ``fit_predict`` hundreds of times on one store.
     """
-    from spectm.features.store import MATCHUPS, _require
-
     path = _require(data_dir, features) / MATCHUPS
     st = path.stat()
     return _read_table(str(path.resolve()), st.st_size, st.st_mtime_ns, features).copy()
@@ -177,8 +176,6 @@ def load_chip_rows(
     The store's match-up chips (every ``chip_index`` of the match-up table) are read once and
     cached per store (path, modification time of its metadata): repeated fits read no chips.
     """
-    from spectm.features.store import CHIPS, MATCHUPS, _require
-
     d = _require(data_dir, features)
     meta = d / CHIPS / "zarr.json"
     table = d / MATCHUPS

@@ -8,12 +8,17 @@ See docs/samples.md.
 
 from __future__ import annotations
 
-from spectm.samples.ingest import (
-    FileSummary,
-    IngestResult,
-    bundled_files,
-    ingest_samples,
-    load_samples,
-)
+from spectm._lazy import lazy_getattr
 
-__all__ = ["FileSummary", "IngestResult", "bundled_files", "ingest_samples", "load_samples"]
+# imported on first use, so that `spectm --help` (which imports this package for its CLI) stays light
+_EXPORTS = {
+    "FileSummary": "spectm.samples.ingest",
+    "IngestResult": "spectm.samples.ingest",
+    "bundled_files": "spectm.samples.ingest",
+    "ingest_samples": "spectm.samples.ingest",
+    "load_samples": "spectm.samples.ingest",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

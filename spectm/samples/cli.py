@@ -7,8 +7,10 @@ from typing import Annotated
 
 import typer
 
-from spectm.cli import app
 from spectm.cli_common import state
+
+app = typer.Typer()
+"""This stage's commands; :mod:`spectm.cli` mounts it (without a name) on the root ``spectm`` app."""
 
 samples_app = typer.Typer(
     name="samples",

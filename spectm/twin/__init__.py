@@ -5,6 +5,14 @@ See docs/twin.md. The public entry point is :func:`generate_twin`.
 
 from __future__ import annotations
 
-from spectm.twin.generate import TwinResult, generate_twin
+from spectm._lazy import lazy_getattr
 
-__all__ = ["TwinResult", "generate_twin"]
+# imported on first use, so that `spectm --help` (which imports this package for its CLI) stays light
+_EXPORTS = {
+    "TwinResult": "spectm.twin.generate",
+    "generate_twin": "spectm.twin.generate",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -6,9 +6,12 @@ from typing import Annotated
 
 import typer
 
-from spectm.cli import app
 from spectm.cli_common import data_dir, float_range
 from spectm.console import console
+from spectm.dates import parse_dates
+
+app = typer.Typer()
+"""This stage's commands; :mod:`spectm.cli` mounts it (without a name) on the root ``spectm`` app."""
 
 twin_app = typer.Typer(
     help="The offline Lake Erie twin: PACE OCI, Sentinel-2 and samples as fetch writes them.", no_args_is_help=True
@@ -74,7 +77,6 @@ def quicklook_cmd(
     date_: Annotated[str, typer.Option("--date", help="Day to draw, YYYY-MM-DD.")],
 ) -> None:
     """Write a true-colour and an NDCI PNG of one day's PACE granule to <data-dir>/quicklooks."""
-    from spectm.dates import parse_dates
     from spectm.twin.quicklook import quicklook
 
     day = parse_dates(date_).start

@@ -18,9 +18,9 @@ import zarr
 
 from spectm.cube import build_cube
 from spectm.cube.inspect import cube_info, verify_cube
-from spectm.cube.lock import lock_path
 from spectm.cube.store import repair_plan
 from spectm.errors import BadInputError, LockedError
+from spectm.lock import lock_path
 from tests.cube.helpers import BBOX, JUL16A, JUL16B, JUL18, SEASON, V31, V32, add_pace
 
 ROOT = Path(__file__).resolve().parents[2]

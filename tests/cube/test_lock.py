@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-import spectm.cube.lock as lock
+import spectm.lock as lock
 from spectm.errors import LockedError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +22,7 @@ HOLDER = r"""
 import sys, time
 from pathlib import Path
 sys.path.insert(0, {root!r})
-from spectm.cube.lock import store_lock
+from spectm.lock import store_lock
 with store_lock(Path({store!r})):
     Path({marker!r}).write_text("held")
     time.sleep(60)

@@ -1,4 +1,7 @@
-"""An exclusive lock file next to a cube store, so two builds never write one store.
+"""An exclusive lock file next to a store, so two processes never write one store.
+
+build-cube holds it on each cube store and fetch on ``raw/``; neither stage owns it, so it
+sits with the leaf modules.
 
 The lock is ``<store>.lock`` created with ``O_CREAT | O_EXCL`` (atomic on local and
 NFSv3+ file systems) and holds the owner's PID, host and start time. A lock whose
