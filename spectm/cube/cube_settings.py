@@ -7,22 +7,20 @@ settings refuses to extend it rather than mix two kinds of slices in one store.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from spectm.aoi import AOI
 from spectm.cube.cube_attrs import ALGORITHM_VERSION
 from spectm.cube.flags import parse_flag_names
+from spectm.provenance import config_key
 
 SENSORS = ("pace", "s2")
 
 
 def config_hash(settings: dict) -> str:
     """Hash of the settings that change the cube's values (not paths, schedulers)."""
-    blob = json.dumps(settings, sort_keys=True, default=str).encode()
-    return hashlib.sha256(blob).hexdigest()[:12]
+    return config_key(settings, 12, separators=(", ", ": "))  # the spacing of the keys cubes already carry
 
 
 def cube_path(data_dir: Path, aoi: AOI, sensor: str) -> Path:

@@ -12,7 +12,6 @@ Days without imagery and tiles left out are counted and reported, never dropped 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from spectm.predict import mapstore, quicklook
 from spectm.predict.cog import write_cog
 from spectm.predict.regressor import Regressor, load, resolve_checkpoint
 from spectm.predict.tiling import SKIP_REASONS, ChipSpec, Tiler, batches, blend_window, chip_days, cut_chips
+from spectm.provenance import atomic_write_text, file_fingerprint, parts_key
 
 ALGORITHM_VERSION = "1"  # bump when a change alters the maps for the same inputs and settings
 MANIFEST = "manifest.json"
@@ -150,15 +150,11 @@ def _dates(cube: Cube, dates: str) -> tuple[np.ndarray, int, date, date]:
 def _key(reg_fp: str | None, cube: Cube, settings: dict) -> str | None:
     if reg_fp is None:
         return None
-    text = "|".join([ALGORITHM_VERSION, reg_fp, cube.fingerprint, json.dumps(settings, sort_keys=True, default=str)])
-    return hashlib.sha256(text.encode()).hexdigest()
+    return parts_key([ALGORITHM_VERSION, reg_fp, cube.fingerprint, json.dumps(settings, sort_keys=True, default=str)])
 
 
 def _regressor_fingerprint(path: Path) -> str:
-    from spectm.provenance import file_fingerprint
-
-    parts = [file_fingerprint(p) for p in sorted(path.iterdir()) if p.is_file()]
-    return hashlib.sha256("|".join(parts).encode()).hexdigest()
+    return parts_key([file_fingerprint(p) for p in sorted(path.iterdir()) if p.is_file()])
 
 
 def read_manifest(data_dir: Path, name: str) -> dict | None:
@@ -373,7 +369,5 @@ def predict_maps(
         "dates": per_date,
     }
     png_dir.mkdir(parents=True, exist_ok=True)
-    tmp = png_dir / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(manifest, indent=2, default=str), encoding="utf-8")
-    tmp.replace(png_dir / MANIFEST)
+    atomic_write_text(png_dir / MANIFEST, json.dumps(manifest, indent=2, default=str))
     return PredictResult(name, final, png_dir, "written", manifest, time.perf_counter() - t0)

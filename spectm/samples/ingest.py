@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from spectm._version import __version__
 from spectm.catalogs import builtin_catalog_dir, list_station_tables, load_stations
 from spectm.console import log
 from spectm.errors import BadInputError, ConfigError, DataNotFoundError, SchemaError
+from spectm.provenance import atomic_write, file_sha256
 from spectm.samples.column_map import load_column_map
 from spectm.samples.csv_cells import CHUNK_ROWS, iter_cells
 from spectm.samples.file_blocks import REJECTED_COLUMNS, FileResult, normalize_file
@@ -148,29 +148,10 @@ def _input_hash(files: list[Path], column_map: Path | None, timezone: str | None
         if table is not None:
             h.update(b"stations\0" + table.read_bytes())
     for f in files:
-        h.update(f.name.encode() + b"\0" + bytes.fromhex(_file_sha256(f)))
+        h.update(f.name.encode() + b"\0" + bytes.fromhex(file_sha256(f)))
     if column_map is not None:
         h.update(b"colmap\0" + Path(column_map).read_bytes())
     return h.hexdigest()
-
-
-def _file_sha256(path: Path) -> str:
-    """SHA-256 of a file read in 1 MiB blocks (inputs may be large)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _atomic_write(path: Path, write: Any) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
 
 
 def ingest_samples(
@@ -287,7 +268,7 @@ def ingest_samples(
         "files": {
             path.name: {
                 "path": str(path),
-                "sha256": _file_sha256(path),
+                "sha256": file_sha256(path),
                 "schema": spec.schema,
                 "encoding": enc,
                 "rows_read": o.rows_read,
@@ -316,9 +297,9 @@ def ingest_samples(
     }
     paths["samples"].parent.mkdir(parents=True, exist_ok=True)
     gdf = _to_geo(table)
-    _atomic_write(paths["samples"], lambda p: gdf.to_parquet(p, index=False))
-    _atomic_write(paths["rejected"], lambda p: rejected.to_csv(p, index=False))
-    _atomic_write(paths["report"], lambda p: p.write_text(json.dumps(report, indent=2, default=str) + "\n"))
+    atomic_write(paths["samples"], lambda p: gdf.to_parquet(p, index=False))
+    atomic_write(paths["rejected"], lambda p: rejected.to_csv(p, index=False))
+    atomic_write(paths["report"], lambda p: p.write_text(json.dumps(report, indent=2, default=str) + "\n"))
     return IngestResult(gdf, rejected, summaries, paths, report, skipped=False)
 
 
