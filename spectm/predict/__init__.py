@@ -9,7 +9,7 @@ _EXPORTS = {
     "PredictResult": "spectm.predict.maps",
     "predict_maps": "spectm.predict.maps",
     "read_manifest": "spectm.predict.maps",
-    "Regressor": "spectm.predict.regressor",
+    "ChipPredictor": "spectm.predict.regressor",
     "resolve_checkpoint": "spectm.predict.regressor",
 }
 

@@ -29,7 +29,7 @@ from spectm.errors import BadInputError, DataNotFoundError, DateRangeError, Sche
 from spectm.features.inputs import Cube, open_cube
 from spectm.predict import mapstore, quicklook
 from spectm.predict.cog import write_cog
-from spectm.predict.regressor import Regressor, load, resolve_checkpoint
+from spectm.predict.regressor import ChipPredictor, load, resolve_checkpoint
 from spectm.predict.tiling import SKIP_REASONS, ChipSpec, Tiler, batches, blend_window, chip_days, cut_chips
 from spectm.provenance import atomic_write_text, file_fingerprint, parts_key
 
@@ -85,7 +85,7 @@ class PredictResult:
         print_table(f"Maps, maps/{self.name} ({self.status})", ["", "count"], rows)
 
 
-def _select_bands(cube: Cube, reg: Regressor) -> np.ndarray:
+def _select_bands(cube: Cube, reg: ChipPredictor) -> np.ndarray:
     """Cube band index of each regressor wavelength (nearest within 0.5 nm)."""
     want = np.asarray(reg.wavelengths, float)
     d = np.abs(cube.wavelengths[None, :] - want[:, None])
@@ -100,7 +100,7 @@ def _select_bands(cube: Cube, reg: Regressor) -> np.ndarray:
 
 
 def _history_params(
-    data_dir: Path, reg: Regressor, features: str | None, join: JoinSection | None
+    data_dir: Path, reg: ChipPredictor, features: str | None, join: JoinSection | None
 ) -> tuple[JoinSection, str]:
     """The join settings that pick history steps: ``join``, else the feature store's manifest
     (``features``, else the store the regressor was trained on, else the only store), else the
@@ -163,8 +163,8 @@ def read_manifest(data_dir: Path, name: str) -> dict | None:
 
 
 def _load_regressor(
-    data_dir: Path, checkpoint: str | Path | Regressor, model: str | None, horizon: str | None
-) -> tuple[Regressor, str | None, str]:
+    data_dir: Path, checkpoint: str | Path | ChipPredictor, model: str | None, horizon: str | None
+) -> tuple[ChipPredictor, str | None, str]:
     """(regressor, fingerprint of its files or None for an in-memory one, its name)."""
     if not isinstance(checkpoint, str | Path):
         return checkpoint, None, type(checkpoint).__name__
@@ -173,7 +173,7 @@ def _load_regressor(
 
 
 def _mosaic(
-    reg: Regressor, cube: Cube, specs: list[ChipSpec], bands: np.ndarray, weight: np.ndarray, batch_size: int
+    reg: ChipPredictor, cube: Cube, specs: list[ChipSpec], bands: np.ndarray, weight: np.ndarray, batch_size: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """(blended prediction, chips per cell) of one date: every planned chip predicted in
     batches and blended with ``weight`` where chips overlap; land cells count 0."""
@@ -201,7 +201,7 @@ def _mosaic(
 
 def predict_maps(
     data_dir: Path | str,
-    checkpoint: str | Path | Regressor,
+    checkpoint: str | Path | ChipPredictor,
     dates: str,
     *,
     region: str | None = None,
@@ -219,7 +219,7 @@ def predict_maps(
     """Write microcystin maps for ``dates`` (module docstring); returns what was written.
 
     ``checkpoint``: a regress run id or directory, a regressor directory, or any object with
-    the :class:`~spectm.predict.regressor.Regressor` interface. ``region`` picks the cube
+    the :class:`~spectm.predict.regressor.ChipPredictor` interface. ``region`` picks the cube
     (``cubes/<region>_<sensor>.zarr``; default: the only cube of the regressor's sensor).
     ``name`` names ``maps/<name>`` (default: the region). ``min_valid``: share of a tile's
     water cells that must be valid on the date. ``overlap``: cells shared by neighbouring tiles,

@@ -3,7 +3,7 @@
 A ``--checkpoint`` names either a regressor directory (``regressor.json`` +
 ``regressor.safetensors``, written by the regress stage) or a regress run (id or directory),
 whose ``regressor/<model>_<horizon>/`` subdirectories hold one regressor each. The prediction
-code only needs the :class:`Regressor` protocol below, so it can be driven by any object that
+code only needs the :class:`ChipPredictor` protocol below, so it can be driven by any object that
 implements it (a notebook's own model, a test double).
 """
 
@@ -22,8 +22,12 @@ MODEL_PREFERENCE = ("spectm-finetune", "spectm-frozen")
 
 
 @runtime_checkable
-class Regressor(Protocol):
-    """What ``spectm predict`` needs from a trained regressor (the contract between the regress and predict stages)."""
+class ChipPredictor(Protocol):
+    """What ``spectm predict`` needs from a trained regressor (the contract between the regress and predict stages).
+
+    Named for what predict does with it (chips in, per-pixel maps out), not for how it was made:
+    :class:`spectm.regress.regressor.SavedRegressor` satisfies it, and so may any other object.
+    """
 
     sensor: str
     wavelengths: np.ndarray
@@ -90,12 +94,12 @@ def resolve_checkpoint(
     )
 
 
-def load(path: Path) -> Regressor:
+def load(path: Path) -> ChipPredictor:
     """Load the regressor in ``path`` with :func:`spectm.regress.load_regressor`."""
     from spectm.regress import load_regressor
 
     reg = load_regressor(path)
-    if not isinstance(reg, Regressor):
+    if not isinstance(reg, ChipPredictor):
         raise BadInputError(
             f"{path} did not load as a regressor with predict_chips()", "re-train it with `spectm train regress`"
         )

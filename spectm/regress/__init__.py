@@ -22,7 +22,7 @@ _EXPORTS = {
     "fit_predict": "spectm.regress.api",
     "PREDICTION_COLUMNS": "spectm.regress.predictions",
     "load_regressor": "spectm.regress.regressor",
-    "Regressor": "spectm.regress.regressor",
+    "SavedRegressor": "spectm.regress.regressor",
     "regress_run": "spectm.regress.run",
 }
 

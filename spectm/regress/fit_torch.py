@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from spectm.config import RegressSection
-from spectm.regress.head import Encoder, PixelHead, Regressor, censored_loss, window_masks
+from spectm.regress.head import Encoder, PixelHead, PixelRegressor, censored_loss, window_masks
 
 FEATURE_BATCH = 64
 
@@ -79,7 +79,7 @@ class ChipSet:
 
 @dataclass
 class TorchFit:
-    model: Regressor
+    model: PixelRegressor
     y_mean: float
     y_std: float
     params: dict[str, Any] = field(default_factory=dict)
@@ -144,7 +144,7 @@ def _gather_window(feats: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, 
 
 
 @torch.no_grad()
-def _features(model: Regressor, cs: ChipSet, device: torch.device) -> torch.Tensor:
+def _features(model: PixelRegressor, cs: ChipSet, device: torch.device) -> torch.Tensor:
     """(N,H,W,F) frozen pixel features of ``cs``, from :data:`FEATURES` when ``cs.key`` was seen."""
     hit = FEATURES.get(cs.key)
     if hit is not None:
@@ -154,7 +154,7 @@ def _features(model: Regressor, cs: ChipSet, device: torch.device) -> torch.Tens
     return feats
 
 
-def _encode(model: Regressor, cs: ChipSet, device: torch.device) -> torch.Tensor:
+def _encode(model: PixelRegressor, cs: ChipSet, device: torch.device) -> torch.Tensor:
     out = []
     for s in range(0, len(cs), FEATURE_BATCH):
         x = torch.from_numpy(cs.chips[s : s + FEATURE_BATCH]).to(device)
@@ -184,7 +184,7 @@ def fit_frozen(
         q.requires_grad_(False)
     stats = enc.stats.to(device)
     torch.manual_seed(seed)
-    reg = Regressor(
+    reg = PixelRegressor(
         enc_model,
         stats,
         enc.wavelengths,

@@ -193,8 +193,12 @@ def window_masks(valid: np.ndarray, rows: np.ndarray, cols: np.ndarray, window: 
     return m
 
 
-class Regressor(nn.Module):
-    """Encoder + per-pixel head; ``forward`` gives (B,H,W) standardised per-pixel predictions."""
+class PixelRegressor(nn.Module):
+    """Encoder + per-pixel head; ``forward`` gives (B,H,W) standardised per-pixel predictions.
+
+    The torch module that is trained and saved; inference goes through
+    :class:`spectm.regress.regressor.SavedRegressor`, which undoes the target's standardisation.
+    """
 
     def __init__(
         self,

@@ -7,7 +7,7 @@ wavelengths, the chip size and time steps it was trained on, the horizon and its
 the head's shape and the target's standardisation, and provenance (model kind, encoder
 run, its masking and tasks, hyperparameters chosen on val).
 
-``Regressor.predict_chips`` gives per-pixel log10 microcystin maps (design: docs/regress.md
+``SavedRegressor.predict_chips`` gives per-pixel log10 microcystin maps (design: docs/regress.md
 and :mod:`spectm.regress.head`).
 """
 
@@ -26,8 +26,7 @@ from spectm.errors import DataNotFoundError, SchemaError
 from spectm.model.mae import MAEConfig, SpectralMAE
 from spectm.model.objective import Stats
 from spectm.provenance import atomic_write, atomic_write_text
-from spectm.regress.head import Regressor as TorchRegressor
-from spectm.regress.head import valid_pixels
+from spectm.regress.head import PixelRegressor, valid_pixels
 
 WEIGHTS = "regressor.safetensors"
 META = "regressor.json"
@@ -35,7 +34,7 @@ FORMAT = "spectm-regressor-v1"
 PREDICT_BATCH = 64
 
 
-def save_regressor(out_dir: Path, model: TorchRegressor, meta: dict[str, Any]) -> Path:
+def save_regressor(out_dir: Path, model: PixelRegressor, meta: dict[str, Any]) -> Path:
     """Write both files (each atomically: temp file + rename)."""
     from safetensors.torch import save_file
 
@@ -60,10 +59,15 @@ def save_regressor(out_dir: Path, model: TorchRegressor, meta: dict[str, Any]) -
     return out_dir
 
 
-class Regressor:
-    """A trained microcystin regressor loaded from its artefact (see :func:`load_regressor`)."""
+class SavedRegressor:
+    """A trained microcystin regressor loaded from its artefact (see :func:`load_regressor`).
 
-    def __init__(self, model: TorchRegressor, meta: dict[str, Any], path: Path) -> None:
+    It wraps the torch :class:`~spectm.regress.head.PixelRegressor` with what its files say
+    (sensor, bands, chip shape, horizon, target scaling), so ``predict_chips`` takes raw
+    reflectance and returns log10 µg/L; it satisfies :class:`spectm.predict.regressor.ChipPredictor`.
+    """
+
+    def __init__(self, model: PixelRegressor, meta: dict[str, Any], path: Path) -> None:
         self.model = model.eval()
         self.meta = meta
         self.path = path
@@ -79,7 +83,7 @@ class Regressor:
 
     def __repr__(self) -> str:
         return (
-            f"Regressor({self.model_name}, {self.horizon}, sensor={self.sensor}, bands={len(self.wavelengths)}, "
+            f"SavedRegressor({self.model_name}, {self.horizon}, sensor={self.sensor}, bands={len(self.wavelengths)}, "
             f"chip {self.chip_time}×{self.chip_size}×{self.chip_size}, {self.path})"
         )
 
@@ -122,7 +126,7 @@ class Regressor:
         return out
 
 
-def load_regressor(path: Path | str) -> Regressor:
+def load_regressor(path: Path | str) -> SavedRegressor:
     """Load ``<path>/regressor.{safetensors,json}`` (``path`` may also be either file)."""
     from safetensors.torch import load_file
 
@@ -145,7 +149,7 @@ def load_regressor(path: Path | str) -> Regressor:
     st = {k[6:]: v for k, v in tensors.items() if k.startswith("stats.")}
     stats = Stats(st["band_mean"], st["band_std"], st["index_mean"], st["index_std"])
     hd = meta["head"]
-    model = TorchRegressor(
+    model = PixelRegressor(
         enc,
         stats,
         meta["wavelengths"],
@@ -158,4 +162,4 @@ def load_regressor(path: Path | str) -> Regressor:
     model.head.load_state_dict({k[5:]: v for k, v in tensors.items() if k.startswith("head.")})
     for q in model.parameters():
         q.requires_grad_(False)
-    return Regressor(model, meta, d)
+    return SavedRegressor(model, meta, d)

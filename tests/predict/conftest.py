@@ -13,7 +13,7 @@ from tests.features.helpers import WL, CubeSpec, base_rrs, write_cube
 
 @dataclass
 class RatioRegressor:
-    """Test double of the contract's Regressor: per pixel of the last step,
+    """Test double of :class:`~spectm.predict.regressor.ChipPredictor`: per pixel of the last step,
     ``log10 MC = 2 · Rrs(709) / Rrs(665) − 1`` (NaN where a band is NaN); records its calls."""
 
     chip_size: int = 4

@@ -27,7 +27,7 @@ def _cli(*args: str) -> None:
 def _save(run_dir: Path, model: str, horizon: str, chip_size: int = 4) -> Path:
     from spectm.model.mae import MAEConfig, SpectralMAE
     from spectm.model.objective import Stats
-    from spectm.regress.head import Regressor as TorchRegressor
+    from spectm.regress.head import PixelRegressor
     from spectm.regress.regressor import save_regressor
 
     torch.manual_seed(0)
@@ -48,7 +48,7 @@ def _save(run_dir: Path, model: str, horizon: str, chip_size: int = 4) -> Path:
     stats = Stats(
         torch.full((WL.size,), 0.006), torch.full((WL.size,), 0.003), torch.zeros(len(names)), torch.ones(len(names))
     )
-    net = TorchRegressor(enc, stats, WL.tolist(), names, hidden=8, dropout=0.0)
+    net = PixelRegressor(enc, stats, WL.tolist(), names, hidden=8, dropout=0.0)
     out = run_dir / "regressor" / f"{model}_{horizon}"
     save_regressor(
         out,
@@ -145,3 +145,21 @@ def test_ambiguous_or_missing_regressor_exits_2(data_dir: Path, capsys: pytest.C
             main(["--data-dir", str(data_dir), "predict", "--checkpoint", str(run), "--dates", "2024-08", *args])
         assert exc.value.code == 2
         assert needle in capsys.readouterr().err
+
+
+def test_each_regressor_class_has_its_own_name(tmp_path: Path) -> None:
+    """The saved artefact loads as a SavedRegressor wrapping the torch PixelRegressor and satisfies
+    predict's ChipPredictor; the files name no class, so artefacts written before the rename still load."""
+    import spectm.predict
+    import spectm.regress
+    from spectm.predict.regressor import ChipPredictor
+    from spectm.regress.head import PixelRegressor
+    from spectm.regress.regressor import SavedRegressor
+
+    out = _save(tmp_path / "run", "spectm-frozen", "current")
+    reg = spectm.regress.load_regressor(out)
+    assert type(reg) is SavedRegressor and isinstance(reg, ChipPredictor)
+    assert type(reg.model) is PixelRegressor and repr(reg).startswith("SavedRegressor(spectm-frozen, current")
+    assert spectm.regress.SavedRegressor is SavedRegressor and spectm.predict.ChipPredictor is ChipPredictor
+    assert not hasattr(spectm.regress, "Regressor") and not hasattr(spectm.predict, "Regressor")
+    assert "Regressor" not in (out / "regressor.json").read_text(encoding="utf-8")
