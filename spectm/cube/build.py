@@ -9,6 +9,7 @@ slices in flight (one per scheduler thread), so memory stays flat however long t
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+import dask
 import rioxarray  # noqa: F401  (registers the .rio accessor used for the CRS)
 
 from spectm.aoi import AOI, parse_bbox
@@ -349,7 +351,13 @@ def _write_days(
     n = min(slices_at_once, len(jobs))
     if n > 1:
         log.info("%s: %d slices to write, %d at a time", out.sensor, len(jobs), n)
-    for (kind, d), (ids, n_valid) in zip(jobs, run_bounded(one, jobs, n), strict=True):
+    # Several slices at once: each computes its own small graph in its own thread (dask's
+    # synchronous scheduler), never two concurrent gets on one distributed client — that combination
+    # hung a build in CI (both gathers waiting, the workers idle). One slice at a time keeps the
+    # configured scheduler for its graph.
+    with dask.config.set(scheduler="synchronous") if n > 1 else contextlib.nullcontext():
+        written = run_bounded(one, jobs, n)
+    for (kind, d), (ids, n_valid) in zip(jobs, written, strict=True):
         if n_valid == 0:
             out.days_empty.append(d)
             log.warning(

@@ -135,9 +135,11 @@ def dask_context(
 def slice_threads(name: str, workers: int | None) -> int:
     """How many slices a build writes at once on the scheduler ``dask_context`` set up.
 
-    One per thread that can run a slice's tasks: ``--workers`` (default 2) for spectm's
-    LocalCluster, ``--workers`` or the CPU count for ``threads``, 1 for ``synchronous``, and
-    the total worker threads of an existing cluster (at least 1: its workers may still be queued).
+    One per thread spectm's own scheduler offers: ``--workers`` (default 2) for its in-process
+    LocalCluster, ``--workers`` or the CPU count for ``threads``, 1 for ``synchronous``. On an
+    existing cluster (``--scheduler ADDR``) one slice at a time, its graph spread over the
+    cluster: concurrent slices compute in local threads (:func:`spectm.cube.build`), which
+    would leave a remote cluster idle.
     """
     if name in ("synchronous", "sync"):
         return 1
@@ -145,13 +147,7 @@ def slice_threads(name: str, workers: int | None) -> int:
         return workers or os.cpu_count() or 1
     if name == "local":
         return workers or 2
-    client = dask.config.get("scheduler", None)
-    nthreads = getattr(client, "nthreads", None)
-    try:
-        total = sum(nthreads().values()) if callable(nthreads) else 0
-    except (OSError, TimeoutError):
-        total = 0
-    return max(1, total)
+    return 1
 
 
 def check_memory_limit(value: str | int | float | None) -> str | int | float | None:

@@ -244,22 +244,38 @@ def test_kill_during_a_concurrent_build_then_repair_equals_reference(reference, 
     assert_same(load(store), reference[1])
 
 
-def test_slices_at_once_on_an_existing_cluster_is_its_thread_count():
-    import dask
-    from distributed import Client, LocalCluster
-
+def test_slices_at_once_on_an_existing_cluster_is_one():
+    """A cluster of its own gets one slice at a time, its graph spread over the cluster."""
     from spectm.cube.scheduler import slice_threads
 
-    with (
-        LocalCluster(
-            n_workers=1,
-            threads_per_worker=3,
-            processes=False,
-            host="127.0.0.1",
-            protocol="tcp://",
-            dashboard_address=None,
-        ) as c,
-        Client(c, set_as_default=False) as client,
-        dask.config.set(scheduler=client),
-    ):
-        assert slice_threads(c.scheduler_address, None) == 3
+    assert slice_threads("tcp://127.0.0.1:8786", None) == 1 and slice_threads("tcp://127.0.0.1:8786", 4) == 1
+
+
+def test_concurrent_slices_compute_in_their_own_threads_never_on_the_shared_client(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, reference
+) -> None:
+    """Two slices at once on spectm's LocalCluster: each graph runs on dask's synchronous
+    scheduler in its slice's thread (two concurrent gets on one distributed client hung a build);
+    one at a time, the cluster computes it. Same cube either way."""
+    import dask
+
+    import spectm.cube.build as build_mod
+
+    seen: list[object] = []
+    real = build_mod.write_slice
+
+    def spy(*a, **k):
+        seen.append(dask.config.get("scheduler", None))
+        return real(*a, **k)
+
+    monkeypatch.setattr(build_mod, "write_slice", spy)
+    d = tmp_path / "two"
+    add_pace(d, SEASON)
+    build(d, scheduler="local", slices_at_once=2)
+    assert seen and all(s == "synchronous" for s in seen)
+    assert_same(load(next((d / "cubes").glob("*_pace.zarr"))), reference[1])
+    seen.clear()
+    d1 = tmp_path / "one"
+    add_pace(d1, SEASON)
+    build(d1, scheduler="local", slices_at_once=1)
+    assert seen and all(s != "synchronous" for s in seen)
