@@ -214,7 +214,7 @@ def _scan_seasons(
     counted as skipped, not silently dropped)."""
     scan = catalog.scan(data_dir, sensor, aoi, dates)
     if sensor == "pace" and scan.by_day:
-        _check_flag_names(settings["flags"], scan)
+        catalog.check_flag_names(settings["flags"], scan)
     out.items_skipped = dict(scan.skipped)
     off = [d for d in scan.by_day if not in_seasons(d, ranges)]
     if off:  # counted, not silently dropped: items of days outside the season months
@@ -376,21 +376,6 @@ def _damaged_days(path: Path, state: StoreState, dates: DateRange, *, deep: bool
     for i, msgs in found.items():
         log.warning("%s: slice %s is damaged (%s); rebuilding it", path.name, idx[i], "; ".join(msgs))
     return {idx[i]: "; ".join(msgs) for i, msgs in found.items()}
-
-
-def _check_flag_names(names: list[str], scan: catalog.CatalogScan) -> None:
-    """Fail before any work when a --flags name is not in the granules' flag_meanings."""
-    from spectm.cube.flags import mask_bits
-    from spectm.cube.pace_reader import open_l2
-
-    for items in scan.by_day.values():
-        for it in items:
-            try:
-                g = open_l2(catalog.asset_path(it, "data"))
-            except BadInputError:
-                continue
-            mask_bits(names, g.flag_table)
-            return
 
 
 __all__ = [

@@ -17,7 +17,7 @@ import pystac
 
 from spectm.aoi import AOI
 from spectm.dates import DateRange
-from spectm.errors import DataNotFoundError
+from spectm.errors import BadInputError, DataNotFoundError
 from spectm.fetch.catalog import read_items
 
 S2_COLLECTIONS = ("sentinel-2-c1-l2a", "sentinel-2-l2a")
@@ -111,3 +111,18 @@ def asset_path(item: pystac.Item, key: str) -> Path:
     if asset is None:
         raise DataNotFoundError(f"item {item.id} has no asset '{key}'", "re-run 'spectm fetch' for these dates")
     return Path(asset.get_absolute_href() or asset.href)
+
+
+def check_flag_names(names: list[str], scan: CatalogScan) -> None:
+    """Fail before any work when a --flags name is not in the granules' flag_meanings."""
+    from spectm.cube.flags import mask_bits
+    from spectm.cube.pace_reader import open_l2
+
+    for items in scan.by_day.values():
+        for it in items:
+            try:
+                g = open_l2(asset_path(it, "data"))
+            except BadInputError:
+                continue
+            mask_bits(names, g.flag_table)
+            return
