@@ -18,9 +18,7 @@ import pystac
 from spectm.aoi import AOI
 from spectm.dates import DateRange
 from spectm.errors import BadInputError, DataNotFoundError
-from spectm.fetch.catalog import read_items
-
-S2_COLLECTIONS = ("sentinel-2-c1-l2a", "sentinel-2-l2a")
+from spectm.fetch.catalog import S2_COLLECTIONS, read_items
 
 
 @dataclass

@@ -107,21 +107,20 @@ def build_cube_cmd(
     sensors = {"all": ("pace", "s2"), "pace": ("pace",), "s2": ("s2",)}.get(sensor)
     if sensors is None:
         raise BadInputError(f"--sensor {sensor!r} is not one of pace, s2, all", "pass --sensor pace, s2 or all")
+    common = {
+        "data_dir": state.data_dir,
+        "sensors": sensors,
+        "flags": flags,
+        "resolution": resolution,
+        "radius_m": radius,
+        "with_unc": not no_unc,
+        "force": force,
+        "force_dates": force_dates,
+    }
     if dry_run:
         from spectm.cube.plan import PLAN_COLUMNS, plan_cube, plan_rows
 
-        plans = plan_cube(
-            resolve_aoi(bbox),
-            resolve_dates(dates),
-            data_dir=state.data_dir,
-            sensors=sensors,
-            flags=flags,
-            resolution=resolution,
-            radius_m=radius,
-            with_unc=not no_unc,
-            force=force,
-            force_dates=force_dates,
-        )
+        plans = plan_cube(resolve_aoi(bbox), resolve_dates(dates), **common)
         for plan, row in zip(plans, plan_rows(plans), strict=True):
             print_table(
                 f"build-cube --dry-run: {plan.sensor} (nothing written)",
@@ -135,17 +134,10 @@ def build_cube_cmd(
     res = build_cube(
         resolve_aoi(bbox),
         resolve_dates(dates),
-        data_dir=state.data_dir,
-        sensors=sensors,
-        flags=flags,
-        resolution=resolution,
-        radius_m=radius,
-        with_unc=not no_unc,
+        **common,
         scheduler=scheduler,
         workers=workers,
         memory_limit=memory_limit,
-        force=force,
-        force_dates=force_dates,
         repair=repair,
         dashboard=dashboard,
         months=months,
