@@ -28,9 +28,9 @@ import torch
 
 from spectm.config import EvaluateAblation, PretrainSection, load_pipeline
 from spectm.evaluate.variants import Variant, variant_section, variants
-from spectm.model.data import ChipDataset
-from spectm.model.synthetic import make_synthetic_chips
-from spectm.model.train import Pretrainer
+from spectm.pretrain.data import ChipDataset
+from spectm.pretrain.synthetic import make_synthetic_chips
+from spectm.pretrain.train import Pretrainer
 
 
 def _step(tr: Pretrainer, batch: dict[str, torch.Tensor], step: int) -> None:

@@ -17,9 +17,9 @@ from pathlib import Path
 import torch
 
 from spectm.config import PretrainSection
-from spectm.model.data import ChipDataset
-from spectm.model.synthetic import make_synthetic_chips
-from spectm.model.train import Pretrainer
+from spectm.pretrain.data import ChipDataset
+from spectm.pretrain.synthetic import make_synthetic_chips
+from spectm.pretrain.train import Pretrainer
 
 GEOMETRIES = [(8, 8, 1), (8, 8, 2), (8, 4, 2), (16, 4, 2)]  # (chip, patch, time steps)
 DEMO_MODEL = {"dim": 64, "depth": 2, "heads": 4, "decoder_dim": 64, "decoder_depth": 1, "decoder_heads": 4}

@@ -31,7 +31,7 @@ LAST = 2024
 CHILD = f"""
 import json, sys, time
 from spectm.cube.build import build_cube
-from spectm.features import join
+from spectm.join import join
 data, dates = sys.argv[1], sys.argv[2]
 t0 = time.perf_counter()
 res = build_cube("{REGION}", dates, data_dir=data, sensors=["pace"], months=sys.argv[3])

@@ -32,10 +32,10 @@ from pathlib import Path
 import torch
 
 from spectm.config import PretrainSection, load_pipeline
-from spectm.model.data import ChipDataset
-from spectm.model.mae import count_parameters
-from spectm.model.synthetic import make_synthetic_chips, write_chips_store
-from spectm.model.train import Pretrainer
+from spectm.pretrain.data import ChipDataset
+from spectm.pretrain.mae import count_parameters
+from spectm.pretrain.synthetic import make_synthetic_chips, write_chips_store
+from spectm.pretrain.train import Pretrainer
 
 
 def _loader_rate(tr: Pretrainer, n_batches: int) -> float:

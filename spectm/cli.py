@@ -11,8 +11,8 @@ command                                                module
 ``fetch``, ``catalog add``                             :mod:`spectm.fetch.cli`
 ``twin generate|quicklook``                            :mod:`spectm.twin.cli`
 ``build-cube``, ``cube info|verify|quicklook|aggregate``  :mod:`spectm.cube.cli`
-``join``, ``features list|show|export``                :mod:`spectm.features.cli`
-``train``, ``train pretrain|synth-chips``              :mod:`spectm.model.cli`
+``join``, ``features list|show|export``                :mod:`spectm.join.cli`
+``train``, ``train pretrain|synth-chips``              :mod:`spectm.pretrain.cli`
 ``train regress``                                      :mod:`spectm.regress.cli`
 ``evaluate run|report``                                :mod:`spectm.evaluate.cli`
 ``predict``                                            :mod:`spectm.predict.cli`
@@ -47,11 +47,11 @@ from spectm.console import configure, console, err_console, print_table
 from spectm.cube import cli as cube_cli
 from spectm.errors import SpectmError
 from spectm.evaluate import cli as evaluate_cli
-from spectm.features import cli as features_cli
 from spectm.fetch import cli as fetch_cli
-from spectm.model import cli as model_cli
+from spectm.join import cli as join_cli
 from spectm.pipeline import run_pipeline
 from spectm.predict import cli as predict_cli
+from spectm.pretrain import cli as pretrain_cli
 from spectm.redact import redact
 from spectm.regress import cli as regress_cli
 from spectm.samples import cli as samples_cli
@@ -178,13 +178,13 @@ for _stage_app in (
     fetch_cli.app,
     twin_cli.app,
     cube_cli.app,
-    features_cli.app,
-    model_cli.app,
+    join_cli.app,
+    pretrain_cli.app,
     evaluate_cli.app,
     predict_cli.app,
 ):
     app.add_typer(_stage_app)
-model_cli.train_app.add_typer(regress_cli.app)  # ``spectm train regress``
+pretrain_cli.train_app.add_typer(regress_cli.app)  # ``spectm train regress``
 
 
 _GLOBAL_FLAG = re.compile(r"^(-v+|-q|--verbose|--quiet)$")

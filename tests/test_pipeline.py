@@ -20,7 +20,7 @@ from spectm.contract import StageResult
 from spectm.errors import StageError
 from spectm.pipeline import STAGES, run_pipeline
 from spectm.provenance import file_fingerprint, is_complete, mark_complete, stage_run_id
-from tests.features.helpers import CubeSpec, base_rrs, write_cube, write_samples
+from tests.join.helpers import CubeSpec, base_rrs, write_cube, write_samples
 from tests.predict.conftest import RatioRegressor
 
 CALLS: dict[str, int] = {}
@@ -141,7 +141,7 @@ def test_failed_stage_resumes_without_redoing_completed_ones(
 def test_failure_mid_chain_leaves_later_stages_not_run(
     chain: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture
 ) -> None:
-    _raise_once(monkeypatch, "spectm.features.stage")
+    _raise_once(monkeypatch, "spectm.join.stage")
     with pytest.raises(SystemExit) as exc:
         main(["--data-dir", str(data_dir), "run", str(chain)])
     assert exc.value.code == 1

@@ -11,7 +11,7 @@ import pytest
 from spectm.cli import main
 from spectm.errors import BadInputError, DataNotFoundError
 from spectm.last_fetch import last_fetch
-from spectm.model import train_all
+from spectm.pretrain import train_all
 
 
 def spectm(capsys: pytest.CaptureFixture[str], data: Path, *args: str) -> tuple[int, str, str]:

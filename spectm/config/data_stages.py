@@ -45,7 +45,7 @@ class SamplesSection(Strict):
     column_map: str | None = None
 
 
-# --------------------------------------------------------------------------- join (spectm.features)
+# --------------------------------------------------------------------------- join (spectm.join)
 
 
 class JoinSection(Strict):

@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 from spectm.config.base import Strict
 from spectm.errors import ConfigError
 
-# --------------------------------------------------------------------------- pretrain (spectm.model)
+# --------------------------------------------------------------------------- pretrain (spectm.pretrain)
 
 
 class PretrainModel(Strict):
@@ -99,7 +99,7 @@ def check_spatial_patches(strategies: Sequence[str], n_patches: int, chip: int, 
     """A spatial masking stage needs several spatial patches to choose from; one is a config error.
 
     It lives with the config models because a pipeline file is refused on it before any stage
-    runs; the pretraining masks (:mod:`spectm.model.masking`) call it again on the chips they get."""
+    runs; the pretraining masks (:mod:`spectm.pretrain.masking`) call it again on the chips they get."""
     spatial = [s for s in strategies if s in SPATIAL_STRATEGIES]
     if spatial and n_patches < 2:
         raise ConfigError(

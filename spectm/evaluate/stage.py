@@ -112,7 +112,7 @@ def evaluate_plan(pipeline: Pipeline, data_dir: Path) -> tuple[str, list, Path |
 
 def evaluate_run(pipeline: Pipeline, data_dir: Path, *, fit_predict: FitPredict | None = None) -> EvaluateResult:
     """Run (or resume, or skip) the pipeline's evaluation; write predictions, report and complete.json."""
-    from spectm.model.train import git_commit
+    from spectm.pretrain.train import git_commit
     from spectm.provenance import is_complete, mark_complete
 
     t0 = time.perf_counter()

@@ -11,7 +11,7 @@ default weight when the pipeline had set it to 0), and the run shortened to
 differ only in masking and tasks. ``evaluate.ablation.model``, when set, replaces ``pretrain.model`` in
 every variant (one size and token layout for all cells, e.g. several spatial patches of grouped bands).
 
-Variant runs are ordinary pretraining runs (``spectm.model.pretrain_run``) with deterministic
+Variant runs are ordinary pretraining runs (``spectm.pretrain.pretrain_run``) with deterministic
 ids ``<pipeline>-ablation-<key>`` (key: the variant's section + the chips' fingerprint), so
 they are reused when complete, resumed from their last checkpoint when interrupted, and never
 mistaken for the pipeline's own ``<pipeline>-pretrain-`` run by the regress stage.
@@ -79,7 +79,7 @@ def variant_section(base: PretrainSection, v: Variant, ab: EvaluateAblation) -> 
 
 
 def variant_run_id(pipeline: Pipeline, section: PretrainSection, data_dir: Path) -> str:
-    from spectm.model.run import resolve_chips
+    from spectm.pretrain.run import resolve_chips
     from spectm.provenance import file_fingerprint, stage_run_id
 
     chips = resolve_chips(section, data_dir, None)
@@ -93,7 +93,7 @@ def ensure_variant(pipeline: Pipeline, v: Variant, data_dir: Path) -> tuple[Path
 
     Returns (run dir, reused) — ``reused`` is True when the run was already complete.
     """
-    from spectm.model.run import pretrain_run
+    from spectm.pretrain.run import pretrain_run
     from spectm.provenance import is_complete
 
     section = variant_section(pipeline.pretrain, v, pipeline.evaluate.ablation)

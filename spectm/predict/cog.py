@@ -21,7 +21,7 @@ from rasterio.enums import Resampling
 from rasterio.io import MemoryFile
 from rasterio.transform import from_origin
 
-from spectm.features.window import Grid
+from spectm.join.window import Grid
 from spectm.provenance import atomic_path
 
 BLOCK = 256

@@ -36,7 +36,7 @@ from pyproj import CRS, Transformer
 from spectm import __version__
 from spectm.cf import common_attrs
 from spectm.cube.store import consolidate
-from spectm.features.inputs import Cube
+from spectm.join.inputs import Cube
 from spectm.predict.tiling import SKIP_REASONS
 from spectm.provenance import replace_dir_with
 

@@ -11,7 +11,7 @@ spectm's choices (docs/predict.md):
   TerraTorch/torchgeo tiled-inference practice).
 * A tile is **predicted** on a date when it holds water, at least ``min_valid`` of its water
   cells are valid on that date, and it has the regressor's ``chip_time − 1`` history steps,
-  picked exactly as the join stage picks them (:func:`spectm.features.chips.history`).
+  picked exactly as the join stage picks them (:func:`spectm.join.chips.history`).
   Otherwise it is counted under one reason: ``no_valid`` (every water cell masked: cloud,
   glint, no swath), ``too_few_valid``, ``short_history``. Tiles without water are counted
   once as ``land``.
@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from spectm.config import JoinSection
-from spectm.features.chips import ChipSpec, history
-from spectm.features.inputs import Cube
+from spectm.join.chips import ChipSpec, history
+from spectm.join.inputs import Cube
 
 SKIP_REASONS = ("no_valid", "too_few_valid", "short_history")
 

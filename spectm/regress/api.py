@@ -11,7 +11,7 @@ Besides the models of the ``regress`` stage it fits the evaluation's reference r
 (:mod:`spectm.regress.references`: ``climatology``, ``ceiling-<regressor>``,
 ``ceiling-chl-<regressor>``) on exactly the rows the baselines use, and with ``cv_season`` it
 replaces the store's splits by one fold of leave-one-season-out
-(:func:`spectm.features.splits.season_fold_splits`).
+(:func:`spectm.join.splits.season_fold_splits`).
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ import pandas as pd
 from spectm.config import REGRESS_MODELS, SPECTM_MODELS, RegressSection
 from spectm.console import log
 from spectm.errors import BadInputError, DataNotFoundError, SchemaError
-from spectm.features import read_manifest
-from spectm.features.splits import season_fold_splits
+from spectm.join import read_manifest
+from spectm.join.splits import season_fold_splits
 from spectm.regress.predictions import censoring, predictions_frame
 
 TORCH_MODELS = SPECTM_MODELS

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from spectm.errors import BadInputError, DataNotFoundError, SchemaError
-from spectm.features.matchup import INDEX_COLUMNS
-from spectm.features.store import CHIPS, MATCHUPS, _require
+from spectm.join.matchup import INDEX_COLUMNS
+from spectm.join.store import CHIPS, MATCHUPS, _require
 
 
 class NoChipsError(DataNotFoundError):

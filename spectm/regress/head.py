@@ -36,9 +36,9 @@ from torch import nn
 
 from spectm.config import PRETRAIN_TASKS, PretrainLoss
 from spectm.errors import DataNotFoundError, SchemaError
-from spectm.model.indices_torch import compute_indices
-from spectm.model.mae import MAEConfig, SpectralMAE
-from spectm.model.objective import Stats, normalise, token_validity
+from spectm.pretrain.indices_torch import compute_indices
+from spectm.pretrain.mae import MAEConfig, SpectralMAE
+from spectm.pretrain.objective import Stats, normalise, token_validity
 
 INDEX_CLIP = 10.0  # standardised index values beyond ±10 are clipped (glint, near-zero denominators)
 
@@ -62,7 +62,7 @@ def load_encoder(run: Path) -> Encoder:
     """Load ``<run>/model.safetensors`` (weights_only by construction: safetensors holds no code)."""
     import yaml
 
-    from spectm.model.checkpoint import load_safetensors
+    from spectm.pretrain.checkpoint import load_safetensors
 
     run = Path(run)
     path = run / "model.safetensors" if run.is_dir() else run

@@ -23,8 +23,8 @@ import torch
 
 from spectm import __version__
 from spectm.errors import DataNotFoundError, SchemaError
-from spectm.model.mae import MAEConfig, SpectralMAE
-from spectm.model.objective import Stats
+from spectm.pretrain.mae import MAEConfig, SpectralMAE
+from spectm.pretrain.objective import Stats
 from spectm.provenance import atomic_write, atomic_write_text
 from spectm.regress.head import PixelRegressor, valid_pixels
 

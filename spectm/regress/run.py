@@ -28,7 +28,7 @@ from spectm.config import SPECTM_MODELS as TORCH_MODELS
 from spectm.config import RegressSection
 from spectm.console import log
 from spectm.errors import DataNotFoundError
-from spectm.features.store import _require
+from spectm.join.store import _require
 from spectm.provenance import atomic_write, file_fingerprint, mark_complete
 from spectm.provenance import stage_run_id as _stage_run_id
 from spectm.runs import resolve_pretrain_run, run_path

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.features.helpers import WL, CubeSpec, base_rrs, write_cube
+from tests.join.helpers import WL, CubeSpec, base_rrs, write_cube
 
 
 @dataclass

@@ -15,7 +15,7 @@ import torch
 import xarray as xr
 
 from spectm.cli import main
-from tests.features.helpers import WL, CubeSpec, base_rrs, write_cube
+from tests.join.helpers import WL, CubeSpec, base_rrs, write_cube
 
 
 def _cli(*args: str) -> None:
@@ -25,8 +25,8 @@ def _cli(*args: str) -> None:
 
 
 def _save(run_dir: Path, model: str, horizon: str, chip_size: int = 4) -> Path:
-    from spectm.model.mae import MAEConfig, SpectralMAE
-    from spectm.model.objective import Stats
+    from spectm.pretrain.mae import MAEConfig, SpectralMAE
+    from spectm.pretrain.objective import Stats
     from spectm.regress.head import PixelRegressor
     from spectm.regress.regressor import save_regressor
 

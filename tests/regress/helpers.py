@@ -1,7 +1,7 @@
 """A tiny synthetic feature store with a known label relation, and a tiny pretrain run.
 
 ``make_store`` writes ``features/<name>/`` exactly as the join stage's contract describes
-(matchups.parquet as GeoParquet, chips.zarr, manifest.json) from ``spectm.model.synthetic``
+(matchups.parquet as GeoParquet, chips.zarr, manifest.json) from ``spectm.pretrain.synthetic``
 chips (a bio-optical forward model). Each chip is one match-up (both horizons point at it);
 the sample sits at the chip centre; the match-up spectrum and indices are the 3×3 window
 median, and the label is a known function of a band ratio of that window:
@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from spectm.features.store import write_matchups
-from spectm.model.synthetic import make_synthetic_chips, write_chips_store
+from spectm.join.store import write_matchups
+from spectm.pretrain.synthetic import make_synthetic_chips, write_chips_store
 
 WAVELENGTHS = np.arange(400.0, 721.0, 5.0)  # 65 bands; has 620/665 and 680/710 within 3 nm
 LOD_LOG10 = -0.03
@@ -120,7 +120,7 @@ def make_store(
 def tiny_pretrain(data_dir: Path, features: str = "default", steps: int = 4, run_id: str = "enc") -> Path:
     """A few steps of pretraining a tiny encoder on the store's chips (a real run directory)."""
     from spectm.config import PretrainSection
-    from spectm.model.run import pretrain_run
+    from spectm.pretrain.run import pretrain_run
 
     cfg = PretrainSection.model_validate(
         {

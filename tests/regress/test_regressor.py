@@ -98,7 +98,7 @@ def test_censored_loss_substitute_and_one_sided() -> None:
 
 
 def test_encode_sees_every_valid_token_and_ignores_invalid_ones() -> None:
-    from spectm.model.mae import MAEConfig, SpectralMAE
+    from spectm.pretrain.mae import MAEConfig, SpectralMAE
 
     torch.manual_seed(0)
     model = SpectralMAE(
@@ -127,8 +127,8 @@ def test_encoder_features_never_read_the_bands_it_never_saw(fill: str) -> None:
     """An encoder pretrained with the targeted mask never saw those bands: downstream, its features
     must not depend on their values (visible: left out; reconstructed: refilled from the others),
     while the pixel's own index features still read the measured spectrum."""
-    from spectm.model.mae import MAEConfig, SpectralMAE
-    from spectm.model.objective import Stats
+    from spectm.pretrain.mae import MAEConfig, SpectralMAE
+    from spectm.pretrain.objective import Stats
     from spectm.regress.head import pixel_features
 
     torch.manual_seed(0)

@@ -1,0 +1,160 @@
+"""``spectm.pretrain.pretrain_run``: the one function behind ``spectm train pretrain``.
+
+It resolves the chips store, creates (or resumes) ``runs/<id>/``, writes the resolved
+config and the git commit, trains, and writes the report (loss curves, targeted-band
+reconstruction vs cubic spline). Layout of a run directory: docs/data-layout.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from spectm import __version__
+from spectm.config import Pipeline, PretrainSection, validate_model
+from spectm.console import log
+from spectm.errors import BadInputError, DataNotFoundError
+from spectm.pretrain.checkpoint import load_checkpoint
+from spectm.pretrain.report import plot_losses, plot_targeted, targeted_comparison, write_report
+from spectm.pretrain.train import Pretrainer, PretrainResult, git_commit
+from spectm.provenance import mark_complete
+from spectm.runs import run_path
+
+
+def resolve_chips(cfg: PretrainSection, data_dir: Path, chips: Path | None) -> Path:
+    """--chips, else ``pretrain.chips`` (relative to the data dir), else features/<features>/chips.zarr."""
+    if chips is not None:
+        path = Path(chips)
+    elif cfg.chips:
+        path = Path(cfg.chips) if Path(cfg.chips).is_absolute() else data_dir / cfg.chips
+    else:
+        path = data_dir / "features" / cfg.features / "chips.zarr"
+    if not (path / "zarr.json").exists():
+        raise DataNotFoundError(
+            f"no chips store at {path}",
+            "run `spectm join` first, pass --chips PATH, or make synthetic chips with `spectm train synth-chips`",
+        )
+    return path
+
+
+def _broadcast(value: Any) -> Any:
+    import torch.distributed as dist
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or not dist.is_initialized():
+        return value
+    obj = [value]
+    dist.broadcast_object_list(obj, src=0)
+    return obj[0]
+
+
+def pretrain_run(
+    cfg: PretrainSection,
+    data_dir: Path,
+    *,
+    chips: Path | None = None,
+    run_id: str | None = None,
+    device: str = "auto",
+    resume: str | Path | None = None,
+    pipeline: Pipeline | None = None,
+) -> PretrainResult:
+    """Train (or resume) a pretraining run; returns its summary. Only rank 0 writes files."""
+    data_dir = Path(data_dir)
+    rank = int(os.environ.get("RANK", "0"))
+    if resume is not None:
+        run_dir = Path(resume) if Path(resume).is_dir() else run_path(data_dir, str(resume))
+        if not (run_dir / "checkpoints" / "last.pt").exists():
+            raise DataNotFoundError(
+                f"no checkpoint to resume in {run_dir}", "pass a run id or run directory that holds checkpoints/last.pt"
+            )
+        cfg = validate_model(
+            PretrainSection, yaml.safe_load((run_dir / "config.yaml").read_text())["pretrain"], run_dir / "config.yaml"
+        )
+        inputs = run_dir / "inputs.json"
+        if chips is None and inputs.exists():
+            chips = Path(json.loads(inputs.read_text())["chips"])
+    else:
+        rid = run_id or time.strftime("%Y%m%d-%H%M%S") + (f"-{pipeline.name}" if pipeline else "")
+        run_dir = run_path(data_dir, rid)
+        if rank == 0 and run_dir.exists() and any(run_dir.iterdir()):
+            raise BadInputError(
+                f"run directory {run_dir} already exists", f"pick another --run-id, or continue it with --resume {rid}"
+            )
+    chips_path = resolve_chips(cfg, data_dir, chips)
+    trainer = Pretrainer(cfg, chips_path, run_dir, device=device)
+    run_dir = Path(_broadcast(str(run_dir)))
+    trainer.run_dir = run_dir
+    if trainer.is_main:
+        (run_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+        (run_dir / "figures").mkdir(exist_ok=True)
+    if resume is not None:
+        trainer.load_state(load_checkpoint(run_dir / "checkpoints" / "last.pt"))
+        log.info(
+            "resumed %s at step %d (epoch %d, batch %d)",
+            run_dir.name,
+            trainer.step,
+            trainer.epoch,
+            trainer.batch_in_epoch,
+        )
+    elif trainer.is_main:
+        resolved = {"pretrain": cfg.model_dump(mode="json")}
+        if pipeline is not None:
+            resolved = {**pipeline.model_dump(mode="json", exclude={"pretrain"}), **resolved}
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False), encoding="utf-8")
+        (run_dir / "inputs.json").write_text(json.dumps({"chips": str(chips_path.resolve())}), encoding="utf-8")
+    commit = git_commit()
+    if trainer.is_main:
+        (run_dir / "git_commit.txt").write_text(commit + "\n", encoding="utf-8")
+    try:
+        result = trainer.fit()
+        if trainer.is_main:
+            trainer.export(run_dir / "model_final.safetensors", tag="final")
+            if not (run_dir / "model.safetensors").exists():  # no validation split: final is best
+                trainer.export(run_dir / "model.safetensors", tag="final")
+            result.report = _report(trainer, result, cfg, chips_path, commit)
+            mark_complete(run_dir, {"stage": "pretrain", "steps": result.steps, "final_loss": result.final_loss})
+    finally:
+        trainer.cleanup()
+    return result
+
+
+def _report(trainer: Pretrainer, result: PretrainResult, cfg: PretrainSection, chips: Path, commit: str) -> dict:
+    run_dir = trainer.run_dir
+    windows = [tuple(w) for w in cfg.masking.spectral_targeted.windows_nm]
+    ds, split = (trainer.val_ds, "val") if trainer.val_ds is not None else (trainer.train_ds, "train")
+    comp = None
+    if windows:
+        comp = targeted_comparison(trainer, ds, windows, cfg.baseline_max_pixels, cfg.report_spectra)
+        comp["split"] = split
+        plot_targeted(comp["examples"], windows, run_dir / "figures" / "targeted_bands.png")
+    if (run_dir / "metrics.csv").exists():
+        plot_losses(run_dir / "metrics.csv", run_dir / "figures" / "loss.png")
+    info = {
+        "run_id": run_dir.name,
+        "spectm_version": __version__,
+        "git_commit": commit,
+        "chips": str(chips),
+        "n_train": len(trainer.train_ds),
+        "n_val": 0 if trainer.val_ds is None else len(trainer.val_ds),
+        "n_bands": len(trainer.wavelengths),
+        "chip_shape": "×".join(map(str, trainer.train_ds.shape[1:])),
+        "params": result.params,
+        "strategies": cfg.masking.strategies,
+        "device": str(trainer.device),
+        "world_size": result.world_size,
+        "steps": result.steps,
+        "epochs": result.epochs_done,
+        "stopped_early": result.stopped_early,
+        "final_loss": result.final_loss,
+        "best_val_loss": result.best_val_loss,
+        "torch": torch.__version__,
+    }
+    write_report(run_dir / "report.md", info, comp)
+    summary = {**info, "targeted": {k: v for k, v in (comp or {}).items() if k != "examples"}}
+    (run_dir / "run.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
+    return summary
