@@ -91,6 +91,7 @@ def run_pipeline(
             )
             raise
         res.seconds = time.perf_counter() - t0
+        res.print_details()
         results.append(res)
         log.info("stage %s: %s in %.1f s", name, res.status, res.seconds)
     _print_results(pipeline, results, [])
