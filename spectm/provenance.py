@@ -6,7 +6,7 @@ follows the same ones:
 
 * **keys** — a stage's output is identified by a short hash of its resolved configuration and
   the fingerprints of its inputs (:func:`config_key`, :func:`stage_run_id`,
-  :func:`file_fingerprint`, :func:`tree_sha256`): change either and new output is made, keep
+  :func:`file_fingerprint`, :func:`zarr_fingerprint`, :func:`tree_sha256`): change either and new output is made, keep
   both and the same output is found again;
 * **markers** — output is complete only when its marker (``complete.json`` for run
   directories, a manifest for stores) exists; the marker is written last, atomically
@@ -25,7 +25,7 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +80,24 @@ def file_fingerprint(path: Path) -> str:
     for p in sorted(path.rglob("*.json")):
         h.update(str(p.relative_to(path)).encode())
         h.update(p.read_bytes())
+    return h.hexdigest()
+
+
+def zarr_fingerprint(path: Path, columns: Mapping[str, Iterable[Any]] | None = None) -> str:
+    """SHA-256 of a Zarr store's metadata documents (``zarr.json``) and a few small 1-D arrays.
+
+    Not a hash of every chunk: a season of imagery is gigabytes. A cube's values are fixed by
+    its settings (recorded in its metadata) and its inputs (the per-slice provenance arrays
+    passed in ``columns``, e.g. ``source_ids``), and any (re)build rewrites the metadata, so
+    the fingerprint changes whenever the store does.
+    """
+    h = hashlib.sha256()
+    for meta in sorted(Path(path).rglob("zarr.json")):
+        h.update(str(meta.relative_to(path)).encode())
+        h.update(meta.read_bytes())
+    for name, values in (columns or {}).items():
+        h.update(name.encode())
+        h.update("\n".join(map(str, values)).encode())
     return h.hexdigest()
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
+import xarray as xr
 
 from spectm.provenance import (
     atomic_path,
@@ -17,6 +19,7 @@ from spectm.provenance import (
     read_complete,
     stage_run_id,
     temp_path,
+    zarr_fingerprint,
 )
 
 
@@ -91,3 +94,19 @@ def test_parts_key_is_the_feature_store_key_of_before() -> None:
     parts = ["3", '{"a":1}', "cubefp", "samplessha"]
     assert parts_key(parts) == hashlib.sha256("|".join(parts).encode()).hexdigest()
     assert parts_key(parts, 12) == parts_key(parts)[:12]
+
+
+def test_zarr_fingerprint_follows_metadata_and_provenance_not_chunk_bytes(tmp_path: Path) -> None:
+    store = tmp_path / "c.zarr"
+    xr.Dataset({"v": (("t", "x"), np.zeros((2, 3)))}, coords={"t": [0, 1]}).to_zarr(store, mode="w")
+    base = zarr_fingerprint(store, {"source_ids": ["a", "b"]})
+    assert base == zarr_fingerprint(store, {"source_ids": ["a", "b"]})
+    assert base != zarr_fingerprint(store, {"source_ids": ["a", "c"]})  # another input granule
+    assert base != zarr_fingerprint(store)
+    chunk = next(p for p in (store / "v").rglob("*") if p.is_file() and p.name != "zarr.json")
+    chunk.write_bytes(chunk.read_bytes() + b"x")  # bytes alone: not a rebuild (tree_sha256 checks those)
+    assert base == zarr_fingerprint(store, {"source_ids": ["a", "b"]})
+    xr.Dataset({"v": (("t", "x"), np.ones((2, 3)))}, coords={"t": [0, 1]}, attrs={"date_modified": "now"}).to_zarr(
+        store, mode="w"
+    )
+    assert base != zarr_fingerprint(store, {"source_ids": ["a", "b"]})  # a rebuild rewrites the metadata

@@ -6,7 +6,6 @@ from and a re-run with the same inputs and parameters is skipped.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +19,7 @@ from pyproj import CRS, Transformer
 from spectm.aoi import parse_bbox
 from spectm.errors import DataNotFoundError, SchemaError
 from spectm.join.window import Grid
-from spectm.provenance import file_sha256
+from spectm.provenance import file_sha256, zarr_fingerprint
 from spectm.samples import load_samples
 
 DEFAULT_TZ = "America/New_York"
@@ -75,22 +74,10 @@ def find_cube(data_dir: Path, sensor: str, cube: str | None) -> Path:
 
 
 def cube_fingerprint(path: Path, ds: xr.Dataset) -> str:
-    """SHA-256 of the store's metadata documents and the per-slice provenance.
-
-    Not a hash of every chunk: a season of S2 is gigabytes. A cube's values are fixed by its
-    settings (``config_hash``, in the metadata) and its inputs (``source_ids`` per slice), and
-    any (re)build rewrites ``date_modified`` in the root metadata, so this changes whenever
-    the cube does.
-    """
-    h = hashlib.sha256()
-    for meta in sorted(path.rglob("zarr.json")):
-        h.update(str(meta.relative_to(path)).encode())
-        h.update(meta.read_bytes())
-    for var in ("time", "source_ids", "slice_complete", "config_hash"):
-        if var in ds.variables:
-            h.update(var.encode())
-            h.update("\n".join(map(str, np.asarray(ds[var].values).tolist())).encode())
-    return h.hexdigest()
+    """The cube's :func:`~spectm.provenance.zarr_fingerprint` over its metadata and per-slice
+    provenance (times, source ids, completeness, settings hash)."""
+    prov = ("time", "source_ids", "slice_complete", "config_hash")
+    return zarr_fingerprint(path, {v: np.asarray(ds[v].values).tolist() for v in prov if v in ds.variables})
 
 
 def _water_mask(region: str, data_dir: Path, grid: Grid, crs: CRS, valid: np.ndarray) -> tuple[np.ndarray, str, str]:
