@@ -69,7 +69,8 @@ def _reuse(data_dir: Path, run_id: str, rank: int) -> PretrainResult | str | Non
     run_dir = run_path(data_dir, run_id)
     if is_complete(run_dir):
         done = read_complete(run_dir)
-        steps, loss = int(done.get("steps") or 0), float(done.get("final_loss") or "nan")
+        loss = done.get("final_loss")
+        steps, loss = int(done.get("steps") or 0), float("nan") if loss is None else float(loss)
         return PretrainResult(status="skipped", run_dir=run_dir, steps=steps, final_loss=loss)
     if (run_dir / "checkpoints" / "last.pt").exists():
         return run_id
