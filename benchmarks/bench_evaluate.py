@@ -85,7 +85,7 @@ def main() -> None:
     for s in args.set:
         _set(data, s)
     pipeline = Pipeline.model_validate(data)
-    from spectm.evaluate.stage import evaluate_plan, evaluate_run
+    from spectm.evaluate.run import evaluate_plan, evaluate_run
 
     if args.fresh:
         old = args.data_dir / "runs" / evaluate_plan(pipeline, args.data_dir)[0]

@@ -15,7 +15,8 @@ from __future__ import annotations
 from spectm._lazy import lazy_getattr
 
 _EXPORTS = {
-    "evaluate_run": "spectm.evaluate.stage",
+    "evaluate_run": "spectm.evaluate.run",
+    "EvaluateResult": "spectm.evaluate.run",
     "run_stage": "spectm.evaluate.stage",
     "build_report": "spectm.evaluate.report",
     "read_predictions": "spectm.evaluate.schema",

@@ -21,29 +21,6 @@ evaluate_app = typer.Typer(
 app.add_typer(evaluate_app, name="evaluate")
 
 
-def _print_main(report: object) -> None:
-    main = report.tables["main"]  # type: ignore[attr-defined]
-    rows = [
-        (
-            r.horizon,
-            r.model,
-            r.n,
-            r.runs,
-            f"{r.r2_mean:.3f} ± {r.r2_sd:.3f}" if r.runs > 1 else f"{r.r2_mean:.3f}",
-            f"[{r.r2_ci_lo:.3f}, {r.r2_ci_hi:.3f}]",
-            f"{r.rmse_mean:.3f}",
-            f"{r.r2_det_mean:.3f}",
-        )
-        for r in main.itertuples()
-    ]
-    if rows:
-        print_table(
-            "Main results (test split)",
-            ["horizon", "model", "n", "runs", "R²", "R² 95 % CI (weeks)", "RMSE", "R² detected"],
-            rows,
-        )
-
-
 @evaluate_app.command("run")
 def run_cmd(
     config: Annotated[
@@ -73,7 +50,7 @@ def run_cmd(
     run is skipped, an interrupted one resumes from its stored parts.
     """
     from spectm.evaluate.protocol import describe
-    from spectm.evaluate.stage import evaluate_plan, evaluate_run
+    from spectm.evaluate.run import evaluate_plan, evaluate_run
 
     pipeline = load_pipeline(config)
     if cv is not None:
@@ -102,8 +79,7 @@ def run_cmd(
             f"{res.run_dir.name} is complete (skipped); rebuild its report with `spectm evaluate report {res.run_dir}`"
         )
         return
-    if res.report is not None:
-        _print_main(res.report)
+    res.print_details()
     console.print(
         f"{res.fitted} fits made, {res.reused} reused, {res.seconds:.0f} s; report: {res.run_dir / 'report.md'}"
     )
@@ -127,6 +103,7 @@ def report_cmd(
     from dataclasses import replace
 
     from spectm.evaluate.report import build_report, load_settings
+    from spectm.evaluate.run import print_main
 
     settings = load_settings(run_dir, None)
     if split is not None:
@@ -136,7 +113,7 @@ def report_cmd(
     if bootstrap is not None:
         settings = replace(settings, n_boot=bootstrap)
     rep = build_report(run_dir, settings, out)
-    _print_main(rep)
+    print_main(rep)
     console.print(
         f"{rep.rows} prediction rows → {rep.run_dir / 'report.md'} "
         f"({len(rep.figures)} figures, {len(rep.tables)} tables)"

@@ -19,13 +19,11 @@ mistaken for the pipeline's own ``<pipeline>-pretrain-`` run by the regress stag
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from spectm.config import MASKING_ALIASES, EvaluateAblation, Pipeline, PretrainLoss, PretrainSection
 from spectm.config import PRETRAIN_TASKS as TASK_WEIGHTS
-from spectm.runs import run_path
 
 
 @dataclass(frozen=True)
@@ -79,13 +77,9 @@ def variant_section(base: PretrainSection, v: Variant, ab: EvaluateAblation) -> 
 
 
 def variant_run_id(pipeline: Pipeline, section: PretrainSection, data_dir: Path) -> str:
-    from spectm.pretrain.run import resolve_chips
-    from spectm.provenance import file_fingerprint, stage_run_id
+    from spectm.pretrain.run import pretrain_run_id
 
-    chips = resolve_chips(section, data_dir, None)
-    return stage_run_id(
-        pipeline.name, "ablation", {"pretrain": section.model_dump(mode="json"), "chips": file_fingerprint(chips)}
-    )
+    return pretrain_run_id(section, data_dir, pipeline.name, "ablation")
 
 
 def ensure_variant(pipeline: Pipeline, v: Variant, data_dir: Path) -> tuple[Path, bool]:
@@ -94,15 +88,9 @@ def ensure_variant(pipeline: Pipeline, v: Variant, data_dir: Path) -> tuple[Path
     Returns (run dir, reused) — ``reused`` is True when the run was already complete.
     """
     from spectm.pretrain.run import pretrain_run
-    from spectm.provenance import is_complete
 
     section = variant_section(pipeline.pretrain, v, pipeline.evaluate.ablation)
-    run_id = variant_run_id(pipeline, section, data_dir)
-    run_dir = run_path(data_dir, run_id)
-    if is_complete(run_dir):
-        return run_dir, True
-    resume = run_id if (run_dir / "checkpoints" / "last.pt").exists() else None
-    if resume is None and run_dir.exists():  # started, but not one checkpoint written: start over
-        shutil.rmtree(run_dir)
-    pretrain_run(section, data_dir, run_id=None if resume else run_id, resume=resume, pipeline=pipeline)
-    return run_dir, False
+    res = pretrain_run(
+        section, data_dir, run_id=variant_run_id(pipeline, section, data_dir), pipeline=pipeline, reuse=True
+    )
+    return res.run_dir, res.skipped

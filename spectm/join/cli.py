@@ -130,8 +130,8 @@ def join_cmd(
     if dry_run:
         print_table(f"join --dry-run: features/{name} (nothing written)", ["what", "would be"], plan_rows(res))
         return
-    res.print_summary()
-    console.print(f"{res.summary()} ({res.seconds:.1f} s) -> {res.path}")
+    res.print_details()
+    console.print(f"{res.status}: {res.summary} ({res.seconds:.1f} s) -> {res.path}")
 
 
 @features_app.command("list")

@@ -21,6 +21,7 @@ import pandas as pd
 from pydantic import ValidationError
 
 from spectm import __version__
+from spectm.aoi import parse_bbox
 from spectm.config import JoinSection, _format_validation
 from spectm.console import log
 from spectm.errors import BadInputError, DataNotFoundError
@@ -65,6 +66,7 @@ def join(
     name: str | None = None,
     *,
     params: JoinSection | None = None,
+    region: str | None = None,
     force: bool = False,
     **overrides: Any,
 ) -> JoinResult:
@@ -72,12 +74,17 @@ def join(
 
     ``overrides`` are :class:`spectm.config.JoinSection` fields (``sensor``, ``time_window_days``,
     ``pixel_window``, ``min_valid_fraction``, ``aggregation``, ``include_scum``, ``chip_size``,
-    ``chip_time``, ``split``, ...). Returns the match-ups as a GeoDataFrame and the chips as a
-    lazy xarray Dataset.
+    ``chip_time``, ``split``, ...). ``region`` (a region name or bbox, as in a pipeline) picks
+    that region's cube when no ``cube`` is given, so a pipeline joins its own region's cube even
+    when the data directory holds several. Returns a :class:`JoinResult` with status ``done``
+    (built) or ``skipped`` (the store was complete for the same inputs and parameters), the
+    match-ups as a GeoDataFrame and the chips as a lazy xarray Dataset.
     """
     t0 = time.perf_counter()
     data_dir = Path(data_dir)
     p = resolve_params(params, name=name, **overrides)
+    if p.cube is None and region is not None:
+        p = p.model_copy(update={"cube": parse_bbox(region, data_dir).name})
     cube = open_cube(data_dir, p.sensor, p.cube)
     if cube.times.size == 0:
         raise DataNotFoundError(
@@ -101,7 +108,7 @@ def join(
             f"delete {final}, or choose another name (see `spectm features show {p.name}`)",
         )
     manifest = _build(data_dir, p, cube, samples, key)
-    return load_result(data_dir, p.name, "written", manifest, time.perf_counter() - t0)
+    return load_result(data_dir, p.name, "done", manifest, time.perf_counter() - t0)
 
 
 def _box(cube: Cube, r0: int, r1: int, c0: int, c1: int) -> list[float]:

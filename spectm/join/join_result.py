@@ -11,37 +11,39 @@ import pandas as pd
 import xarray as xr
 
 from spectm.console import log, print_table
+from spectm.contract import StageResult, Status
 from spectm.join import store
 from spectm.join.matchup import REASONS
 from spectm.join.splits import SPLITS
 
 
-@dataclass
-class JoinResult:
-    """What :func:`join` made (or found): the match-ups, the chips and the manifest."""
+@dataclass(kw_only=True)
+class JoinResult(StageResult):
+    """What :func:`join` made (status ``done``) or found complete (``skipped``): the match-ups,
+    the chips and the manifest, whose nested ``counts`` are the numbers behind every table."""
 
+    stage: str = "join"
     name: str
     path: Path
-    status: str  # "written" | "skipped"
     matchups: gpd.GeoDataFrame
     unmatched: pd.DataFrame
     chips: xr.Dataset
     manifest: dict[str, Any] = field(default_factory=dict)
-    seconds: float = 0.0
 
-    @property
-    def counts(self) -> dict[str, Any]:
-        return self.manifest.get("counts", {})
-
-    def summary(self) -> str:
-        h = self.counts.get("horizons", {})
+    def describe(self) -> tuple[str, list[str | Path], dict[str, int | float]]:
+        """Matched/considered per horizon and the chip total; the flat counts are the matched
+        samples per horizon (``matched_current`` …) and ``chips``."""
+        c = self.manifest.get("counts", {})
+        h = c.get("horizons", {})
         parts = [f"{k} {v.get('matched', 0)}/{v.get('considered', 0)}" for k, v in h.items()]
-        n_chips = self.counts.get("chips", {}).get("total", 0)
-        return f"{self.status}: features/{self.name}: matched {', '.join(parts)}; {n_chips} chips"
+        n_chips = c.get("chips", {}).get("total", 0)
+        counts: dict[str, int | float] = {f"matched_{k}": v.get("matched", 0) for k, v in h.items()}
+        counts["chips"] = n_chips
+        return f"features/{self.name}: matched {', '.join(parts)}; {n_chips} chips", [self.path], counts
 
-    def print_summary(self) -> None:
+    def print_details(self) -> None:
         """Samples considered, matched and unmatched by reason, per sensor and horizon; chips per split."""
-        c = self.counts
+        c = self.manifest.get("counts", {})
         sensor = self.manifest.get("params", {}).get("sensor", "?")
         rows = []
         for hz, v in c.get("horizons", {}).items():
@@ -81,7 +83,7 @@ class JoinResult:
             log.info("samples left out before matching: %s", ", ".join(f"{k} {v}" for k, v in filt.items()))
 
 
-def load_result(data_dir: Path, name: str, status: str, manifest: dict, seconds: float) -> JoinResult:
+def load_result(data_dir: Path, name: str, status: Status, manifest: dict, seconds: float) -> JoinResult:
     """The result of a finished store, loaded from ``features/<name>/``."""
     return JoinResult(
         name=name,

@@ -6,7 +6,7 @@ from spectm._lazy import lazy_getattr
 
 # imported on first use, so that `spectm --help` (which imports this package for its CLI) stays light
 _EXPORTS = {
-    "PredictResult": "spectm.predict.maps",
+    "PredictResult": "spectm.predict.predict_result",
     "predict_maps": "spectm.predict.maps",
     "read_manifest": "spectm.predict.maps",
     "ChipPredictor": "spectm.predict.regressor",

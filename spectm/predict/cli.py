@@ -78,8 +78,8 @@ def predict_cmd(
         quicklooks=not no_png,
         force=force,
     )
-    res.print_summary()
-    console.print(f"{res.summary()} ({res.seconds:.1f} s)")
+    res.print_details()
+    console.print(f"{res.status}: {res.summary} ({res.seconds:.1f} s)")
     console.print(f"map cube: {res.path}")
     if res.pngs:
         console.print(f"quick-looks: {res.png_dir}/ ({len(res.pngs)} PNGs)")

@@ -14,75 +14,29 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from spectm import __version__
+from spectm.aoi import parse_bbox
 from spectm.config import JoinSection
-from spectm.console import log, print_table
+from spectm.console import log
 from spectm.dates import parse_dates
 from spectm.errors import BadInputError, DataNotFoundError, DateRangeError, SchemaError, StageError
 from spectm.join.inputs import Cube, open_cube
 from spectm.predict import mapstore, quicklook
 from spectm.predict.cog import write_cog
+from spectm.predict.predict_result import PredictResult
 from spectm.predict.regressor import ChipPredictor, load, resolve_checkpoint
 from spectm.predict.tiling import SKIP_REASONS, ChipSpec, Tiler, batches, blend_window, chip_days, cut_chips
 from spectm.provenance import atomic_write_text, file_fingerprint, parts_key
+from spectm.runs import latest_complete_run
 
 ALGORITHM_VERSION = "1"  # bump when a change alters the maps for the same inputs and settings
 MANIFEST = "manifest.json"
 WL_TOLERANCE_NM = 0.5
-
-
-@dataclass
-class PredictResult:
-    """What :func:`predict_maps` wrote (or found): paths and the counts of what was left out."""
-
-    name: str
-    path: Path  # maps/<name>.zarr
-    png_dir: Path  # maps/<name>/
-    status: str  # "written" | "skipped"
-    manifest: dict[str, Any] = field(default_factory=dict)
-    seconds: float = 0.0
-
-    @property
-    def counts(self) -> dict[str, Any]:
-        return self.manifest.get("counts", {})
-
-    @property
-    def pngs(self) -> list[Path]:
-        return sorted(self.png_dir.glob("*.png"))
-
-    @property
-    def cogs(self) -> list[Path]:
-        """The per-date Cloud-Optimized GeoTIFFs (µg/L) for GIS tools."""
-        return sorted(self.png_dir.glob("*.tif"))
-
-    def summary(self) -> str:
-        c = self.counts
-        return (
-            f"{self.status}: {self.path.name}: {c.get('dates_mapped', 0)} dates mapped "
-            f"({c.get('days_without_imagery', 0)} days without imagery), "
-            f"{c.get('tiles_predicted', 0)} chips predicted, {c.get('tiles_skipped', 0)} skipped"
-        )
-
-    def print_summary(self) -> None:
-        c = self.counts
-        rows = [
-            ("days in range", c.get("days_in_range", 0)),
-            ("days without imagery", c.get("days_without_imagery", 0)),
-            ("dates mapped", c.get("dates_mapped", 0)),
-            ("dates with no prediction", c.get("dates_empty", 0)),
-            ("tiles per date (water / land)", f"{c.get('water_tiles', 0)} / {c.get('land_tiles', 0)}"),
-            ("chips predicted", c.get("tiles_predicted", 0)),
-        ]
-        rows += [(f"tiles skipped: {r}", c.get("skipped", {}).get(r, 0)) for r in SKIP_REASONS]
-        rows.append(("cells predicted (all dates)", c.get("cells_predicted", 0)))
-        print_table(f"Maps, maps/{self.name} ({self.status})", ["", "count"], rows)
 
 
 def _select_bands(cube: Cube, reg: ChipPredictor) -> np.ndarray:
@@ -163,9 +117,22 @@ def read_manifest(data_dir: Path, name: str) -> dict | None:
 
 
 def _load_regressor(
-    data_dir: Path, checkpoint: str | Path | ChipPredictor, model: str | None, horizon: str | None
+    data_dir: Path,
+    checkpoint: str | Path | ChipPredictor | None,
+    model: str | None,
+    horizon: str | None,
+    pipeline_name: str | None,
 ) -> tuple[ChipPredictor, str | None, str]:
-    """(regressor, fingerprint of its files or None for an in-memory one, its name)."""
+    """(regressor, fingerprint of its files or None for an in-memory one, its name); no
+    ``checkpoint``: the pipeline's latest complete regress run."""
+    if checkpoint is None:
+        checkpoint = latest_complete_run(data_dir, f"{pipeline_name}-regress-") if pipeline_name else None
+        if checkpoint is None:
+            raise DataNotFoundError(
+                f"no complete regress run '{pipeline_name or '<pipeline>'}-regress-*' in {data_dir / 'runs'}",
+                "put 'regress' before 'predict' in the pipeline's stages, or pass a checkpoint "
+                "(predict.checkpoint, --checkpoint)",
+            )
     if not isinstance(checkpoint, str | Path):
         return checkpoint, None, type(checkpoint).__name__
     reg_dir = resolve_checkpoint(data_dir, checkpoint, model=model, horizon=horizon)
@@ -201,11 +168,13 @@ def _mosaic(
 
 def predict_maps(
     data_dir: Path | str,
-    checkpoint: str | Path | ChipPredictor,
+    checkpoint: str | Path | ChipPredictor | None,
     dates: str,
     *,
     region: str | None = None,
+    aoi: str | None = None,
     name: str | None = None,
+    pipeline_name: str | None = None,
     model: str | None = None,
     horizon: str | None = None,
     features: str | None = None,
@@ -219,12 +188,15 @@ def predict_maps(
     """Write microcystin maps for ``dates`` (module docstring); returns what was written.
 
     ``checkpoint``: a regress run id or directory, a regressor directory, or any object with
-    the :class:`~spectm.predict.regressor.ChipPredictor` interface. ``region`` picks the cube
-    (``cubes/<region>_<sensor>.zarr``; default: the only cube of the regressor's sensor).
-    ``name`` names ``maps/<name>`` (default: the region). ``min_valid``: share of a tile's
+    the :class:`~spectm.predict.regressor.ChipPredictor` interface; None: the latest complete
+    ``<pipeline_name>-regress-`` run. ``region`` picks the cube (``cubes/<region>_<sensor>.zarr``;
+    default: the cube of ``aoi``, a region name or bbox as a pipeline's ``region:``, else the only
+    cube of the regressor's sensor). ``name`` names ``maps/<name>`` (default: ``pipeline_name``,
+    else the region). ``min_valid``: share of a tile's
     water cells that must be valid on the date. ``overlap``: cells shared by neighbouring tiles,
     blended in the mosaic (default: half a chip; 0: tiles side by side). ``force`` replaces maps made from other
-    inputs or settings (an identical re-run is skipped either way).
+    inputs or settings (an identical re-run is skipped either way). Returns status ``done``, or
+    ``skipped`` when the maps' manifest records the same regressor, cube and settings.
     """
     t0 = time.perf_counter()
     data_dir = Path(data_dir)
@@ -232,17 +204,19 @@ def predict_maps(
         raise BadInputError(f"min_valid must be in (0, 1], got {min_valid}", "pass e.g. --min-valid 0.25")
     if batch_size < 1:
         raise BadInputError(f"batch_size must be ≥ 1, got {batch_size}", "pass e.g. 256")
-    reg, reg_fp, reg_name = _load_regressor(data_dir, checkpoint, model, horizon)
+    reg, reg_fp, reg_name = _load_regressor(data_dir, checkpoint, model, horizon, pipeline_name)
     if horizon is not None and str(reg.horizon) != horizon:
         raise BadInputError(
             f"the regressor predicts horizon '{reg.horizon}', not '{horizon}'",
             "drop --horizon or pick that horizon's regressor",
         )
+    if region is None and aoi is not None:
+        region = parse_bbox(aoi, data_dir).name
     cube = open_cube(data_dir, str(reg.sensor), region)
     bands = _select_bands(cube, reg)
     params, params_src = _history_params(data_dir, reg, features, join)
     sel, n_no_imagery, start, end = _dates(cube, dates)
-    name = name or cube.region
+    name = name or pipeline_name or cube.region
     lead = int(reg.lead_days) if str(reg.horizon) == "ahead" else 0
     s = params.chip_size
     overlap = s // 2 if overlap is None else overlap
@@ -268,7 +242,9 @@ def predict_maps(
     if old is not None and final.exists():
         if key is not None and old.get("key") == key:
             log.info("maps/%s is up to date (same regressor, cube and settings); skipped", name)
-            return PredictResult(name, final, png_dir, "skipped", old, time.perf_counter() - t0)
+            return PredictResult(
+                status="skipped", name=name, path=final, png_dir=png_dir, manifest=old, seconds=time.perf_counter() - t0
+            )
         if not force:
             raise BadInputError(
                 f"maps/{name} exists and was made from another regressor, cube or settings",
@@ -370,4 +346,6 @@ def predict_maps(
     }
     png_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(png_dir / MANIFEST, json.dumps(manifest, indent=2, default=str))
-    return PredictResult(name, final, png_dir, "written", manifest, time.perf_counter() - t0)
+    return PredictResult(
+        status="done", name=name, path=final, png_dir=png_dir, manifest=manifest, seconds=time.perf_counter() - t0
+    )

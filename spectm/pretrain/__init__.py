@@ -13,7 +13,8 @@ from spectm._lazy import lazy_getattr
 _EXPORTS = {
     "pretrain_run": "spectm.pretrain.run",
     "Pretrainer": "spectm.pretrain.train",
-    "PretrainResult": "spectm.pretrain.train",
+    "PretrainResult": "spectm.pretrain.result",
+    "pretrain_run_id": "spectm.pretrain.run",
     "SpectralMAE": "spectm.pretrain.mae",
     "MAEConfig": "spectm.pretrain.mae",
     "ChipDataset": "spectm.pretrain.data",

@@ -87,24 +87,7 @@ def pretrain_cmd(
     res = pretrain_run(
         pipeline.pretrain, state.data_dir, chips=chips, run_id=run_id, device=device, resume=resume, pipeline=pipeline
     )
-    if res.report:
-        t = res.report.get("targeted", {})
-        print_table(
-            f"Pretraining run {res.run_dir.name}",
-            ["what", "value"],
-            [
-                ("run dir", str(res.run_dir)),
-                ("steps", res.steps),
-                ("parameters", res.params),
-                ("final loss", res.final_loss),
-                ("best val loss", res.best_val_loss if res.best_val_loss is not None else "n/a"),
-                ("stopped early", str(res.stopped_early)),
-                (
-                    "targeted r spectm / linear / spline / PCA",
-                    " / ".join(f"{t.get(k, float('nan')):.4f}" for k in ("model_r", "linear_r", "spline_r", "pca_r")),
-                ),
-            ],
-        )
+    res.print_details()
 
 
 @train_app.command("synth-chips")

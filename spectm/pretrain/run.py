@@ -1,14 +1,15 @@
 """``spectm.pretrain.pretrain_run``: the one function behind ``spectm train pretrain``.
 
-It resolves the chips store, creates (or resumes) ``runs/<id>/``, writes the resolved
-config and the git commit, trains, and writes the report (loss curves, targeted-band
-reconstruction vs cubic spline). Layout of a run directory: docs/data-layout.md.
+It resolves the chips store, creates (or resumes, or finds complete) ``runs/<id>/``, writes
+the resolved config and the git commit, trains, and writes the report (loss curves,
+targeted-band reconstruction vs cubic spline). Layout of a run directory: docs/data-layout.md.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,9 @@ from spectm.console import log
 from spectm.errors import BadInputError, DataNotFoundError
 from spectm.pretrain.checkpoint import load_checkpoint
 from spectm.pretrain.report import plot_losses, plot_targeted, targeted_comparison, write_report
-from spectm.pretrain.train import Pretrainer, PretrainResult, git_commit
-from spectm.provenance import mark_complete
+from spectm.pretrain.result import PretrainResult
+from spectm.pretrain.train import FitOutcome, Pretrainer, git_commit
+from spectm.provenance import file_fingerprint, is_complete, mark_complete, read_complete, stage_run_id
 from spectm.runs import run_path
 
 
@@ -43,6 +45,14 @@ def resolve_chips(cfg: PretrainSection, data_dir: Path, chips: Path | None) -> P
     return path
 
 
+def pretrain_run_id(cfg: PretrainSection, data_dir: Path, pipeline_name: str, kind: str = "pretrain") -> str:
+    """The deterministic run id ``<pipeline>-<kind>-<key>``: the key hashes the section and the
+    chips store's fingerprint, so the same configuration on the same chips names the same run."""
+    chips = resolve_chips(cfg, data_dir, None)
+    payload = {"pretrain": cfg.model_dump(mode="json"), "chips": file_fingerprint(chips)}
+    return stage_run_id(pipeline_name, kind, payload)
+
+
 def _broadcast(value: Any) -> Any:
     import torch.distributed as dist
 
@@ -53,19 +63,33 @@ def _broadcast(value: Any) -> Any:
     return obj[0]
 
 
-def pretrain_run(
-    cfg: PretrainSection,
+def _reuse(data_dir: Path, run_id: str, rank: int) -> PretrainResult | str | None:
+    """An existing ``runs/<run_id>/`` under ``reuse``: the complete run as ``skipped``, the id to
+    resume from its last checkpoint, or None (train afresh; a run with no checkpoint is removed)."""
+    run_dir = run_path(data_dir, run_id)
+    if is_complete(run_dir):
+        done = read_complete(run_dir)
+        loss = done.get("final_loss")
+        steps, loss = int(done.get("steps") or 0), float("nan") if loss is None else float(loss)
+        return PretrainResult(status="skipped", run_dir=run_dir, steps=steps, final_loss=loss)
+    if (run_dir / "checkpoints" / "last.pt").exists():
+        return run_id
+    if rank == 0 and run_dir.exists():  # started, but not one checkpoint written: start over
+        shutil.rmtree(run_dir)
+    return None
+
+
+def _open_run(
     data_dir: Path,
-    *,
-    chips: Path | None = None,
-    run_id: str | None = None,
-    device: str = "auto",
-    resume: str | Path | None = None,
-    pipeline: Pipeline | None = None,
-) -> PretrainResult:
-    """Train (or resume) a pretraining run; returns its summary. Only rank 0 writes files."""
-    data_dir = Path(data_dir)
-    rank = int(os.environ.get("RANK", "0"))
+    cfg: PretrainSection,
+    chips: Path | None,
+    run_id: str | None,
+    resume: str | Path | None,
+    pipeline: Pipeline | None,
+    rank: int,
+) -> tuple[Path, PretrainSection, Path | None]:
+    """(run dir, config, chips): a resumed run's own config and chips, or a new run's directory
+    (refused when it exists and is not empty)."""
     if resume is not None:
         run_dir = Path(resume) if Path(resume).is_dir() else run_path(data_dir, str(resume))
         if not (run_dir / "checkpoints" / "last.pt").exists():
@@ -85,6 +109,42 @@ def pretrain_run(
             raise BadInputError(
                 f"run directory {run_dir} already exists", f"pick another --run-id, or continue it with --resume {rid}"
             )
+    return run_dir, cfg, chips
+
+
+def pretrain_run(
+    cfg: PretrainSection,
+    data_dir: Path,
+    *,
+    chips: Path | None = None,
+    run_id: str | None = None,
+    device: str = "auto",
+    resume: str | Path | None = None,
+    pipeline: Pipeline | None = None,
+    reuse: bool = False,
+) -> PretrainResult:
+    """Train (or resume) a pretraining run; only rank 0 writes files.
+
+    ``run_id`` names ``runs/<id>/`` (default: a timestamp and the pipeline's name); ``"auto"``
+    is the deterministic :func:`pretrain_run_id` of ``pipeline`` (which it then needs). With
+    ``reuse`` (what the pipeline's stage passes) an existing ``runs/<run_id>/`` is not refused:
+    a complete run is returned as ``skipped``, an interrupted one resumes from its last
+    checkpoint and one that never wrote a checkpoint starts over. Otherwise ``resume`` (an id
+    or directory) continues a run explicitly. Returns status ``done`` after training.
+    """
+    data_dir = Path(data_dir)
+    rank = int(os.environ.get("RANK", "0"))
+    if run_id == "auto" and resume is None:
+        if pipeline is None:
+            raise BadInputError("run_id='auto' names the run after its pipeline", "pass pipeline=, or a run_id")
+        run_id = pretrain_run_id(cfg, data_dir, pipeline.name)
+    if reuse and resume is None and run_id is not None:
+        found = _reuse(data_dir, run_id, rank)
+        if isinstance(found, PretrainResult):
+            return found
+        if found is not None:
+            run_id, resume = None, found
+    run_dir, cfg, chips = _open_run(data_dir, cfg, chips, run_id, resume, pipeline, rank)
     chips_path = resolve_chips(cfg, data_dir, chips)
     trainer = Pretrainer(cfg, chips_path, run_dir, device=device)
     run_dir = Path(_broadcast(str(run_dir)))
@@ -110,20 +170,21 @@ def pretrain_run(
     commit = git_commit()
     if trainer.is_main:
         (run_dir / "git_commit.txt").write_text(commit + "\n", encoding="utf-8")
+    report: dict[str, Any] = {}
     try:
         result = trainer.fit()
         if trainer.is_main:
             trainer.export(run_dir / "model_final.safetensors", tag="final")
             if not (run_dir / "model.safetensors").exists():  # no validation split: final is best
                 trainer.export(run_dir / "model.safetensors", tag="final")
-            result.report = _report(trainer, result, cfg, chips_path, commit)
+            report = _report(trainer, result, cfg, chips_path, commit)
             mark_complete(run_dir, {"stage": "pretrain", "steps": result.steps, "final_loss": result.final_loss})
     finally:
         trainer.cleanup()
-    return result
+    return PretrainResult(status="done", report=report, **vars(result))
 
 
-def _report(trainer: Pretrainer, result: PretrainResult, cfg: PretrainSection, chips: Path, commit: str) -> dict:
+def _report(trainer: Pretrainer, result: FitOutcome, cfg: PretrainSection, chips: Path, commit: str) -> dict:
     run_dir = trainer.run_dir
     windows = [tuple(w) for w in cfg.masking.spectral_targeted.windows_nm]
     ds, split = (trainer.val_ds, "val") if trainer.val_ds is not None else (trainer.train_ds, "train")

@@ -24,7 +24,7 @@ import json
 import os
 import signal
 import subprocess
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,10 @@ _LOGGED = ("loss", "recon", "indices", "future")
 
 
 @dataclass
-class PretrainResult:
+class FitOutcome:
+    """What :meth:`Pretrainer.fit` ended with; :func:`spectm.pretrain.pretrain_run` turns it into
+    the stage's :class:`spectm.pretrain.result.PretrainResult` once the report is written."""
+
     run_dir: Path
     steps: int
     epochs_done: int
@@ -76,7 +79,6 @@ class PretrainResult:
     final_loss: float
     params: int
     world_size: int
-    report: dict[str, Any] = field(default_factory=dict)
 
 
 def git_commit() -> str:
@@ -255,7 +257,7 @@ class Pretrainer:
         self.model.train()
         return {f"val_{'loss' if k == 'loss' else k}": v / n for k, v in tot.items()}
 
-    def fit(self) -> PretrainResult:
+    def fit(self) -> FitOutcome:
         cfg = self.cfg
         self.model.train()
         if self.is_main:
@@ -287,7 +289,7 @@ class Pretrainer:
                 if self.step >= self.total_steps or self.stopped_early or end_of_epoch:
                     break
         metrics.close()
-        return PretrainResult(
+        return FitOutcome(
             self.run_dir, self.step, self.epoch, self.stopped_early, self.best_val, last_loss, self.params, self.world
         )
 

@@ -9,7 +9,7 @@ import typer
 
 from spectm.cli_common import state
 from spectm.config import load_pipeline
-from spectm.console import console, print_table
+from spectm.console import console
 
 app = typer.Typer()
 """``regress`` is a ``spectm train`` subcommand: :mod:`spectm.cli` mounts this app on the ``train`` group."""
@@ -50,12 +50,7 @@ def regress_cmd(
     if upd:
         cfg = cfg.model_validate({**cfg.model_dump(), **upd})
     res = regress_run(cfg, state.data_dir, pipeline_name=pipeline.name, run_id=run_id)
-    test = res.metrics[res.metrics["split"] == "test"]
-    print_table(
-        f"Regression {res.run_dir.name} ({res.status}) — test split",
-        ["horizon", "model", "R²", "RMSE", "MAE", "n"],
-        [(r.horizon, r.model, r.r2, r.rmse, r.mae, r.n) for r in test.itertuples()],
-    )
+    res.print_details()
     if res.notes:
         console.print(f"note: {res.notes_line()}")
     console.print(f"run dir: {res.run_dir}  (metrics.md, predictions.parquet)")

@@ -26,7 +26,8 @@ import yaml
 
 from spectm.config import SPECTM_MODELS as TORCH_MODELS
 from spectm.config import RegressSection
-from spectm.console import log
+from spectm.console import log, print_table
+from spectm.contract import StageResult
 from spectm.errors import DataNotFoundError
 from spectm.join.store import _require
 from spectm.provenance import atomic_write, file_fingerprint, mark_complete
@@ -34,11 +35,15 @@ from spectm.provenance import stage_run_id as _stage_run_id
 from spectm.runs import resolve_pretrain_run, run_path
 
 
-@dataclass
-class RegressResult:
+@dataclass(kw_only=True)
+class RegressResult(StageResult):
+    """The run's metrics, fitted this call (``done``, fit by fit, reusing the parts an
+    interrupted call left) or found complete (``skipped``)."""
+
+    stage: str = "regress"
     run_dir: Path
-    status: str  # "done" | "skipped"
     metrics: pd.DataFrame
+    horizons: list[str] = field(default_factory=list)  # configured; one without test match-ups is named
     fitted: int = 0
     reused: int = 0
     notes: dict[str, str] = field(default_factory=dict)  # "<model>_<horizon>" -> why skipped / how fitted
@@ -46,6 +51,32 @@ class RegressResult:
     def notes_line(self) -> str:
         """One line naming the fits that were skipped or fitted differently, and why."""
         return "; ".join(f"{k}: {v}" for k, v in sorted(self.notes.items()))
+
+    def describe(self) -> tuple[str, list[str | Path], dict[str, int | float]]:
+        """The best test R² per horizon (or ``complete``), horizons without test match-ups, notes."""
+        test = self.metrics[self.metrics["split"] == "test"]
+        best = test.sort_values("r2", ascending=False).groupby("horizon").head(1)
+        if self.skipped:
+            line = f"{self.run_dir.name} complete"
+        else:
+            line = f"{self.run_dir.name}: " + "; ".join(
+                f"{r.horizon}: best {r.model} R² {r.r2:.3f}" for r in best.itertuples()
+            )
+            no_test = [h for h in self.horizons if h not in set(best["horizon"])]
+            if no_test:
+                line += f"; no test match-ups for {', '.join(no_test)}"
+        if self.notes:
+            line += f"; {self.notes_line()}"
+        return line, [self.run_dir], {"fitted": self.fitted, "reused": self.reused, "notes": len(self.notes)}
+
+    def print_details(self) -> None:
+        """R², RMSE and MAE of every model × horizon on the test split."""
+        test = self.metrics[self.metrics["split"] == "test"]
+        print_table(
+            f"Regression {self.run_dir.name} ({self.status}) — test split",
+            ["horizon", "model", "R²", "RMSE", "MAE", "n"],
+            [(r.horizon, r.model, r.r2, r.rmse, r.mae, r.n) for r in test.itertuples()],
+        )
 
 
 def resolve_encoder(cfg: RegressSection, data_dir: Path, pipeline_name: str | None) -> Path | None:
@@ -156,7 +187,10 @@ def write_metrics_md(
 
 
 def regress_run(cfg: RegressSection, data_dir: Path, *, pipeline_name: str, run_id: str | None = None) -> RegressResult:
-    """Fit every ``cfg.models`` × ``cfg.horizons`` and write the run dir (module docstring)."""
+    """Fit every ``cfg.models`` × ``cfg.horizons`` and write the run dir (module docstring).
+
+    ``run_id`` defaults to ``<pipeline_name>-regress-<key>`` (:func:`regress_run_id`). Returns
+    status ``skipped`` when that run is complete, else ``done`` after fitting what was missing."""
     from spectm.provenance import is_complete
     from spectm.regress.api import fit_predict
 
@@ -167,9 +201,10 @@ def regress_run(cfg: RegressSection, data_dir: Path, *, pipeline_name: str, run_
         from spectm.provenance import read_complete
 
         return RegressResult(
-            run_dir,
-            "skipped",
-            pd.read_csv(run_dir / "metrics.csv"),
+            status="skipped",
+            run_dir=run_dir,
+            metrics=pd.read_csv(run_dir / "metrics.csv"),
+            horizons=list(cfg.horizons),
             notes=dict(read_complete(run_dir).get("notes") or {}),
         )
     parts_dir = run_dir / "parts"
@@ -264,4 +299,12 @@ def regress_run(cfg: RegressSection, data_dir: Path, *, pipeline_name: str, run_
             **info,
         },
     )
-    return RegressResult(run_dir, "done", metrics, fitted, reused, notes)
+    return RegressResult(
+        status="done",
+        run_dir=run_dir,
+        metrics=metrics,
+        horizons=list(cfg.horizons),
+        fitted=fitted,
+        reused=reused,
+        notes=notes,
+    )

@@ -8,7 +8,7 @@ import pandas as pd
 import torch
 
 from spectm.config import Pipeline
-from spectm.evaluate.stage import evaluate_run
+from spectm.evaluate.run import evaluate_run
 from spectm.evaluate.variants import ensure_variant, variants
 from tests.regress.helpers import make_store, tiny_pretrain
 

@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 
 from spectm.config import EvaluateSection, Pipeline
+from spectm.contract import StageResult
 from spectm.errors import ConfigError, DataNotFoundError
 from spectm.evaluate.protocol import combinations, run_protocol
-from spectm.evaluate.stage import evaluate_run
+from spectm.evaluate.run import EvaluateResult, evaluate_run
 from spectm.evaluate.variants import Variant, variant_run_id, variant_section, variants
 from tests.evaluate.fakes import FakeFit, make_data_dir, make_encoder
 
@@ -120,7 +121,7 @@ def test_stage_runs_skips_and_rebuilds_identically(tmp_path: Path, monkeypatch: 
         return make_encoder(data_dir, f"demo-ablation-{v.slug}", v.strategies, v.tasks), False
 
     monkeypatch.setattr("spectm.evaluate.protocol._default_fit_predict", lambda: fake)
-    monkeypatch.setattr("spectm.evaluate.stage.ensure_variant", fake_variant)
+    monkeypatch.setattr("spectm.evaluate.run.ensure_variant", fake_variant)
     p = _pipeline(
         models=["spectm-frozen", "ridge", "svr"],
         seeds=[0, 1],
@@ -128,13 +129,19 @@ def test_stage_runs_skips_and_rebuilds_identically(tmp_path: Path, monkeypatch: 
         bootstrap=200,
         ablation={"masking": ["spectral-targeted", "random"], "encoder_seeds": [0, 1]},
     )
-    monkeypatch.setattr("spectm.evaluate.stage.variant_run_id", lambda pipe, sec, dd: "demo-ablation-x")
+    monkeypatch.setattr("spectm.evaluate.run.variant_run_id", lambda pipe, sec, dd: "demo-ablation-x")
     from spectm.pipeline import resolve_stage
 
     stage = resolve_stage("evaluate")(p, data)  # what `spectm run` calls
     assert stage.status == "done" and "best: current" in stage.summary
     res = evaluate_run(p, data)
     assert res.status == "skipped" and str(res.run_dir) == stage.outputs[0]
+    # the one stage contract: the entry point's result is the stage's, done then skipped
+    for r, want in ((stage, "done"), (res, "skipped")):
+        assert isinstance(r, EvaluateResult) and isinstance(r, StageResult) and r.stage == "evaluate"
+        assert r.status == want and r.summary.startswith(res.run_dir.name) and r.outputs == [str(res.run_dir)]
+        assert set(r.counts) == {"fitted", "reused"} and all(isinstance(v, int) for v in r.counts.values())
+    assert stage.counts["fitted"] > 0 and res.summary == f"{res.run_dir.name} complete"
     assert res.run_dir.name.startswith("demo-evaluate-")
     assert len(calls) == 8  # one pretraining per variant (2 maskings × 2 task sets × 2 seeds), not per fit
     assert {c["encoder"] for c in fake.calls if c["model"] == "spectm-frozen"} >= {enc}

@@ -71,7 +71,7 @@ def test_every_reason_and_the_window_math(scene):
     assert a["ci"] == pytest.approx(np.median(ci_pix), rel=1e-5)
     assert {"ci", "ss665", "ci_cyano", "ndci", "chl_ndci"} <= set(res.matchups.columns)
     # every considered sample is accounted for in each horizon
-    c = res.counts
+    c = res.manifest["counts"]
     for hz in ("current", "ahead"):
         h = c["horizons"][hz]
         assert h["matched"] + sum(h["unmatched"].values()) == h["considered"] == 11

@@ -21,7 +21,7 @@ def test_plan_bounds_the_join_and_names_the_same_reasons(scene):  # noqa: F811
     un = load_unmatched(scene, "m")
     for hz in ("current", "ahead"):
         real = Counter(un.loc[un.horizon == hz, "reason"])
-        matched = res.counts["horizons"][hz]["matched"]
+        matched = res.manifest["counts"]["horizons"][hz]["matched"]
         # candidates = matched + those only the pixel check rejects; other reasons are exact
         assert plan.candidates[hz] == matched + sum(real[r] for r in PIXEL_REASONS)
         assert plan.reasons[hz] == {k: v for k, v in sorted(real.items()) if k not in PIXEL_REASONS}

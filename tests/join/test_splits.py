@@ -133,7 +133,11 @@ def test_station_split_store_has_no_leaks(tiny):
     splits = [str(s) for s in ch["split"].values.tolist()]
     assert "test" in splits and "train" in splits
     assert chip_leaks(tiny, "st") == []
-    assert res.counts["chips"]["excluded_leak"]["unlabeled"] + res.counts["chips"]["excluded_leak"]["matchup"] > 0
+    assert (
+        res.manifest["counts"]["chips"]["excluded_leak"]["unlabeled"]
+        + res.manifest["counts"]["chips"]["excluded_leak"]["matchup"]
+        > 0
+    )
     # chip ids are unique: no chip is in two splits
     ids = [str(s) for s in ch["chip"].values.tolist()]
     assert len(ids) == len(set(ids))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from spectm.cli import main
+from spectm.contract import StageResult
 from spectm.errors import BadInputError, DataNotFoundError
 from spectm.join import join, load_chips, load_matchups
 
@@ -24,17 +25,25 @@ def test_manifest_determinism_and_skip(tiny):
     write_samples(tiny, ROWS)
     a = join(tiny, "a", unlabeled_per_date=3, chip_time=2, chip_size=4)
     b = join(tiny, "b", unlabeled_per_date=3, chip_time=2, chip_size=4)
-    assert a.status == b.status == "written"
+    assert a.status == b.status == "done"
     man = json.loads((tiny / "features" / "a" / "manifest.json").read_text())
     assert man["inputs"]["samples"]["sha256"] and man["inputs"]["cube"]["fingerprint"]
     assert man["params"]["chip_time"] == 2 and man["key"] == b.manifest["key"]
     assert man["outputs"] == b.manifest["outputs"]  # byte-identical matchups, unmatched and chips
     again = join(tiny, "a", unlabeled_per_date=3, chip_time=2, chip_size=4)
     assert again.status == "skipped"
+    # the one stage contract: a StageResult with its summary line and flat numeric counts
+    for r, want in ((a, "done"), (again, "skipped")):
+        assert (
+            isinstance(r, StageResult) and r.stage == "join" and r.status == want and r.skipped == (want == "skipped")
+        )
+        assert r.summary.startswith("features/a: matched current ") and r.outputs == [str(r.path)]
+        assert r.counts["chips"] == man["counts"]["chips"]["total"] > 0
+        assert all(isinstance(v, int | float) for v in r.counts.values())
     with pytest.raises(BadInputError, match="--force"):
         join(tiny, "a", unlabeled_per_date=3, chip_time=1, chip_size=4)
     forced = join(tiny, "a", unlabeled_per_date=3, chip_time=1, chip_size=4, force=True)
-    assert forced.status == "written" and forced.manifest["key"] != man["key"]
+    assert forced.status == "done" and forced.manifest["key"] != man["key"]
     # chips: T steps in increasing time, the last is the match-up's observation
     ch = b.chips  # (a's lazy arrays point at the store just replaced by --force)
     assert ch["chips"].dims == ("chip", "time", "band", "y", "x") and ch.sizes["time"] == 2
@@ -46,7 +55,7 @@ def test_manifest_determinism_and_skip(tiny):
         assert str(ch["chip"].values[r["chip_index"]]) == r["chip"]
         assert np.datetime64(ch["chip_date"].values[r["chip_index"], -1], "D") == np.datetime64(r["obs_time"], "D")
     # counts add up: every match-up chip is kept, excluded or short of history
-    c = b.counts["chips"]
+    c = b.manifest["counts"]["chips"]
     assert c["matchup"] + c["excluded_leak"]["matchup"] + c["short_history"]["matchup"] == len(m)
 
 
@@ -142,14 +151,14 @@ def test_join_without_cube_then_the_stage_naming_it_is_skipped(data_dir):
 
     write_cube(data_dir, CubeSpec(days=["2024-08-02", "2024-08-03"], rrs=base_rrs(2)), region="lake_erie_western_basin")
     write_samples(data_dir, ROWS)
-    assert join(data_dir, unlabeled_per_date=0).status == "written"
+    assert join(data_dir, unlabeled_per_date=0).status == "done"
     pipe = Pipeline(
         name="train", region="lake_erie_western_basin", dates="2024-08", stages=["join"], join={"unlabeled_per_date": 0}
     )
     assert run_stage(pipe, data_dir).status == "skipped"
     assert join(data_dir, unlabeled_per_date=0).status == "skipped"
     # the other way round: a store built naming the cube is the one `spectm join` finds
-    assert join(data_dir, "b", cube="lake_erie_western_basin", unlabeled_per_date=0).status == "written"
+    assert join(data_dir, "b", cube="lake_erie_western_basin", unlabeled_per_date=0).status == "done"
     assert join(data_dir, "b", unlabeled_per_date=0).status == "skipped"
     with pytest.raises(BadInputError, match="--force"):  # other parameters are still refused
         join(data_dir, "b", unlabeled_per_date=1)

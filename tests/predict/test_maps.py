@@ -10,10 +10,12 @@ import pytest
 import xarray as xr
 
 from spectm.cli import main
+from spectm.contract import StageResult
 from spectm.errors import BadInputError, DataNotFoundError, DateRangeError
 from spectm.predict import predict_maps
 from spectm.predict.quicklook import THRESHOLDS, classify
 from spectm.predict.tiling import blend_window, tile_origins
+from spectm.provenance import mark_complete
 
 from .conftest import RatioRegressor, truth
 
@@ -71,7 +73,7 @@ def test_maps_hold_the_regressor_values_at_the_right_cells(cube_dir: tuple[Path,
     assert prov["regressor"] == "RatioRegressor" and len(prov["cube_fingerprint"]) == 64
     assert "spectm_version" in ds.attrs
     # counts: 9 tiles of 4×4 on 12×12, all hold water; day 3 loses tile (0,0) to cloud and (0,4) to too few valid
-    c = res.counts
+    c = res.manifest["counts"]
     assert c["days_in_range"] == 9 and c["days_without_imagery"] == 4 and c["dates_mapped"] == 5
     assert c["water_tiles"] == 9 and c["land_tiles"] == 0
     assert c["skipped"] == {"no_valid": 1, "too_few_valid": 1, "short_history": 0}
@@ -124,7 +126,7 @@ def test_history_steps_and_days_as_the_join_stage_picks_them(cube_dir: tuple[Pat
     res = predict_maps(data_dir, reg, "2024-08", name="h", quicklooks=False, overlap=0)
     # day 1 has no earlier slice: short history for every tile; day 4's tiles (0,0)/(0,4) skip the
     # clouded day 3 and take day 2 as history (chip_min_valid 0.5 of the join defaults)
-    assert res.counts["skipped"]["short_history"] == 9
+    assert res.manifest["counts"]["skipped"]["short_history"] == 9
     assert all(shape[1] == 2 for shape, _ in reg.calls)
     days = np.concatenate([d for _, d in reg.calls])
     assert set(np.round(days[:, 0], 6).tolist()) == {-1.0, -2.0} and (days[:, 1] == 0).all()
@@ -134,19 +136,32 @@ def test_identical_rerun_is_skipped_and_other_settings_need_overwrite(
     cube_dir: tuple[Path, np.ndarray], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data_dir, _ = cube_dir
-    reg_dir = data_dir / "runs" / "r1" / "regressor" / "spectm-finetune_current"
+    with pytest.raises(DataNotFoundError, match="no complete regress run 'p-regress-"):
+        predict_maps(data_dir, None, "2024-08-01", pipeline_name="p")
+    run = data_dir / "runs" / "p-regress-r1"
+    reg_dir = run / "regressor" / "spectm-finetune_current"
     reg_dir.mkdir(parents=True)
     (reg_dir / "regressor.json").write_text("{}")
+    mark_complete(run, {"stage": "regress"})
     reg = RatioRegressor()
     monkeypatch.setattr("spectm.predict.maps.load", lambda path: reg)
-    first = predict_maps(data_dir, "r1", "2024-08-01:2024-08-02", name="x", quicklooks=False)
-    assert first.status == "written" and len(reg.calls) == 2
-    again = predict_maps(data_dir, "r1", "2024-08-01:2024-08-02", name="x", quicklooks=False)
+    first = predict_maps(data_dir, "p-regress-r1", "2024-08-01:2024-08-02", name="x", quicklooks=False)
+    assert first.status == "done" and len(reg.calls) == 2
+    # no checkpoint: the pipeline's latest complete regress run, the same regressor, so skipped
+    again = predict_maps(data_dir, None, "2024-08-01:2024-08-02", name="x", pipeline_name="p", quicklooks=False)
     assert again.status == "skipped" and len(reg.calls) == 2
+    # the one stage contract: a StageResult with its summary line and the manifest's numbers, flat
+    for r, want in ((first, "done"), (again, "skipped")):
+        assert isinstance(r, StageResult) and r.stage == "predict" and r.status == want
+        assert r.summary == "x.zarr: 2 dates mapped (0 days without imagery), " + (
+            f"{r.manifest['counts']['tiles_predicted']} chips predicted, {r.manifest['counts']['tiles_skipped']} skipped"
+        )
+        assert r.outputs == [str(r.path), str(r.png_dir)] and r.counts["dates_mapped"] == 2
+        assert "skipped" not in r.counts and all(isinstance(v, int | float) for v in r.counts.values())
     with pytest.raises(BadInputError, match="--force"):
-        predict_maps(data_dir, "r1", "2024-08-01:2024-08-03", name="x", quicklooks=False)
-    third = predict_maps(data_dir, "r1", "2024-08-01:2024-08-03", name="x", quicklooks=False, force=True)
-    assert third.status == "written" and xr.open_zarr(third.path, consolidated=False).sizes["time"] == 3
+        predict_maps(data_dir, "p-regress-r1", "2024-08-01:2024-08-03", name="x", quicklooks=False)
+    third = predict_maps(data_dir, "p-regress-r1", "2024-08-01:2024-08-03", name="x", quicklooks=False, force=True)
+    assert third.status == "done" and xr.open_zarr(third.path, consolidated=False).sizes["time"] == 3
 
 
 def test_bad_input_is_a_clear_error(cube_dir: tuple[Path, np.ndarray], tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from spectm.cli import app
 from spectm.config import load_pipeline
-from spectm.errors import ConfigError
+from spectm.errors import BadInputError, ConfigError
 from spectm.pretrain.checkpoint import load_checkpoint, load_safetensors
 from spectm.pretrain.run import pretrain_run
 from spectm.pretrain.train import FAULT_ENV, Pretrainer
@@ -130,6 +130,30 @@ def test_ddp_two_processes_match_one_process(tmp_path: Path, chips_store: Path, 
             a, b = torch.cat([a[:d], a[2 * d :]]), torch.cat([b[:d], b[2 * d :]])
         torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6, msg=k)
     assert any(not torch.equal(init[k], ref[k]) for k in ref)  # training moved the weights
+
+
+def test_pipeline_stage_trains_once_then_skips(chips_store: Path, tiny_cfg) -> None:
+    """The stage's deterministic run: a directory without a checkpoint is started over, the
+    trained run is ``done``, the same call again is ``skipped``; both are the one StageResult."""
+    from spectm.config import Pipeline
+    from spectm.contract import StageResult
+    from spectm.pretrain.run import pretrain_run_id
+    from spectm.pretrain.stage import run_stage
+
+    data_dir = chips_store.parents[2]
+    pipe = Pipeline(
+        name="p", region="lake_erie_western_basin", dates="2024-08", stages=["pretrain"], pretrain=tiny_cfg(max_steps=2)
+    )
+    run_dir = data_dir / "runs" / pretrain_run_id(pipe.pretrain, data_dir, "p")
+    run_dir.mkdir(parents=True)
+    (run_dir / "config.yaml").write_text("left by a run killed before its first checkpoint")
+    first, again = run_stage(pipe, data_dir), run_stage(pipe, data_dir)
+    for r, want in ((first, "done"), (again, "skipped")):
+        assert isinstance(r, StageResult) and r.stage == "pretrain" and r.status == want
+        assert r.outputs == [str(run_dir)] and r.counts == {"steps": 2} and r.summary.startswith(run_dir.name)
+    assert "targeted r" in first.summary and first.report["steps"] == 2 and again.summary.endswith("complete (2 steps)")
+    with pytest.raises(BadInputError, match="pipeline="):
+        pretrain_run(pipe.pretrain, data_dir, run_id="auto")
 
 
 def test_checkpoints_load_without_pickle(tmp_path: Path, chips_store: Path, tiny_cfg) -> None:

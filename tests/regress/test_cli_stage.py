@@ -11,6 +11,7 @@ import yaml
 
 from spectm.cli import main
 from spectm.config import load_pipeline
+from spectm.contract import StageResult
 from spectm.regress import PREDICTION_COLUMNS, load_regressor
 from spectm.regress.stage import run_stage
 
@@ -83,6 +84,13 @@ def test_interrupted_run_resumes_with_the_missing_fits(tmp_path: Path, store_dir
     again = regress_run(cfg.regress, data, pipeline_name="t")
     assert again.run_dir == first.run_dir and (again.fitted, again.reused) == (1, 1)
     pd.testing.assert_frame_equal(first.metrics, again.metrics)
+    # the one stage contract: done (fitted, or resumed) then skipped, a summary line, flat counts
+    done = regress_run(cfg.regress, data, pipeline_name="t")
+    for r, want in ((first, "done"), (again, "done"), (done, "skipped")):
+        assert isinstance(r, StageResult) and r.stage == "regress" and r.status == want
+        assert r.outputs == [str(first.run_dir)] and r.summary.startswith(first.run_dir.name)
+        assert r.counts == {"fitted": r.fitted, "reused": r.reused, "notes": 0}
+    assert "current: best " in again.summary and done.summary == f"{first.run_dir.name} complete"
 
 
 @pytest.mark.parametrize(
