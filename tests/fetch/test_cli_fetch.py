@@ -228,7 +228,9 @@ def test_html_error_page_of_the_right_size_is_rejected(
     cmr.records = local_records(pace_server)
     from spectm.fetch import fetch
 
-    res = fetch("lake_erie", "2025-03-05", data_dir=data_dir, sources=["pace_oci_l2_aop"], retries=0)
+    res = fetch(
+        "lake_erie", "2025-03-05", data_dir=data_dir, sources=["pace_oci_l2_aop"], retries=0, raise_on_failure=False
+    )
     [e] = res.failed
     assert e.reason.startswith("the server sent a web page") and e.quarantine == f"raw/quarantine/pace/{NAME}"
     assert e.reason.endswith(f"quarantined at raw/quarantine/pace/{NAME}")
@@ -249,7 +251,9 @@ def test_right_size_file_that_is_not_netcdf_is_quarantined(
     cmr.records = local_records(pace_server)
     from spectm.fetch import fetch
 
-    res = fetch("lake_erie", "2025-03-05", data_dir=data_dir, sources=["pace_oci_l2_aop"], retries=0)
+    res = fetch(
+        "lake_erie", "2025-03-05", data_dir=data_dir, sources=["pace_oci_l2_aop"], retries=0, raise_on_failure=False
+    )
     [e] = res.failed
     assert e.reason.startswith("downloaded file is not NetCDF-4/HDF5") and e.quarantine == f"raw/quarantine/pace/{NAME}"
     m = json.loads((data_dir / "raw/manifest.json").read_text())
