@@ -183,6 +183,27 @@ def test_dry_run_prints_counts_and_bytes_and_needs_no_login(
     assert [i["status"] for i in m["items"] if i["id"] == NAME[:-3]] == ["planned"]
 
 
+def test_pipeline_stage_raises_after_recording_a_failed_file(
+    cmr, pace_server: RangeServer, data_dir: Path, monkeypatch: pytest.MonkeyPatch, no_earthdata_env: None
+) -> None:
+    """``spectm run``'s fetch stage fails on a failed file (so the run stops there), and the
+    manifest already holds the failure for the rerun that resumes."""
+    from spectm.config import Pipeline
+    from spectm.errors import FetchError
+    from spectm.fetch.stage import run_stage
+
+    monkeypatch.setenv("EARTHDATA_TOKEN", TOKEN)
+    cmr.records = local_records(pace_server)
+    pace_server.state.add_fault("/" + NAME, Fault("404", times=10))
+    p = Pipeline(
+        name="t", region="lake_erie", dates="2025-03-05", stages=["fetch"], fetch={"sources": ["pace_oci_l2_aop"]}
+    )
+    with pytest.raises(FetchError, match=r"1 file\(s\) failed.*gone \(HTTP 404\)"):
+        run_stage(p, data_dir)
+    m = json.loads((data_dir / "raw/manifest.json").read_text())
+    assert [i["status"] for i in m["items"] if i["id"] == NAME[:-3]] == ["failed"]
+
+
 def test_failure_exit_1_unless_continue_on_error(
     cmr,
     pace_server: RangeServer,
