@@ -92,7 +92,8 @@ class FetchResult(StageResult):
             raise FetchError(
                 f"{len(self.failed)} file(s) failed, e.g. {first.id}/{first.asset}: {first.reason}",
                 f"see {self.manifest_path} for every failure and its reason; rerun to resume "
-                "(completed files are skipped), or pass --continue-on-error to exit 0",
+                "(completed files are skipped), or pass --continue-on-error to exit 0 "
+                "(in Python: fetch(..., raise_on_failure=False))",
             )
 
     def print_details(self) -> None:
