@@ -78,6 +78,9 @@ def build_cube(
 ) -> CubeResult:
     """Build or update ``cubes/<region>_<sensor>.zarr`` for each sensor.
 
+    Returns a :class:`~spectm.cube.results.CubeResult` (a stage result): ``done`` when any day
+    was written, repaired or rebuilt, ``skipped`` when every requested day was complete.
+
     Incremental: days already complete in the store are skipped; incomplete slices
     (a killed build) are recomputed; ``force`` rebuilds every requested day present
     in the store (or only ``force_dates``). ``resolution`` overrides the region's
@@ -111,7 +114,7 @@ def build_cube(
     bad = [s for s in sensors if s not in SENSORS]
     if bad or not sensors:
         raise BadInputError(f"unknown sensor(s) {bad or sensors}", "use --sensor pace, s2 or all")
-    result = CubeResult()
+    built: dict[str, SensorResult] = {}
     if slices_at_once is not None and (type(slices_at_once) is not int or slices_at_once < 1):
         raise BadInputError(
             f"slices_at_once={slices_at_once!r} is not a whole number >= 1", "pass e.g. 2, or leave it unset"
@@ -140,8 +143,8 @@ def build_cube(
                 slices_at_once=n_at_once,
             )
             res.seconds = time.perf_counter() - t0
-            result.sensors[sensor] = res
-    return result
+            built[sensor] = res
+    return CubeResult.of(built)
 
 
 def _build_sensor(

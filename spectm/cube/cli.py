@@ -96,7 +96,7 @@ def build_cube_cmd(
     ] = False,
 ) -> None:
     """Build or update cubes/<region>_<sensor>.zarr from the local STAC catalog (incremental)."""
-    from spectm.cube.build import build_cube, result_json, summary_rows
+    from spectm.cube.build import build_cube, result_json
 
     if bbox is None or dates is None:
         from spectm.last_fetch import last_fetch
@@ -145,35 +145,7 @@ def build_cube_cmd(
     if as_json:
         console.print_json(json.dumps(result_json(res), default=str))
     else:
-        print_table(
-            "build-cube",
-            [
-                "sensor",
-                "store",
-                "status",
-                "new days",
-                "repaired",
-                "rebuilt",
-                "already complete",
-                "0 valid cells",
-                "items used",
-                "items failed",
-                "items skipped",
-                "seconds",
-            ],
-            summary_rows(res),
-        )
-        for r in res.sensors.values():
-            if r.days_empty:
-                shown = ", ".join(str(d) for d in r.days_empty[:8]) + (", …" if len(r.days_empty) > 8 else "")
-                console.print(
-                    f"warning: {r.sensor}: {len(r.days_empty)} day(s) written with 0 valid cells "
-                    f"(cloud, flags or no water under the swath): {shown}"
-                )
-            for iid, why in r.items_failed.items():
-                console.print(f"  {r.sensor}: skipped {iid}: {why}")
-            for day, why in r.days_damaged.items():
-                console.print(f"  {r.sensor}: damaged slice {day}: {why}")
+        res.print_details()
     if any(r.items_failed for r in res.sensors.values()):
         raise StageError(
             f"{sum(len(r.items_failed) for r in res.sensors.values())} item(s) could not be read (listed above)",

@@ -15,8 +15,8 @@ from spectm._lazy import lazy_getattr
 
 # imported on first use, so that `spectm --help` (which imports this package for its CLI) stays light
 _EXPORTS = {
-    "FetchResult": "spectm.fetch.api",
-    "SourceSummary": "spectm.fetch.api",
+    "FetchResult": "spectm.fetch.fetch_result",
+    "SourceSummary": "spectm.fetch.fetch_result",
     "fetch": "spectm.fetch.api",
 }
 

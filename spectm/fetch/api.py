@@ -14,9 +14,12 @@ result):
    ``raw/catalog`` for everything that is complete;
 3. **summarise** (here): per-source counts, written to the manifest's run history.
 
-Failures never raise out of :func:`fetch` (except bad input and auth): they are
-recorded, and :meth:`FetchResult.raise_for_failures` turns them into a
-:class:`~spectm.errors.FetchError` for callers that want a non-zero exit.
+Failed files never stop the other files: each is recorded with its reason in the manifest,
+and only after the manifest and catalog are complete does :func:`fetch` raise a
+:class:`~spectm.errors.FetchError` naming them (``raise_on_failure=True``, the default, as
+``spectm fetch`` and ``spectm run`` exit non-zero then). With ``raise_on_failure=False`` it
+returns the :class:`~spectm.fetch.fetch_result.FetchResult` to inspect (``res.failed``), and
+:meth:`~spectm.fetch.fetch_result.FetchResult.raise_for_failures` raises later.
 """
 
 from __future__ import annotations
@@ -26,69 +29,25 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from spectm._version import __version__
 from spectm.aoi import AOI, parse_bbox
 from spectm.catalogs import get_source
 from spectm.config import EarthaccessSource, StacSource
+from spectm.contract import status_of
 from spectm.dates import DateRange, parse_dates
-from spectm.errors import BadInputError, FetchError, LockedError
+from spectm.errors import BadInputError, LockedError
 from spectm.fetch.catalog import raw_dir
 from spectm.fetch.download import DownloadOptions
 from spectm.fetch.execute import SessionFactory, execute, write_catalog
+from spectm.fetch.fetch_result import FetchResult, SourceSummary
 from spectm.fetch.manifest import MANIFEST_NAME, Manifest, ManifestEntry, utc_now
 from spectm.fetch.plan import FetchPlan, Query, dry_run_entries, plan_fetch
 from spectm.fetch.stac import normalise_tiles
 from spectm.lock import lock_path, store_lock
 
 DEFAULT_SOURCES = ("pace_oci_l2_aop", "s2_earth_search")
-
-
-@dataclass
-class SourceSummary:
-    source: str
-    kind: str
-    searched: int = 0
-    found: int = 0
-    excluded: int = 0
-    planned: int = 0
-    downloaded: int = 0
-    skipped: int = 0
-    failed: int = 0
-    bytes: int = 0
-
-
-@dataclass
-class FetchResult:
-    """What one fetch did; ``entries`` are this run's manifest records."""
-
-    data_dir: Path
-    manifest_path: Path
-    catalog_path: Path | None
-    dry_run: bool
-    sources: dict[str, SourceSummary] = field(default_factory=dict)
-    entries: list[ManifestEntry] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def failed(self) -> list[ManifestEntry]:
-        return [e for e in self.entries if e.status == "failed"]
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
-
-    def raise_for_failures(self) -> None:
-        """Raise :class:`FetchError` when any file failed (the CLI's non-zero exit)."""
-        if self.failed:
-            first = self.failed[0]
-            raise FetchError(
-                f"{len(self.failed)} file(s) failed, e.g. {first.id}/{first.asset}: {first.reason}",
-                f"see {self.manifest_path} for every failure and its reason; rerun to resume "
-                "(completed files are skipped), or pass --continue-on-error to exit 0",
-            )
 
 
 @contextmanager
@@ -140,6 +99,7 @@ def fetch(
     max_items: int | None = None,
     earthdata_session: SessionFactory | None = None,
     stac_session: SessionFactory | None = None,
+    raise_on_failure: bool = True,
 ) -> FetchResult:
     """Fetch PACE OCI and Sentinel-2 data for a region and dates into ``<data_dir>/raw``.
 
@@ -161,6 +121,14 @@ def fetch(
         earthdata_session: factory of authenticated sessions (default: Earthdata login
             from the environment or ~/.netrc, only when a PACE file must be downloaded).
         stac_session: factory of sessions for S2 asset downloads (default: plain).
+        raise_on_failure: raise :class:`~spectm.errors.FetchError` when any file failed, after
+            recording every file (so a rerun resumes); ``False`` returns the result with the
+            failures in ``res.failed`` and status ``done``.
+
+    Returns:
+        :class:`~spectm.fetch.fetch_result.FetchResult`, a stage result: ``done`` when files were
+        downloaded or failed, and for a dry run (its summary says nothing was downloaded);
+        ``skipped`` when every file found was already complete.
     """
     t0 = time.perf_counter()
     data_dir = Path(data_dir)
@@ -180,10 +148,10 @@ def fetch(
             region={"name": aoi.name, "bbox": list(aoi.bbox)},
             dates={"start": dates.start.isoformat(), "end": dates.end.isoformat()},
         )
-        result = FetchResult(data_dir, manifest.path, None, dry_run)
         recorder = _Recorder(manifest, dry_run)
         plan = plan_fetch(srcs, query, data_dir, recorder)
-        _search_counts(result, manifest, plan, srcs, dry_run)
+        sources = _search_counts(manifest, plan, srcs, dry_run)
+        catalog_path = None
         if dry_run:
             for e in dry_run_entries(plan, force):
                 recorder(e)
@@ -200,9 +168,26 @@ def fetch(
                 }
             )
             execute(plan, opts, data_dir, aoi, recorder, earthdata_session, stac_session)
-            result.catalog_path = write_catalog(plan, recorder.entries, data_dir)
-        _summarise(result, recorder.entries, manifest, t0)
-        return result
+            catalog_path = write_catalog(plan, recorder.entries, data_dir)
+        entries = sorted(recorder.entries.values(), key=lambda e: e.key)
+        seconds = _summarise(sources, entries, manifest, dry_run, t0)
+    changed = dry_run or any(s.downloaded or s.failed for s in sources.values())
+    result = FetchResult(
+        status=status_of(changed),
+        data_dir=data_dir,
+        manifest_path=manifest.path,
+        catalog_path=catalog_path,
+        dry_run=dry_run,
+        region=aoi.name,
+        dates=str(dates),
+        clip=clip,
+        sources=sources,
+        entries=entries,
+        seconds=seconds,
+    )
+    if raise_on_failure:
+        result.raise_for_failures()
+    return result
 
 
 def _check_options(threads: int, timeout: float, retries: int, max_cloud_cover: float | None) -> None:
@@ -233,26 +218,24 @@ class _Recorder:
 
 
 def _search_counts(
-    result: FetchResult,
-    manifest: Manifest,
-    plan: FetchPlan,
-    srcs: Sequence[EarthaccessSource | StacSource],
-    dry_run: bool,
-) -> None:
+    manifest: Manifest, plan: FetchPlan, srcs: Sequence[EarthaccessSource | StacSource], dry_run: bool
+) -> dict[str, SourceSummary]:
+    sources: dict[str, SourceSummary] = {}
     for src in srcs:
         searched, found = plan.searched[src.name]
-        result.sources[src.name] = SourceSummary(src.name, src.kind, searched=searched, found=found)
+        sources[src.name] = SourceSummary(src.name, src.kind, searched=searched, found=found)
         if not dry_run:
             manifest.set_search_counts(src.name, searched, found)
+    return sources
 
 
 def _summarise(
-    result: FetchResult, run_entries: dict[tuple[str, str, str], ManifestEntry], manifest: Manifest, t0: float
-) -> None:
-    """Step 3: per-source counts from this run's records, written to the manifest's run history."""
-    result.entries = sorted(run_entries.values(), key=lambda e: e.key)
-    for e in result.entries:
-        s = result.sources.get(e.source)
+    sources: dict[str, SourceSummary], entries: list[ManifestEntry], manifest: Manifest, dry_run: bool, t0: float
+) -> float:
+    """Step 3: per-source counts from this run's records, written to the manifest's run history;
+    returns the seconds the fetch took."""
+    for e in entries:
+        s = sources.get(e.source)
         if s is None:
             continue
         setattr(s, e.status, getattr(s, e.status) + 1)
@@ -260,18 +243,19 @@ def _summarise(
             s.bytes += e.bytes
         if e.status == "planned":
             s.bytes += e.expected_bytes or 0
-    result.seconds = time.perf_counter() - t0
-    if not result.dry_run:
+    seconds = time.perf_counter() - t0
+    if not dry_run:
         counts = {
             name: {
                 k: getattr(s, k) for k in ("searched", "found", "excluded", "downloaded", "skipped", "failed", "bytes")
             }
-            for name, s in result.sources.items()
+            for name, s in sources.items()
         }
-        manifest.finish_run({"finished": utc_now(), "seconds": round(result.seconds, 2), "counts": counts})
+        manifest.finish_run({"finished": utc_now(), "seconds": round(seconds, 2), "counts": counts})
     else:
         # A dry run records "planned" only where the manifest knows nothing better.
         known = {e.key: e for e in manifest.entries()}
-        fresh = [e for e in result.entries if e.status == "planned" and known.get(e.key) is None]
+        fresh = [e for e in entries if e.status == "planned" and known.get(e.key) is None]
         if fresh:
             manifest.record_many(fresh)
+    return seconds

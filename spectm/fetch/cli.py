@@ -16,15 +16,6 @@ app = typer.Typer()
 """This stage's commands; :mod:`spectm.cli` mounts it (without a name) on the root ``spectm`` app."""
 
 
-def _human(n: int) -> str:
-    v = float(n)
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if v < 1000 or unit == "TB":
-            return f"{v:,.0f} {unit}" if unit == "B" else f"{v:,.1f} {unit}"
-        v /= 1000
-    return f"{n} B"
-
-
 def _split(values: list[str] | None) -> list[str] | None:
     if not values:
         return None
@@ -111,43 +102,9 @@ def fetch_cmd(
         timeout=timeout,
         retries=retries,
         max_items=max_items,
+        raise_on_failure=False,  # the tables first; then the exit code --continue-on-error asks for
     )
-    title = f"spectm fetch {aoi.name} {dr}" + (" (dry run: nothing downloaded)" if dry_run else "")
-    if dry_run:
-        cols = ["source", "searched", "found", "excluded", "to fetch", "present", "bytes to fetch"]
-        rows = [
-            (
-                s.source,
-                s.searched,
-                s.found,
-                s.excluded,
-                s.planned,
-                s.skipped,
-                _human(
-                    sum(e.expected_bytes or 0 for e in res.entries if e.source == s.source and e.status == "planned")
-                ),
-            )
-            for s in res.sources.values()
-        ]
-    else:
-        cols = ["source", "searched", "found", "excluded", "downloaded", "skipped", "failed", "bytes"]
-        rows = [
-            (s.source, s.searched, s.found, s.excluded, s.downloaded, s.skipped, s.failed, _human(s.bytes))
-            for s in res.sources.values()
-        ]
-    print_table(title, cols, rows)
-    if dry_run and clip and any(s.kind == "stac" for s in res.sources.values()):
-        typer.echo("S2 sizes with --clip are upper bounds (uncompressed region windows); --no-clip shows whole files.")
-    if res.failed:
-        print_table(
-            f"Failed ({len(res.failed)})",
-            ["source", "item", "asset", "reason"],
-            [(e.source, e.id, e.asset, e.reason or "") for e in res.failed[:50]],
-        )
-    if not dry_run:
-        typer.echo(f"manifest: {res.manifest_path}")
-        if res.catalog_path:
-            typer.echo(f"catalog:  {res.catalog_path}")
+    res.print_details()
     if not continue_on_error:
         res.raise_for_failures()
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from spectm.config import Pipeline
-from spectm.contract import StageResult, status_of
+from spectm.contract import StageResult
+from spectm.fetch.api import fetch
 
 
 def run_stage(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> StageResult:
@@ -15,25 +16,13 @@ def run_stage(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> Sta
     rerun after a failure downloads only what is missing. ``force`` has no effect: a fetch never
     refuses to add files.
     """
-    from spectm.fetch.api import fetch
-
-    sec = pipeline.fetch
-    res = fetch(
+    return fetch(
         pipeline.region,
         pipeline.dates,
         data_dir=data_dir,
-        sources=sec.sources,
-        max_cloud_cover=sec.max_cloud_cover,
-        threads=sec.threads,
-        clip=sec.clip,
-    )
-    res.raise_for_failures()
-    n_new = sum(s.downloaded for s in res.sources.values())
-    n_old = sum(s.skipped for s in res.sources.values())
-    return StageResult(
-        stage="fetch",
-        status=status_of(bool(n_new)),
-        summary=f"{n_new} downloaded, {n_old} already complete",
-        outputs=[str(res.manifest_path)] + ([str(res.catalog_path)] if res.catalog_path else []),
-        counts={"downloaded": n_new, "skipped": n_old, "bytes": sum(s.bytes for s in res.sources.values())},
+        sources=pipeline.fetch.sources,
+        max_cloud_cover=pipeline.fetch.max_cloud_cover,
+        threads=pipeline.fetch.threads,
+        clip=pipeline.fetch.clip,
+        raise_on_failure=True,
     )

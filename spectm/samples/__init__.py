@@ -12,8 +12,8 @@ from spectm._lazy import lazy_getattr
 
 # imported on first use, so that `spectm --help` (which imports this package for its CLI) stays light
 _EXPORTS = {
-    "FileSummary": "spectm.samples.ingest",
-    "IngestResult": "spectm.samples.ingest",
+    "FileSummary": "spectm.samples.ingest_result",
+    "IngestResult": "spectm.samples.ingest_result",
     "bundled_files": "spectm.samples.ingest",
     "ingest_samples": "spectm.samples.ingest",
     "load_samples": "spectm.samples.ingest",

@@ -64,16 +64,14 @@ def ingest_cmd(
     Rows or cells that cannot be used go to insitu/rejected_rows.csv with a reason; per-file counts go to insitu/ingest_report.json. Re-running with the same inputs does nothing unless --force.
     """
     from spectm.samples.ingest import ingest_samples
-    from spectm.samples.summary import print_ingest_summary
 
-    result = ingest_samples(
+    ingest_samples(
         files or None,
         data_dir=state.data_dir,
         column_map=column_map,
         timezone=timezone,
         force=force,
-    )
-    print_ingest_summary(result)
+    ).print_details()
 
 
 @samples_app.command("show")

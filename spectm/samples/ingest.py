@@ -11,7 +11,7 @@ applies the samples contract (:mod:`spectm.samples.normalize`) and writes, atomi
 
 It is idempotent: a hash of the input bytes, the column map and the options is stored in
 the report, and a second call with the same inputs returns the existing outputs
-(``skipped=True``) unless ``force=True``.
+(status ``skipped``) unless ``force=True``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ import hashlib
 import json
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from spectm.provenance import atomic_write, file_sha256
 from spectm.samples.column_map import load_column_map
 from spectm.samples.csv_cells import CHUNK_ROWS, iter_cells
 from spectm.samples.file_blocks import REJECTED_COLUMNS, FileResult, normalize_file
+from spectm.samples.ingest_result import FileSummary, IngestResult, totals_of
 from spectm.samples.normalize import SourceSpec, empty_rows
 from spectm.samples.samples_table import finish_table
 from spectm.samples.schemas import VARIABLES
@@ -45,54 +45,6 @@ from spectm.samples.source_specs import spec_for_glerl, spec_for_user
 RULES_VERSION = "2"
 GLERL_TIMEZONE = "America/New_York"
 STATION_TABLE = "glerl_western_lake_erie"
-
-
-@dataclass
-class FileSummary:
-    """One input file's numbers (also in ingest_report.json)."""
-
-    file: str
-    schema: str
-    encoding: str
-    rows_read: int
-    rows_kept: int
-    rows_rejected: int
-    cells_rejected: int
-    pmc_detected: int
-    pmc_censored: int
-    nondetects: int = 0  # cells in the column map's non-detect words, all variables
-
-
-@dataclass
-class IngestResult:
-    """What :func:`ingest_samples` produced (or found already complete)."""
-
-    samples: gpd.GeoDataFrame
-    rejected: pd.DataFrame
-    files: list[FileSummary]
-    paths: dict[str, Path]
-    report: dict[str, Any] = field(default_factory=dict)
-    skipped: bool = False
-
-    @property
-    def totals(self) -> FileSummary:
-        return FileSummary(
-            file="total",
-            schema="",
-            encoding="",
-            rows_read=sum(f.rows_read for f in self.files),
-            rows_kept=sum(f.rows_kept for f in self.files),
-            rows_rejected=sum(f.rows_rejected for f in self.files),
-            cells_rejected=sum(f.cells_rejected for f in self.files),
-            pmc_detected=sum(f.pmc_detected for f in self.files),
-            pmc_censored=sum(f.pmc_censored for f in self.files),
-            nondetects=sum(f.nondetects for f in self.files),
-        )
-
-    @property
-    def duplicates(self) -> list[str]:
-        """Sample ids of rows repeating an earlier station/day/depth (the ``_2``, ``_3`` ids)."""
-        return list(self.report.get("duplicates", []))
 
 
 def bundled_files() -> list[Path]:
@@ -158,7 +110,7 @@ def ingest_samples(
     files: Sequence[Path | str] | None = None,
     *,
     data_dir: Path,
-    column_map: Path | None = None,
+    column_map: Path | str | None = None,
     timezone: str | None = None,
     force: bool = False,
 ) -> IngestResult:
@@ -169,14 +121,16 @@ def ingest_samples(
             spectm (2012–2022, 2024, 2025).
         data_dir: the spectm data directory (outputs go to ``insitu/``).
         column_map: a column-map YAML describing a user's own CSV (all ``files`` are read
-            with it); without one, each file must be a known GLERL layout.
+            with it); without one (``None`` or ``""``, as a pipeline file leaves it), each file
+            must be a known GLERL layout.
         timezone: IANA zone of the files' local times; overrides the default
             (America/New_York for GLERL) and the column map's ``timezone``.
         force: rebuild even when the outputs exist for the same inputs.
 
     Returns:
-        :class:`IngestResult` with the samples GeoDataFrame, the rejected rows/cells, a
-        per-file summary and the output paths.
+        :class:`~spectm.samples.ingest_result.IngestResult` (a stage result, status ``done``,
+        or ``skipped`` when the outputs were complete for the same inputs) with the samples
+        GeoDataFrame, the rejected rows/cells, a per-file summary and the output paths.
 
     Raises:
         SchemaError: a file's headers are not a known layout (or do not fit the column map).
@@ -184,6 +138,7 @@ def ingest_samples(
         DataNotFoundError: an input file does not exist.
     """
     data_dir = Path(data_dir)
+    column_map = Path(column_map) if column_map else None
     paths = output_paths(data_dir)
     inputs = _resolve_files(files)
     cmap = load_column_map(column_map) if column_map is not None else None
@@ -287,11 +242,7 @@ def ingest_samples(
             }
             for path, enc, spec, o in outcomes
         },
-        "totals": {
-            k: v
-            for k, v in IngestResult(table, rejected, summaries, paths).totals.__dict__.items()
-            if k not in ("file", "schema", "encoding")
-        },
+        "totals": {k: v for k, v in totals_of(summaries).__dict__.items() if k not in ("file", "schema", "encoding")},
         "repairs": [r for *_, o in outcomes for r in o.repairs],
         "duplicates": table.loc[table["sample_id"].str.match(r".*_\d+$"), "sample_id"].tolist(),
     }
@@ -300,7 +251,7 @@ def ingest_samples(
     atomic_write(paths["samples"], lambda p: gdf.to_parquet(p, index=False))
     atomic_write(paths["rejected"], lambda p: rejected.to_csv(p, index=False))
     atomic_write(paths["report"], lambda p: p.write_text(json.dumps(report, indent=2, default=str) + "\n"))
-    return IngestResult(gdf, rejected, summaries, paths, report, skipped=False)
+    return IngestResult(status="done", samples=gdf, rejected=rejected, files=summaries, paths=paths, report=report)
 
 
 def _refuse_no_rows(outcomes: list, samples: Path) -> None:
@@ -352,7 +303,7 @@ def _load_result(paths: dict[str, Path], report: dict[str, Any]) -> IngestResult
         )
         for name, f in report.get("files", {}).items()
     ]
-    return IngestResult(gdf, rejected, summaries, paths, report, skipped=True)
+    return IngestResult(status="skipped", samples=gdf, rejected=rejected, files=summaries, paths=paths, report=report)
 
 
 def load_samples(data_dir: Path) -> gpd.GeoDataFrame:

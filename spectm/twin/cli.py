@@ -69,7 +69,7 @@ def generate_cmd(
         force=force,
         workers=workers,
     )
-    console.print(res.summary())
+    console.print(f"{res.status}: {res.summary}", markup=False)
 
 
 @twin_app.command("quicklook")

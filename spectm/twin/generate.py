@@ -4,7 +4,7 @@ One PACE OCI L2 AOP granule a day, Sentinel-2 scenes every few days on the regio
 MGRS tiles, the local STAC catalog, ``raw/manifest.json`` and ``insitu/samples.parquet``
 (the real GLERL samples, through :func:`spectm.samples.ingest_samples`). Everything is
 a deterministic function of the parameters and ``seed``; the parameters are hashed into
-the manifest so a second call with the same parameters is a no-op ("skipped").
+the manifest so a second call with the same parameters is a no-op (status ``skipped``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import pandas as pd
 from spectm.aoi import AOI, parse_bbox
 from spectm.catalogs import load_stations
 from spectm.console import log, progress
+from spectm.contract import StageResult
 from spectm.dates import DateRange, parse_dates, parse_months
 from spectm.dates import seasons as split_seasons
 from spectm.errors import BadInputError, ConfigError
@@ -38,17 +39,16 @@ MAX_SEASON_DAYS = 400
 IN_PROGRESS = ".twin_in_progress"  # in raw/ while a run writes; holds its parameter hash
 
 
-@dataclass
-class TwinResult:
-    """What a twin generation did (or found already done)."""
+@dataclass(kw_only=True)
+class TwinResult(StageResult):
+    """What a twin generation did (``done``) or found complete for the same parameters (``skipped``)."""
 
+    stage: str = "twin"
     data_dir: Path
-    status: str  # "done" or "skipped"
     params_hash: str
     n_granules: int = 0
     n_scenes: int = 0
     bytes_written: int = 0
-    seconds: float = 0.0
     drivers_source: str = ""
     notes: list[str] = field(default_factory=list)
     granules: list[Path] = field(default_factory=list)
@@ -57,16 +57,22 @@ class TwinResult:
     phase_seconds: dict[str, float] = field(default_factory=dict)  # fields, pace, s2, catalog
     n_seasons: int = 1
 
-    def summary(self) -> str:
+    def describe(self) -> tuple[str, list[str | Path], dict[str, int | float]]:
+        raw = Path(self.data_dir) / "raw"
+        outputs: list[str | Path] = [raw / MANIFEST_NAME, raw / "catalog" / "catalog.json"]
+        counts: dict[str, int | float] = {
+            "granules": self.n_granules,
+            "scenes": self.n_scenes,
+            "bytes": self.bytes_written,
+        }
         if self.status == "skipped":
-            return f"skipped: raw/ is complete for the same parameters (hash {self.params_hash})"
-        mb = self.bytes_written / 1e6
+            return f"raw/ is complete for the same parameters (hash {self.params_hash})", outputs, counts
         seasons = f" over {self.n_seasons} seasons" if self.n_seasons > 1 else ""
         s = (
-            f"{self.status}: {self.n_granules} PACE granules, {self.n_scenes} Sentinel-2 scenes{seasons}, "
-            f"{mb:.1f} MB in {self.seconds:.1f} s; constituents from {self.drivers_source}"
+            f"{self.n_granules} PACE granules, {self.n_scenes} Sentinel-2 scenes{seasons}, "
+            f"{self.bytes_written / 1e6:.1f} MB in {self.seconds:.1f} s; constituents from {self.drivers_source}"
         )
-        return s + ("; " + "; ".join(self.notes) if self.notes else "")
+        return s + ("; " + "; ".join(self.notes) if self.notes else ""), outputs, counts
 
 
 def params_hash(params: dict[str, Any]) -> str:
@@ -167,7 +173,12 @@ def generate_twin(
     phash = params_hash(params)
     if not force and _complete(data_dir, phash):
         return TwinResult(
-            data_dir, "skipped", phash, drivers_source="(unchanged)", notes=["output complete for the same parameters"]
+            status="skipped",
+            data_dir=data_dir,
+            params_hash=phash,
+            drivers_source="(unchanged)",
+            notes=["output complete for the same parameters"],
+            seconds=time.perf_counter() - t0,
         )
     raw = data_dir / "raw"
     notes = _prepare_raw(raw, phash, force)
@@ -213,22 +224,22 @@ def generate_twin(
     sim.phases["catalog"] = time.perf_counter() - tp
     total = sum(f.stat().st_size for f in raw.rglob("*") if f.is_file())
     res = TwinResult(
-        data_dir,
-        "done",
-        phash,
-        len(sim.granules),
-        len(sim.scenes),
-        total,
-        time.perf_counter() - t0,
-        sim.drivers_source,
-        notes,
-        [g.path for g in sim.granules],
-        [s.item_id for s in sim.scenes],
-        samples_path,
-        {k: round(v, 2) for k, v in sim.phases.items()},
-        len(season_list),
+        status="done",
+        data_dir=data_dir,
+        params_hash=phash,
+        n_granules=len(sim.granules),
+        n_scenes=len(sim.scenes),
+        bytes_written=total,
+        seconds=time.perf_counter() - t0,
+        drivers_source=sim.drivers_source,
+        notes=notes,
+        granules=[g.path for g in sim.granules],
+        scenes=[s.item_id for s in sim.scenes],
+        samples_path=samples_path,
+        phase_seconds={k: round(v, 2) for k, v in sim.phases.items()},
+        n_seasons=len(season_list),
     )
-    log.info("twin: %s", res.summary())
+    log.info("twin: %s", res.summary)
     return res
 
 

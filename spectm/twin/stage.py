@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from spectm.config import Pipeline
-from spectm.contract import StageResult, status_of
+from spectm.contract import StageResult
+from spectm.twin.generate import generate_twin
 
 
 def run_stage(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> StageResult:
@@ -14,26 +15,15 @@ def run_stage(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> Sta
     ``force`` is not passed on: ``generate_twin(force=True)`` regenerates even a complete twin,
     which ``spectm run --force`` must not do; a refused ``raw/`` is replaced by ``spectm twin --force``.
     """
-    from spectm.twin.generate import generate_twin
-
-    t = pipeline.twin
-    res = generate_twin(
+    return generate_twin(
         pipeline.region,
         pipeline.dates,
-        data_dir=Path(data_dir),
+        data_dir=data_dir,
         months=pipeline.months,
         seasons=pipeline.seasons,
-        seed=t.seed,
-        pace_resolution_m=t.pace_resolution_m,
-        s2_resolution_m=t.s2_resolution_m,
-        s2_revisit_days=t.s2_revisit_days,
-        workers=t.workers,
-    )
-    counts = {"granules": res.n_granules, "scenes": res.n_scenes, "bytes": res.bytes_written}
-    return StageResult(
-        "twin",
-        status_of(res.status != "skipped"),
-        res.summary(),
-        outputs=["raw/manifest.json", "raw/catalog/catalog.json"],
-        counts=counts,
+        seed=pipeline.twin.seed,
+        pace_resolution_m=pipeline.twin.pace_resolution_m,
+        s2_resolution_m=pipeline.twin.s2_resolution_m,
+        s2_revisit_days=pipeline.twin.s2_revisit_days,
+        workers=pipeline.twin.workers,
     )

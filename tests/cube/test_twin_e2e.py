@@ -13,6 +13,7 @@ from shapely.geometry import box
 
 from spectm import twin
 from spectm.aoi import AOI, parse_bbox
+from spectm.contract import StageResult
 from spectm.cube import build_cube
 from spectm.cube.inspect import verify_cube
 
@@ -55,6 +56,13 @@ def test_twin_to_cubes(built):
     assert float(s.x[0]) - 10 == float(p.x[0]) - 500  # same grid extent: S2 nests in PACE
     again = build_cube(aoi, DATES, data_dir=d, scheduler="threads")
     assert all(r.status == "up to date" for r in again.sensors.values())
+    # the one stage result: done on the first build, skipped when every day was complete
+    for r, status in ((res, "done"), (again, "skipped")):
+        assert isinstance(r, StageResult) and r.stage == "cube" and r.status == status
+        assert r.summary.startswith("pace: ") and r.outputs == [str(pace.path), str(s2.path)]
+        assert all(isinstance(v, int) for v in r.counts.values())
+    n = len(pace.days_written) + len(s2.days_written)
+    assert res.counts["days_written"] == n == again.counts["days_complete"] and again.counts["days_written"] == 0
 
 
 def test_s2_on_the_pace_grid(built, capsys):

@@ -183,6 +183,27 @@ def test_dry_run_prints_counts_and_bytes_and_needs_no_login(
     assert [i["status"] for i in m["items"] if i["id"] == NAME[:-3]] == ["planned"]
 
 
+def test_pipeline_stage_raises_after_recording_a_failed_file(
+    cmr, pace_server: RangeServer, data_dir: Path, monkeypatch: pytest.MonkeyPatch, no_earthdata_env: None
+) -> None:
+    """``spectm run``'s fetch stage fails on a failed file (so the run stops there), and the
+    manifest already holds the failure for the rerun that resumes."""
+    from spectm.config import Pipeline
+    from spectm.errors import FetchError
+    from spectm.fetch.stage import run_stage
+
+    monkeypatch.setenv("EARTHDATA_TOKEN", TOKEN)
+    cmr.records = local_records(pace_server)
+    pace_server.state.add_fault("/" + NAME, Fault("404", times=10))
+    p = Pipeline(
+        name="t", region="lake_erie", dates="2025-03-05", stages=["fetch"], fetch={"sources": ["pace_oci_l2_aop"]}
+    )
+    with pytest.raises(FetchError, match=r"1 file\(s\) failed.*gone \(HTTP 404\)"):
+        run_stage(p, data_dir)
+    m = json.loads((data_dir / "raw/manifest.json").read_text())
+    assert [i["status"] for i in m["items"] if i["id"] == NAME[:-3]] == ["failed"]
+
+
 def test_failure_exit_1_unless_continue_on_error(
     cmr,
     pace_server: RangeServer,
@@ -228,7 +249,9 @@ def test_html_error_page_of_the_right_size_is_rejected(
     cmr.records = local_records(pace_server)
     from spectm.fetch import fetch
 
-    res = fetch("lake_erie", "2025-03-05", data_dir=data_dir, sources=["pace_oci_l2_aop"], retries=0)
+    res = fetch(
+        "lake_erie", "2025-03-05", data_dir=data_dir, sources=["pace_oci_l2_aop"], retries=0, raise_on_failure=False
+    )
     [e] = res.failed
     assert e.reason.startswith("the server sent a web page") and e.quarantine == f"raw/quarantine/pace/{NAME}"
     assert e.reason.endswith(f"quarantined at raw/quarantine/pace/{NAME}")
@@ -249,7 +272,9 @@ def test_right_size_file_that_is_not_netcdf_is_quarantined(
     cmr.records = local_records(pace_server)
     from spectm.fetch import fetch
 
-    res = fetch("lake_erie", "2025-03-05", data_dir=data_dir, sources=["pace_oci_l2_aop"], retries=0)
+    res = fetch(
+        "lake_erie", "2025-03-05", data_dir=data_dir, sources=["pace_oci_l2_aop"], retries=0, raise_on_failure=False
+    )
     [e] = res.failed
     assert e.reason.startswith("downloaded file is not NetCDF-4/HDF5") and e.quarantine == f"raw/quarantine/pace/{NAME}"
     m = json.loads((data_dir / "raw/manifest.json").read_text())

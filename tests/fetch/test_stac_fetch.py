@@ -11,6 +11,7 @@ import rasterio
 
 from spectm.aoi import parse_bbox
 from spectm.catalogs import get_source
+from spectm.contract import StageResult
 from spectm.dates import parse_dates
 from spectm.errors import FetchError
 from spectm.fetch import fetch
@@ -74,6 +75,15 @@ def test_fetch_whole_cogs_with_faults_then_rerun_skips(stac_api, assets, data_di
     res2 = _s2(data_dir, stac_api, clip=False)
     assert res2.sources["s2_earth_search"].skipped == 24 and res2.sources["s2_earth_search"].downloaded == 0
     assert len([r for r in srv.log if r.method == "GET"]) == n_before
+    # the one stage result: done when it downloaded, skipped when everything was complete
+    for r, status, summary in (
+        (res, "done", "24 downloaded, 0 already"),
+        (res2, "skipped", "0 downloaded, 24 already"),
+    ):
+        assert isinstance(r, StageResult) and r.stage == "fetch" and r.status == status
+        assert r.summary.startswith(summary) and r.outputs[0] == str(data_dir / "raw/manifest.json")
+        assert r.counts["failed"] == 0 and all(isinstance(v, int) for v in r.counts.values())
+    assert res.counts["downloaded"] == res2.counts["skipped"] == 24 and res.counts["bytes"] == res2.counts["bytes"] > 0
 
 
 def test_fetch_clipped_cogs_and_local_catalog(stac_api, assets, data_dir: Path) -> None:
@@ -117,7 +127,11 @@ def test_fetch_clipped_cogs_and_local_catalog(stac_api, assets, data_dir: Path) 
 
 def test_missing_asset_fails_item_and_keeps_it_out_of_catalog(stac_api, assets, data_dir: Path) -> None:
     assets.server.state.add_fault(f"/s2/{KG}/B8A.tif", Fault("404", times=10))
-    res = _s2(data_dir, stac_api, clip=False)
+    with pytest.raises(FetchError, match=f"1 file.*{KG}/nir08"):  # by default, after recording every file
+        _s2(data_dir, stac_api, clip=False)
+    assert [i["status"] for i in json.loads((data_dir / "raw/manifest.json").read_text())["items"]].count("failed") == 1
+    res = _s2(data_dir, stac_api, clip=False, raise_on_failure=False)
+    assert res.status == "done" and res.summary == "0 downloaded, 23 already complete, 1 failed"
     assert [(e.id, e.asset) for e in res.failed] == [(KG, "nir08")]
     assert res.failed[0].reason.startswith("gone (HTTP 404)")
     assert not (data_dir / f"raw/s2/{KG}/nir08.tif").exists()
@@ -140,6 +154,9 @@ def test_dry_run_on_real_items_downloads_nothing(stac_api, data_dir: Path) -> No
     )
     s = res.sources["s2_earth_search"]
     assert s.searched == 9 and s.found == 9 and s.planned == 108  # the 10th item is from 31 March
+    # a dry run downloaded nothing but knows nothing is complete either: done, and the summary says so
+    assert res.status == "done" and res.summary == "dry run: 108 to fetch, 0 already complete; nothing downloaded"
+    assert res.counts["planned"] == 108 and res.counts["downloaded"] == 0
     real = json.loads(
         (
             Path(__file__).parents[1] / "data/stac/earth-search-v1_sentinel-2-c1-l2a_10-items_13TDE_2024-04.json"

@@ -10,6 +10,7 @@ import pytest
 
 from spectm.cli import main
 from spectm.config import Pipeline
+from spectm.contract import StageResult
 from spectm.samples import bundled_files, ingest_samples
 from spectm.samples.stage import run_stage
 
@@ -74,8 +75,10 @@ def test_stage_done_then_skipped(data_dir: Path, capsys: pytest.CaptureFixture[s
     first = run_stage(p, data_dir)
     assert first.status == "done" and "2504 kept" in first.summary
     assert first.counts["rows_kept"] == 2504 and first.counts["rows_read"] >= 2504
-    assert run_stage(p, data_dir).status == "skipped"
-    assert "Samples ingest" in capsys.readouterr().out
+    again = run_stage(p, data_dir)
+    assert again.status == "skipped" and capsys.readouterr().out == ""  # the stage itself prints nothing
+    again.print_details()  # what `spectm run` prints after the stage's line
+    assert "Samples ingest (up to date" in capsys.readouterr().out
 
 
 def test_changed_input_or_force_rebuilds(tmp_path: Path) -> None:
@@ -83,9 +86,17 @@ def test_changed_input_or_force_rebuilds(tmp_path: Path) -> None:
     f = tmp_path / src.name
     f.write_bytes(src.read_bytes())
     d = tmp_path / "d"
-    assert not ingest_samples([f], data_dir=d).skipped
+    first = ingest_samples([f], data_dir=d, column_map="")  # "" as a pipeline file may leave it: no map
+    assert not first.skipped
     again = ingest_samples([f], data_dir=d)
     assert again.skipped and len(again.samples) == 24 and again.files[0].rows_read == 24
+    for res, status in ((first, "done"), (again, "skipped")):
+        assert isinstance(res, StageResult) and res.stage == "samples" and res.status == status
+        assert (
+            res.summary.startswith("24 kept, 0 rejected of 24 rows")
+            and str(d / "insitu" / "samples.parquet") in res.outputs
+        )
+        assert res.counts == {"rows_read": 24, "rows_kept": 24, "rows_rejected": 0}
     assert not ingest_samples([f], data_dir=d, force=True).skipped
     f.write_bytes(src.read_bytes().replace(b"\r\n4/28/2025,WE2,5.6", b"\r\n4/28/2025,WE2,5.7"))
     assert not ingest_samples([f], data_dir=d).skipped

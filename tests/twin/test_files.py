@@ -13,6 +13,7 @@ import pytest
 import rasterio
 import xarray as xr
 
+from spectm.contract import StageResult
 from spectm.twin import TwinResult, generate_twin
 from spectm.twin.pace import L2_MASK, XARRAY_ARTEFACTS
 from spectm.twin.pace_template import extract_structure
@@ -171,6 +172,15 @@ def test_deterministic_and_skip(mini_twin: TwinResult, mini_twin_again: TwinResu
         samples=mini_samples(),
     )
     assert again.status == "skipped"
+    # the one stage result, on the first call and on the repeated one
+    root = mini_twin.data_dir
+    for r, status in ((mini_twin, "done"), (again, "skipped")):
+        assert isinstance(r, StageResult) and r.stage == "twin" and r.status == status and r.summary
+        assert r.outputs == [str(root / "raw" / "manifest.json"), str(root / "raw" / "catalog" / "catalog.json")]
+        assert all(isinstance(v, int) for v in r.counts.values())
+    assert all(Path(p).is_file() for p in again.outputs)
+    assert mini_twin.summary.startswith("2 PACE granules") and again.summary.startswith("raw/ is complete")
+    assert mini_twin.counts["granules"] == 2 and mini_twin.counts["bytes"] > 0
 
 
 def test_other_parameters_refuse_without_force(mini_twin: TwinResult) -> None:

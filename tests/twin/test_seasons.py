@@ -81,7 +81,7 @@ def test_each_season_its_own_drivers_and_one_line_for_climatology(two_seasons: T
     assert by == {"2015-06-28:2015-06-30": "climatology", "2024-06-01:2024-06-02": "samples"}
     clim = [n for n in two_seasons.notes if "climatology" in n]
     assert clim == ["1 of 2 seasons from climatology (no samples: 2015)"]
-    assert "over 2 seasons" in two_seasons.summary()
+    assert "over 2 seasons" in two_seasons.summary
 
 
 def test_before_launch_products_say_as_if_flown(two_seasons: TwinResult) -> None:
