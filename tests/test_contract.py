@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
+from importlib import import_module
 from pathlib import Path
+from typing import get_type_hints
 
 import pytest
 import yaml
 
+import spectm
 from spectm.config import Pipeline, load_pipeline
 from spectm.contract import StageResult, status_of
 from spectm.pipeline import STAGES, resolve_stage, run_pipeline
@@ -49,3 +53,53 @@ def test_run_passes_force_to_every_stage(
     )
     (res,) = run_pipeline(load_pipeline(pf), data_dir, force=force)
     assert [("rec", force)] == SEEN and res.counts == {"n": 1} and res.seconds >= 0
+
+
+STAGE_FILES = {
+    name: Path(spectm.__file__).parent / spec.split(":")[0].split(".")[1] / "stage.py" for name, spec in STAGES.items()
+}
+
+
+def _adapter_call(path: Path) -> ast.Call:
+    """The one call ``run_stage`` returns; fails on any other statement in the adapter."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    fns = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    assert [f.name for f in fns] == ["run_stage"], f"{path}: only run_stage belongs in a stage adapter"
+    body = fns[0].body
+    if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
+        body = body[1:]  # the docstring
+    assert len(body) == 1 and isinstance(body[0], ast.Return) and isinstance(body[0].value, ast.Call), (
+        f"{path}: run_stage must be one statement, `return <entry point>(...)`"
+    )
+    return body[0].value
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_every_adapter_is_one_call_to_an_entry_point_that_returns_a_stage_result(name: str) -> None:
+    call = _adapter_call(STAGE_FILES[name])
+    module = import_module(STAGES[name].split(":")[0])
+    assert isinstance(call.func, ast.Name), "call the entry point by its imported name"
+    entry = getattr(module, call.func.id)
+    hints = get_type_hints(entry)
+    assert isinstance(hints["return"], type) and issubclass(hints["return"], StageResult), (
+        f"{entry.__module__}.{entry.__name__} must return a StageResult subclass, not {hints['return']}"
+    )
+    assert hints["return"].__dataclass_fields__["stage"].default == name
+
+
+def test_describe_fills_what_the_constructor_left_empty() -> None:
+    from dataclasses import dataclass
+
+    @dataclass(kw_only=True)
+    class Demo(StageResult):
+        stage: str = "demo"
+        n: int
+
+        def describe(self) -> tuple[str, list[str | Path], dict[str, int | float]]:
+            return f"{self.n} things", [Path("/x")], {"things": self.n}
+
+    r = Demo(status="done", n=3)
+    assert (r.summary, r.outputs, r.counts, r.skipped) == ("3 things", ["/x"], {"things": 3}, False)
+    assert Demo(status="skipped", n=1, summary="kept").summary == "kept"
+    with pytest.raises(ValueError, match="numbers"):
+        StageResult("x", "done", counts={"nested": {"a": 1}})  # type: ignore[dict-item]

@@ -23,8 +23,17 @@ def config_hash(settings: dict) -> str:
     return config_key(settings, 12, separators=(", ", ": "))  # the spacing of the keys cubes already carry
 
 
+def cubes_dir(data_dir: Path | str) -> Path:
+    """``<data-dir>/cubes``: every cube store lives here, named ``<region>_<sensor>.zarr``."""
+    return Path(data_dir) / "cubes"
+
+
+def named_cube_path(data_dir: Path | str, region: str, sensor: str) -> Path:
+    return cubes_dir(data_dir) / f"{region}_{sensor}.zarr"
+
+
 def cube_path(data_dir: Path, aoi: AOI, sensor: str) -> Path:
-    return Path(data_dir) / "cubes" / f"{aoi.name}_{sensor}.zarr"
+    return named_cube_path(data_dir, aoi.name, sensor)
 
 
 def _sensor_settings(sensor: str, aoi: AOI, resolution: float | None, **kw: object) -> dict:

@@ -13,6 +13,7 @@ import xarray as xr
 
 from spectm.console import log
 from spectm.cube.build import config_hash
+from spectm.cube.cube_settings import named_cube_path
 from spectm.cube.integrity import DIGEST_VAR, damaged_slices
 from spectm.cube.store import open_cube, store_size
 from spectm.errors import BadInputError
@@ -191,9 +192,7 @@ def resolve_cube_path(value: str, data_dir: Path, sensor: str | None = None) -> 
     if p.exists():
         return [p]
     sensors = [sensor] if sensor else ["pace", "s2"]
-    found = [
-        data_dir / "cubes" / f"{value}_{s}.zarr" for s in sensors if (data_dir / "cubes" / f"{value}_{s}.zarr").exists()
-    ]
+    found = [named_cube_path(data_dir, value, s) for s in sensors if named_cube_path(data_dir, value, s).exists()]
     if not found:
         raise BadInputError(
             f"no cube at {value} and no cubes/{value}_<sensor>.zarr in {data_dir}",

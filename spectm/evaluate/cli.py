@@ -11,6 +11,7 @@ from spectm.cli_common import state
 from spectm.config import load_pipeline
 from spectm.console import console, print_table
 from spectm.errors import BadInputError
+from spectm.runs import run_path
 
 app = typer.Typer()
 """This stage's commands; :mod:`spectm.cli` mounts it (without a name) on the root ``spectm`` app."""
@@ -59,7 +60,7 @@ def run_cmd(
         pipeline = pipeline.model_copy(update={"evaluate": pipeline.evaluate.model_copy(update={"cv": cv})})
     if dry_run:
         run_id, combos, encoder, vruns = evaluate_plan(pipeline, state.data_dir)
-        done = state.data_dir / "runs" / run_id / "parts"
+        done = run_path(state.data_dir, run_id) / "parts"
         d = describe(combos)
         rows = [(e, m, n) for e, by in d["by_experiment"].items() for m, n in by.items()]
         print_table(

@@ -22,6 +22,7 @@ from spectm.console import log
 from spectm.errors import SpectmError
 from spectm.evaluate.protocol import PARTS, Combo, write_part
 from spectm.evaluate.schema import COLUMNS
+from spectm.runs import run_path
 
 
 def regress_parts(pipeline: Pipeline, data_dir: Path, encoder: Path | None, features: str) -> Path | None:
@@ -38,7 +39,7 @@ def regress_parts(pipeline: Pipeline, data_dir: Path, encoder: Path | None, feat
         return None
     if encoder is not None and (enc is None or enc.resolve() != encoder.resolve()):
         return None
-    run_dir = Path(data_dir) / "runs" / run_id
+    run_dir = run_path(data_dir, run_id)
     return run_dir / PARTS if is_complete(run_dir) else None
 
 

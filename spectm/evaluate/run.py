@@ -31,6 +31,7 @@ from spectm.evaluate.variants import (
     variant_section,
     variants,
 )
+from spectm.join.store import CHIPS, MATCHUPS, store_dir
 from spectm.runs import run_path
 
 
@@ -55,13 +56,13 @@ def resolve_encoder(pipeline: Pipeline, data_dir: Path) -> Path:
 def _features_fingerprint(data_dir: Path, name: str) -> dict[str, str]:
     from spectm.provenance import file_fingerprint
 
-    store = Path(data_dir) / "features" / name
-    if not (store / "matchups.parquet").exists():
+    store = store_dir(data_dir, name)
+    if not (store / MATCHUPS).exists():
         raise DataNotFoundError(
             f"no feature store features/{name}/ in {data_dir}",
             f"run `spectm join --name {name}` (or the join stage) first",
         )
-    return {"matchups": file_fingerprint(store / "matchups.parquet"), "chips": file_fingerprint(store / "chips.zarr")}
+    return {"matchups": file_fingerprint(store / MATCHUPS), "chips": file_fingerprint(store / CHIPS)}
 
 
 def labelled_seasons(data_dir: Path, name: str) -> list[int]:
@@ -69,7 +70,7 @@ def labelled_seasons(data_dir: Path, name: str) -> list[int]:
     import numpy as np
     import pandas as pd
 
-    m = pd.read_parquet(Path(data_dir) / "features" / name / "matchups.parquet", columns=["date", "label_log10"])
+    m = pd.read_parquet(store_dir(data_dir, name) / MATCHUPS, columns=["date", "label_log10"])
     lab = m[np.isfinite(m["label_log10"].to_numpy(float))]
     return sorted(int(y) for y in pd.to_datetime(lab["date"]).dt.year.unique())
 

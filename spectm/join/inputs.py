@@ -17,10 +17,12 @@ import xarray as xr
 from pyproj import CRS, Transformer
 
 from spectm.aoi import parse_bbox
+from spectm.cube.cube_settings import cubes_dir, named_cube_path
 from spectm.errors import DataNotFoundError, SchemaError
 from spectm.join.window import Grid
 from spectm.provenance import file_sha256, zarr_fingerprint
 from spectm.samples import load_samples
+from spectm.samples.ingest import output_paths
 
 DEFAULT_TZ = "America/New_York"
 SPECTRUM_VAR = {"pace": "rrs", "s2": "reflectance"}
@@ -56,9 +58,9 @@ class Cube:
 
 def find_cube(data_dir: Path, sensor: str, cube: str | None) -> Path:
     """``cubes/<cube>_<sensor>.zarr``; without ``cube`` the only cube of that sensor."""
-    root = Path(data_dir) / "cubes"
+    root = cubes_dir(data_dir)
     if cube:
-        path = root / f"{cube}_{sensor}.zarr"
+        path = named_cube_path(data_dir, cube, sensor)
         if not (path / "zarr.json").exists():
             raise DataNotFoundError(
                 f"no {sensor} cube at {path}", f"run `spectm build-cube --bbox {cube} --sensor {sensor}` first"
@@ -171,7 +173,7 @@ def load_samples_for_join(data_dir: Path, *, include_scum: bool, label: str) -> 
     are counted in ``filtered``. The file's SHA-256 goes into the manifest.
     """
     df = load_samples(Path(data_dir))
-    path = Path(data_dir) / "insitu" / "samples.parquet"
+    path = output_paths(Path(data_dir))["samples"]
     sha = file_sha256(path)
     need = ["sample_id", "station", "date", "lat", "lon", "depth_category", "time_utc"]
     if label not in df.columns:

@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from spectm.errors import BadInputError, DataNotFoundError
+from spectm.runs import run_path
 
 REGRESSOR_JSON = "regressor.json"
 # Preferred model when a regress run holds several torch regressors for one horizon.
@@ -58,7 +59,7 @@ def resolve_checkpoint(
     the first of ``spectm-finetune``, ``spectm-frozen`` that exists.
     """
     text = str(checkpoint)
-    cands = [Path(text), Path(data_dir) / "runs" / text]
+    cands = [Path(text), run_path(data_dir, text)]
     path = next((p for p in cands if p.is_dir()), None)
     if path is None:
         raise DataNotFoundError(

@@ -21,6 +21,7 @@ from spectm import __version__
 from spectm.config import Pipeline, PretrainSection, validate_model
 from spectm.console import log
 from spectm.errors import BadInputError, DataNotFoundError
+from spectm.join.store import CHIPS, store_dir
 from spectm.pretrain.checkpoint import load_checkpoint
 from spectm.pretrain.report import plot_losses, plot_targeted, targeted_comparison, write_report
 from spectm.pretrain.result import PretrainResult
@@ -36,7 +37,7 @@ def resolve_chips(cfg: PretrainSection, data_dir: Path, chips: Path | None) -> P
     elif cfg.chips:
         path = Path(cfg.chips) if Path(cfg.chips).is_absolute() else data_dir / cfg.chips
     else:
-        path = data_dir / "features" / cfg.features / "chips.zarr"
+        path = store_dir(data_dir, cfg.features) / CHIPS
     if not (path / "zarr.json").exists():
         raise DataNotFoundError(
             f"no chips store at {path}",

@@ -27,6 +27,7 @@ from spectm.dates import seasons as split_seasons
 from spectm.errors import BadInputError, ConfigError
 from spectm.fetch.manifest import MANIFEST_NAME, read_manifest
 from spectm.provenance import config_key
+from spectm.samples.ingest import ingest_samples, output_paths
 from spectm.twin.catalog import write_catalog, write_manifest
 from spectm.twin.fields import Grid, has_maumee
 from spectm.twin.launch import LAUNCH, as_if_flown
@@ -84,15 +85,10 @@ def _load_samples(data_dir: Path, notes: list[str]) -> tuple[pd.DataFrame | None
     """The samples of ``insitu/samples.parquet`` when it exists (the user's own, after
     ``spectm samples ingest``: never overwritten), else the bundled GLERL samples via the
     samples stage, or None (→ climatology) if that is unavailable."""
-    path = data_dir / "insitu" / "samples.parquet"
+    path = output_paths(data_dir)["samples"]
     if path.is_file():
         notes.append("constituents driven by the existing insitu/samples.parquet (left as it is)")
         return pd.DataFrame(pd.read_parquet(path).drop(columns=["geometry"], errors="ignore")), path
-    try:
-        from spectm.samples import ingest_samples  # type: ignore[attr-defined]
-    except ImportError:
-        notes.append("samples stage not available: no insitu/samples.parquet written")
-        return None, None
     ingest_samples(files=None, data_dir=data_dir)
     if not path.is_file():
         notes.append("samples stage wrote no insitu/samples.parquet")
