@@ -27,6 +27,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from spectm.library_warnings import quiet_library_warnings
 from spectm.redact import RedactingFilter
 
 T = TypeVar("T")
@@ -58,7 +59,6 @@ def configure(verbosity: int = 0, quiet: bool = False) -> None:
     root.addHandler(handler)
     root.setLevel(level)
     root.propagate = False
-    from spectm.library_warnings import quiet_library_warnings
 
     quiet_library_warnings(verbosity == 0)
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from spectm.errors import DataNotFoundError
 from spectm.provenance import COMPLETE, is_complete
 
 
@@ -46,7 +47,6 @@ def resolve_pretrain_run(
 
     ``alternative`` completes the remedy when nothing is found (e.g. drop the spectm-* models).
     """
-    from spectm.errors import DataNotFoundError
 
     if named:
         for cand in (Path(named), run_path(data_dir, named)):

@@ -15,7 +15,17 @@ import xarray as xr
 
 from spectm.aoi import AOI
 from spectm.cube import catalog
+from spectm.cube.pace_cube import (
+    PACE_VAR_ATTRS,
+    PaceSettings,
+    grid_coords,
+    pace_encoding,
+    pace_slice,
+    probe_wavelengths,
+)
+from spectm.cube.regrid import SwathResampler
 from spectm.cube.results import SensorResult
+from spectm.cube.s2_cube import S2Builder
 from spectm.cube.template import TIME_ENCODING, finish_template
 
 
@@ -40,7 +50,6 @@ def make_builder(
 ) -> Builder:
     if sensor == "pace":
         return PaceBuilder(aoi, gb, settings, scan, with_unc, pace_chunks)
-    from spectm.cube.s2_cube import S2Builder
 
     return S2Builder(aoi, gb, settings, scan, s2_chunk, out)
 
@@ -49,8 +58,6 @@ class PaceBuilder(Builder):
     def __init__(
         self, aoi: AOI, gb: object, settings: dict, scan: catalog.CatalogScan, with_unc: bool, chunks: dict | None
     ) -> None:
-        from spectm.cube.pace_cube import PaceSettings, probe_wavelengths
-        from spectm.cube.regrid import SwathResampler
 
         self.gb = gb
         self.aoi = aoi
@@ -61,7 +68,6 @@ class PaceBuilder(Builder):
         self.wavelength = probe_wavelengths(first)
 
     def template(self, days: list[date], by_day: dict) -> xr.Dataset:
-        from spectm.cube.pace_cube import PACE_VAR_ATTRS, grid_coords
 
         ny, nx = self.gb.shape  # type: ignore[attr-defined]
         nb, nt = len(self.wavelength), len(days)
@@ -82,13 +88,11 @@ class PaceBuilder(Builder):
         return finish_template(ds, self.aoi, PACE_VAR_ATTRS)
 
     def encoding(self) -> dict:
-        from spectm.cube.pace_cube import pace_encoding
 
         ny, nx = self.gb.shape  # type: ignore[attr-defined]
         return pace_encoding(len(self.wavelength), ny, nx, self.with_unc) | TIME_ENCODING
 
     def slice(self, day: date, items: list) -> tuple[xr.Dataset, list[str]]:
-        from spectm.cube.pace_cube import pace_slice
 
         return pace_slice(day, items, self.resampler, self.wavelength, self.settings)
 

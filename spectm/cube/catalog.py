@@ -16,6 +16,8 @@ import numpy as np
 import pystac
 
 from spectm.aoi import AOI
+from spectm.cube.flags import mask_bits
+from spectm.cube.pace_reader import open_l2
 from spectm.dates import DateRange
 from spectm.errors import BadInputError, DataNotFoundError
 from spectm.fetch.catalog import S2_COLLECTIONS, read_items
@@ -113,8 +115,6 @@ def asset_path(item: pystac.Item, key: str) -> Path:
 
 def check_flag_names(names: list[str], scan: CatalogScan) -> None:
     """Fail before any work when a --flags name is not in the granules' flag_meanings."""
-    from spectm.cube.flags import mask_bits
-    from spectm.cube.pace_reader import open_l2
 
     for items in scan.by_day.values():
         for it in items:

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from spectm.console import log
+from spectm.evaluate.schema import OPTIONAL
 from spectm.regress.metrics import mae, r2, rmse
 
 SEED_KEYS = [
@@ -102,7 +103,6 @@ def per_seed(pred: pd.DataFrame, split: str = "test", keys: Sequence[str] = SEED
 
     ``n_train`` is the mean over folds under leave-one-season-out (one value otherwise).
     """
-    from spectm.evaluate.schema import OPTIONAL
 
     rows = []
     sub = pred[pred["split"] == split]

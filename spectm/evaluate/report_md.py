@@ -10,6 +10,8 @@ import math
 
 import pandas as pd
 
+from spectm.evaluate.metrics import THRESHOLDS
+
 
 def _f(v: float, nd: int = 3) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
@@ -78,7 +80,6 @@ def _runs(r: object) -> str:
 
 
 def md_advisory(t: pd.DataFrame) -> str:
-    from spectm.evaluate.metrics import THRESHOLDS
 
     rows = []
     for r in t.to_dict("records"):

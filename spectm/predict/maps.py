@@ -25,6 +25,7 @@ from spectm.config import JoinSection
 from spectm.console import log
 from spectm.dates import parse_dates
 from spectm.errors import BadInputError, DataNotFoundError, DateRangeError, SchemaError, StageError
+from spectm.join import store
 from spectm.join.inputs import Cube, open_cube
 from spectm.predict import mapstore, quicklook
 from spectm.predict.cog import write_cog
@@ -59,7 +60,6 @@ def _history_params(
     """The join settings that pick history steps: ``join``, else the feature store's manifest
     (``features``, else the store the regressor was trained on, else the only store), else the
     defaults; the chip geometry is always the regressor's."""
-    from spectm.join import store
 
     src = "join section"
     if join is None:

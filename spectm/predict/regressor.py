@@ -15,6 +15,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from spectm.errors import BadInputError, DataNotFoundError
+from spectm.regress import load_regressor
 from spectm.runs import run_path
 
 REGRESSOR_JSON = "regressor.json"
@@ -97,7 +98,6 @@ def resolve_checkpoint(
 
 def load(path: Path) -> ChipPredictor:
     """Load the regressor in ``path`` with :func:`spectm.regress.load_regressor`."""
-    from spectm.regress import load_regressor
 
     reg = load_regressor(path)
     if not isinstance(reg, ChipPredictor):

@@ -32,6 +32,9 @@ import numpy as np
 import torch
 from scipy.interpolate import CubicSpline
 
+from spectm.pretrain.indices_torch import compute_indices, index_bands
+from spectm.pretrain.mae import interpolate_hidden
+from spectm.pretrain.objective import normalise, token_validity
 from spectm.pretrain.wavelengths import in_windows
 
 
@@ -94,7 +97,6 @@ def targeted_comparison(
 ) -> dict[str, Any]:
     """Model vs linear, spline and PCA on the targeted bands of ``dataset`` (the last time step's pixels);
     the PCA basis comes from ``trainer.train_ds``."""
-    from spectm.pretrain.objective import normalise, token_validity
 
     model = trainer.model
     model.eval()
@@ -178,7 +180,6 @@ def targeted_comparison(
 
 def linear_fill(spectra: np.ndarray, wavelengths: Sequence[float], hidden: np.ndarray) -> np.ndarray:
     """Straight lines across each gap (held flat past the last visible band); ``spectra`` (N, C)."""
-    from spectm.pretrain.mae import interpolate_hidden
 
     x = torch.from_numpy(np.asarray(spectra, dtype=np.float64))[:, :, None]
     vis = torch.from_numpy(~np.asarray(hidden, dtype=bool)).expand(x.shape[0], -1)
@@ -198,7 +199,6 @@ def index_agreement(
     ``truth`` (N, C); each fill (N, hidden bands). Indices that read no hidden band are skipped
     (every fill would equal the truth).
     """
-    from spectm.pretrain.indices_torch import compute_indices, index_bands
 
     def idx(a: np.ndarray, name: str) -> np.ndarray:
         x = torch.from_numpy(a.astype(np.float64))[:, None, :, None, None]  # (N, T=1, C, 1, 1)

@@ -24,6 +24,7 @@ from typing import Literal
 
 from spectm.config import Pipeline, PretrainModel, PretrainSection, RegressSection
 from spectm.contract import StageResult
+from spectm.last_fetch import last_fetch
 from spectm.pipeline import run_pipeline
 
 TRAIN_PIPELINE = "train"
@@ -76,7 +77,6 @@ def train_all(
 ) -> tuple[Pipeline, list[StageResult]]:
     """Join, pretrain and regress with the machine's preset; ``region``/``dates`` default to
     those of ``raw/manifest.json``. Returns the pipeline run and the stage results."""
-    from spectm.last_fetch import last_fetch
 
     if region is None or dates is None:
         m_region, m_dates = last_fetch(data_dir)

@@ -30,7 +30,10 @@ from spectm.console import log
 from spectm.errors import BadInputError, DataNotFoundError, SchemaError
 from spectm.join import read_manifest
 from spectm.join.splits import season_fold_splits
+from spectm.regress.baselines import fit_baseline
+from spectm.regress.data import NoChipsError, load_chip_rows, load_table, select_rows
 from spectm.regress.predictions import censoring, predictions_frame
+from spectm.regress.references import WeekClimatology, insitu_matrix, parse_reference
 
 TORCH_MODELS = SPECTM_MODELS
 
@@ -85,8 +88,6 @@ def fit_predict(
     that holds this season out (test), validates on the most recent other season and trains
     on the rest. See docs/regress.md and docs/evaluate.md.
     """
-    from spectm.regress.data import NoChipsError, load_table, select_rows
-    from spectm.regress.references import parse_reference
 
     data_dir = Path(data_dir)
     reference = parse_reference(model)
@@ -141,8 +142,6 @@ def fit_predict(
         elif reference is not None:
             rows, cens, preds, info = _fit_reference(reference, rows, cens, seed, features)
         else:
-            from spectm.regress.baselines import fit_baseline
-
             cols = rows.feature_columns
             fit = fit_baseline(
                 model,
@@ -223,9 +222,6 @@ def _fit_reference(
     """Climatology or an in-situ ceiling on the baselines' rows; rows without the pigment are dropped, counted."""
     from dataclasses import replace
 
-    from spectm.regress.baselines import fit_baseline
-    from spectm.regress.references import WeekClimatology, insitu_matrix
-
     kind, reg = reference
     if reg is None:
         clim = WeekClimatology().fit(rows.train["date"], rows.train["label_log10"].to_numpy(float))
@@ -294,7 +290,6 @@ def _fit_torch(
 ) -> tuple[dict[str, np.ndarray], dict[str, Any], tuple[str, str, str]]:
     import torch
 
-    from spectm.regress.data import load_chip_rows
     from spectm.regress.fit_torch import ChipSet, fit_finetune, fit_frozen, predict_sets
     from spectm.regress.head import load_encoder
     from spectm.regress.regressor import save_regressor

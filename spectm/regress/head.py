@@ -36,6 +36,7 @@ from torch import nn
 
 from spectm.config import PRETRAIN_TASKS, PretrainLoss
 from spectm.errors import DataNotFoundError, SchemaError
+from spectm.pretrain.checkpoint import load_safetensors
 from spectm.pretrain.indices_torch import compute_indices
 from spectm.pretrain.mae import MAEConfig, SpectralMAE
 from spectm.pretrain.objective import Stats, normalise, token_validity
@@ -61,8 +62,6 @@ class Encoder:
 def load_encoder(run: Path) -> Encoder:
     """Load ``<run>/model.safetensors`` (weights_only by construction: safetensors holds no code)."""
     import yaml
-
-    from spectm.pretrain.checkpoint import load_safetensors
 
     run = Path(run)
     path = run / "model.safetensors" if run.is_dir() else run
