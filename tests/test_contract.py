@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import typing
 from importlib import import_module
 from pathlib import Path
 from typing import get_type_hints
@@ -85,6 +86,27 @@ def test_every_adapter_is_one_call_to_an_entry_point_that_returns_a_stage_result
         f"{entry.__module__}.{entry.__name__} must return a StageResult subclass, not {hints['return']}"
     )
     assert hints["return"].__dataclass_fields__["stage"].default == name
+
+
+def _entry_point(name: str) -> object:
+    """The function the stage's adapter calls, looked up in the adapter's module."""
+    call = _adapter_call(STAGE_FILES[name])
+    assert isinstance(call.func, ast.Name), "call the entry point by its imported name"
+    return getattr(import_module(STAGES[name].split(":")[0]), call.func.id)
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_every_entry_point_takes_data_dir_as_a_keyword_only_path_or_str(name: str) -> None:
+    """One calling convention, as on the command line where --data-dir is a global option:
+    ``entry(<what the stage works on>, *, data_dir, <options>)``."""
+    entry = _entry_point(name)
+    params = inspect.signature(entry).parameters
+    positional = [p.name for p in params.values() if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    assert "data_dir" not in positional, f"{entry.__qualname__}: data_dir must be keyword-only, not positional"
+    assert "data_dir" in params and params["data_dir"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert params["data_dir"].default is inspect.Parameter.empty, "data_dir has no default: name it in every call"
+    accepted = set(typing.get_args(get_type_hints(entry)["data_dir"]))
+    assert {Path, str} <= accepted, f"{entry.__qualname__}: data_dir should accept a Path or a str"
 
 
 def test_describe_fills_what_the_constructor_left_empty() -> None:
