@@ -92,7 +92,7 @@ def main() -> None:
         if old.exists():
             shutil.rmtree(old)
     t0, c0 = time.perf_counter(), time.process_time()
-    res = evaluate_run(pipeline, args.data_dir)
+    res = evaluate_run(pipeline, data_dir=args.data_dir)
     wall = time.perf_counter() - t0
     df, table = summarise(res.run_dir)
     print(

@@ -36,7 +36,7 @@ data, dates = sys.argv[1], sys.argv[2]
 t0 = time.perf_counter()
 res = build_cube("{REGION}", dates, data_dir=data, sensors=["pace"], months=sys.argv[3])
 t1 = time.perf_counter()
-j = join(data, "bench", unlabeled_per_date=4)
+j = join("bench", data_dir=data, unlabeled_per_date=4)
 t2 = time.perf_counter()
 print(json.dumps({{"slices": len(res.sensors["pace"].days_written), "cube_s": t1 - t0, "join_s": t2 - t1,
                   "matchups": int(len(j.matchups)), "chips": int(j.chips.sizes["chip"])}}))

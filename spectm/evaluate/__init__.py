@@ -3,7 +3,7 @@
 Public API::
 
     from spectm.evaluate import evaluate_run, build_report, read_predictions
-    res = evaluate_run(pipeline, "spectm-data")          # fits, predictions.parquet, report
+    res = evaluate_run(pipeline, data_dir="spectm-data")  # fits, predictions.parquet, report
     rep = build_report("spectm-data/runs/<id>")          # tables + figures from predictions only
 
 Every table and figure is computed from the stored PREDICTIONS table (docs/evaluate.md).

@@ -74,7 +74,7 @@ def run_cmd(
             + (", ".join(f"{k} → {v}" for k, v in vruns.items()) or "—")
         )
         return
-    res = evaluate_run(pipeline, state.data_dir)
+    res = evaluate_run(pipeline, data_dir=state.data_dir)
     if res.status == "skipped":
         console.print(
             f"{res.run_dir.name} is complete (skipped); rebuild its report with `spectm evaluate report {res.run_dir}`"

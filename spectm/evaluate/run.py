@@ -160,7 +160,7 @@ def evaluate_plan(pipeline: Pipeline, data_dir: Path) -> tuple[str, list, Path |
     return stage_run_id(pipeline.name, "evaluate", payload), combos, encoder, vruns
 
 
-def evaluate_run(pipeline: Pipeline, data_dir: Path, *, fit_predict: FitPredict | None = None) -> EvaluateResult:
+def evaluate_run(pipeline: Pipeline, *, data_dir: Path | str, fit_predict: FitPredict | None = None) -> EvaluateResult:
     """Run (or resume, or skip) the pipeline's evaluation; write predictions, report and complete.json.
 
     Returns status ``skipped`` when the run of these settings and inputs is complete, else

@@ -13,4 +13,4 @@ def run_stage(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> Sta
     """Stage ``evaluate``: SpecTM's protocol on the pipeline's feature store (docs/evaluate.md).
 
     Other settings make another run id, so nothing is refused and ``force`` has no effect."""
-    return evaluate_run(pipeline, data_dir)
+    return evaluate_run(pipeline, data_dir=data_dir)

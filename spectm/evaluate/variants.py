@@ -91,6 +91,6 @@ def ensure_variant(pipeline: Pipeline, v: Variant, data_dir: Path) -> tuple[Path
 
     section = variant_section(pipeline.pretrain, v, pipeline.evaluate.ablation)
     res = pretrain_run(
-        section, data_dir, run_id=variant_run_id(pipeline, section, data_dir), pipeline=pipeline, reuse=True
+        section, data_dir=data_dir, run_id=variant_run_id(pipeline, section, data_dir), pipeline=pipeline, reuse=True
     )
     return res.run_dir, res.skipped

@@ -3,7 +3,7 @@
 Public API::
 
     from spectm.join import join, load_matchups, load_chips
-    res = join("spectm-data", "default", sensor="pace", time_window_days=1, pixel_window=3)
+    res = join("default", data_dir="spectm-data", sensor="pace", time_window_days=1, pixel_window=3)
     res.matchups        # GeoDataFrame: one row per matched sample × horizon
     res.chips           # xarray Dataset: chips (chip, time, band, y, x) + dates, splits
 

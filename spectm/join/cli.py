@@ -103,8 +103,8 @@ def join_cmd(
             raise BadInputError(f"seasons {v!r} are not years", "pass years, comma-separated, e.g. 2022,2023") from None
 
     res = (plan_join if dry_run else join)(
-        state.data_dir,
         name,
+        data_dir=state.data_dir,
         force=force,
         sensor=sensor,
         cube=cube,

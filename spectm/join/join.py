@@ -62,9 +62,9 @@ def store_key(p: JoinSection, cube: Cube, samples_sha256: str) -> str:
 
 
 def join(
-    data_dir: Path | str,
     name: str | None = None,
     *,
+    data_dir: Path | str,
     params: JoinSection | None = None,
     region: str | None = None,
     force: bool = False,

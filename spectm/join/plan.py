@@ -39,9 +39,9 @@ class JoinPlan:
 
 
 def plan_join(
-    data_dir: Path | str,
     name: str | None = None,
     *,
+    data_dir: Path | str,
     params: JoinSection | None = None,
     force: bool = False,
     **overrides: Any,

@@ -13,4 +13,4 @@ def run_stage(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> Sta
     """Join with the ``join:`` section; the cube defaults to the pipeline's region. Skipped when
     the store exists for the same inputs and parameters; ``force`` replaces a store built from
     other inputs or parameters (otherwise refused)."""
-    return join(data_dir, params=pipeline.join, region=pipeline.region, force=force)
+    return join(data_dir=data_dir, params=pipeline.join, region=pipeline.region, force=force)

@@ -65,9 +65,9 @@ def predict_cmd(
     force = force or deprecated_alias(overwrite, "--overwrite", "--force")
 
     res = predict_maps(
-        state.data_dir,
         checkpoint,
         dates,
+        data_dir=state.data_dir,
         region=region,
         name=name,
         model=model,

@@ -167,10 +167,10 @@ def _mosaic(
 
 
 def predict_maps(
-    data_dir: Path | str,
     checkpoint: str | Path | ChipPredictor | None,
     dates: str,
     *,
+    data_dir: Path | str,
     region: str | None = None,
     aoi: str | None = None,
     name: str | None = None,

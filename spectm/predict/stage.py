@@ -19,9 +19,9 @@ def run_stage(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> Sta
     replaced, so ``force`` has no effect.
     """
     return predict_maps(
-        data_dir,
         pipeline.predict.checkpoint,
         pipeline.predict.dates or pipeline.dates,
+        data_dir=data_dir,
         region=pipeline.predict.cube,
         aoi=pipeline.region,
         name=pipeline.predict.name,

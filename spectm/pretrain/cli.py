@@ -85,7 +85,13 @@ def pretrain_cmd(
 
     pipeline = load_pipeline(config)
     res = pretrain_run(
-        pipeline.pretrain, state.data_dir, chips=chips, run_id=run_id, device=device, resume=resume, pipeline=pipeline
+        pipeline.pretrain,
+        data_dir=state.data_dir,
+        chips=chips,
+        run_id=run_id,
+        device=device,
+        resume=resume,
+        pipeline=pipeline,
     )
     res.print_details()
 

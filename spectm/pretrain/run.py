@@ -115,8 +115,8 @@ def _open_run(
 
 def pretrain_run(
     cfg: PretrainSection,
-    data_dir: Path,
     *,
+    data_dir: Path | str,
     chips: Path | None = None,
     run_id: str | None = None,
     device: str = "auto",

@@ -16,4 +16,4 @@ def run_stage(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> Sta
     configuration and inputs is skipped, an interrupted run resumes from its last checkpoint,
     and a changed configuration trains a new run; nothing is refused, so ``force`` has no effect.
     """
-    return pretrain_run(pipeline.pretrain, data_dir, pipeline=pipeline, run_id="auto", reuse=True)
+    return pretrain_run(pipeline.pretrain, data_dir=data_dir, pipeline=pipeline, run_id="auto", reuse=True)

@@ -49,7 +49,7 @@ def regress_cmd(
     upd = {k: v for k, v in (("encoder", encoder), ("features", features)) if v is not None}
     if upd:
         cfg = cfg.model_validate({**cfg.model_dump(), **upd})
-    res = regress_run(cfg, state.data_dir, pipeline_name=pipeline.name, run_id=run_id)
+    res = regress_run(cfg, data_dir=state.data_dir, pipeline_name=pipeline.name, run_id=run_id)
     res.print_details()
     if res.notes:
         console.print(f"note: {res.notes_line()}")

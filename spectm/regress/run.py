@@ -186,7 +186,9 @@ def write_metrics_md(
     path.write_text("\n".join(lines), encoding="utf-8")
 
 
-def regress_run(cfg: RegressSection, data_dir: Path, *, pipeline_name: str, run_id: str | None = None) -> RegressResult:
+def regress_run(
+    cfg: RegressSection, *, data_dir: Path | str, pipeline_name: str, run_id: str | None = None
+) -> RegressResult:
     """Fit every ``cfg.models`` × ``cfg.horizons`` and write the run dir (module docstring).
 
     ``run_id`` defaults to ``<pipeline_name>-regress-<key>`` (:func:`regress_run_id`). Returns

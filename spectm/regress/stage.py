@@ -16,4 +16,4 @@ def run_stage(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> Sta
     encoder (the pipeline's latest complete pretrain run unless ``regress.encoder`` names one).
     A run of other settings gets another key, so nothing is refused and ``force`` has no effect.
     """
-    return regress_run(pipeline.regress, data_dir, pipeline_name=pipeline.name)
+    return regress_run(pipeline.regress, data_dir=data_dir, pipeline_name=pipeline.name)

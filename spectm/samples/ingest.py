@@ -109,7 +109,7 @@ def _input_hash(files: list[Path], column_map: Path | None, timezone: str | None
 def ingest_samples(
     files: Sequence[Path | str] | None = None,
     *,
-    data_dir: Path,
+    data_dir: Path | str,
     column_map: Path | str | None = None,
     timezone: str | None = None,
     force: bool = False,

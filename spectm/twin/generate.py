@@ -113,7 +113,7 @@ def generate_twin(
     region: str | AOI,
     dates: str | DateRange,
     *,
-    data_dir: Path,
+    data_dir: Path | str,
     months: str | tuple[int, int] | None = None,
     seasons: list[int] | None = None,
     seed: int = 0,

@@ -66,7 +66,7 @@ def test_real_fits_and_variants(tmp_path: Path) -> None:
             },
         }
     )
-    res = evaluate_run(p, tmp_path)
+    res = evaluate_run(p, data_dir=tmp_path)
     # main 4 + climatology 2 + label efficiency 4 + ablation 4; the store has no measured pigments:
     # the two ceiling fits are skipped and reported, not dropped silently
     assert res.status == "done" and res.fitted == 4 + 2 + 4 + 4
@@ -112,7 +112,7 @@ def test_leave_one_season_out_with_real_fits_and_reference_rows(tmp_path: Path) 
             },
         }
     )
-    res = evaluate_run(p, tmp_path)
+    res = evaluate_run(p, data_dir=tmp_path)
     assert res.fitted == 4 * 4  # ridge, climatology, ceiling-ridge, ceiling-chl-ridge × 4 folds
     pred = pd.read_parquet(res.run_dir / "predictions.parquet")
     test = pred[pred["split"] == "test"]
@@ -162,12 +162,12 @@ def test_main_fits_of_a_complete_regress_run_are_taken_over_and_equal_a_refit(tm
             },
         }
     )
-    fresh = evaluate_run(p, tmp_path)  # no regress run yet: every fit made here
+    fresh = evaluate_run(p, data_dir=tmp_path)  # no regress run yet: every fit made here
     assert fresh.fitted == 4
     expected = pd.read_parquet(fresh.run_dir / "predictions.parquet")
     shutil.rmtree(fresh.run_dir)
-    regress_run(p.regress, tmp_path, pipeline_name=p.name)
-    again = evaluate_run(p, tmp_path)
+    regress_run(p.regress, data_dir=tmp_path, pipeline_name=p.name)
+    again = evaluate_run(p, data_dir=tmp_path)
     assert again.fitted == 2 and again.reused == 2  # seed 0 of both models came from the regress run
     got = pd.read_parquet(again.run_dir / "predictions.parquet")
     pd.testing.assert_frame_equal(got, expected)

@@ -134,7 +134,7 @@ def test_stage_runs_skips_and_rebuilds_identically(tmp_path: Path, monkeypatch: 
 
     stage = resolve_stage("evaluate")(p, data)  # what `spectm run` calls
     assert stage.status == "done" and "best: current" in stage.summary
-    res = evaluate_run(p, data)
+    res = evaluate_run(p, data_dir=data)
     assert res.status == "skipped" and str(res.run_dir) == stage.outputs[0]
     # the one stage contract: the entry point's result is the stage's, done then skipped
     for r, want in ((stage, "done"), (res, "skipped")):
@@ -199,10 +199,10 @@ def test_stage_runs_skips_and_rebuilds_identically(tmp_path: Path, monkeypatch: 
 def test_missing_inputs_are_clear_errors(tmp_path: Path) -> None:
     p = _pipeline(models=["ridge"], experiments=["main"])
     with pytest.raises(DataNotFoundError, match="join"):
-        evaluate_run(p, tmp_path)
+        evaluate_run(p, data_dir=tmp_path)
     make_data_dir(tmp_path)
     with pytest.raises(DataNotFoundError, match="pretrain"):
-        evaluate_run(_pipeline(models=["spectm-frozen"], experiments=["main"]), tmp_path)
+        evaluate_run(_pipeline(models=["spectm-frozen"], experiments=["main"]), data_dir=tmp_path)
 
 
 def test_a_variant_encoder_with_other_labels_is_refused(tmp_path: Path) -> None:
@@ -263,7 +263,7 @@ def test_leave_one_season_out_protocol(tmp_path: Path, monkeypatch: pytest.Monke
         cv="seasons",
         bootstrap=50,
     )
-    res = evaluate_run(p, data)
+    res = evaluate_run(p, data_dir=data)
     assert res.fitted == 2 * 3  # ridge and climatology, once per held-out season
     assert sorted({c["cv_season"] for c in fake.calls}) == [2022, 2023, 2024]
     pred = pd.read_parquet(res.run_dir / "predictions.parquet")

@@ -21,7 +21,7 @@ def _run(args: list[str]) -> int:
 
 
 def test_csv_and_gpkg_hold_every_matchup(scene, tmp_path):  # noqa: F811
-    join(scene, "m", unlabeled_per_date=0)
+    join("m", data_dir=scene, unlabeled_per_date=0)
     ref = load_matchups(scene, "m")
     csv, n = export_matchups(scene, "m", tmp_path / "m.csv")
     assert n == len(ref) > 0
@@ -40,7 +40,7 @@ def test_csv_and_gpkg_hold_every_matchup(scene, tmp_path):  # noqa: F811
 
 
 def test_cli_export_and_bad_format(scene, tmp_path, capsys):  # noqa: F811
-    join(scene, "m", unlabeled_per_date=0)
+    join("m", data_dir=scene, unlabeled_per_date=0)
     out = tmp_path / "x.gpkg"
     assert _run(["--data-dir", str(scene), "features", "export", "m", "-o", str(out)]) == 0
     assert out.exists() and "exported" in capsys.readouterr().out

@@ -47,7 +47,7 @@ def _reasons(data_dir, name):
 
 
 def test_every_reason_and_the_window_math(scene):
-    res = join(scene, "m", unlabeled_per_date=0)
+    res = join("m", data_dir=scene, unlabeled_per_date=0)
     reasons = _reasons(scene, "m")
     assert reasons[("B", "current")] == "land"
     assert reasons[("C", "current")] == "edge"
@@ -79,7 +79,7 @@ def test_every_reason_and_the_window_math(scene):
 
 
 def test_horizons_and_censoring(scene):
-    res = join(scene, "h", unlabeled_per_date=0)
+    res = join("h", data_dir=scene, unlabeled_per_date=0)
     m = res.matchups.set_index(["sample_id", "horizon"])
     j = m.loc[("J", "ahead")]
     assert j["obs_date"] == "2024-08-04" and j["day_offset"] == -8 and j["dt_hours"] < -180
@@ -91,7 +91,7 @@ def test_horizons_and_censoring(scene):
 
 
 def test_time_window_zero_and_scum_and_mean(scene):
-    res = join(scene, "z", unlabeled_per_date=0, time_window_days=0, include_scum=True, aggregation="mean")
+    res = join("z", data_dir=scene, unlabeled_per_date=0, time_window_days=0, include_scum=True, aggregation="mean")
     reasons = _reasons(scene, "z")
     assert reasons[("K", "current")] == "cloud"  # only Aug 3 is allowed, and it is cloudy
     m = res.matchups.set_index(["sample_id", "horizon"])

@@ -14,10 +14,10 @@ PIXEL_REASONS = {"cloud", "too_few_valid"}
 
 
 def test_plan_bounds_the_join_and_names_the_same_reasons(scene):  # noqa: F811
-    plan = plan_join(scene, "m", unlabeled_per_date=0)
+    plan = plan_join("m", data_dir=scene, unlabeled_per_date=0)
     assert not (scene / "features" / "m").exists() and plan.store_status == "new"
     assert plan.samples == 11 and plan.filtered == {"depth_scum": 1} and plan.cube_slices == 5
-    res = join(scene, "m", unlabeled_per_date=0)
+    res = join("m", data_dir=scene, unlabeled_per_date=0)
     un = load_unmatched(scene, "m")
     for hz in ("current", "ahead"):
         real = Counter(un.loc[un.horizon == hz, "reason"])
@@ -25,9 +25,9 @@ def test_plan_bounds_the_join_and_names_the_same_reasons(scene):  # noqa: F811
         # candidates = matched + those only the pixel check rejects; other reasons are exact
         assert plan.candidates[hz] == matched + sum(real[r] for r in PIXEL_REASONS)
         assert plan.reasons[hz] == {k: v for k, v in sorted(real.items()) if k not in PIXEL_REASONS}
-    assert plan_join(scene, "m", unlabeled_per_date=0).store_status.startswith("up to date")
-    assert plan_join(scene, "m", unlabeled_per_date=0, pixel_window=1).store_status.startswith("refused")
-    assert "replaced" in plan_join(scene, "m", force=True, unlabeled_per_date=0, pixel_window=1).store_status
+    assert plan_join("m", data_dir=scene, unlabeled_per_date=0).store_status.startswith("up to date")
+    assert plan_join("m", data_dir=scene, unlabeled_per_date=0, pixel_window=1).store_status.startswith("refused")
+    assert "replaced" in plan_join("m", data_dir=scene, force=True, unlabeled_per_date=0, pixel_window=1).store_status
 
 
 def test_cli_join_dry_run_writes_nothing(scene, capsys):  # noqa: F811

@@ -125,7 +125,13 @@ def test_station_split_store_has_no_leaks(tiny):
             rows.append({"station": st, "cell": cell, "date": d, "sample_id": f"{st}_{d}"})
     write_samples(tiny, rows)
     res = join(
-        tiny, "st", split="station", test_stations=["WE8"], val_stations=["WE2"], unlabeled_per_date=4, chip_size=4
+        "st",
+        data_dir=tiny,
+        split="station",
+        test_stations=["WE8"],
+        val_stations=["WE2"],
+        unlabeled_per_date=4,
+        chip_size=4,
     )
     m = load_matchups(tiny, "st")
     assert set(m.loc[m["station"] == "WE8", "split"]) == {"test"}
@@ -149,8 +155,8 @@ def test_without_the_buffer_rule_leaks_would_exist(tiny):
     cells = {"WE2": (4, 4), "WE4": (4, 7), "WE6": (7, 4)}
     write_samples(tiny, [{"station": st, "cell": c, "date": "2024-08-03", "sample_id": st} for st, c in cells.items()])
     res = join(
-        tiny,
         "nb",
+        data_dir=tiny,
         split="station",
         test_stations=["WE4"],
         val_stations=["WE6"],
@@ -231,7 +237,7 @@ def test_three_season_store_is_split_by_season(data_dir):
             for d in days[1::3]
         ],
     )
-    res = join(data_dir, "seasons", unlabeled_per_date=2, chip_size=4)
+    res = join("seasons", data_dir=data_dir, unlabeled_per_date=2, chip_size=4)
     m = load_matchups(data_dir, "seasons")
     year = pd.to_datetime(m["date"]).dt.year
     assert set(m.loc[year == 2024, "split"]) == {"test"}
@@ -240,7 +246,13 @@ def test_three_season_store_is_split_by_season(data_dir):
     assert res.manifest["split_method"] == "season"
     assert chip_leaks(data_dir, "seasons") == []
     named = join(
-        data_dir, "named", unlabeled_per_date=0, chip_size=4, split="season", val_seasons=[2022], test_seasons=[2023]
+        "named",
+        data_dir=data_dir,
+        unlabeled_per_date=0,
+        chip_size=4,
+        split="season",
+        val_seasons=[2022],
+        test_seasons=[2023],
     )
     m2 = named.matchups
     y2 = pd.to_datetime(m2["date"]).dt.year
@@ -256,9 +268,9 @@ def test_station_split_on_a_users_own_sites(tiny):
         for d in ("2024-08-02", "2024-08-04")
     ]
     write_samples(tiny, rows)
-    join(tiny, "drawn", split="station", unlabeled_per_date=0, chip_size=4, buffer_km=0)
+    join("drawn", data_dir=tiny, split="station", unlabeled_per_date=0, chip_size=4, buffer_km=0)
     m = load_matchups(tiny, "drawn")
     assert {"test", "val"} <= set(m["split"])
-    join(tiny, "named", split="station", test_stations=["LZ40"], unlabeled_per_date=0, chip_size=4)
+    join("named", data_dir=tiny, split="station", test_stations=["LZ40"], unlabeled_per_date=0, chip_size=4)
     m = load_matchups(tiny, "named")
     assert set(m.loc[m["station"] == "LZ40", "split"]) == {"test"}

@@ -23,14 +23,14 @@ ROWS = [
 
 def test_manifest_determinism_and_skip(tiny):
     write_samples(tiny, ROWS)
-    a = join(tiny, "a", unlabeled_per_date=3, chip_time=2, chip_size=4)
-    b = join(tiny, "b", unlabeled_per_date=3, chip_time=2, chip_size=4)
+    a = join("a", data_dir=tiny, unlabeled_per_date=3, chip_time=2, chip_size=4)
+    b = join("b", data_dir=tiny, unlabeled_per_date=3, chip_time=2, chip_size=4)
     assert a.status == b.status == "done"
     man = json.loads((tiny / "features" / "a" / "manifest.json").read_text())
     assert man["inputs"]["samples"]["sha256"] and man["inputs"]["cube"]["fingerprint"]
     assert man["params"]["chip_time"] == 2 and man["key"] == b.manifest["key"]
     assert man["outputs"] == b.manifest["outputs"]  # byte-identical matchups, unmatched and chips
-    again = join(tiny, "a", unlabeled_per_date=3, chip_time=2, chip_size=4)
+    again = join("a", data_dir=tiny, unlabeled_per_date=3, chip_time=2, chip_size=4)
     assert again.status == "skipped"
     # the one stage contract: a StageResult with its summary line and flat numeric counts
     for r, want in ((a, "done"), (again, "skipped")):
@@ -41,8 +41,8 @@ def test_manifest_determinism_and_skip(tiny):
         assert r.counts["chips"] == man["counts"]["chips"]["total"] > 0
         assert all(isinstance(v, int | float) for v in r.counts.values())
     with pytest.raises(BadInputError, match="--force"):
-        join(tiny, "a", unlabeled_per_date=3, chip_time=1, chip_size=4)
-    forced = join(tiny, "a", unlabeled_per_date=3, chip_time=1, chip_size=4, force=True)
+        join("a", data_dir=tiny, unlabeled_per_date=3, chip_time=1, chip_size=4)
+    forced = join("a", data_dir=tiny, unlabeled_per_date=3, chip_time=1, chip_size=4, force=True)
     assert forced.status == "done" and forced.manifest["key"] != man["key"]
     # chips: T steps in increasing time, the last is the match-up's observation
     ch = b.chips  # (a's lazy arrays point at the store just replaced by --force)
@@ -63,7 +63,7 @@ def test_chips_read_by_the_trainer_and_future_target(tiny):
     from spectm.pretrain.data import ChipDataset
 
     write_samples(tiny, ROWS)
-    res = join(tiny, "t", unlabeled_per_date=2, chip_size=4, lead_days=2, time_window_days=0, split="time")
+    res = join("t", data_dir=tiny, unlabeled_per_date=2, chip_size=4, lead_days=2, time_window_days=0, split="time")
     ds = ChipDataset.from_zarr(tiny / "features" / "t" / "chips.zarr", split="all")
     assert len(ds) == res.chips.sizes["chip"] > 0
     item = ds[0]
@@ -82,7 +82,7 @@ def test_python_api_returns_frames(tiny):
     import xarray as xr
 
     write_samples(tiny, ROWS)
-    res = join(tiny, unlabeled_per_date=0)
+    res = join(data_dir=tiny, unlabeled_per_date=0)
     assert isinstance(res.matchups, gpd.GeoDataFrame) and res.matchups.crs.to_epsg() == 4326
     assert isinstance(res.chips, xr.Dataset)
     assert len(load_matchups(tiny, "default", horizon="current")) == (res.matchups["horizon"] == "current").sum()
@@ -114,7 +114,7 @@ def test_cli_exit_codes(tiny, tmp_path, capsys):
 
 def test_missing_inputs_are_clear_errors(data_dir):
     with pytest.raises(DataNotFoundError, match="build-cube"):
-        join(data_dir, "x")
+        join("x", data_dir=data_dir)
 
 
 def test_pipeline_stage(data_dir):
@@ -151,14 +151,14 @@ def test_join_without_cube_then_the_stage_naming_it_is_skipped(data_dir):
 
     write_cube(data_dir, CubeSpec(days=["2024-08-02", "2024-08-03"], rrs=base_rrs(2)), region="lake_erie_western_basin")
     write_samples(data_dir, ROWS)
-    assert join(data_dir, unlabeled_per_date=0).status == "done"
+    assert join(data_dir=data_dir, unlabeled_per_date=0).status == "done"
     pipe = Pipeline(
         name="train", region="lake_erie_western_basin", dates="2024-08", stages=["join"], join={"unlabeled_per_date": 0}
     )
     assert run_stage(pipe, data_dir).status == "skipped"
-    assert join(data_dir, unlabeled_per_date=0).status == "skipped"
+    assert join(data_dir=data_dir, unlabeled_per_date=0).status == "skipped"
     # the other way round: a store built naming the cube is the one `spectm join` finds
-    assert join(data_dir, "b", cube="lake_erie_western_basin", unlabeled_per_date=0).status == "done"
-    assert join(data_dir, "b", unlabeled_per_date=0).status == "skipped"
+    assert join("b", data_dir=data_dir, cube="lake_erie_western_basin", unlabeled_per_date=0).status == "done"
+    assert join("b", data_dir=data_dir, unlabeled_per_date=0).status == "skipped"
     with pytest.raises(BadInputError, match="--force"):  # other parameters are still refused
-        join(data_dir, "b", unlabeled_per_date=1)
+        join("b", data_dir=data_dir, unlabeled_per_date=1)

@@ -36,7 +36,7 @@ def test_twin_cube_join(data_dir):
         aoi, "2024-08-03:2024-08-06", data_dir=data_dir, include_s2=False, samples=load_samples(data_dir)
     )
     build_cube(aoi, "2024-08-03:2024-08-06", data_dir=data_dir, sensors=["pace"], scheduler="threads")
-    res = join(data_dir, "e2e", unlabeled_per_date=4)
+    res = join("e2e", data_dir=data_dir, unlabeled_per_date=4)
     c = res.manifest["counts"]
     assert c["samples"]["considered"] == 16 and c["samples"]["filtered"] == {"depth_bottom": 8, "depth_scum": 1}
     for hz in ("current", "ahead"):
@@ -101,7 +101,7 @@ def test_twin_s2_cube_join(data_dir):
     )
     cube = build_cube(aoi, "2024-08-05:2024-08-07", data_dir=data_dir, sensors=["s2"], scheduler="threads")
     assert cube.sensors["s2"].days_written, "the twin has no S2 scene in the window: move the dates"
-    res = join(data_dir, "s2", sensor="s2", unlabeled_per_date=2, chip_size=16)
+    res = join("s2", data_dir=data_dir, sensor="s2", unlabeled_per_date=2, chip_size=16)
     c = res.manifest["counts"]
     for hz in ("current", "ahead"):
         h = c["horizons"][hz]

@@ -18,7 +18,9 @@ from .conftest import RatioRegressor
 
 def test_one_valid_cog_per_date_matching_the_map_cube(cube_dir: tuple[Path, np.ndarray]) -> None:
     data_dir, _ = cube_dir
-    res = predict_maps(data_dir, RatioRegressor(), "2024-07-30:2024-08-07", name="m", overlap=0, quicklooks=False)
+    res = predict_maps(
+        RatioRegressor(), "2024-07-30:2024-08-07", data_dir=data_dir, name="m", overlap=0, quicklooks=False
+    )
     assert [p.name for p in res.cogs] == [f"2024-08-0{d}.tif" for d in range(1, 6)]
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the finished map store opens without a consolidated-metadata warning

@@ -43,7 +43,7 @@ def test_classes_follow_the_advisory_thresholds() -> None:
 def test_maps_hold_the_regressor_values_at_the_right_cells(cube_dir: tuple[Path, np.ndarray]) -> None:
     data_dir, rrs = cube_dir
     reg = RatioRegressor()
-    res = predict_maps(data_dir, reg, "2024-07-30:2024-08-07", name="m", overlap=0)
+    res = predict_maps(reg, "2024-07-30:2024-08-07", data_dir=data_dir, name="m", overlap=0)
     ds = xr.open_zarr(res.path, consolidated=False)
     assert ds["mc_log10"].dims == ("time", "y", "x") and ds.sizes["time"] == 5
     mc = ds["mc_log10"].values
@@ -87,7 +87,7 @@ def test_maps_hold_the_regressor_values_at_the_right_cells(cube_dir: tuple[Path,
 
 def test_overlapping_tiles_are_blended_with_the_sine_window(cube_dir: tuple[Path, np.ndarray]) -> None:
     data_dir, rrs = cube_dir
-    res = predict_maps(data_dir, RatioRegressor(chip_size=8), "2024-08-01", name="m8", quicklooks=False)
+    res = predict_maps(RatioRegressor(chip_size=8), "2024-08-01", data_dir=data_dir, name="m8", quicklooks=False)
     ds = xr.open_zarr(res.path, consolidated=False)
     n = ds["n_pred"].values[0]
     # default overlap 4 → stride 4 → origins 0 and 4 on both axes of the 12-cell grid
@@ -103,7 +103,7 @@ def test_overlapping_tiles_are_blended_with_the_sine_window(cube_dir: tuple[Path
             v = np.nanmean(chips[:, -1, 5], axis=(1, 2)) * 1000.0
             return np.broadcast_to(v[:, None, None], (len(chips), 4, 4)).astype(np.float32).copy()
 
-    res = predict_maps(data_dir, ChipConstant(), "2024-08-01", name="blend", quicklooks=False, force=True)
+    res = predict_maps(ChipConstant(), "2024-08-01", data_dir=data_dir, name="blend", quicklooks=False, force=True)
     got = xr.open_zarr(res.path, consolidated=False)["mc_log10"].values[0]
     w = blend_window(4)
     origins = tile_origins(12, 12, 4, 2)
@@ -117,13 +117,13 @@ def test_overlapping_tiles_are_blended_with_the_sine_window(cube_dir: tuple[Path
     np.testing.assert_allclose(got, want, rtol=1e-5)
     assert w[0, 0] < w[1, 1] and w.min() > 0
     with pytest.raises(BadInputError, match="overlap"):
-        predict_maps(data_dir, ChipConstant(), "2024-08-01", name="x", overlap=4)
+        predict_maps(ChipConstant(), "2024-08-01", data_dir=data_dir, name="x", overlap=4)
 
 
 def test_history_steps_and_days_as_the_join_stage_picks_them(cube_dir: tuple[Path, np.ndarray]) -> None:
     data_dir, _ = cube_dir
     reg = RatioRegressor(chip_time=2)
-    res = predict_maps(data_dir, reg, "2024-08", name="h", quicklooks=False, overlap=0)
+    res = predict_maps(reg, "2024-08", data_dir=data_dir, name="h", quicklooks=False, overlap=0)
     # day 1 has no earlier slice: short history for every tile; day 4's tiles (0,0)/(0,4) skip the
     # clouded day 3 and take day 2 as history (chip_min_valid 0.5 of the join defaults)
     assert res.manifest["counts"]["skipped"]["short_history"] == 9
@@ -137,7 +137,7 @@ def test_identical_rerun_is_skipped_and_other_settings_need_overwrite(
 ) -> None:
     data_dir, _ = cube_dir
     with pytest.raises(DataNotFoundError, match="no complete regress run 'p-regress-"):
-        predict_maps(data_dir, None, "2024-08-01", pipeline_name="p")
+        predict_maps(None, "2024-08-01", data_dir=data_dir, pipeline_name="p")
     run = data_dir / "runs" / "p-regress-r1"
     reg_dir = run / "regressor" / "spectm-finetune_current"
     reg_dir.mkdir(parents=True)
@@ -145,10 +145,12 @@ def test_identical_rerun_is_skipped_and_other_settings_need_overwrite(
     mark_complete(run, {"stage": "regress"})
     reg = RatioRegressor()
     monkeypatch.setattr("spectm.predict.maps.load", lambda path: reg)
-    first = predict_maps(data_dir, "p-regress-r1", "2024-08-01:2024-08-02", name="x", quicklooks=False)
+    first = predict_maps("p-regress-r1", "2024-08-01:2024-08-02", data_dir=data_dir, name="x", quicklooks=False)
     assert first.status == "done" and len(reg.calls) == 2
     # no checkpoint: the pipeline's latest complete regress run, the same regressor, so skipped
-    again = predict_maps(data_dir, None, "2024-08-01:2024-08-02", name="x", pipeline_name="p", quicklooks=False)
+    again = predict_maps(
+        None, "2024-08-01:2024-08-02", data_dir=data_dir, name="x", pipeline_name="p", quicklooks=False
+    )
     assert again.status == "skipped" and len(reg.calls) == 2
     # the one stage contract: a StageResult with its summary line and the manifest's numbers, flat
     for r, want in ((first, "done"), (again, "skipped")):
@@ -159,25 +161,27 @@ def test_identical_rerun_is_skipped_and_other_settings_need_overwrite(
         assert r.outputs == [str(r.path), str(r.png_dir)] and r.counts["dates_mapped"] == 2
         assert "skipped" not in r.counts and all(isinstance(v, int | float) for v in r.counts.values())
     with pytest.raises(BadInputError, match="--force"):
-        predict_maps(data_dir, "p-regress-r1", "2024-08-01:2024-08-03", name="x", quicklooks=False)
-    third = predict_maps(data_dir, "p-regress-r1", "2024-08-01:2024-08-03", name="x", quicklooks=False, force=True)
+        predict_maps("p-regress-r1", "2024-08-01:2024-08-03", data_dir=data_dir, name="x", quicklooks=False)
+    third = predict_maps(
+        "p-regress-r1", "2024-08-01:2024-08-03", data_dir=data_dir, name="x", quicklooks=False, force=True
+    )
     assert third.status == "done" and xr.open_zarr(third.path, consolidated=False).sizes["time"] == 3
 
 
 def test_bad_input_is_a_clear_error(cube_dir: tuple[Path, np.ndarray], tmp_path: Path) -> None:
     data_dir, _ = cube_dir
     with pytest.raises(DateRangeError, match="outside the cube"):
-        predict_maps(data_dir, RatioRegressor(), "2024-06")
+        predict_maps(RatioRegressor(), "2024-06", data_dir=data_dir)
     with pytest.raises(DataNotFoundError, match="no s2 cube"):
-        predict_maps(data_dir, RatioRegressor(sensor="s2"), "2024-08")
+        predict_maps(RatioRegressor(sensor="s2"), "2024-08", data_dir=data_dir)
     with pytest.raises(BadInputError, match="wavelengths"):
-        predict_maps(data_dir, RatioRegressor(wavelengths=np.array([400.0, 665.0])), "2024-08")
+        predict_maps(RatioRegressor(wavelengths=np.array([400.0, 665.0])), "2024-08", data_dir=data_dir)
     with pytest.raises(BadInputError, match="does not fit"):
-        predict_maps(data_dir, RatioRegressor(chip_size=16), "2024-08")
+        predict_maps(RatioRegressor(chip_size=16), "2024-08", data_dir=data_dir)
     empty = tmp_path / "empty"
     empty.mkdir()
     with pytest.raises(DataNotFoundError, match="no pace cube"):
-        predict_maps(empty, RatioRegressor(), "2024-08")
+        predict_maps(RatioRegressor(), "2024-08", data_dir=empty)
 
 
 @pytest.mark.parametrize(

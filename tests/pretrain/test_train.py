@@ -39,7 +39,7 @@ def _weights(run_dir: Path) -> dict[str, torch.Tensor]:
 def test_resume_after_kill_matches_uninterrupted_run(tmp_path: Path, chips_store: Path, tiny_cfg) -> None:
     data_dir = chips_store.parents[2]
     cfg = tiny_cfg(max_steps=6, checkpoint_every=2, val_every=3)
-    ref = pretrain_run(cfg, data_dir, run_id="ref", device="cpu")
+    ref = pretrain_run(cfg, data_dir=data_dir, run_id="ref", device="cpu")
     assert ref.steps == 6
 
     script = textwrap.dedent(f"""
@@ -47,7 +47,7 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path: Path, chips_store
         from spectm.config import PretrainSection
         from spectm.pretrain.run import pretrain_run
         cfg = PretrainSection.model_validate_json({cfg.model_dump_json()!r})
-        pretrain_run(cfg, Path({str(data_dir)!r}), run_id="killed", device="cpu")
+        pretrain_run(cfg, data_dir=Path({str(data_dir)!r}), run_id="killed", device="cpu")
     """)
     proc = subprocess.run(
         [sys.executable, "-c", script], env=_env(**{FAULT_ENV: "4"}), capture_output=True, text=True, timeout=120
@@ -57,7 +57,7 @@ def test_resume_after_kill_matches_uninterrupted_run(tmp_path: Path, chips_store
     assert load_checkpoint(killed / "checkpoints" / "last.pt")["step"] == 4
     assert not (killed / "report.md").exists()
 
-    res = pretrain_run(cfg, data_dir, resume="killed", device="cpu")
+    res = pretrain_run(cfg, data_dir=data_dir, resume="killed", device="cpu")
     assert res.steps == 6
     a, b = _weights(ref.run_dir), _weights(killed)
     for k in a:
@@ -153,11 +153,11 @@ def test_pipeline_stage_trains_once_then_skips(chips_store: Path, tiny_cfg) -> N
         assert r.outputs == [str(run_dir)] and r.counts == {"steps": 2} and r.summary.startswith(run_dir.name)
     assert "targeted r" in first.summary and first.report["steps"] == 2 and again.summary.endswith("complete (2 steps)")
     with pytest.raises(BadInputError, match="pipeline="):
-        pretrain_run(pipe.pretrain, data_dir, run_id="auto")
+        pretrain_run(pipe.pretrain, data_dir=data_dir, run_id="auto")
 
 
 def test_checkpoints_load_without_pickle(tmp_path: Path, chips_store: Path, tiny_cfg) -> None:
-    res = pretrain_run(tiny_cfg(max_steps=2, val_every=1), chips_store.parents[2], run_id="w", device="cpu")
+    res = pretrain_run(tiny_cfg(max_steps=2, val_every=1), data_dir=chips_store.parents[2], run_id="w", device="cpu")
     st = torch.load(res.run_dir / "checkpoints" / "last.pt", weights_only=True)
     assert st["step"] == 2 and st["format"] == "spectm-pretrain-v1"
     _state, stats, meta = load_safetensors(res.run_dir / "model.safetensors")
@@ -284,7 +284,7 @@ def test_early_stopping_stops_after_patience_and_keeps_the_best(tmp_path: Path, 
     must stop after ``patience`` validations without improvement, and model.safetensors must
     hold the weights of the first (best) validation."""
     cfg = tiny_cfg(max_steps=20, lr=1e-12, warmup_steps=0, val_every=1, checkpoint_every=1, early_stopping_patience=2)
-    res = pretrain_run(cfg, chips_store.parents[2], run_id="es", device="cpu")
+    res = pretrain_run(cfg, data_dir=chips_store.parents[2], run_id="es", device="cpu")
     assert res.stopped_early and res.steps == 3  # best at step 1, no improvement at steps 2 and 3
     _state, _stats, meta = load_safetensors(res.run_dir / "model.safetensors")
     assert meta["tag"] == "best" and meta["step"] == 1
@@ -334,7 +334,7 @@ def test_validation_scores_the_curriculum_regime_of_the_current_step(
 
 def test_uncertainty_weighting_learns_task_weights(tmp_path: Path, chips_store: Path, tiny_cfg) -> None:
     cfg = tiny_cfg(loss={"weighting": "uncertainty", "indices": 0.0}, max_steps=4, lr=0.05, warmup_steps=0)
-    res = pretrain_run(cfg, chips_store.parents[2], run_id="uw", device="cpu")
+    res = pretrain_run(cfg, data_dir=chips_store.parents[2], run_id="uw", device="cpu")
     st = load_checkpoint(res.run_dir / "checkpoints" / "last.pt")
     assert st["loss_log_var"].shape == (2,) and st["loss_log_var"].abs().sum() > 0  # rec and fut; idx is off
     _s, _t, meta = load_safetensors(res.run_dir / "model.safetensors")

@@ -149,5 +149,5 @@ def tiny_pretrain(data_dir: Path, features: str = "default", steps: int = 4, run
             },
         }
     )
-    res = pretrain_run(cfg, data_dir, run_id=run_id, device="cpu")
+    res = pretrain_run(cfg, data_dir=data_dir, run_id=run_id, device="cpu")
     return res.run_dir

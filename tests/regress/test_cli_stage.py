@@ -77,15 +77,15 @@ def test_interrupted_run_resumes_with_the_missing_fits(tmp_path: Path, store_dir
 
     data = _copy_store(store_dir, tmp_path / "data")
     cfg = load_pipeline(_pipeline(tmp_path, models=["ridge", "svr"], horizons=["current"]))
-    first = regress_run(cfg.regress, data, pipeline_name="t")
+    first = regress_run(cfg.regress, data_dir=data, pipeline_name="t")
     assert first.fitted == 2
     (first.run_dir / "complete.json").unlink()  # as if killed after the fits, before completing
     (first.run_dir / "parts" / "svr_current.parquet").unlink()  # ... and during the second fit
-    again = regress_run(cfg.regress, data, pipeline_name="t")
+    again = regress_run(cfg.regress, data_dir=data, pipeline_name="t")
     assert again.run_dir == first.run_dir and (again.fitted, again.reused) == (1, 1)
     pd.testing.assert_frame_equal(first.metrics, again.metrics)
     # the one stage contract: done (fitted, or resumed) then skipped, a summary line, flat counts
-    done = regress_run(cfg.regress, data, pipeline_name="t")
+    done = regress_run(cfg.regress, data_dir=data, pipeline_name="t")
     for r, want in ((first, "done"), (again, "done"), (done, "skipped")):
         assert isinstance(r, StageResult) and r.stage == "regress" and r.status == want
         assert r.outputs == [str(first.run_dir)] and r.summary.startswith(first.run_dir.name)
