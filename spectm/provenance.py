@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,25 @@ def tree_sha256(path: Path) -> str:
         h.update(str(f.relative_to(path.parent if path.is_file() else path)).encode())
         h.update(f.read_bytes())
     return h.hexdigest()
+
+
+def git_commit() -> str:
+    """HEAD of the repository holding spectm (``+dirty`` when it has local changes), else 'unknown'."""
+    root = Path(__file__).resolve().parents[1]
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5)
+        if head.returncode != 0:
+            return "unknown"
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+        return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
 
 
 # --- atomic writes ---------------------------------------------------------------------------

@@ -13,6 +13,8 @@ from pathlib import Path
 from spectm.aoi import AOI
 from spectm.cube.cube_attrs import ALGORITHM_VERSION
 from spectm.cube.flags import parse_flag_names
+from spectm.cube.regrid import default_radius
+from spectm.cube.s2_cube import DEFAULT_BANDS, DEFAULT_MASK_CLASSES
 from spectm.provenance import config_key
 
 SENSORS = ("pace", "s2")
@@ -63,8 +65,6 @@ def sensor_settings(
 ) -> dict:
     """The settings that decide a sensor's cube values (hashed into ``config_hash``)."""
     if sensor == "pace":
-        from spectm.cube.regrid import default_radius
-
         flag_names = parse_flag_names(flags)  # type: ignore[arg-type]
         res0 = float(resolution or aoi.resolution.get("pace", 1000.0))
         radius = float(radius_m or default_radius(res0))
@@ -77,7 +77,6 @@ def sensor_settings(
             with_unc=with_unc,
             combine="mean-of-granules",
         )
-    from spectm.cube.s2_cube import DEFAULT_BANDS, DEFAULT_MASK_CLASSES
 
     bands = list(s2_bands or DEFAULT_BANDS)
     classes = sorted(set(s2_mask_classes or DEFAULT_MASK_CLASSES))

@@ -41,6 +41,8 @@ from spectm.errors import BadInputError, DataNotFoundError, StageError
 from spectm.evaluate.schema import COLUMNS, REFERENCES, SPECTM_MODELS, validate_predictions
 from spectm.evaluate.variants import Variant, variants
 from spectm.provenance import atomic_write
+from spectm.regress import fit_predict
+from spectm.regress.references import reference_models
 
 PARTS = "parts"
 
@@ -70,7 +72,6 @@ class Combo:
 
 def main_models(ev: EvaluateSection) -> list[str]:
     """The main experiment's models: ``models`` then the reference rows."""
-    from spectm.regress.references import reference_models
 
     regs = ev.ceiling_models or [m for m in ev.models if m in BASELINE_MODELS] or ["ridge"]
     return list(ev.models) + reference_models(list(ev.references), regs)
@@ -114,7 +115,6 @@ FitPredict = Callable[..., pd.DataFrame]
 
 
 def _default_fit_predict() -> FitPredict:
-    from spectm.regress import fit_predict
 
     return fit_predict
 

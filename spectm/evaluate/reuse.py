@@ -22,13 +22,12 @@ from spectm.console import log
 from spectm.errors import SpectmError
 from spectm.evaluate.protocol import PARTS, Combo, write_part
 from spectm.evaluate.schema import COLUMNS
-from spectm.runs import run_path
+from spectm.regress.run import regress_run_id
+from spectm.runs import is_complete, run_path
 
 
 def regress_parts(pipeline: Pipeline, data_dir: Path, encoder: Path | None, features: str) -> Path | None:
     """The parts dir of the pipeline's complete regress run for these inputs, or None."""
-    from spectm.regress.run import regress_run_id
-    from spectm.runs import is_complete
 
     cfg = pipeline.regress
     if cfg.features != features:

@@ -32,7 +32,8 @@ from spectm.evaluate.variants import (
     variants,
 )
 from spectm.join.store import CHIPS, MATCHUPS, store_dir
-from spectm.runs import run_path
+from spectm.provenance import file_fingerprint, git_commit, is_complete, mark_complete, stage_run_id
+from spectm.runs import resolve_pretrain_run, run_path
 
 
 def features_name(pipeline: Pipeline) -> str:
@@ -41,7 +42,6 @@ def features_name(pipeline: Pipeline) -> str:
 
 def resolve_encoder(pipeline: Pipeline, data_dir: Path) -> Path:
     """``evaluate.encoder``, else ``regress.encoder``, else the latest complete ``<pipeline>-pretrain-`` run."""
-    from spectm.runs import resolve_pretrain_run
 
     return resolve_pretrain_run(
         data_dir,
@@ -54,7 +54,6 @@ def resolve_encoder(pipeline: Pipeline, data_dir: Path) -> Path:
 
 
 def _features_fingerprint(data_dir: Path, name: str) -> dict[str, str]:
-    from spectm.provenance import file_fingerprint
 
     store = store_dir(data_dir, name)
     if not (store / MATCHUPS).exists():
@@ -136,7 +135,6 @@ def print_main(report: Report) -> None:
 
 def evaluate_plan(pipeline: Pipeline, data_dir: Path) -> tuple[str, list, Path | None, dict[str, str]]:
     """(run id, combinations, main encoder or None, variant slug → pretrain run id) without fitting."""
-    from spectm.provenance import file_fingerprint, stage_run_id
 
     ev = pipeline.evaluate
     feats = features_name(pipeline)
@@ -165,8 +163,6 @@ def evaluate_run(pipeline: Pipeline, *, data_dir: Path | str, fit_predict: FitPr
 
     Returns status ``skipped`` when the run of these settings and inputs is complete, else
     ``done``. ``fit_predict`` replaces the fitting function (tests, or another regressor)."""
-    from spectm.pretrain.train import git_commit
-    from spectm.provenance import is_complete, mark_complete
 
     t0 = time.perf_counter()
     data_dir = Path(data_dir)

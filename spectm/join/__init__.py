@@ -12,25 +12,22 @@ See docs/features.md for the match-up rules, horizons, chip sampling and splits.
 
 from __future__ import annotations
 
-from spectm.join.join import join, resolve_params
-from spectm.join.join_result import JoinResult
-from spectm.join.splits import find_leaks
-from spectm.join.store import (
-    list_stores,
-    load_chips,
-    load_matchups,
-    load_unmatched,
-    read_manifest,
-)
+from spectm._lazy import lazy_getattr
 
-__all__ = [
-    "JoinResult",
-    "find_leaks",
-    "join",
-    "list_stores",
-    "load_chips",
-    "load_matchups",
-    "load_unmatched",
-    "read_manifest",
-    "resolve_params",
-]
+# imported on first use: `spectm --help` imports this package for its CLI, and reading a feature
+# store (``spectm.join.store``) must not load the join's geospatial stack
+_EXPORTS = {
+    "join": "spectm.join.run",
+    "resolve_params": "spectm.join.run",
+    "JoinResult": "spectm.join.join_result",
+    "find_leaks": "spectm.join.splits",
+    "list_stores": "spectm.join.store",
+    "load_chips": "spectm.join.store",
+    "load_matchups": "spectm.join.store",
+    "load_unmatched": "spectm.join.store",
+    "read_manifest": "spectm.join.store",
+}
+
+__all__ = sorted(_EXPORTS)
+
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

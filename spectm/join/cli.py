@@ -10,8 +10,7 @@ import typer
 from spectm.cli_common import float_range, state
 from spectm.console import console, print_table
 from spectm.errors import BadInputError
-from spectm.join import join, read_manifest
-from spectm.join.store import _require
+from spectm.join.store import _require, read_manifest
 
 app = typer.Typer()
 """This stage's commands; :mod:`spectm.cli` mounts it (without a name) on the root ``spectm`` app."""
@@ -92,6 +91,7 @@ def join_cmd(
 ) -> None:
     """Match samples to the cube and write the feature store (match-ups, chips, splits, manifest)."""
     from spectm.join.plan import plan_join, plan_rows
+    from spectm.join.run import join
 
     def _list(v: str | None) -> list[str] | None:
         return [s.strip() for s in v.split(",") if s.strip()] if v else None

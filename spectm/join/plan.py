@@ -20,8 +20,8 @@ import numpy as np
 from spectm.config import JoinSection
 from spectm.join import store
 from spectm.join.inputs import load_samples_for_join, open_cube
-from spectm.join.join import resolve_params, store_key
 from spectm.join.matchup import HORIZONS, _precheck, has_label, sample_times
+from spectm.join.run import resolve_params, store_key
 
 
 @dataclass

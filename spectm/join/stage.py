@@ -6,7 +6,7 @@ from pathlib import Path
 
 from spectm.config import Pipeline
 from spectm.contract import StageResult
-from spectm.join.join import join
+from spectm.join.run import join
 
 
 def run_stage(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> StageResult:

@@ -25,8 +25,8 @@ from spectm.join.store import CHIPS, store_dir
 from spectm.pretrain.checkpoint import load_checkpoint
 from spectm.pretrain.report import plot_losses, plot_targeted, targeted_comparison, write_report
 from spectm.pretrain.result import PretrainResult
-from spectm.pretrain.train import FitOutcome, Pretrainer, git_commit
-from spectm.provenance import file_fingerprint, is_complete, mark_complete, read_complete, stage_run_id
+from spectm.pretrain.train import FitOutcome, Pretrainer
+from spectm.provenance import file_fingerprint, git_commit, is_complete, mark_complete, read_complete, stage_run_id
 from spectm.runs import run_path
 
 

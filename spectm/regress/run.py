@@ -30,8 +30,11 @@ from spectm.console import log, print_table
 from spectm.contract import StageResult
 from spectm.errors import DataNotFoundError
 from spectm.join.store import _require
-from spectm.provenance import atomic_write, file_fingerprint, mark_complete
+from spectm.provenance import atomic_write, file_fingerprint, is_complete, mark_complete, read_complete
 from spectm.provenance import stage_run_id as _stage_run_id
+from spectm.regress.api import fit_predict
+from spectm.regress.data import NoChipsError
+from spectm.regress.metrics import scores
 from spectm.runs import resolve_pretrain_run, run_path
 
 
@@ -111,7 +114,6 @@ def regress_run_id(cfg: RegressSection, data_dir: Path, pipeline_name: str) -> t
 
 def metrics_table(pred: pd.DataFrame) -> pd.DataFrame:
     """R², RMSE, MAE (and n) per split × horizon × model, from a PREDICTIONS table."""
-    from spectm.regress.metrics import scores
 
     rows = []
     for (split, horizon, model), g in pred.groupby(["split", "horizon", "model"], sort=True):
@@ -193,15 +195,11 @@ def regress_run(
 
     ``run_id`` defaults to ``<pipeline_name>-regress-<key>`` (:func:`regress_run_id`). Returns
     status ``skipped`` when that run is complete, else ``done`` after fitting what was missing."""
-    from spectm.provenance import is_complete
-    from spectm.regress.api import fit_predict
 
     data_dir = Path(data_dir)
     key_id, enc = regress_run_id(cfg, data_dir, pipeline_name)
     run_dir = run_path(data_dir, run_id or key_id)
     if is_complete(run_dir):
-        from spectm.provenance import read_complete
-
         return RegressResult(
             status="skipped",
             run_dir=run_dir,
@@ -225,7 +223,6 @@ def regress_run(
         ),
         encoding="utf-8",
     )
-    from spectm.regress.data import NoChipsError
 
     fitted = reused = 0
     notes: dict[str, str] = {}
