@@ -21,7 +21,7 @@ N = 12
 RES = 1000.0
 X = 300500.0 + RES * np.arange(N)
 Y = 4620500.0 - RES * np.arange(N)
-DATA = Path(__file__).resolve().parents[1] / "data" / "features"
+DATA = Path(__file__).resolve().parents[1] / "data" / "join"
 
 
 def lonlat(row: float, col: float) -> tuple[float, float]:

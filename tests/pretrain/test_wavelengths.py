@@ -19,7 +19,7 @@ from spectm.pretrain.wavelengths import (
     in_windows,
 )
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "model"
+DATA = Path(__file__).resolve().parents[1] / "data" / "pretrain"
 
 
 def test_pace_wavelengths_are_oci_bands_15_112_and_122_195() -> None:
