@@ -34,11 +34,9 @@ from spectm.pretrain.train import Pretrainer
 
 
 def _step(tr: Pretrainer, batch: dict[str, torch.Tensor], step: int) -> None:
-    parts = tr._forward(batch, step, tr.model)
-    tr.opt.zero_grad(set_to_none=True)
-    parts["loss"].backward()
-    torch.nn.utils.clip_grad_norm_(tr.model.parameters(), 1.0)
-    tr.opt.step()
+    """One optimiser step of the trainer itself, at ``step`` of the masking schedule."""
+    tr.step = step
+    tr._train_step(batch)
 
 
 def _time(cfg: PretrainSection, data: ChipDataset, batch: int, steps: int, threads: int) -> tuple[float, float, int]:

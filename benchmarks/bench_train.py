@@ -57,12 +57,10 @@ def _loader_rate(tr: Pretrainer, n_batches: int) -> float:
     return n / (time.perf_counter() - t0)
 
 
-def _step(tr: Pretrainer, batch: dict, step: int) -> None:
-    parts = tr._forward(batch, step, tr.fwd)
-    tr.opt.zero_grad(set_to_none=True)
-    parts["loss"].backward()
-    torch.nn.utils.clip_grad_norm_(tr.model.parameters(), 1.0)
-    tr.opt.step()
+def _step(tr: Pretrainer, batch: dict[str, torch.Tensor], step: int) -> None:
+    """One optimiser step of the trainer itself, at ``step`` of the masking schedule."""
+    tr.step = step
+    tr._train_step(batch)
 
 
 def _sync(tr: Pretrainer) -> None:
