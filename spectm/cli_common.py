@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -54,6 +54,11 @@ DatesOpt = Annotated[
         help="2024-06:2024-10 (whole months), 2024-06-01:2024-06-15, or one day 2024-06-01.",
     ),
 ]
+
+
+def config_option(help: str) -> Any:
+    """The ``--config``/``-c`` option of a command that reads a pipeline YAML (an existing file)."""
+    return typer.Option("--config", "-c", help=help, exists=True, dir_okay=False, readable=True)
 
 
 def deprecated_alias(given: bool, old: str, new: str) -> bool:

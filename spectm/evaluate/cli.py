@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from spectm.cli_common import state
+from spectm.cli_common import config_option, state
 from spectm.config import load_pipeline
 from spectm.console import console, print_table
 from spectm.errors import BadInputError
@@ -24,17 +24,7 @@ app.add_typer(evaluate_app, name="evaluate")
 
 @evaluate_app.command("run")
 def run_cmd(
-    config: Annotated[
-        Path,
-        typer.Option(
-            "--config",
-            "-c",
-            help="Pipeline YAML (its evaluate:, regress:, pretrain: sections).",
-            exists=True,
-            dir_okay=False,
-            readable=True,
-        ),
-    ],
+    config: Annotated[Path, config_option("Pipeline YAML (its evaluate:, regress:, pretrain: sections).")],
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List the fits and the run id; fit nothing.")] = False,
     cv: Annotated[
         str | None,

@@ -15,29 +15,12 @@ import pandas as pd
 
 from spectm import config
 from spectm.errors import DataNotFoundError, SchemaError
+from spectm.regress.predictions import PREDICTION_COLUMNS
 
-COLUMNS: dict[str, str] = {
-    "experiment": "str",
-    "model": "str",
-    "horizon": "str",
-    "seed": "int",
-    "label_fraction": "float",
-    "n_train": "int",
-    "masking": "str",
-    "tasks": "str",
-    "encoder_run": "str",
-    "split": "str",
-    "sample_id": "str",
-    "station": "str",
-    "date": "datetime64[ns]",
-    "y_true": "float",
-    "censored": "bool",
-    "y_pred": "float",
-    "fold": "str",
-    "encoder_seed": "int",
-}
 # columns added after the first release: a table without them reads with these values
 OPTIONAL: dict[str, object] = {"fold": "", "encoder_seed": 0}
+# the columns every fit returns (spectm.regress.predictions), then the evaluation's own
+COLUMNS: tuple[str, ...] = (*PREDICTION_COLUMNS, *OPTIONAL)
 EXPERIMENTS = ("main", "ablation", "label_efficiency")
 SPECTM_MODELS = config.SPECTM_MODELS
 BASELINES = config.BASELINE_MODELS

@@ -32,7 +32,7 @@ from spectm.evaluate.schema import (
     model_sort_key,
 )
 
-TARGETED, RANDOM = "spectral-targeted", "random"
+RANDOM = "random"  # the masking every other strategy is compared with (masking_gain)
 MIN_RATIO_LABELS = 20  # the efficiency ratio needs at least this many training labels at its fraction
 
 

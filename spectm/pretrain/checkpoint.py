@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import save_file
 
 from spectm.errors import DataNotFoundError, SchemaError
 from spectm.provenance import atomic_write
@@ -83,8 +83,8 @@ def load_safetensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, tor
     """(model state, stats, metadata) from :func:`export_safetensors`' file."""
     from safetensors import safe_open
 
-    tensors = load_file(str(path))
-    with safe_open(str(path), framework="pt") as f:
+    with safe_open(str(path), framework="pt") as f:  # one open: the tensors and their metadata
+        tensors = {k: f.get_tensor(k) for k in f.keys()}  # noqa: SIM118 (a handle, not a dict)
         meta = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
     model = {k: v for k, v in tensors.items() if not k.startswith("stats.")}
     stats = {k[6:]: v for k, v in tensors.items() if k.startswith("stats.")}

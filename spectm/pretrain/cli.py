@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from spectm.cli_common import deprecated_alias, state
+from spectm.cli_common import config_option, deprecated_alias, state
 from spectm.config import load_pipeline
 from spectm.console import console, print_table
 from spectm.errors import BadInputError
@@ -53,17 +53,7 @@ def train_default(
 
 @train_app.command("pretrain")
 def pretrain_cmd(
-    config: Annotated[
-        Path,
-        typer.Option(
-            "--config",
-            "-c",
-            help="Pipeline YAML with a 'pretrain:' section.",
-            exists=True,
-            dir_okay=False,
-            readable=True,
-        ),
-    ],
+    config: Annotated[Path, config_option("Pipeline YAML with a 'pretrain:' section.")],
     chips: Annotated[
         Path | None,
         typer.Option("--chips", help="Chips store (default: features/<pretrain.features>/chips.zarr in the data dir)."),

@@ -46,7 +46,7 @@ class MetricsWriter:
                 wr = csv.DictWriter(f, METRIC_FIELDS)
                 wr.writeheader()
                 wr.writerows(rows)
-        elif not path.exists() or resume_step is None:
+        else:  # a new run, or a resume without a file yet
             with path.open("w", newline="") as f:
                 csv.DictWriter(f, METRIC_FIELDS).writeheader()
         try:

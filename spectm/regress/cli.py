@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from spectm.cli_common import state
+from spectm.cli_common import config_option, state
 from spectm.config import load_pipeline
 from spectm.console import console
 
@@ -17,17 +17,7 @@ app = typer.Typer()
 
 @app.command("regress")
 def regress_cmd(
-    config: Annotated[
-        Path,
-        typer.Option(
-            "--config",
-            "-c",
-            help="Pipeline YAML with a 'regress:' section.",
-            exists=True,
-            dir_okay=False,
-            readable=True,
-        ),
-    ],
+    config: Annotated[Path, config_option("Pipeline YAML with a 'regress:' section.")],
     encoder: Annotated[
         str | None, typer.Option("--encoder", help="Pretrain run id or directory (overrides regress.encoder).")
     ] = None,

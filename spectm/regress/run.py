@@ -94,22 +94,29 @@ def resolve_encoder(cfg: RegressSection, data_dir: Path, pipeline_name: str | No
     )
 
 
-def features_dir(cfg: RegressSection, data_dir: Path) -> Path:
-
-    return _require(data_dir, cfg.features)
-
-
-def regress_run_id(cfg: RegressSection, data_dir: Path, pipeline_name: str) -> tuple[str, Path | None]:
-    """Deterministic id: the ``regress:`` section + fingerprints of the feature store and the encoder."""
-    fdir = features_dir(cfg, data_dir)
+def _run_inputs(cfg: RegressSection, data_dir: Path, pipeline_name: str) -> tuple[str, Path | None, dict[str, Any]]:
+    """(deterministic run id, encoder, the ``inputs.json`` record): each input fingerprinted once."""
+    fdir = _require(data_dir, cfg.features)
     enc = resolve_encoder(cfg, data_dir, pipeline_name)
+    enc_fp = file_fingerprint(enc / "model.safetensors") if enc else None
     payload = {
         "regress": cfg.model_dump(mode="json"),
         "matchups": file_fingerprint(fdir / "matchups.parquet"),
         "features": file_fingerprint(fdir),
-        "encoder": file_fingerprint(enc / "model.safetensors") if enc else None,
+        "encoder": enc_fp,
     }
-    return _stage_run_id(pipeline_name, "regress", payload), enc
+    inputs = {
+        "features": str(fdir.resolve()),
+        "encoder": str(enc.resolve()) if enc else None,
+        "encoder_fingerprint": enc_fp,
+    }
+    return _stage_run_id(pipeline_name, "regress", payload), enc, inputs
+
+
+def regress_run_id(cfg: RegressSection, data_dir: Path, pipeline_name: str) -> tuple[str, Path | None]:
+    """Deterministic id: the ``regress:`` section + fingerprints of the feature store and the encoder."""
+    run_id, enc, _ = _run_inputs(cfg, data_dir, pipeline_name)
+    return run_id, enc
 
 
 def metrics_table(pred: pd.DataFrame) -> pd.DataFrame:
@@ -197,7 +204,7 @@ def regress_run(
     status ``skipped`` when that run is complete, else ``done`` after fitting what was missing."""
 
     data_dir = Path(data_dir)
-    key_id, enc = regress_run_id(cfg, data_dir, pipeline_name)
+    key_id, enc, inputs = _run_inputs(cfg, data_dir, pipeline_name)
     run_dir = run_path(data_dir, run_id or key_id)
     if is_complete(run_dir):
         return RegressResult(
@@ -212,17 +219,7 @@ def regress_run(
     (run_dir / "config.yaml").write_text(
         yaml.safe_dump({"regress": cfg.model_dump(mode="json")}, sort_keys=False), encoding="utf-8"
     )
-    (run_dir / "inputs.json").write_text(
-        json.dumps(
-            {
-                "features": str(features_dir(cfg, data_dir).resolve()),
-                "encoder": str(enc.resolve()) if enc else None,
-                "encoder_fingerprint": file_fingerprint(enc / "model.safetensors") if enc else None,
-            },
-            indent=2,
-        ),
-        encoding="utf-8",
-    )
+    (run_dir / "inputs.json").write_text(json.dumps(inputs, indent=2), encoding="utf-8")
 
     fitted = reused = 0
     notes: dict[str, str] = {}
@@ -272,10 +269,9 @@ def regress_run(
         )
     pred = pd.concat(frames, ignore_index=True)
     pred.to_parquet(run_dir / "predictions.parquet", index=False)
-    stored = pd.read_parquet(run_dir / "predictions.parquet")
-    metrics = metrics_table(stored)
+    metrics = metrics_table(pred)
     metrics.to_csv(run_dir / "metrics.csv", index=False)
-    first = stored.iloc[0] if len(stored) else None
+    first = pred.iloc[0] if len(pred) else None
     info = {
         "run_id": run_dir.name,
         "features": cfg.features,
@@ -291,7 +287,7 @@ def regress_run(
             "stage": "regress",
             "models": cfg.models,
             "horizons": cfg.horizons,
-            "predictions": len(stored),
+            "predictions": len(pred),
             "fitted": fitted,
             "reused": reused,
             "notes": notes,

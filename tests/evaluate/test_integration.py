@@ -10,33 +10,9 @@ import torch
 from spectm.config import Pipeline
 from spectm.evaluate.run import evaluate_run
 from spectm.evaluate.variants import ensure_variant, variants
-from tests.regress.helpers import make_store, tiny_pretrain
+from tests.regress.helpers import make_store, tiny_pretrain, tiny_pretrain_section
 
-TINY = {
-    "features": "default",
-    "batch_size": 8,
-    "max_steps": 2,
-    "num_workers": 0,
-    "log_every": 1,
-    "val_every": 2,
-    "checkpoint_every": 2,
-    "warmup_steps": 1,
-    "deterministic": True,
-    "cpu_threads": 1,
-    "early_stopping_patience": 0,
-    "baseline_max_pixels": 16,
-    "report_spectra": 1,
-    "model": {
-        "patch_size": 4,
-        "dim": 32,
-        "depth": 1,
-        "heads": 2,
-        "decoder_dim": 16,
-        "decoder_depth": 1,
-        "decoder_heads": 2,
-        "wavelength_freqs": 8,
-    },
-}
+TINY = tiny_pretrain_section(steps=2)
 
 
 def test_real_fits_and_variants(tmp_path: Path) -> None:

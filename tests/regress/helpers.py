@@ -117,37 +117,40 @@ def make_store(
     return store
 
 
+def tiny_pretrain_section(features: str = "default", steps: int = 4) -> dict:
+    """The ``pretrain:`` section of a tiny encoder: a few CPU steps, validated and checkpointed at the end."""
+    return {
+        "features": features,
+        "batch_size": 8,
+        "max_steps": steps,
+        "num_workers": 0,
+        "log_every": 1,
+        "val_every": steps,
+        "checkpoint_every": steps,
+        "warmup_steps": 1,
+        "deterministic": True,
+        "cpu_threads": 1,
+        "early_stopping_patience": 0,
+        "baseline_max_pixels": 16,
+        "report_spectra": 1,
+        "model": {
+            "patch_size": 4,
+            "dim": 32,
+            "depth": 1,
+            "heads": 2,
+            "decoder_dim": 16,
+            "decoder_depth": 1,
+            "decoder_heads": 2,
+            "wavelength_freqs": 8,
+        },
+    }
+
+
 def tiny_pretrain(data_dir: Path, features: str = "default", steps: int = 4, run_id: str = "enc") -> Path:
     """A few steps of pretraining a tiny encoder on the store's chips (a real run directory)."""
     from spectm.config import PretrainSection
     from spectm.pretrain.run import pretrain_run
 
-    cfg = PretrainSection.model_validate(
-        {
-            "features": features,
-            "batch_size": 8,
-            "max_steps": steps,
-            "num_workers": 0,
-            "log_every": 1,
-            "val_every": steps,
-            "checkpoint_every": steps,
-            "warmup_steps": 1,
-            "deterministic": True,
-            "cpu_threads": 1,
-            "early_stopping_patience": 0,
-            "baseline_max_pixels": 16,
-            "report_spectra": 1,
-            "model": {
-                "patch_size": 4,
-                "dim": 32,
-                "depth": 1,
-                "heads": 2,
-                "decoder_dim": 16,
-                "decoder_depth": 1,
-                "decoder_heads": 2,
-                "wavelength_freqs": 8,
-            },
-        }
-    )
+    cfg = PretrainSection.model_validate(tiny_pretrain_section(features, steps))
     res = pretrain_run(cfg, data_dir=data_dir, run_id=run_id, device="cpu")
     return res.run_dir
