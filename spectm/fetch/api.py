@@ -125,7 +125,7 @@ def fetch(
     data_dir = Path(data_dir)
     aoi = parse_bbox(aoi, data_dir) if not isinstance(aoi, AOI) else aoi
     dates = parse_dates(dates)
-    _check_options(threads, timeout, retries, max_cloud_cover)
+    _check_options(threads, timeout, retries, max_cloud_cover, max_items)
     srcs = resolve_sources(sources, data_dir)
     opts = DownloadOptions(
         threads=threads, connect_timeout=min(10.0, timeout), read_timeout=timeout, retries=retries, force=force
@@ -181,7 +181,9 @@ def fetch(
     return result
 
 
-def _check_options(threads: int, timeout: float, retries: int, max_cloud_cover: float | None) -> None:
+def _check_options(
+    threads: int, timeout: float, retries: int, max_cloud_cover: float | None, max_items: int | None
+) -> None:
     if threads < 1 or threads > 64:
         raise BadInputError(f"--threads {threads} is out of range", "use 1 to 64 parallel transfers")
     if timeout <= 0:
@@ -190,6 +192,8 @@ def _check_options(threads: int, timeout: float, retries: int, max_cloud_cover: 
         raise BadInputError(f"--retries {retries} must be >= 0", "pass e.g. --retries 5")
     if max_cloud_cover is not None and not 0 <= max_cloud_cover <= 100:
         raise BadInputError(f"--max-cloud-cover {max_cloud_cover} is not a percentage", "pass 0 to 100")
+    if max_items is not None and max_items < 1:
+        raise BadInputError(f"--max-items {max_items} must be >= 1", "omit it to fetch everything")
 
 
 class _Recorder:
