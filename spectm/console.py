@@ -11,7 +11,6 @@ import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TypeVar
 
 from rich.console import Console
 from rich.logging import RichHandler
@@ -29,8 +28,6 @@ from rich.table import Table
 
 from spectm.library_warnings import quiet_library_warnings
 from spectm.redact import RedactingFilter
-
-T = TypeVar("T")
 
 log = logging.getLogger("spectm")
 

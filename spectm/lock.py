@@ -83,9 +83,19 @@ def _take_over_stale(p: Path) -> bool:
             fcntl.flock(g.fileno(), fcntl.LOCK_UN)
 
 
+BUILD_BUSY = (
+    "{name} is being built by PID {pid} on {host} since {started}",
+    "wait for that build to finish; if it is dead on another host, delete {lock}",
+)
+
+
 @contextmanager
-def store_lock(store: Path) -> Iterator[Path]:
-    """Hold the lock on ``store`` for the duration of the block."""
+def store_lock(store: Path, *, busy: tuple[str, str] = BUILD_BUSY) -> Iterator[Path]:
+    """Hold the lock on ``store`` for the duration of the block.
+
+    ``busy`` is the :class:`LockedError` message and remedy when another process holds it,
+    formatted with the owner's ``pid``, ``host``, ``started`` and the store's ``name``,
+    ``path`` and ``lock`` (the lock file)."""
     p = lock_path(store)
     p.parent.mkdir(parents=True, exist_ok=True)
     info = {
@@ -102,11 +112,9 @@ def store_lock(store: Path) -> Iterator[Path]:
             if _is_stale(owner) and _take_over_stale(p):
                 continue
             owner = _read(p) or owner
-            raise LockedError(
-                f"{store.name} is being built by PID {owner.get('pid')} on {owner.get('host')} "
-                f"since {owner.get('started')}",
-                f"wait for that build to finish; if it is dead on another host, delete {p}",
-            ) from None
+            fields = {k: owner.get(k) for k in ("pid", "host", "started")}
+            fields |= {"name": store.name, "path": store, "lock": p}
+            raise LockedError(busy[0].format(**fields), busy[1].format(**fields)) from None
         with os.fdopen(fd, "w") as fh:
             json.dump(info, fh)
         break

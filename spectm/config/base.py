@@ -7,10 +7,10 @@ an error naming the key and the file, never a silently ignored setting.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
 from spectm.errors import ConfigError
 
@@ -22,6 +22,14 @@ class Strict(BaseModel):
 
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def _int_as_text(v: Any) -> Any:
+    return str(v) if isinstance(v, int) else v
+
+
+RangeText = Annotated[str, BeforeValidator(_int_as_text)]
+"""A dates or months value: text, also when YAML reads it as a number (``dates: 2024``, ``months: 6``)."""
 
 
 def _format_validation(exc: ValidationError) -> str:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator
 
-from spectm.config.base import Strict
+from spectm.config.base import RangeText, Strict
 from spectm.errors import ConfigError
 
 # --------------------------------------------------------------------------- pretrain (spectm.pretrain)
@@ -233,7 +233,7 @@ class PredictSection(Strict):
         None, description="which regressor of the run (default: spectm-finetune, else spectm-frozen, else the only one)"
     )
     horizon: Literal["current", "ahead"] = "current"
-    dates: str | None = Field(None, description="imagery dates to map (default: the pipeline's dates)")
+    dates: RangeText | None = Field(None, description="imagery dates to map (default: the pipeline's dates)")
     name: str | None = Field(
         None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", description="maps/<name>.zarr (default: the pipeline name)"
     )
@@ -246,8 +246,3 @@ class PredictSection(Strict):
     )
     batch_size: int = Field(256, ge=1, description="chips per predict_chips call")
     quicklooks: bool = Field(True, description="write maps/<name>/<date>.png")
-
-    @field_validator("dates", mode="before")
-    @classmethod
-    def _dates_text(cls, v: Any) -> Any:
-        return str(v) if isinstance(v, int) else v

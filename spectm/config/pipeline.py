@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from spectm.config.base import Strict, load_yaml, validate_model
+from spectm.config.base import RangeText, Strict, load_yaml, validate_model
 from spectm.config.data_stages import CubeSection, FetchSection, JoinSection, SamplesSection, TwinSection
 from spectm.config.evaluate import MASKING_ALIASES, EvaluateAblation, EvaluateSection
 from spectm.config.model_stages import PredictSection, PretrainSection, RegressSection, check_spatial_patches
@@ -21,8 +21,8 @@ class Pipeline(Strict):
     name: str
     description: str = ""
     region: str
-    dates: str
-    months: str | None = Field(
+    dates: RangeText
+    months: RangeText | None = Field(
         None,
         description="season months M-N (e.g. 6-10): one season per year of dates "
         "(twin, cube and join use only those days)",
@@ -41,11 +41,6 @@ class Pipeline(Strict):
     predict: PredictSection = Field(default_factory=PredictSection)
     evaluate: EvaluateSection = Field(default_factory=EvaluateSection)
 
-    @field_validator("dates", mode="before")
-    @classmethod
-    def _dates_as_text(cls, v: Any) -> Any:
-        return str(v) if isinstance(v, int) else v
-
     @field_validator("dates")
     @classmethod
     def _check_dates(cls, v: str) -> str:
@@ -54,11 +49,6 @@ class Pipeline(Strict):
         except SpectmError as exc:
             raise ValueError(exc.message) from None
         return v
-
-    @field_validator("months", mode="before")
-    @classmethod
-    def _months_as_text(cls, v: Any) -> Any:
-        return str(v) if isinstance(v, int) else v
 
     @field_validator("months")
     @classmethod

@@ -24,11 +24,10 @@ returns the :class:`~spectm.fetch.fetch_result.FetchResult` to inspect (``res.fa
 
 from __future__ import annotations
 
-import json
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 from spectm._version import __version__
@@ -37,7 +36,7 @@ from spectm.catalogs import get_source
 from spectm.config import EarthaccessSource, StacSource
 from spectm.contract import status_of
 from spectm.dates import DateRange, parse_dates
-from spectm.errors import BadInputError, LockedError
+from spectm.errors import BadInputError
 from spectm.fetch.catalog import raw_dir
 from spectm.fetch.download import DownloadOptions
 from spectm.fetch.execute import SessionFactory, execute, write_catalog
@@ -45,32 +44,24 @@ from spectm.fetch.fetch_result import FetchResult, SourceSummary
 from spectm.fetch.manifest import MANIFEST_NAME, Manifest, ManifestEntry, utc_now
 from spectm.fetch.plan import FetchPlan, Query, dry_run_entries, plan_fetch
 from spectm.fetch.stac import normalise_tiles
-from spectm.lock import lock_path, store_lock
+from spectm.lock import store_lock
 
 DEFAULT_SOURCES = ("pace_oci_l2_aop", "s2_earth_search")
 
 
-@contextmanager
-def fetch_lock(data_dir: Path) -> Iterator[Path]:
+_FETCH_BUSY = (
+    "another spectm fetch (PID {pid} on {host}, since {started}) is writing {path}",
+    "wait for it to finish; if that process is dead on another host, delete {lock}",
+)
+
+
+def fetch_lock(data_dir: Path) -> AbstractContextManager[Path]:
     """Hold ``<data-dir>/raw.lock`` while a fetch writes ``raw/`` (the cube's store lock, reused).
 
     Two fetches into one data directory would race on the same ``.partial`` files, the
     manifest and the catalog swap; the second one is refused instead.
     """
-    raw = raw_dir(data_dir)
-    try:
-        with store_lock(raw) as p:
-            yield p
-    except LockedError as exc:
-        try:
-            owner = json.loads(lock_path(raw).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            owner = {}
-        raise LockedError(
-            f"another spectm fetch (PID {owner.get('pid')} on {owner.get('host')}, since {owner.get('started')}) "
-            f"is writing {raw}",
-            f"wait for it to finish; if that process is dead on another host, delete {lock_path(raw)}",
-        ) from exc
+    return store_lock(raw_dir(data_dir), busy=_FETCH_BUSY)
 
 
 def resolve_sources(names: Sequence[str] | None, data_dir: Path) -> list[EarthaccessSource | StacSource]:
@@ -134,7 +125,7 @@ def fetch(
     data_dir = Path(data_dir)
     aoi = parse_bbox(aoi, data_dir) if not isinstance(aoi, AOI) else aoi
     dates = parse_dates(dates)
-    _check_options(threads, timeout, retries, max_cloud_cover)
+    _check_options(threads, timeout, retries, max_cloud_cover, max_items)
     srcs = resolve_sources(sources, data_dir)
     opts = DownloadOptions(
         threads=threads, connect_timeout=min(10.0, timeout), read_timeout=timeout, retries=retries, force=force
@@ -190,7 +181,9 @@ def fetch(
     return result
 
 
-def _check_options(threads: int, timeout: float, retries: int, max_cloud_cover: float | None) -> None:
+def _check_options(
+    threads: int, timeout: float, retries: int, max_cloud_cover: float | None, max_items: int | None
+) -> None:
     if threads < 1 or threads > 64:
         raise BadInputError(f"--threads {threads} is out of range", "use 1 to 64 parallel transfers")
     if timeout <= 0:
@@ -199,6 +192,8 @@ def _check_options(threads: int, timeout: float, retries: int, max_cloud_cover: 
         raise BadInputError(f"--retries {retries} must be >= 0", "pass e.g. --retries 5")
     if max_cloud_cover is not None and not 0 <= max_cloud_cover <= 100:
         raise BadInputError(f"--max-cloud-cover {max_cloud_cover} is not a percentage", "pass 0 to 100")
+    if max_items is not None and max_items < 1:
+        raise BadInputError(f"--max-items {max_items} must be >= 1", "omit it to fetch everything")
 
 
 class _Recorder:

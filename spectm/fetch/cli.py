@@ -10,7 +10,6 @@ import typer
 
 from spectm.cli_common import BBoxOpt, DatesOpt, data_dir, float_range, resolve_aoi, resolve_dates, state
 from spectm.console import console, print_table
-from spectm.errors import BadInputError
 
 app = typer.Typer()
 """This stage's commands; :mod:`spectm.cli` mounts it (without a name) on the root ``spectm`` app."""
@@ -84,8 +83,6 @@ def fetch_cmd(
 
     aoi = resolve_aoi(bbox)
     dr = resolve_dates(dates)
-    if max_items is not None and max_items < 1:
-        raise BadInputError(f"--max-items {max_items} must be >= 1", "omit it to fetch everything")
     res = fetch(
         aoi,
         dr,

@@ -20,7 +20,15 @@ import requests
 from spectm.aoi import AOI
 from spectm.console import log, progress
 from spectm.fetch import auth as _auth
-from spectm.fetch.catalog import pace_item_from_umm, pace_path, raw_dir, s2_local_item, s2_path, write_local_catalog
+from spectm.fetch.catalog import (
+    catalog_dir,
+    pace_item_from_umm,
+    pace_path,
+    raw_dir,
+    s2_local_item,
+    s2_path,
+    write_local_catalog,
+)
 from spectm.fetch.clip import ClipOutcome, clip_asset
 from spectm.fetch.download import DownloadOptions, DownloadOutcome, DownloadTask, download_all
 from spectm.fetch.manifest import ManifestEntry
@@ -69,9 +77,7 @@ class _Run:
 
     def done(self, o: DownloadOutcome) -> None:
         job: Job = o.task.key  # type: ignore[assignment]
-        e = entry_from(job, o, self.data_dir)
-        e.bytes = o.bytes
-        self.record(e)
+        self.record(entry_from(job, o, self.data_dir))
 
     def task(self, j: Job) -> DownloadTask:
         rel = Path(j.entry.path or j.dest.name)  # data-dir relative: raw/pace/x.nc, raw/s2/<id>/red.tif
@@ -204,6 +210,6 @@ def write_catalog(plan: FetchPlan, entries: dict[tuple[str, str, str], ManifestE
         it = s2_local_item(data_dir, item, files, source=src.name, source_hrefs=hrefs, checksums=sums)
         items.append(it)
         titles[it.collection_id or ""] = src.title or src.collection
-    if not items and not (raw_dir(data_dir) / "catalog" / "catalog.json").exists():
+    if not items and not (catalog_dir(data_dir) / "catalog.json").exists():
         return None
     return write_local_catalog(data_dir, items, collection_titles=titles)

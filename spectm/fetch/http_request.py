@@ -32,8 +32,8 @@ from spectm.fetch.download_task import (
     size_of,
     validators_path,
 )
-from spectm.fetch.manifest import atomic_write_json
 from spectm.fetch.verify import looks_like_html
+from spectm.provenance import atomic_write_json
 
 ProgressCallback = Callable[[int], None]
 

@@ -50,7 +50,6 @@ class PaceGranule:
     size: int | None
     nrt: bool
     umm: Mapping[str, Any]
-    concept_id: str = ""
     footprint: BaseGeometry | None = None
 
     @property
@@ -240,7 +239,7 @@ def _candidate(
     if not intersects_region(fp, region):
         result.excluded.append(Excluded(name, url, f"footprint does not intersect region {aoi.name}", size))
         return None
-    return PaceGranule(name, url, size, _is_nrt(umm, name, source), umm, str(meta.get("concept-id", "")), fp)
+    return PaceGranule(name, url, size, _is_nrt(umm, name, source), umm, fp)
 
 
 def _keep_one_per_stamp(candidates: dict[str, PaceGranule], g: PaceGranule, result: PaceSearch) -> None:

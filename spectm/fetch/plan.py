@@ -44,7 +44,6 @@ class Job:
     url: str
     expected: int | None
     kind: str  # "pace" | "s2" | "s2clip"
-    item_key: tuple[str, str]  # (source, item id)
     clip_window: Any = None
     checksum: str | None = None  # from the catalogue (UMM-G Checksum / STAC file:checksum), "sha256:<hex>"
 
@@ -111,7 +110,7 @@ def _plan_pace(plan: FetchPlan, src: EarthaccessSource, q: Query, data_dir: Path
             src.name, coll, item_id, "data", g.url, rel_path(data_dir, dest), "planned", expected_bytes=g.size
         )
         checksum = umm_checksum(g.umm, g.file_name)
-        plan.jobs.append(Job(e, dest, g.url, g.size, "pace", (src.name, item_id), checksum=checksum))
+        plan.jobs.append(Job(e, dest, g.url, g.size, "pace", checksum=checksum))
         plan.pace[(src.name, item_id)] = (src, g)
     return ps.searched, len(ps.granules)
 
@@ -166,7 +165,7 @@ def _plan_asset(
         expected = int(fs) if fs is not None else None
     e = ManifestEntry(src.name, collection, item.id, key, asset.href, rel, "planned", expected_bytes=expected)
     checksum = None if q.clip else stac_checksum(ad)
-    plan.jobs.append(Job(e, dest, asset.href, expected, kind, (src.name, item.id), win, checksum=checksum))
+    plan.jobs.append(Job(e, dest, asset.href, expected, kind, win, checksum=checksum))
     return True
 
 

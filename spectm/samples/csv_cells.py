@@ -36,23 +36,13 @@ def detect_encoding(path: Path, encoding: str | None = None) -> str:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 dec.decode(block)
             dec.decode(b"", final=True)
-    except UnicodeDecodeError as exc:
+    except (UnicodeDecodeError, LookupError) as exc:  # LookupError: an unknown encoding name
         if encoding is None:
             return "latin-1"
         raise BadInputError(
             f"{path.name} cannot be decoded as {encoding}: {exc}", "fix 'encoding:' in the column map"
         ) from None
-    except LookupError as exc:
-        raise BadInputError(
-            f"{path.name} cannot be decoded as {encoding}: {exc}", "fix 'encoding:' in the column map"
-        ) from None
     return encoding or "utf-8"
-
-
-def read_text(path: Path, encoding: str | None = None) -> tuple[str, str]:
-    """The file's text and the encoding used: UTF-8 (BOM allowed), else latin-1."""
-    enc = detect_encoding(path, encoding)
-    return path.read_bytes().decode("utf-8-sig" if enc == "utf-8" else enc), enc
 
 
 def iter_cells(
@@ -85,4 +75,4 @@ def iter_cells(
     return headers, blocks(), enc
 
 
-__all__ = ["CHUNK_ROWS", "detect_encoding", "iter_cells", "read_text"]
+__all__ = ["CHUNK_ROWS", "detect_encoding", "iter_cells"]

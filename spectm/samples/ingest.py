@@ -31,7 +31,7 @@ from spectm._version import __version__
 from spectm.catalogs import builtin_catalog_dir, list_station_tables, load_stations
 from spectm.console import log
 from spectm.errors import BadInputError, ConfigError, DataNotFoundError, SchemaError
-from spectm.provenance import atomic_write, file_sha256
+from spectm.provenance import atomic_write, atomic_write_json, file_sha256
 from spectm.samples.column_map import load_column_map
 from spectm.samples.csv_cells import CHUNK_ROWS, iter_cells
 from spectm.samples.file_blocks import REJECTED_COLUMNS, FileResult, normalize_file
@@ -90,7 +90,7 @@ def _resolve_files(files: Sequence[Path | str] | None) -> list[Path]:
     return out
 
 
-def _input_hash(files: list[Path], column_map: Path | None, timezone: str | None, data_dir: Path) -> str:
+def _input_hash(hashes: dict[Path, str], column_map: Path | None, timezone: str | None, data_dir: Path) -> str:
     """Everything that changes the outputs: input bytes, column map, options, the station
     table used for coordinate repairs (a user may override it in <data-dir>/catalogs)."""
     h = hashlib.sha256()
@@ -99,8 +99,8 @@ def _input_hash(files: list[Path], column_map: Path | None, timezone: str | None
         table = list_station_tables(data_dir).get(STATION_TABLE)
         if table is not None:
             h.update(b"stations\0" + table.read_bytes())
-    for f in files:
-        h.update(f.name.encode() + b"\0" + bytes.fromhex(file_sha256(f)))
+    for f, sha in hashes.items():
+        h.update(f.name.encode() + b"\0" + bytes.fromhex(sha))
     if column_map is not None:
         h.update(b"colmap\0" + Path(column_map).read_bytes())
     return h.hexdigest()
@@ -149,7 +149,8 @@ def ingest_samples(
             "add 'timezone: <IANA name>' to the column map or pass --timezone",
         )
     _check_tz(tz)
-    digest = _input_hash(inputs, column_map, tz, data_dir)
+    hashes = {f: file_sha256(f) for f in inputs}  # each input read once, for the key and the report
+    digest = _input_hash(hashes, column_map, tz, data_dir)
     if not force and all(p.exists() for p in paths.values()):
         try:
             old = json.loads(paths["report"].read_text())
@@ -223,7 +224,7 @@ def ingest_samples(
         "files": {
             path.name: {
                 "path": str(path),
-                "sha256": file_sha256(path),
+                "sha256": hashes[path],
                 "schema": spec.schema,
                 "encoding": enc,
                 "rows_read": o.rows_read,
@@ -250,7 +251,7 @@ def ingest_samples(
     gdf = _to_geo(table)
     atomic_write(paths["samples"], lambda p: gdf.to_parquet(p, index=False))
     atomic_write(paths["rejected"], lambda p: rejected.to_csv(p, index=False))
-    atomic_write(paths["report"], lambda p: p.write_text(json.dumps(report, indent=2, default=str) + "\n"))
+    atomic_write_json(paths["report"], report, indent=2)
     return IngestResult(status="done", samples=gdf, rejected=rejected, files=summaries, paths=paths, report=report)
 
 

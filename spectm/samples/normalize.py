@@ -40,6 +40,7 @@ import pandas as pd
 from spectm.samples.lod import FIXED_BDL_LOD
 from spectm.samples.read_row import IDENTIFY_DEG, read_row
 from spectm.samples.sample_row import DEPTH_WORDS, FileOutcome, Ledger, SampleRow, SourceSpec
+from spectm.samples.samples_table import COLUMNS
 from spectm.samples.schemas import VARIABLES
 from spectm.samples.tokens import Parsed
 
@@ -300,18 +301,10 @@ def _to_utc(d: date, t: time | None, tz: ZoneInfo) -> pd.Timestamp:
 
 
 def empty_rows() -> pd.DataFrame:
-    cols = [
-        "station",
-        "station_kind",
-        "lat",
-        "lon",
-        "depth_category",
-        "sample_depth_m",
-        "station_depth_m",
-    ]
-    for v in VARIABLES:
-        cols += [v, f"{v}_censored", f"{v}_lod"]
-    df = pd.DataFrame({c: pd.Series(dtype=object) for c in [*cols, "flags", "source_row", "date"]})
+    """No rows, with the columns :func:`normalize` gives: the stored ones less ``sample_id``
+    and ``source_file`` (typed by :func:`~spectm.samples.samples_table.finish_table`)."""
+    cols = [c for c in COLUMNS if c not in ("sample_id", "source_file")]
+    df = pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
     df["time_utc"] = pd.Series(dtype="datetime64[ns, UTC]")
     return df
 

@@ -10,6 +10,24 @@ import pandas as pd
 
 from spectm.samples.schemas import VARIABLES
 
+COLUMNS = (
+    "sample_id",
+    "station",
+    "station_kind",
+    "time_utc",
+    "date",
+    "lat",
+    "lon",
+    "depth_category",
+    "sample_depth_m",
+    "station_depth_m",
+    *(f"{v}{suffix}" for v in VARIABLES for suffix in ("", "_censored", "_lod")),
+    "flags",
+    "source_file",
+    "source_row",
+)
+"""The stored table's columns, in order."""
+
 
 def finish_table(df: pd.DataFrame) -> pd.DataFrame:
     """Order rows and columns, assign stable sample ids, fix dtypes."""
@@ -24,22 +42,7 @@ def finish_table(df: pd.DataFrame) -> pd.DataFrame:
     )
     n = base.groupby(base).cumcount()
     df.insert(0, "sample_id", base.where(n == 0, base + "_" + (n + 1).astype(str)))
-    order = [
-        "sample_id",
-        "station",
-        "station_kind",
-        "time_utc",
-        "date",
-        "lat",
-        "lon",
-        "depth_category",
-        "sample_depth_m",
-        "station_depth_m",
-    ]
-    for v in VARIABLES:
-        order += [v, f"{v}_censored", f"{v}_lod"]
-    order += ["flags", "source_file", "source_row"]
-    df = df[order]
+    df = df[list(COLUMNS)]
     for c in [
         "lat",
         "lon",
@@ -66,4 +69,4 @@ def finish_table(df: pd.DataFrame) -> pd.DataFrame:
     return df
 
 
-__all__ = ["finish_table"]
+__all__ = ["COLUMNS", "finish_table"]

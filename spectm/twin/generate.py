@@ -81,19 +81,17 @@ def params_hash(params: dict[str, Any]) -> str:
     return config_key(params, 16, separators=(", ", ": "))
 
 
-def _load_samples(data_dir: Path, notes: list[str]) -> tuple[pd.DataFrame | None, Path | None]:
+def _load_samples(data_dir: Path, notes: list[str]) -> tuple[pd.DataFrame, Path]:
     """The samples of ``insitu/samples.parquet`` when it exists (the user's own, after
-    ``spectm samples ingest``: never overwritten), else the bundled GLERL samples via the
-    samples stage, or None (→ climatology) if that is unavailable."""
+    ``spectm samples ingest``: never overwritten), else the bundled GLERL samples as the
+    samples stage writes them there."""
     path = output_paths(data_dir)["samples"]
-    if path.is_file():
+    if path.is_file():  # read as plain Parquet: the table need not carry GeoParquet metadata
         notes.append("constituents driven by the existing insitu/samples.parquet (left as it is)")
-        return pd.DataFrame(pd.read_parquet(path).drop(columns=["geometry"], errors="ignore")), path
-    ingest_samples(files=None, data_dir=data_dir)
-    if not path.is_file():
-        notes.append("samples stage wrote no insitu/samples.parquet")
-        return None, None
-    return pd.DataFrame(pd.read_parquet(path).drop(columns=["geometry"], errors="ignore")), path
+        table = pd.read_parquet(path)
+    else:
+        table = ingest_samples(files=None, data_dir=data_dir).samples  # what it wrote, not read back
+    return pd.DataFrame(table.drop(columns=["geometry"], errors="ignore")), path
 
 
 def _complete(data_dir: Path, phash: str) -> bool:

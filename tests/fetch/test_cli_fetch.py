@@ -51,6 +51,22 @@ def local_records(srv: RangeServer) -> list[dict]:
     return [recs[0], r, recs[2]]
 
 
+def _pace_fetch(data_dir: Path, *extra: str) -> list[str]:
+    """``spectm --data-dir D fetch`` of the recorded PACE granule's day (argv, without the program name)."""
+    return [
+        "--data-dir",
+        str(data_dir),
+        "fetch",
+        "--bbox",
+        "lake_erie",
+        "--dates",
+        "2025-03-05",
+        "--source",
+        "pace_oci_l2_aop",
+        *extra,
+    ]
+
+
 @pytest.mark.parametrize(
     "args",
     [
@@ -81,20 +97,7 @@ def test_pace_fetch_with_token_never_leaks_it(
     monkeypatch.setenv("EARTHDATA_TOKEN", TOKEN)
     cmr.records = local_records(pace_server)
     caplog.set_level(logging.DEBUG)
-    code = run_main(
-        [
-            "-vv",
-            "--data-dir",
-            str(data_dir),
-            "fetch",
-            "--bbox",
-            "lake_erie",
-            "--dates",
-            "2025-03-05",
-            "--source",
-            "pace_oci_l2_aop",
-        ]
-    )
+    code = run_main(["-vv", *_pace_fetch(data_dir)])
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "downloaded" in out and "pace_oci_l2_aop" in out, out
@@ -131,22 +134,7 @@ def test_pace_fetch_with_token_never_leaks_it(
     assert p["start_datetime"] == "2025-03-05T17:47:55Z" and p["end_datetime"] == "2025-03-05T17:52:55Z"
     # rerun: verified by size without logging in, nothing requested
     monkeypatch.delenv("EARTHDATA_TOKEN")
-    assert (
-        run_main(
-            [
-                "--data-dir",
-                str(data_dir),
-                "fetch",
-                "--bbox",
-                "lake_erie",
-                "--dates",
-                "2025-03-05",
-                "--source",
-                "pace_oci_l2_aop",
-            ]
-        )
-        == 0
-    )
+    assert run_main(_pace_fetch(data_dir)) == 0
     assert len(pace_server.state.requests_for("/" + NAME)) == 1
 
 
@@ -158,23 +146,7 @@ def test_dry_run_prints_counts_and_bytes_and_needs_no_login(
     no_earthdata_env: None,
 ) -> None:
     cmr.records = local_records(pace_server)
-    assert (
-        run_main(
-            [
-                "--data-dir",
-                str(data_dir),
-                "fetch",
-                "--bbox",
-                "lake_erie",
-                "--dates",
-                "2025-03-05",
-                "--source",
-                "pace_oci_l2_aop",
-                "--dry-run",
-            ]
-        )
-        == 0
-    )
+    assert run_main(_pace_fetch(data_dir, "--dry-run")) == 0
     out = capsys.readouterr().out
     assert "dry run" in out and f"{NC.stat().st_size / 1000:,.1f} KB" in out
     assert pace_server.state.log == []
@@ -215,17 +187,7 @@ def test_failure_exit_1_unless_continue_on_error(
     monkeypatch.setenv("EARTHDATA_TOKEN", TOKEN)
     cmr.records = local_records(pace_server)
     pace_server.state.add_fault("/" + NAME, Fault("404", times=10))
-    args = [
-        "--data-dir",
-        str(data_dir),
-        "fetch",
-        "--bbox",
-        "lake_erie",
-        "--dates",
-        "2025-03-05",
-        "--source",
-        "pace_oci_l2_aop",
-    ]
+    args = _pace_fetch(data_dir)
     assert run_main(args) == 1
     out, err = capsys.readouterr()
     assert "Failed (1)" in out and "gone (HTTP 404)" in out and "manifest.json" in err
