@@ -20,7 +20,7 @@ import numpy as np
 from spectm.config import JoinSection
 from spectm.join import store
 from spectm.join.inputs import load_samples_for_join, open_cube
-from spectm.join.matchup import HORIZONS, _precheck, has_label, sample_times
+from spectm.join.matchup import HORIZONS, place_samples
 from spectm.join.run import resolve_params, store_key
 
 
@@ -62,13 +62,8 @@ def plan_join(
     else:
         status = "refused: built from other inputs or parameters (pass --force or another --name)"
     df = samples.frame
-    days, _, _ = sample_times(df, cube.timezone)
-    px, py = cube.to_grid(df["lon"].to_numpy(float), df["lat"].to_numpy(float))
-    rows, cols, inside = cube.grid.locate(px, py)
-    labelled = has_label(df, p.label)
+    at = place_samples(cube, df, p)
     ldays = cube.local_days
-    first = int(ldays.min()) if ldays.size else 0
-    last = int(ldays.max()) if ldays.size else -1
     w = p.time_window_days
     candidates: dict[str, int] = {}
     reasons: dict[str, dict[str, int]] = {}
@@ -76,19 +71,8 @@ def plan_join(
         why: Counter[str] = Counter()
         n = 0
         for i in range(len(df)):
-            r, c = int(rows[i]), int(cols[i])
-            reason, _ = _precheck(
-                int(days[i]),
-                first,
-                last,
-                w,
-                p.lead_days,
-                bool(labelled[i]),
-                bool(inside[i]),
-                bool(cube.water[r, c]) if inside[i] else False,
-                cube.grid.window_bounds(r, c, p.pixel_window) if inside[i] else None,
-            )
-            target = days[i] - (p.lead_days if horizon == "ahead" else 0)
+            reason, _ = at.pre[i]
+            target = at.days[i] - (p.lead_days if horizon == "ahead" else 0)
             if reason is None and not (np.abs(ldays - target) <= w).any():
                 reason = "no_overpass"
             if reason is None:
