@@ -21,7 +21,7 @@ from spectm.config import JoinSection
 from spectm.join import store
 from spectm.join.inputs import load_samples_for_join, open_cube
 from spectm.join.matchup import HORIZONS, place_samples
-from spectm.join.run import resolve_params, store_key
+from spectm.join.run import is_up_to_date, resolve_params
 
 
 @dataclass
@@ -55,7 +55,7 @@ def plan_join(
     final = store.store_dir(data_dir, p.name)
     if old is None:
         status = "new"
-    elif old.get("key") == store_key(p, cube, samples.sha256) and not force:
+    elif not force and is_up_to_date(old, final, p, cube, samples.sha256):
         status = "up to date (would be skipped)"
     elif force:
         status = "would be replaced (--force)"
