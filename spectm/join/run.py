@@ -240,7 +240,6 @@ def _build(data_dir: Path, p: JoinSection, cube: Cube, samples: Any, key: str) -
     kept = [s for s, e in zip(specs, spec_excl, strict=True) if not e]
     new_index = np.cumsum(~spec_excl) - 1
     chip_index = np.where((row_spec >= 0) & ~spec_excl[np.maximum(row_spec, 0)], new_index[np.maximum(row_spec, 0)], -1)
-    chip_index = np.where(row_spec >= 0, chip_index, -1)
     status = np.where(row_spec < 0, "short_history", np.where(chip_index < 0, "excluded_leak", "ok"))
     m["chip_index"] = chip_index.astype(np.int64)
     m["chip"] = [kept[j].id if j >= 0 else "" for j in chip_index]
