@@ -31,7 +31,7 @@ from spectm.cube.cube_attrs import (
     global_attrs,
     touch_history,
 )
-from spectm.cube.cube_settings import SENSORS, config_hash, cube_path, sensor_settings
+from spectm.cube.cube_settings import SENSORS, config_hash, cube_path, sensor_settings, settings_by_sensor
 from spectm.cube.grid import region_geobox
 from spectm.cube.integrity import DIGEST_VAR, damaged_slices
 from spectm.cube.results import CubeResult, SensorResult, result_json, summary_rows
@@ -111,9 +111,16 @@ def build_cube(
     ):
         check_positive(name, value)
     check_memory_limit(memory_limit)
-    bad = [s for s in sensors if s not in SENSORS]
-    if bad or not sensors:
-        raise BadInputError(f"unknown sensor(s) {bad or sensors}", "use --sensor pace, s2 or all")
+    settings = settings_by_sensor(
+        sensors,
+        aoi,
+        flags=flags,
+        resolution=resolution,
+        radius_m=radius_m,
+        with_unc=with_unc,
+        s2_bands=s2_bands,
+        s2_mask_classes=s2_mask_classes,
+    )
     built: dict[str, SensorResult] = {}
     if slices_at_once is not None and (type(slices_at_once) is not int or slices_at_once < 1):
         raise BadInputError(
@@ -128,12 +135,7 @@ def build_cube(
                 aoi,
                 dates,
                 Path(data_dir),
-                flags=flags,
-                resolution=resolution.get(sensor) if isinstance(resolution, Mapping) else resolution,
-                radius_m=radius_m,
-                with_unc=with_unc,
-                s2_bands=s2_bands,
-                s2_mask_classes=s2_mask_classes,
+                settings[sensor],
                 force=force or fdates is not None,
                 force_dates=fdates,
                 pace_chunks=pace_chunks,
@@ -152,13 +154,8 @@ def _build_sensor(
     aoi: AOI,
     dates: DateRange,
     data_dir: Path,
+    settings: dict,
     *,
-    flags: object,
-    resolution: float | None,
-    radius_m: float | None,
-    with_unc: bool,
-    s2_bands: Sequence[str] | None,
-    s2_mask_classes: Iterable[int] | None,
     force: bool,
     force_dates: DateRange | None,
     pace_chunks: dict | None,
@@ -168,16 +165,6 @@ def _build_sensor(
     slices_at_once: int = 1,
 ) -> SensorResult:
     path = cube_path(data_dir, aoi, sensor)
-    settings = sensor_settings(
-        sensor,
-        aoi,
-        flags=flags,
-        resolution=resolution,
-        radius_m=radius_m,
-        with_unc=with_unc,
-        s2_bands=s2_bands,
-        s2_mask_classes=s2_mask_classes,
-    )
     chash = config_hash(settings)
     out = SensorResult(sensor=sensor, path=path, config_hash=chash)
     ranges = season_ranges or [dates]
@@ -190,7 +177,7 @@ def _build_sensor(
         state = repair_plan(path)
         _check_same_settings(path, state, chash)
         gb = region_geobox(aoi, settings["resolution"])
-        builder = make_builder(sensor, aoi, gb, settings, scan, with_unc, pace_chunks, s2_chunk, out)
+        builder = make_builder(sensor, aoi, gb, settings, scan, pace_chunks, s2_chunk, out)
         plan = _plan_days(path, state, scan.by_day, dates, ranges, out, force, force_dates, deep=repair)
         index = dict(state.complete) | dict(state.incomplete)
         if plan.new:

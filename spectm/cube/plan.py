@@ -15,7 +15,7 @@ from pathlib import Path
 
 from spectm.aoi import AOI, parse_bbox
 from spectm.cube import catalog
-from spectm.cube.build import SENSORS, config_hash, cube_path, sensor_settings
+from spectm.cube.cube_settings import SENSORS, config_hash, cube_path, settings_by_sensor
 from spectm.cube.grid import region_geobox
 from spectm.cube.pace_cube import probe_wavelengths
 from spectm.cube.store import repair_plan
@@ -71,21 +71,18 @@ def plan_cube(
     aoi = parse_bbox(aoi, Path(data_dir))
     dates = parse_dates(dates)
     fdates = parse_dates(force_dates) if force_dates is not None else None
-    bad = [s for s in sensors if s not in SENSORS]
-    if bad or not sensors:
-        raise BadInputError(f"unknown sensor(s) {bad or sensors}", "use --sensor pace, s2 or all")
+    by_sensor = settings_by_sensor(
+        sensors,
+        aoi,
+        flags=flags,
+        resolution=resolution,
+        radius_m=radius_m,
+        with_unc=with_unc,
+        s2_bands=s2_bands,
+        s2_mask_classes=s2_mask_classes,
+    )
     plans = []
-    for sensor in sensors:
-        settings = sensor_settings(
-            sensor,
-            aoi,
-            flags=flags,
-            resolution=resolution,
-            radius_m=radius_m,
-            with_unc=with_unc,
-            s2_bands=s2_bands,
-            s2_mask_classes=s2_mask_classes,
-        )
+    for sensor, settings in by_sensor.items():
         path = cube_path(Path(data_dir), aoi, sensor)
         gb = region_geobox(aoi, settings["resolution"])
         ny, nx = gb.shape
