@@ -15,6 +15,7 @@ from pathlib import Path
 
 from spectm.aoi import AOI, parse_bbox
 from spectm.cube import catalog
+from spectm.cube.build import plan_days
 from spectm.cube.cube_settings import SENSORS, config_hash, cube_path, settings_by_sensor
 from spectm.cube.grid import region_geobox
 from spectm.cube.pace_cube import probe_wavelengths
@@ -109,15 +110,8 @@ def plan_cube(
         old = state.attrs.get("config_hash")
         if old and old != config_hash(settings):
             plan.refusal = f"{path.name} was built with other settings (config {old}); delete it to rebuild"
-        avail = scan.by_day
-        plan.new = sorted(d for d in avail if d not in state.complete and d not in state.incomplete)
-        plan.repair = sorted(d for d in state.incomplete if d in avail)
-        plan.rebuild = sorted(
-            d
-            for d in state.complete
-            if d in avail and (force or fdates is not None) and (fdates is None or d in fdates)
-        )
-        plan.complete = len([d for d in state.complete if d in dates and d not in plan.rebuild])
+        days = plan_days(state, scan.by_day, [dates], {}, force or fdates is not None, fdates)
+        plan.new, plan.repair, plan.rebuild, plan.complete = days.new, days.repair, days.force, days.complete
         if not plan.refusal and plan.new and state.last_day and plan.new[0] <= state.last_day:
             plan.refusal = f"{path.name} ends on {state.last_day}; new days from {plan.new[0]} fall before that"
         plans.append(plan)
