@@ -31,7 +31,7 @@ from spectm.cube.cube_attrs import (
     global_attrs,
     touch_history,
 )
-from spectm.cube.cube_settings import SENSORS, config_hash, cube_path, sensor_settings
+from spectm.cube.cube_settings import SENSORS, config_hash, cube_path, sensor_settings, settings_by_sensor
 from spectm.cube.grid import region_geobox
 from spectm.cube.integrity import DIGEST_VAR, damaged_slices
 from spectm.cube.results import CubeResult, SensorResult, result_json, summary_rows
@@ -111,9 +111,16 @@ def build_cube(
     ):
         check_positive(name, value)
     check_memory_limit(memory_limit)
-    bad = [s for s in sensors if s not in SENSORS]
-    if bad or not sensors:
-        raise BadInputError(f"unknown sensor(s) {bad or sensors}", "use --sensor pace, s2 or all")
+    settings = settings_by_sensor(
+        sensors,
+        aoi,
+        flags=flags,
+        resolution=resolution,
+        radius_m=radius_m,
+        with_unc=with_unc,
+        s2_bands=s2_bands,
+        s2_mask_classes=s2_mask_classes,
+    )
     built: dict[str, SensorResult] = {}
     if slices_at_once is not None and (type(slices_at_once) is not int or slices_at_once < 1):
         raise BadInputError(
@@ -128,12 +135,7 @@ def build_cube(
                 aoi,
                 dates,
                 Path(data_dir),
-                flags=flags,
-                resolution=resolution.get(sensor) if isinstance(resolution, Mapping) else resolution,
-                radius_m=radius_m,
-                with_unc=with_unc,
-                s2_bands=s2_bands,
-                s2_mask_classes=s2_mask_classes,
+                settings[sensor],
                 force=force or fdates is not None,
                 force_dates=fdates,
                 pace_chunks=pace_chunks,
@@ -152,13 +154,8 @@ def _build_sensor(
     aoi: AOI,
     dates: DateRange,
     data_dir: Path,
+    settings: dict,
     *,
-    flags: object,
-    resolution: float | None,
-    radius_m: float | None,
-    with_unc: bool,
-    s2_bands: Sequence[str] | None,
-    s2_mask_classes: Iterable[int] | None,
     force: bool,
     force_dates: DateRange | None,
     pace_chunks: dict | None,
@@ -168,16 +165,6 @@ def _build_sensor(
     slices_at_once: int = 1,
 ) -> SensorResult:
     path = cube_path(data_dir, aoi, sensor)
-    settings = sensor_settings(
-        sensor,
-        aoi,
-        flags=flags,
-        resolution=resolution,
-        radius_m=radius_m,
-        with_unc=with_unc,
-        s2_bands=s2_bands,
-        s2_mask_classes=s2_mask_classes,
-    )
     chash = config_hash(settings)
     out = SensorResult(sensor=sensor, path=path, config_hash=chash)
     ranges = season_ranges or [dates]
@@ -190,7 +177,7 @@ def _build_sensor(
         state = repair_plan(path)
         _check_same_settings(path, state, chash)
         gb = region_geobox(aoi, settings["resolution"])
-        builder = make_builder(sensor, aoi, gb, settings, scan, with_unc, pace_chunks, s2_chunk, out)
+        builder = make_builder(sensor, aoi, gb, settings, scan, pace_chunks, s2_chunk, out)
         plan = _plan_days(path, state, scan.by_day, dates, ranges, out, force, force_dates, deep=repair)
         index = dict(state.complete) | dict(state.incomplete)
         if plan.new:
@@ -241,12 +228,36 @@ def _check_same_settings(path: Path, state: StoreState, chash: str) -> None:
 
 
 @dataclass
-class _DayPlan:
-    """The days a build writes, by kind, in the order it writes them."""
+class DayPlan:
+    """The days a build writes, by kind, in the order it writes them, and the complete days it keeps."""
 
     repair: list[date]
     force: list[date]
     new: list[date]
+    complete: int  # complete slices in the requested seasons left as they are
+
+
+def plan_days(
+    state: StoreState,
+    avail: Mapping[date, list],
+    ranges: list[DateRange],
+    damaged: Mapping[date, str],
+    force: bool,
+    force_dates: DateRange | None,
+) -> DayPlan:
+    """Which days are new, which incomplete or ``damaged`` slices are rebuilt, which complete
+    ones are forced (the build and its dry run both decide here)."""
+    forced = sorted(
+        d
+        for d in state.complete
+        if d in avail and d not in damaged and force and (force_dates is None or d in force_dates)
+    )
+    return DayPlan(
+        repair=sorted(d for d in (*state.incomplete, *damaged) if d in avail),
+        force=forced,
+        new=sorted(d for d in avail if d not in state.complete and d not in state.incomplete),
+        complete=len([d for d in state.complete if in_seasons(d, ranges) and d not in forced and d not in damaged]),
+    )
 
 
 def _plan_days(
@@ -260,13 +271,10 @@ def _plan_days(
     force_dates: DateRange | None,
     *,
     deep: bool,
-) -> _DayPlan:
-    """Which days are new, which incomplete or damaged slices are rebuilt, which complete
-    ones are forced; a cube only grows forward in time."""
-    new_days = sorted(d for d in avail if d not in state.complete and d not in state.incomplete)
+) -> DayPlan:
+    """:func:`plan_days` with the store's damaged slices; a cube only grows forward in time."""
     damaged = _damaged_days(path, state, dates, deep=deep)
     out.days_damaged = {str(d): why for d, why in damaged.items()}
-    todo = sorted(d for d in (*state.incomplete, *damaged) if d in avail)
     for d in sorted(set(damaged) - set(avail)):
         log.warning(
             "%s: slice %s is damaged (%s) but has no items in the catalog; it cannot be rebuilt",
@@ -274,21 +282,15 @@ def _plan_days(
             d,
             damaged[d],
         )
-    forced = sorted(
-        d
-        for d in state.complete
-        if d in avail and d not in damaged and force and (force_dates is None or d in force_dates)
-    )
-    out.days_already_complete = len(
-        [d for d in state.complete if in_seasons(d, ranges) and d not in forced and d not in damaged]
-    )
-    if new_days and state.last_day and new_days[0] <= state.last_day:
+    plan = plan_days(state, avail, ranges, damaged, force, force_dates)
+    out.days_already_complete = plan.complete
+    if plan.new and state.last_day and plan.new[0] <= state.last_day:
         raise BadInputError(
-            f"{path.name} ends on {state.last_day}; {len([d for d in new_days if d <= state.last_day])} new day(s) "
-            f"fall before that (from {new_days[0]})",
+            f"{path.name} ends on {state.last_day}; {len([d for d in plan.new if d <= state.last_day])} new day(s) "
+            f"fall before that (from {plan.new[0]})",
             f"cubes only grow forward in time: delete {path} and rebuild with the full --dates range",
         )
-    return _DayPlan(repair=todo, force=forced, new=new_days)
+    return plan
 
 
 def _extend_store(
@@ -326,7 +328,7 @@ def _extend_store(
 def _write_days(
     path: Path,
     builder: Builder,
-    plan: _DayPlan,
+    plan: DayPlan,
     avail: dict[date, list],
     index: dict[date, int],
     chash: str,
@@ -384,11 +386,13 @@ def _damaged_days(path: Path, state: StoreState, dates: DateRange, *, deep: bool
 __all__ = [
     "SENSORS",
     "CubeResult",
+    "DayPlan",
     "SensorResult",
     "SpectmError",
     "build_cube",
     "config_hash",
     "cube_path",
+    "plan_days",
     "result_json",
     "sensor_settings",
     "summary_rows",

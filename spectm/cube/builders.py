@@ -43,27 +43,23 @@ def make_builder(
     gb: object,
     settings: dict,
     scan: catalog.CatalogScan,
-    with_unc: bool,
     pace_chunks: dict | None,
     s2_chunk: int | None,
     out: SensorResult,
 ) -> Builder:
     if sensor == "pace":
-        return PaceBuilder(aoi, gb, settings, scan, with_unc, pace_chunks)
+        return PaceBuilder(aoi, gb, settings, scan, pace_chunks)
 
     return S2Builder(aoi, gb, settings, scan, s2_chunk, out)
 
 
 class PaceBuilder(Builder):
-    def __init__(
-        self, aoi: AOI, gb: object, settings: dict, scan: catalog.CatalogScan, with_unc: bool, chunks: dict | None
-    ) -> None:
+    def __init__(self, aoi: AOI, gb: object, settings: dict, scan: catalog.CatalogScan, chunks: dict | None) -> None:
 
         self.gb = gb
         self.aoi = aoi
-        self.with_unc = with_unc
         self.resampler = SwathResampler(gb, settings["radius_m"])  # type: ignore[arg-type]
-        self.settings = PaceSettings(tuple(settings["flags"]), settings["radius_m"], with_unc, chunks)
+        self.settings = PaceSettings(tuple(settings["flags"]), settings["radius_m"], settings["with_unc"], chunks)
         first = [it for items in scan.by_day.values() for it in items]
         self.wavelength = probe_wavelengths(first)
 
@@ -79,7 +75,7 @@ class PaceBuilder(Builder):
             ),
             "valid_count": (("time", "y", "x"), da.zeros((nt, ny, nx), dtype=np.uint8, chunks=(1, ny, nx))),
         }
-        if self.with_unc:
+        if self.settings.with_unc:
             data["rrs_unc"] = (
                 ("time", "wavelength", "y", "x"),
                 da.zeros((nt, nb, ny, nx), dtype=np.float32, chunks=(1, nb, ny, nx)),
@@ -90,7 +86,7 @@ class PaceBuilder(Builder):
     def encoding(self) -> dict:
 
         ny, nx = self.gb.shape  # type: ignore[attr-defined]
-        return pace_encoding(len(self.wavelength), ny, nx, self.with_unc) | TIME_ENCODING
+        return pace_encoding(len(self.wavelength), ny, nx, self.settings.with_unc) | TIME_ENCODING
 
     def slice(self, day: date, items: list) -> tuple[xr.Dataset, list[str]]:
 

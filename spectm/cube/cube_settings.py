@@ -7,7 +7,7 @@ settings refuses to extend it rather than mix two kinds of slices in one store.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from spectm.aoi import AOI
@@ -15,6 +15,7 @@ from spectm.cube.cube_attrs import ALGORITHM_VERSION
 from spectm.cube.flags import parse_flag_names
 from spectm.cube.regrid import default_radius
 from spectm.cube.s2_cube import DEFAULT_BANDS, DEFAULT_MASK_CLASSES
+from spectm.errors import BadInputError
 from spectm.provenance import config_key
 
 SENSORS = ("pace", "s2")
@@ -91,4 +92,20 @@ def sensor_settings(
     )
 
 
-__all__ = ["SENSORS", "config_hash", "cube_path", "sensor_settings"]
+def settings_by_sensor(
+    sensors: Sequence[str],
+    aoi: AOI,
+    *,
+    resolution: float | Mapping[str, float | None] | None = None,
+    **kw: object,
+) -> dict[str, dict]:
+    """:func:`sensor_settings` of each of ``sensors`` (``resolution``: one cell size, or one per
+    sensor); an empty or unknown sensor list is refused. The build and its dry run both start here."""
+    bad = [s for s in sensors if s not in SENSORS]
+    if bad or not sensors:
+        raise BadInputError(f"unknown sensor(s) {bad or sensors}", "use --sensor pace, s2 or all")
+    per = resolution if isinstance(resolution, Mapping) else dict.fromkeys(sensors, resolution)
+    return {s: sensor_settings(s, aoi, resolution=per.get(s), **kw) for s in sensors}  # type: ignore[arg-type]
+
+
+__all__ = ["SENSORS", "config_hash", "cube_path", "sensor_settings", "settings_by_sensor"]

@@ -12,8 +12,7 @@ import rioxarray  # noqa: F401  (registers .rio)
 import xarray as xr
 
 from spectm.console import log
-from spectm.cube.build import config_hash
-from spectm.cube.cube_settings import named_cube_path
+from spectm.cube.cube_settings import config_hash, named_cube_path
 from spectm.cube.integrity import DIGEST_VAR, damaged_slices
 from spectm.cube.store import open_cube, store_size
 from spectm.errors import BadInputError

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from spectm.aoi import AOI, parse_bbox
 from spectm.cube import catalog
-from spectm.cube.build import SENSORS, config_hash, cube_path, sensor_settings
+from spectm.cube.build import plan_days
+from spectm.cube.cube_settings import SENSORS, config_hash, cube_path, settings_by_sensor
 from spectm.cube.grid import region_geobox
 from spectm.cube.pace_cube import probe_wavelengths
 from spectm.cube.store import repair_plan
@@ -71,21 +72,18 @@ def plan_cube(
     aoi = parse_bbox(aoi, Path(data_dir))
     dates = parse_dates(dates)
     fdates = parse_dates(force_dates) if force_dates is not None else None
-    bad = [s for s in sensors if s not in SENSORS]
-    if bad or not sensors:
-        raise BadInputError(f"unknown sensor(s) {bad or sensors}", "use --sensor pace, s2 or all")
+    by_sensor = settings_by_sensor(
+        sensors,
+        aoi,
+        flags=flags,
+        resolution=resolution,
+        radius_m=radius_m,
+        with_unc=with_unc,
+        s2_bands=s2_bands,
+        s2_mask_classes=s2_mask_classes,
+    )
     plans = []
-    for sensor in sensors:
-        settings = sensor_settings(
-            sensor,
-            aoi,
-            flags=flags,
-            resolution=resolution,
-            radius_m=radius_m,
-            with_unc=with_unc,
-            s2_bands=s2_bands,
-            s2_mask_classes=s2_mask_classes,
-        )
+    for sensor, settings in by_sensor.items():
         path = cube_path(Path(data_dir), aoi, sensor)
         gb = region_geobox(aoi, settings["resolution"])
         ny, nx = gb.shape
@@ -112,15 +110,8 @@ def plan_cube(
         old = state.attrs.get("config_hash")
         if old and old != config_hash(settings):
             plan.refusal = f"{path.name} was built with other settings (config {old}); delete it to rebuild"
-        avail = scan.by_day
-        plan.new = sorted(d for d in avail if d not in state.complete and d not in state.incomplete)
-        plan.repair = sorted(d for d in state.incomplete if d in avail)
-        plan.rebuild = sorted(
-            d
-            for d in state.complete
-            if d in avail and (force or fdates is not None) and (fdates is None or d in fdates)
-        )
-        plan.complete = len([d for d in state.complete if d in dates and d not in plan.rebuild])
+        days = plan_days(state, scan.by_day, [dates], {}, force or fdates is not None, fdates)
+        plan.new, plan.repair, plan.rebuild, plan.complete = days.new, days.repair, days.force, days.complete
         if not plan.refusal and plan.new and state.last_day and plan.new[0] <= state.last_day:
             plan.refusal = f"{path.name} ends on {state.last_day}; new days from {plan.new[0]} fall before that"
         plans.append(plan)

@@ -30,7 +30,7 @@ TIME_ENCODING = {
 def finish_template(ds: xr.Dataset, aoi: AOI, var_attrs: dict) -> xr.Dataset:
     """Add the per-time provenance variables, CF attributes and the CRS to a template."""
     nt = ds.sizes["time"]
-    for name in ("source_ids", "software_version", "config_hash", "processing_version", DIGEST_VAR):
+    for name in (*PROVENANCE_LONG_NAMES, DIGEST_VAR):
         ds[name] = ("time", np.array([""] * nt, dtype=object))
     ds[DIGEST_VAR].attrs["long_name"] = (
         "size and BLAKE2b-128 digest of each chunk file of this slice, as written (JSON)"

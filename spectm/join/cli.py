@@ -10,7 +10,6 @@ import typer
 from spectm.cli_common import float_range, state
 from spectm.console import console, print_table
 from spectm.errors import BadInputError
-from spectm.join.store import _require, read_manifest
 
 app = typer.Typer()
 """This stage's commands; :mod:`spectm.cli` mounts it (without a name) on the root ``spectm`` app."""
@@ -175,6 +174,7 @@ def show_cmd(
 ) -> None:
     """Counts per station, month and split; unmatched reasons; chips; a leakage check; optional PNG."""
     from spectm.join.show import chip_leaks, manifest_brief, scatter_png, tables
+    from spectm.join.store import _require, read_manifest
 
     _require(state.data_dir, name)
     man = read_manifest(state.data_dir, name) or {}

@@ -144,36 +144,65 @@ def label_log10(df: pd.DataFrame, label: str) -> np.ndarray:
         return np.where(v > 0, np.log10(v), np.nan)
 
 
-def match_samples(cube: Cube, df: pd.DataFrame, p: JoinSection, reader: SliceReader) -> MatchOutcome:
-    """Match every sample in ``df`` for both horizons (see the module docstring)."""
-    out = MatchOutcome()
+@dataclass
+class SamplePlaces:
+    """Where and when each sample is on the cube, and the reason (horizon-independent) it
+    cannot be matched at all: ``(None, "")`` when it may."""
+
+    days: np.ndarray  # local day numbers
+    t_utc: np.ndarray
+    assumed: np.ndarray
+    px: np.ndarray
+    py: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    pre: list[tuple[str | None, str]]
+
+
+def place_samples(cube: Cube, df: pd.DataFrame, p: JoinSection) -> SamplePlaces:
+    """The samples on the cube's grid and calendar, and each one's precheck (shared by the
+    join and its dry run)."""
     grid = cube.grid
     days, t_utc, assumed = sample_times(df, cube.timezone)
     px, py = cube.to_grid(df["lon"].to_numpy(float), df["lat"].to_numpy(float))
     rows, cols, inside = grid.locate(px, py)
     labelled = has_label(df, p.label)
-    logl = label_log10(df, p.label)
-    fns = index_functions(cube.sensor, cube.wavelengths)
     ldays = cube.local_days
     first = ldays.min() if ldays.size else 0
     last = ldays.max() if ldays.size else -1
+    pre = [
+        _precheck(
+            days[i],
+            first,
+            last,
+            p.time_window_days,
+            p.lead_days,
+            labelled[i],
+            inside[i],
+            cube.water[rows[i], cols[i]] if inside[i] else False,
+            grid.window_bounds(int(rows[i]), int(cols[i]), p.pixel_window) if inside[i] else None,
+        )
+        for i in range(len(df))
+    ]
+    return SamplePlaces(days, t_utc, assumed, px, py, rows, cols, pre)
+
+
+def match_samples(cube: Cube, df: pd.DataFrame, p: JoinSection, reader: SliceReader) -> MatchOutcome:
+    """Match every sample in ``df`` for both horizons (see the module docstring)."""
+    out = MatchOutcome()
+    grid = cube.grid
+    at = place_samples(cube, df, p)
+    days, t_utc, assumed, px, py, rows, cols = at.days, at.t_utc, at.assumed, at.px, at.py, at.rows, at.cols
+    logl = label_log10(df, p.label)
+    fns = index_functions(cube.sensor, cube.wavelengths)
+    ldays = cube.local_days
     w = p.time_window_days
     prefix = "rrs" if cube.sensor == "pace" else "refl"
     for i in range(len(df)):
         base = {c: df[c].iat[i] for c in SAMPLE_COLUMNS if c in df}
         for horizon in HORIZONS:
             target = days[i] - (p.lead_days if horizon == "ahead" else 0)
-            reason, detail = _precheck(
-                days[i],
-                first,
-                last,
-                w,
-                p.lead_days,
-                labelled[i],
-                inside[i],
-                cube.water[rows[i], cols[i]] if inside[i] else False,
-                grid.window_bounds(int(rows[i]), int(cols[i]), p.pixel_window) if inside[i] else None,
-            )
+            reason, detail = at.pre[i]
             cand = np.flatnonzero(np.abs(ldays - target) <= w) if reason is None else np.zeros(0, int)
             if reason is None and cand.size == 0:
                 reason, detail = "no_overpass", f"no {cube.sensor} slice within ±{w} d of {_day_str(target)}"

@@ -20,8 +20,8 @@ import numpy as np
 from spectm.config import JoinSection
 from spectm.join import store
 from spectm.join.inputs import load_samples_for_join, open_cube
-from spectm.join.matchup import HORIZONS, _precheck, has_label, sample_times
-from spectm.join.run import resolve_params, store_key
+from spectm.join.matchup import HORIZONS, place_samples
+from spectm.join.run import is_up_to_date, resolve_params
 
 
 @dataclass
@@ -55,20 +55,15 @@ def plan_join(
     final = store.store_dir(data_dir, p.name)
     if old is None:
         status = "new"
-    elif old.get("key") == store_key(p, cube, samples.sha256) and not force:
+    elif not force and is_up_to_date(old, final, p, cube, samples.sha256):
         status = "up to date (would be skipped)"
     elif force:
         status = "would be replaced (--force)"
     else:
         status = "refused: built from other inputs or parameters (pass --force or another --name)"
     df = samples.frame
-    days, _, _ = sample_times(df, cube.timezone)
-    px, py = cube.to_grid(df["lon"].to_numpy(float), df["lat"].to_numpy(float))
-    rows, cols, inside = cube.grid.locate(px, py)
-    labelled = has_label(df, p.label)
+    at = place_samples(cube, df, p)
     ldays = cube.local_days
-    first = int(ldays.min()) if ldays.size else 0
-    last = int(ldays.max()) if ldays.size else -1
     w = p.time_window_days
     candidates: dict[str, int] = {}
     reasons: dict[str, dict[str, int]] = {}
@@ -76,19 +71,8 @@ def plan_join(
         why: Counter[str] = Counter()
         n = 0
         for i in range(len(df)):
-            r, c = int(rows[i]), int(cols[i])
-            reason, _ = _precheck(
-                int(days[i]),
-                first,
-                last,
-                w,
-                p.lead_days,
-                bool(labelled[i]),
-                bool(inside[i]),
-                bool(cube.water[r, c]) if inside[i] else False,
-                cube.grid.window_bounds(r, c, p.pixel_window) if inside[i] else None,
-            )
-            target = days[i] - (p.lead_days if horizon == "ahead" else 0)
+            reason, _ = at.pre[i]
+            target = at.days[i] - (p.lead_days if horizon == "ahead" else 0)
             if reason is None and not (np.abs(ldays - target) <= w).any():
                 reason = "no_overpass"
             if reason is None:

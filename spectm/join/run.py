@@ -61,6 +61,19 @@ def store_key(p: JoinSection, cube: Cube, samples_sha256: str) -> str:
     return parts_key([ALGORITHM_VERSION, params_json(pdict), cube.fingerprint, samples_sha256])
 
 
+def is_up_to_date(old: dict, final: Path, p: JoinSection, cube: Cube, samples_sha256: str) -> bool:
+    """Whether the store ``final`` with manifest ``old`` is complete for these inputs and parameters."""
+    # `--cube` left out (the only cube) and `--cube <that cube>` (as `spectm train` / `spectm run`
+    # pass it) are the same store: the cube itself is in the key through its fingerprint.
+    named = cube.path.name[: -len(f"_{p.sensor}.zarr")]
+    alias = store_key(p.model_copy(update={"cube": None if p.cube else named}), cube, samples_sha256)
+    return (
+        old.get("key") in (store_key(p, cube, samples_sha256), alias)
+        and (final / store.CHIPS).exists()
+        and (final / store.MATCHUPS).exists()
+    )
+
+
 def join(
     name: str | None = None,
     *,
@@ -92,14 +105,10 @@ def join(
         )
     samples = load_samples_for_join(data_dir, include_scum=p.include_scum, label=p.label)
     key = store_key(p, cube, samples.sha256)
-    # `--cube` left out (the only cube) and `--cube <that cube>` (as `spectm train` / `spectm run`
-    # pass it) are the same store: the cube itself is in the key through its fingerprint.
-    named = cube.path.name[: -len(f"_{p.sensor}.zarr")]
-    alias = store_key(p.model_copy(update={"cube": None if p.cube else named}), cube, samples.sha256)
     final = store.store_dir(data_dir, p.name)
     old = store.read_manifest(data_dir, p.name)
     if old is not None and not force:
-        if old.get("key") in (key, alias) and (final / store.CHIPS).exists() and (final / store.MATCHUPS).exists():
+        if is_up_to_date(old, final, p, cube, samples.sha256):
             log.info("features/%s is up to date (same inputs and parameters); skipped", p.name)
             return load_result(data_dir, p.name, "skipped", old, time.perf_counter() - t0)
         raise BadInputError(
@@ -231,7 +240,6 @@ def _build(data_dir: Path, p: JoinSection, cube: Cube, samples: Any, key: str) -
     kept = [s for s, e in zip(specs, spec_excl, strict=True) if not e]
     new_index = np.cumsum(~spec_excl) - 1
     chip_index = np.where((row_spec >= 0) & ~spec_excl[np.maximum(row_spec, 0)], new_index[np.maximum(row_spec, 0)], -1)
-    chip_index = np.where(row_spec >= 0, chip_index, -1)
     status = np.where(row_spec < 0, "short_history", np.where(chip_index < 0, "excluded_leak", "ok"))
     m["chip_index"] = chip_index.astype(np.int64)
     m["chip"] = [kept[j].id if j >= 0 else "" for j in chip_index]

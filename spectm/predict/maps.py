@@ -32,7 +32,7 @@ from spectm.predict.cog import write_cog
 from spectm.predict.predict_result import PredictResult
 from spectm.predict.regressor import ChipPredictor, load, resolve_checkpoint
 from spectm.predict.tiling import SKIP_REASONS, ChipSpec, Tiler, batches, blend_window, chip_days, cut_chips
-from spectm.provenance import atomic_write_text, file_fingerprint, parts_key
+from spectm.provenance import atomic_write_json, file_fingerprint, parts_key
 from spectm.runs import latest_complete_run
 
 ALGORITHM_VERSION = "1"  # bump when a change alters the maps for the same inputs and settings
@@ -345,7 +345,7 @@ def predict_maps(
         "dates": per_date,
     }
     png_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(png_dir / MANIFEST, json.dumps(manifest, indent=2, default=str))
+    atomic_write_json(png_dir / MANIFEST, manifest, indent=2, newline=False, fsync=False)
     return PredictResult(
         status="done", name=name, path=final, png_dir=png_dir, manifest=manifest, seconds=time.perf_counter() - t0
     )

@@ -20,21 +20,29 @@ def spectm(capsys: pytest.CaptureFixture, data_dir: Path, *args: str) -> tuple[i
     return code, out.out, out.err
 
 
-def test_build_info_verify_quicklook_and_errors(tmp_path, capsys):
-    d = tmp_path / "data"
-    add_pace(d, SEASON)
-    code, out, err = spectm(
+def build_pace(
+    capsys: pytest.CaptureFixture, data_dir: Path, *extra: str, bbox: str = BBOX, dates: str = "2024-07-15:2024-07-18"
+) -> tuple[int, str, str]:
+    """``spectm build-cube`` of the PACE cube with the synchronous scheduler, plus ``extra`` options."""
+    return spectm(
         capsys,
-        d,
+        data_dir,
         "build-cube",
-        f"--bbox={BBOX}",
+        f"--bbox={bbox}",
         "--dates",
-        "2024-07-15:2024-07-18",
+        dates,
         "--sensor",
         "pace",
         "--scheduler",
         "synchronous",
+        *extra,
     )
+
+
+def test_build_info_verify_quicklook_and_errors(tmp_path, capsys):
+    d = tmp_path / "data"
+    add_pace(d, SEASON)
+    code, out, err = build_pace(capsys, d)
     assert code == 0, err
     assert "pace" in out and "written" in out
     code, out, err = spectm(capsys, d, "cube", "info", "bbox")
@@ -54,20 +62,7 @@ def test_build_info_verify_quicklook_and_errors(tmp_path, capsys):
     assert code == 2 and "--sensor" in err and "Traceback" not in err
     code, _, err = spectm(capsys, d, "cube", "info", "nowhere")
     assert code == 2 and "remedy" in err
-    code, _, err = spectm(
-        capsys,
-        d,
-        "build-cube",
-        f"--bbox={BBOX}",
-        "--dates",
-        "2024-07-15",
-        "--sensor",
-        "pace",
-        "--flags",
-        "CLOUDY",
-        "--scheduler",
-        "synchronous",
-    )
+    code, _, err = build_pace(capsys, d, "--flags", "CLOUDY", dates="2024-07-15")
     assert code == 2 and "CLOUDY" in err and "flag_meanings" in err
     # an incomplete slice makes verify fail with exit code 1
     import zarr
@@ -77,24 +72,15 @@ def test_build_info_verify_quicklook_and_errors(tmp_path, capsys):
     assert code == 1 and "incomplete" in out
 
 
+LAND = "-83.45,41.8,-83.4,41.85"  # a box on land next to the lake
+
+
 def test_days_with_no_valid_cell_are_counted_and_warned(tmp_path, capsys):
     """A box on land next to the lake: every slice is written (the day had a granule) but holds no
     valid cell, which the summary says instead of a bare 'written'."""
     d = tmp_path / "data"
     add_pace(d, SEASON)
-    code, out, err = spectm(
-        capsys,
-        d,
-        "build-cube",
-        "--bbox=-83.45,41.8,-83.4,41.85",
-        "--dates",
-        "2024-07-15:2024-07-18",
-        "--sensor",
-        "pace",
-        "--scheduler",
-        "synchronous",
-        "--json",
-    )
+    code, out, err = build_pace(capsys, d, "--json", bbox=LAND)
     assert code == 0, err
     import json
 
@@ -102,30 +88,7 @@ def test_days_with_no_valid_cell_are_counted_and_warned(tmp_path, capsys):
     assert len(res["days_written"]) == 3 and len(res["days_empty"]) == 3
     d2 = tmp_path / "data2"
     add_pace(d2, SEASON)
-    code, out, err = spectm(
-        capsys,
-        d2,
-        "build-cube",
-        f"--bbox={BBOX}",
-        "--dates",
-        "2024-07-15:2024-07-18",
-        "--sensor",
-        "pace",
-        "--scheduler",
-        "synchronous",
-    )
+    code, out, err = build_pace(capsys, d2)
     assert code == 0 and "0 valid cells" in out and "warning" not in out, err  # the column, no warning
-    code, out, err = spectm(
-        capsys,
-        d,
-        "build-cube",
-        "--bbox=-83.45,41.8,-83.4,41.85",
-        "--dates",
-        "2024-07-15:2024-07-18",
-        "--sensor",
-        "pace",
-        "--scheduler",
-        "synchronous",
-        "--force",
-    )
+    code, out, err = build_pace(capsys, d, "--force", bbox=LAND)
     assert code == 0 and "warning: pace: 3 day(s) written with 0 valid cells" in out, err

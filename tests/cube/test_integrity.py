@@ -21,7 +21,7 @@ import zarr
 from spectm.cube import build_cube
 from spectm.cube.inspect import verify_cube
 from tests.cube.helpers import BBOX, SEASON, add_pace
-from tests.cube.test_cli import spectm
+from tests.cube.test_cli import build_pace, spectm
 
 DAY = date(2024, 7, 16)
 VARS = ("rrs", "rrs_unc", "valid_count", "source_ids", "slice_complete", "time")
@@ -155,19 +155,7 @@ def test_cli_verify_exit_code_and_repair_option(cube, capsys):
     _bitflip(store)
     code, out, _ = spectm(capsys, d, "cube", "verify", str(store))
     assert code == 1 and "slice 1 (2024-07-16) is damaged" in out and "checksum" in out
-    code, out, err = spectm(
-        capsys,
-        d,
-        "build-cube",
-        f"--bbox={BBOX}",
-        "--dates",
-        "2024-07-15:2024-07-18",
-        "--sensor",
-        "pace",
-        "--scheduler",
-        "synchronous",
-        "--repair",
-    )
+    code, out, err = build_pace(capsys, d, "--repair")
     assert code == 0, err
     assert "damaged slice 2024-07-16" in out
     code, out, _ = spectm(capsys, d, "cube", "verify", str(store))
