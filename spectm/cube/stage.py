@@ -12,7 +12,8 @@ from spectm.cube.build import build_cube
 def run_stage(pipeline: Pipeline, data_dir: Path, *, force: bool = False) -> StageResult:
     """Build or extend each sensor's cube at its own resolution (one dask cluster for all);
     ``skipped`` when every requested day was already complete. ``force`` has no effect: a cube
-    of other settings is never refused (``spectm build-cube --force`` rebuilds days)."""
+    built with other settings stays refused (delete the store to rebuild it), and
+    ``spectm build-cube --force`` rebuilds days of the same settings."""
     return build_cube(
         pipeline.region,
         pipeline.dates,
